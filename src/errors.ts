@@ -1,0 +1,39 @@
+// One error class for the whole gateway with a closed set of codes. Status numbers are chosen
+// at the edges (protocol/status-map.ts for SyncML, http/ for HTTP), never here.
+
+export type GatewayErrorCode =
+  | 'BAD_MESSAGE' // undecodable or structurally invalid SyncML (XML/WBXML)
+  | 'UNSUPPORTED_VERSION'
+  | 'AUTH_FAILED'
+  | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'ETAG_MISMATCH' // DAV 412: someone else changed the item; conflict handling, not SyncML 412
+  | 'INVALID_ITEM' // an item (vCard/iCalendar) that cannot be parsed or converted
+  | 'REJECTED_BY_SERVER' // DAV server refused an item (415/403/409)
+  | 'REFRESH_REQUIRED'
+  | 'BACKEND_UNAVAILABLE' // DAV server down, timed out, 5xx
+  | 'STATE_FAILED' // state store (Redis/embedded) failed
+  | 'CONFIG_INVALID'
+  | 'DEVICE_BUSY'
+  | 'TOO_LARGE'
+  | 'NOT_SUPPORTED';
+
+export class GatewayError extends Error {
+  readonly code: GatewayErrorCode;
+  constructor(code: GatewayErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'GatewayError';
+    this.code = code;
+  }
+}
+
+export function isGatewayError(err: unknown, code?: GatewayErrorCode): err is GatewayError {
+  return err instanceof GatewayError && (code === undefined || err.code === code);
+}
+
+/** A short, log-safe description of any thrown value. */
+export function describeError(err: unknown): string {
+  if (err instanceof GatewayError) return `${err.code}: ${err.message}`;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,87 @@
+// The StateStore port: everything the gateway remembers between HTTP requests and sessions.
+// Two implementations (Redis and embedded SQLite) pass the same contract suite (test/contract/).
+
+/** One device of one account; the device id is the client's SyncHdr Source/LocURI. */
+export interface DeviceKey {
+  account: string;
+  deviceId: string;
+}
+
+/** One datastore of one device; `datastore` is the mapping's datastore name (e.g. `contacts`). */
+export interface DatastoreKey extends DeviceKey {
+  datastore: string;
+}
+
+/** Anchors saved at the end of the last *completed* session. */
+export interface SavedAnchors {
+  /** The client's Next anchor of the last completed session (compared with its next Last). */
+  client: string;
+  /** The server's Next anchor of the last completed session (sent as Last next time). */
+  server: string;
+}
+
+/** One LUID <-> GUID mapping. GUID is the DAV href. */
+export interface MapEntry {
+  luid: string;
+  guid: string;
+  /** ETag of the server item as last synchronised with this device. */
+  etag: string;
+  /** Hash of the item content as last synchronised (change detection / echo suppression). */
+  hash?: string;
+}
+
+export interface DeviceRecord {
+  /** Client DevInf as received (JSON-serialisable parsed form). */
+  devInf?: unknown;
+  /** Last time a session of this device completed (ISO 8601). */
+  lastSync?: string;
+  /** MD5 nonce handed to the device for its next session (b64). */
+  nextNonce?: string;
+}
+
+/**
+ * Contract:
+ * - Getters return `undefined` (or an empty array) for anything not stored; they never throw
+ *   for missing data. Any store failure throws GatewayError STATE_FAILED.
+ * - `putMapEntries`/`deleteMapEntries` are each atomic; `commitAnchors` is atomic.
+ * - `acquireLock` returns false when another holder has the lock and it has not expired.
+ * - Sessions and resend cache entries expire after `ttlSeconds`.
+ */
+export interface StateStore {
+  getAnchors(key: DatastoreKey): Promise<SavedAnchors | undefined>;
+  /** Set anchors (only when a session has completed) and, atomically with them, map changes. */
+  commitAnchors(key: DatastoreKey, anchors: SavedAnchors, mapChanges?: MapChanges): Promise<void>;
+  /** Remove anchors and the map of a datastore (forces a slow sync). */
+  resetDatastore(key: DatastoreKey): Promise<void>;
+
+  getMap(key: DatastoreKey): Promise<MapEntry[]>;
+  /** Upsert entries keyed by LUID (an entry with the same GUID but another LUID is replaced). */
+  putMapEntries(key: DatastoreKey, entries: readonly MapEntry[]): Promise<void>;
+  deleteMapEntries(key: DatastoreKey, luids: readonly string[]): Promise<void>;
+
+  getDevice(key: DeviceKey): Promise<DeviceRecord | undefined>;
+  putDevice(key: DeviceKey, record: DeviceRecord): Promise<void>;
+  listDevices(account?: string): Promise<Array<DeviceKey & { record: DeviceRecord; datastores: string[] }>>;
+  forgetDevice(key: DeviceKey): Promise<void>;
+
+  /** Session state, keyed by the gateway's session key (the RespURI token). */
+  getSession<T>(sessionKey: string): Promise<T | undefined>;
+  putSession<T>(sessionKey: string, state: T, ttlSeconds: number): Promise<void>;
+  deleteSession(sessionKey: string): Promise<void>;
+
+  /** Replies already sent, for resends of the same client message. */
+  getCachedReply(sessionKey: string, msgId: string): Promise<{ body: Uint8Array; contentType: string } | undefined>;
+  putCachedReply(sessionKey: string, msgId: string, reply: { body: Uint8Array; contentType: string }, ttlSeconds: number): Promise<void>;
+
+  /** Per-device lock so that two sessions of one device cannot interleave. */
+  acquireLock(key: DeviceKey, owner: string, ttlSeconds: number): Promise<boolean>;
+  releaseLock(key: DeviceKey, owner: string): Promise<void>;
+
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface MapChanges {
+  put?: readonly MapEntry[];
+  deleteLuids?: readonly string[];
+}
