@@ -133,6 +133,8 @@ export interface ServiceProcess {
   readonly child: ChildProcess;
   /** Set once the process has exited: a short reason, for error messages. */
   exitReason(): string | undefined;
+  /** Resolves when the process has exited (code null when killed by a signal). */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
   stop(graceMs?: number): Promise<void>;
   /** SIGKILL right away (simulates a crash). */
@@ -153,16 +155,16 @@ export function spawnService(cmd: string, args: string[], logFile: string, opts:
   const pid = child.pid;
   livePids.add(pid);
   let reason: string | undefined;
-  const exited = new Promise<void>((resolve) => {
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => {
       reason = `exited (code ${code ?? '-'}, signal ${signal ?? '-'}), log: ${logFile}`;
       livePids.delete(pid);
-      resolve();
+      resolve({ code, signal });
     });
     child.once('error', (err) => {
       reason = `failed to start: ${err.message}`;
       livePids.delete(pid);
-      resolve();
+      resolve({ code: null, signal: null });
     });
   });
   // A service must never keep the test process alive on its own.
@@ -181,6 +183,7 @@ export function spawnService(cmd: string, args: string[], logFile: string, opts:
     pid,
     child,
     exitReason: () => reason,
+    exited,
     stop: (graceMs = 5000) => terminate('SIGTERM', graceMs),
     kill: () => terminate('SIGKILL', 2000),
   };

@@ -1,0 +1,150 @@
+// Account mappings: one YAML file per account in MAPPINGS_DIR, validated at start-up.
+// Errors name the file, the field and the problem; `${ENV}` secrets are resolved here and never logged.
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { GatewayError } from '../errors.js';
+import type { ItemKind } from '../datastores/datastore.js';
+
+const secret = z.string().min(1);
+
+const datastoreSchema = z.object({
+  uris: z.array(z.string().min(1)).min(1),
+  collection: z.string().url(),
+  kind: z.enum(['contacts', 'events', 'tasks', 'notes']).optional(),
+}).strict();
+
+const mappingSchema = z.object({
+  account: z.string().min(1).regex(/^[^\s:]+$/, 'must not contain spaces or ":"'),
+  auth: z.union([
+    z.literal('passthrough'),
+    z.object({ basic: secret.optional(), md5: secret.optional() }).strict(),
+  ]),
+  dav: z.object({
+    url: z.string().url(),
+    username: z.string().min(1).optional(),
+    password: secret.optional(),
+  }).strict(),
+  datastores: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'datastore names are letters, digits, - and _'), datastoreSchema)
+    .refine((d) => Object.keys(d).length > 0, 'at least one datastore is needed'),
+}).strict();
+
+export type AccountMappingFile = z.infer<typeof mappingSchema>;
+
+export interface DatastoreMapping {
+  name: string;
+  kind: ItemKind;
+  uris: string[];
+  collection: string;
+}
+
+export interface AccountMapping {
+  account: string;
+  file: string;
+  auth: { mode: 'passthrough' } | { mode: 'secret'; basic?: string; md5?: string };
+  dav: { url: string; username?: string; password?: string };
+  datastores: DatastoreMapping[];
+}
+
+function kindFromName(name: string): ItemKind {
+  const n = name.toLowerCase();
+  if (/(task|todo)/.test(n)) return 'tasks';
+  if (/(note|memo|journal)/.test(n)) return 'notes';
+  if (/(cal|event)/.test(n)) return 'events';
+  return 'contacts';
+}
+
+/** Replace `${NAME}` with the environment value; a missing variable is a configuration error. */
+function resolveEnv(value: unknown, file: string, field: string, env: NodeJS.ProcessEnv): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+      const v = env[name];
+      if (v === undefined) throw new GatewayError('CONFIG_INVALID', `${file}: ${field}: environment variable ${name} is not set`);
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => resolveEnv(v, file, `${field}[${i}]`, env));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = resolveEnv(v, file, field ? `${field}.${k}` : k, env);
+    return out;
+  }
+  return value;
+}
+
+export function parseMapping(text: string, file: string, env: NodeJS.ProcessEnv = process.env): AccountMapping {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new GatewayError('CONFIG_INVALID', `${file}: not valid YAML: ${(err as Error).message}`, { cause: err });
+  }
+  const result = mappingSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const field = issue.path.join('.') || '(top level)';
+    throw new GatewayError('CONFIG_INVALID', `${file}: field ${field}: ${issue.message}`);
+  }
+  const m = resolveEnv(result.data, file, '', env) as AccountMappingFile;
+  const datastores = Object.entries(m.datastores).map(([name, ds]) => ({
+    name, kind: ds.kind ?? kindFromName(name), uris: ds.uris, collection: ds.collection,
+  }));
+  const seen = new Map<string, string>();
+  for (const ds of datastores) for (const uri of ds.uris) {
+    const key = normaliseUri(uri);
+    const other = seen.get(key);
+    if (other && other !== ds.name) throw new GatewayError('CONFIG_INVALID', `${file}: field datastores.${ds.name}.uris: "${uri}" is also used by datastore ${other}`);
+    seen.set(key, ds.name);
+  }
+  return {
+    account: m.account,
+    file,
+    auth: m.auth === 'passthrough' ? { mode: 'passthrough' } : { mode: 'secret', ...m.auth },
+    dav: m.dav,
+    datastores,
+  };
+}
+
+/** Phones write `./contacts`, `Contacts`, `contacts/`: compare without case, `./` and slashes. */
+export function normaliseUri(uri: string): string {
+  return uri.trim().replace(/^\.\//, '').replace(/^\/+|\/+$/g, '').toLowerCase();
+}
+
+export class AccountRegistry {
+  readonly #accounts = new Map<string, AccountMapping>();
+
+  constructor(mappings: AccountMapping[]) {
+    for (const m of mappings) {
+      const prev = this.#accounts.get(m.account.toLowerCase());
+      if (prev) throw new GatewayError('CONFIG_INVALID', `${m.file}: account ${m.account} is already defined in ${prev.file}`);
+      this.#accounts.set(m.account.toLowerCase(), m);
+    }
+  }
+
+  static loadDir(dir: string, env: NodeJS.ProcessEnv = process.env): AccountRegistry {
+    let files: string[];
+    try {
+      files = readdirSync(dir).filter((f) => /\.ya?ml$/i.test(f)).sort();
+    } catch (err) {
+      throw new GatewayError('CONFIG_INVALID', `mappings directory ${dir} cannot be read: ${(err as Error).message}`, { cause: err });
+    }
+    return new AccountRegistry(files.map((f) => {
+      const file = path.join(dir, f);
+      return parseMapping(readFileSync(file, 'utf8'), file, env);
+    }));
+  }
+
+  get(account: string): AccountMapping | undefined {
+    return this.#accounts.get(account.toLowerCase());
+  }
+
+  list(): AccountMapping[] {
+    return [...this.#accounts.values()];
+  }
+
+  static findDatastore(mapping: AccountMapping, uri: string): DatastoreMapping | undefined {
+    const key = normaliseUri(uri);
+    return mapping.datastores.find((ds) => ds.uris.some((u) => normaliseUri(u) === key) || normaliseUri(ds.name) === key);
+  }
+}

@@ -1,0 +1,56 @@
+// Gateway settings: config/defaults.yaml, overridden by environment variables (explicit > env > defaults).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { GatewayError } from './errors.js';
+
+export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const settingsSchema = z.object({
+  port: z.coerce.number().int().min(0).max(65535),
+  host: z.string().min(1),
+  syncmlPath: z.string().startsWith('/'),
+  mappingsDir: z.string().min(1),
+  stateDir: z.string().min(1),
+  redisUrl: z.string(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  publicUrl: z.string(),
+  maxBodyBytes: z.coerce.number().int().positive(),
+  sessionTtlSeconds: z.coerce.number().int().positive(),
+  authCacheSeconds: z.coerce.number().int().min(0),
+  serverMaxMsgSize: z.coerce.number().int().min(2000),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+const ENV_NAMES: Record<keyof Settings, string> = {
+  port: 'PORT', host: 'HOST', syncmlPath: 'SYNCML_PATH', mappingsDir: 'MAPPINGS_DIR', stateDir: 'STATE_DIR',
+  redisUrl: 'REDIS_URL', logLevel: 'LOG_LEVEL', publicUrl: 'PUBLIC_URL', maxBodyBytes: 'MAX_BODY_BYTES',
+  sessionTtlSeconds: 'SESSION_TTL_SECONDS', authCacheSeconds: 'AUTH_CACHE_SECONDS', serverMaxMsgSize: 'SERVER_MAX_MSG_SIZE',
+};
+
+export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Settings> = {}): Settings {
+  const defaultsFile = path.join(PACKAGE_ROOT, 'config', 'defaults.yaml');
+  const defaults = parseYaml(readFileSync(defaultsFile, 'utf8')) as Record<string, unknown>;
+  const merged: Record<string, unknown> = { ...defaults };
+  for (const [key, envName] of Object.entries(ENV_NAMES)) {
+    const v = env[envName];
+    if (v !== undefined && v !== '') merged[key] = v;
+  }
+  Object.assign(merged, overrides);
+  const result = settingsSchema.safeParse(merged);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const key = String(issue.path[0]) as keyof Settings;
+    throw new GatewayError('CONFIG_INVALID', `setting ${key} (env ${ENV_NAMES[key] ?? '?'}): ${issue.message}`);
+  }
+  return result.data;
+}
+
+/** The URL phones post to; RespURI and the server's Source/LocURI are built from it. */
+export function publicSyncUrl(s: Settings, actualPort?: number): string {
+  if (s.publicUrl) return s.publicUrl;
+  return `http://${s.host.includes(':') ? `[${s.host}]` : s.host}:${actualPort ?? s.port}${s.syncmlPath}`;
+}

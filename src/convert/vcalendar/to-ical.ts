@@ -1,0 +1,543 @@
+// vCalendar 1.0 (parsed versit tree) -> iCalendar 2.0 text: times and TZ/DAYLIGHT -> TZID +
+// VTIMEZONE, all-day forms -> VALUE=DATE, RRULE 1.0 -> 2.0, xALARM -> VALARM, enum renames.
+import { createHash } from 'node:crypto';
+import { GatewayError } from '../../errors.js';
+import type { VersitComponent, VersitParam, VersitProperty } from '../versit/index.js';
+import { escapeText, serializeVersit, splitUnescaped, unescapeText } from '../versit/index.js';
+import {
+  partstatToIcal,
+  priorityToIcal,
+  roleToIcal,
+  splitMailbox,
+  statusToIcal,
+  transpToIcal,
+  type CalKind,
+} from './mappings.js';
+import { vcalRruleToIcal } from './rrule.js';
+import { buildVtimezone, fieldsToMs, formatLocal, localToUtcMs, type LocalFields } from './tz.js';
+import {
+  dayToDate,
+  detectAllDay,
+  fmtFields,
+  parseVcalTime,
+  referenceFor,
+  toUtcMs,
+  wallFields,
+  type TimeReference,
+  type VcalTime,
+} from './vcal-time.js';
+
+export interface ToIcalOptions {
+  defaultTimezone?: string;
+  /** How `#n` is read for rules with several entries per interval (see rrule.ts). */
+  countMode?: 'intervals' | 'occurrences';
+  /** DTSTAMP when the item carries no LAST-MODIFIED/DCREATED. */
+  now?: Date;
+  onWarning?: (message: string) => void;
+}
+
+const PRODID = '-//syncml-dav-gateway//vCalendar 1.0 import//EN';
+
+// Device noise that must not reach the CalDAV store.
+const DROP = new Set(['X-IRMC-LUID', 'VERSION', 'PRODID']);
+
+function prop(name: string, value: string, params: VersitParam[] = []): VersitProperty {
+  return { name, params, value, rawValue: value };
+}
+
+function textProp(name: string, text: string, params: VersitParam[] = []): VersitProperty {
+  return prop(name, escapeText(text, 'ical2.0'), params);
+}
+
+function first(c: VersitComponent, name: string): VersitProperty | undefined {
+  return c.properties.find((p) => p.name === name);
+}
+
+function param(p: VersitProperty, name: string): string | undefined {
+  return p.params.find((x) => x.name === name)?.value;
+}
+
+/** Text of a legacy value: QP/CHARSET are decoded by the parser; backslash escapes removed. */
+function text(p: VersitProperty): string {
+  return unescapeText(p.value).replace(/\r\n|\r/g, '\n');
+}
+
+interface EventTimes {
+  ref: TimeReference;
+  /** Zone used for TZID output, when any. */
+  zone?: string;
+  allDay: boolean;
+  /** Whether UTC times of this component are rewritten to the zone (recurring items). */
+  utcToZone: boolean;
+  usedZones: Set<string>;
+  years: number[];
+}
+
+function timeValue(t: VcalTime, times: EventTimes, name: string): VersitProperty {
+  if (times.allDay || t.dateOnly) {
+    return prop(name, fmtFields(wallFields(t, times.ref)).slice(0, 8), [{ name: 'VALUE', value: 'DATE' }]);
+  }
+  times.years.push(t.fields.y);
+  const ref = times.ref;
+  if (t.utc) {
+    if (times.utcToZone && ref.kind === 'zone') {
+      times.usedZones.add(ref.zone);
+      return prop(name, fmtFields(wallFields(t, ref)), [{ name: 'TZID', value: ref.zone }]);
+    }
+    return prop(name, fmtFields(t.fields, true));
+  }
+  switch (ref.kind) {
+    case 'zone':
+      times.usedZones.add(ref.zone);
+      return prop(name, fmtFields(t.fields), [{ name: 'TZID', value: ref.zone }]);
+    case 'rules': {
+      const ms = toUtcMs(t, ref) ?? fieldsToMs(t.fields);
+      return prop(name, formatLocal(ms, true));
+    }
+    case 'floating':
+      return prop(name, fmtFields(t.fields));
+  }
+}
+
+/** A UTC DATE-TIME (CREATED, LAST-MODIFIED, COMPLETED, DTSTAMP must be UTC). */
+function utcValue(v: string, ref: TimeReference): string | undefined {
+  const t = parseVcalTime(v);
+  if (!t) return undefined;
+  const ms = toUtcMs(t, ref) ?? fieldsToMs(t.fields);
+  return formatLocal(ms, true);
+}
+
+function durationText(ms: number): string {
+  const neg = ms < 0;
+  let s = Math.round(Math.abs(ms) / 1000);
+  if (s === 0) return 'PT0S';
+  const d = Math.floor(s / 86400);
+  s -= d * 86400;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  let out = `${neg ? '-' : ''}P`;
+  if (d && !h && !m && !s && d % 7 === 0) return `${out}${d / 7}W`;
+  if (d) out += `${d}D`;
+  if (h || m || s) out += 'T';
+  if (h) out += `${h}H`;
+  if (m) out += `${m}M`;
+  if (s) out += `${s}S`;
+  return out;
+}
+
+/** vCal snooze time: ISO duration (`PT5M`) or, from some phones, plain minutes. */
+function snoozeDuration(v: string): string | undefined {
+  const t = v.trim().toUpperCase();
+  if (/^P(\d+W|(\d+D)?(T(\d+H)?(\d+M)?(\d+S)?)?)$/.test(t) && t !== 'P' && t !== 'PT') return t;
+  if (/^\d+$/.test(t)) return `PT${Number(t)}M`;
+  return undefined;
+}
+
+interface AlarmInput {
+  kind: string;
+  runTime?: VcalTime;
+  fields: string[];
+}
+
+function alarmComponents(
+  c: VersitComponent,
+  kind: CalKind,
+  times: EventTimes,
+  anchor: { t: VcalTime; related: 'START' | 'END' } | undefined,
+  summary: string | undefined,
+  warn: (m: string) => void,
+): VersitComponent[] {
+  const inputs: AlarmInput[] = [];
+  for (const p of c.properties) {
+    if (!/^[ADPM]ALARM$/.test(p.name)) continue;
+    const fields = splitUnescaped(p.value, ';');
+    const rt = (fields[0] ?? '').trim();
+    if (rt === '') {
+      // No run time: relative to the start per phone convention (Nokia 9110 writes ";;0;").
+      inputs.push({ kind: p.name, fields });
+      continue;
+    }
+    const t = parseVcalTime(rt);
+    if (!t) {
+      warn(`${p.name} with unreadable run time "${rt}" dropped`);
+      continue;
+    }
+    inputs.push({ kind: p.name, runTime: t, fields });
+  }
+  // AALARM+DALARM at the same time are one reminder on phones (Nokia, Sony Ericsson): merge
+  // into one DISPLAY alarm.
+  const out: VersitComponent[] = [];
+  const seen = new Map<string, VersitComponent>();
+  for (const a of inputs) {
+    const key = a.runTime ? fmtFields(a.runTime.fields, a.runTime.utc) : '';
+    const props: VersitProperty[] = [];
+    let action: string;
+    if (a.kind === 'AALARM') action = 'AUDIO';
+    else if (a.kind === 'MALARM') action = 'EMAIL';
+    else action = 'DISPLAY'; // DALARM; PALARM's PROCEDURE is gone from RFC 5545 (§4 of the fact sheet)
+    const existing = seen.get(key);
+    if (existing && action !== 'EMAIL') {
+      const act = existing.properties.find((p) => p.name === 'ACTION');
+      if (act && act.value === 'AUDIO' && action === 'DISPLAY') {
+        // Upgrade the earlier AUDIO alarm to DISPLAY with this description.
+        existing.properties = existing.properties.filter((p) => p.name !== 'ATTACH' && p.name !== 'ACTION');
+        existing.properties.unshift(prop('ACTION', 'DISPLAY'));
+        existing.properties.push(textProp('DESCRIPTION', (a.fields[3] ?? '').trim() || summary || 'Reminder'));
+      }
+      continue;
+    }
+    props.push(prop('ACTION', action));
+    // Trigger: relative to the anchor when both are comparable, absolute UTC otherwise.
+    if (!a.runTime) {
+      props.push(prop('TRIGGER', 'PT0S', anchor?.related === 'END' ? [{ name: 'RELATED', value: 'END' }] : []));
+    } else {
+      const runMs = toUtcMs(a.runTime, times.ref);
+      const anchorMs = anchor ? (times.allDay || anchor.t.dateOnly ? undefined : toUtcMs(anchor.t, times.ref)) : undefined;
+      if (anchor && runMs !== undefined && anchorMs !== undefined) {
+        props.push(prop('TRIGGER', durationText(runMs - anchorMs), anchor.related === 'END' ? [{ name: 'RELATED', value: 'END' }] : []));
+      } else if (anchor && (runMs === undefined || times.allDay || anchor.t.dateOnly)) {
+        // Floating or all-day: wall-clock difference.
+        const diff = fieldsToMs(wallFields(a.runTime, times.ref)) - fieldsToMs(wallFields(anchor.t, times.ref));
+        props.push(prop('TRIGGER', durationText(diff), anchor.related === 'END' ? [{ name: 'RELATED', value: 'END' }] : []));
+      } else {
+        const ms = runMs ?? fieldsToMs(a.runTime.fields);
+        props.push(prop('TRIGGER', formatLocal(ms, true), [{ name: 'VALUE', value: 'DATE-TIME' }]));
+      }
+    }
+    const snooze = snoozeDuration(a.fields[1] ?? '');
+    const repeat = Number.parseInt((a.fields[2] ?? '').trim(), 10);
+    if (snooze && Number.isInteger(repeat) && repeat > 0) {
+      props.push(prop('DURATION', snooze), prop('REPEAT', String(repeat)));
+    }
+    const extra = (a.fields[3] ?? '').trim();
+    if (action === 'AUDIO') {
+      // Only URIs are valid ATTACH values; phone sound names ("Chimes") are dropped.
+      if (/^[a-z][a-z0-9+.-]*:/i.test(extra)) props.push(prop('ATTACH', extra));
+    } else if (action === 'DISPLAY') {
+      props.push(textProp('DESCRIPTION', extra || summary || 'Reminder'));
+    } else {
+      const addr = splitMailbox(extra);
+      props.push(textProp('DESCRIPTION', (a.fields[4] ?? '').trim() || summary || 'Reminder'));
+      props.push(textProp('SUMMARY', summary || 'Reminder'));
+      if (addr.address) props.push(prop('ATTENDEE', `mailto:${addr.address}`));
+    }
+    const comp: VersitComponent = { name: 'VALARM', properties: props, components: [] };
+    out.push(comp);
+    seen.set(key, comp);
+  }
+  void kind;
+  return out;
+}
+
+function attendee(p: VersitProperty): { organizer: boolean; prop: VersitProperty } | undefined {
+  const mb = splitMailbox(text(p));
+  if (!mb.address && !mb.cn) return undefined;
+  const role = (param(p, 'ROLE') ?? '').toUpperCase();
+  const params: VersitParam[] = [];
+  if (mb.cn) params.push({ name: 'CN', value: mb.cn });
+  const value = mb.address ? `mailto:${mb.address}` : `mailto:invalid@invalid`;
+  if (!mb.address) return undefined;
+  if (role === 'ORGANIZER' || role === 'OWNER') return { organizer: true, prop: prop('ORGANIZER', value, params) };
+  params.push({ name: 'ROLE', value: roleToIcal(param(p, 'EXPECT')) });
+  const st = param(p, 'STATUS');
+  if (st) params.push({ name: 'PARTSTAT', value: partstatToIcal(st) });
+  const rsvp = param(p, 'RSVP');
+  if (rsvp) params.push({ name: 'RSVP', value: /^(YES|TRUE)$/i.test(rsvp) ? 'TRUE' : 'FALSE' });
+  return { organizer: false, prop: prop('ATTENDEE', value, params) };
+}
+
+function listValues(p: VersitProperty): string[] {
+  // 1.0 lists are `;`-separated; tolerate `,` too (Horde, Outlook).
+  return splitUnescaped(p.value, ';')
+    .flatMap((x) => splitUnescaped(x, ','))
+    .map((x) => unescapeText(x).trim())
+    .filter((x) => x !== '');
+}
+
+function convertItem(
+  c: VersitComponent,
+  ref: TimeReference,
+  opts: ToIcalOptions,
+  usedZones: Set<string>,
+  years: number[],
+  warn: (m: string) => void,
+): VersitComponent {
+  const kind = c.name as CalKind;
+  const out: VersitProperty[] = [];
+  const dtstartP = first(c, 'DTSTART');
+  const endP = first(c, kind === 'VEVENT' ? 'DTEND' : 'DUE');
+  const start = dtstartP && dtstartP.value.trim() !== '' ? parseVcalTime(dtstartP.value) : undefined;
+  const end = endP && endP.value.trim() !== '' ? parseVcalTime(endP.value) : undefined;
+  if (dtstartP && dtstartP.value.trim() !== '' && !start) {
+    throw new GatewayError('INVALID_ITEM', `${kind}: unreadable DTSTART "${dtstartP.value}"`);
+  }
+  if (endP && endP.value.trim() !== '' && !end) {
+    throw new GatewayError('INVALID_ITEM', `${kind}: unreadable ${endP.name} "${endP.value}"`);
+  }
+  const rruleP = first(c, 'RRULE');
+  const recurring = rruleP !== undefined && rruleP.value.trim() !== '';
+  let span = kind === 'VEVENT' && start ? detectAllDay(start, end, ref) : undefined;
+  const todoAllDay = kind === 'VTODO' && (start?.dateOnly || (!start && end?.dateOnly)) === true;
+  if (kind === 'VTODO' && start && end && start.dateOnly !== end.dateOnly) {
+    // RFC 5545: DUE and DTSTART must have the same value type; the date one wins as all-day.
+    span = undefined;
+  }
+  const times: EventTimes = {
+    ref,
+    zone: ref.kind === 'zone' ? ref.zone : undefined,
+    allDay: span !== undefined || todoAllDay,
+    utcToZone: recurring,
+    usedZones,
+    years,
+  };
+  const summaryP = first(c, 'SUMMARY');
+  const summary = summaryP ? text(summaryP) : undefined;
+
+  let uid = first(c, 'UID')?.value.trim();
+  if (!uid) {
+    // RFC 5545 needs a UID; derive it from the content so re-conversion gives the same one.
+    uid = `vcal-${createHash('sha1').update(serializeVersit(c, { version: 'vcal1.0' })).digest('hex').slice(0, 20)}`;
+  }
+  out.push(prop('UID', escapeText(uid, 'ical2.0')));
+  const stampSrc = first(c, 'LAST-MODIFIED') ?? first(c, 'DCREATED');
+  const stamp = (stampSrc && utcValue(stampSrc.value, ref)) ?? formatLocal((opts.now ?? new Date()).getTime(), true);
+  out.push(prop('DTSTAMP', stamp));
+
+  if (start) {
+    if (span) out.push(prop('DTSTART', dayToDate(span.startDay), [{ name: 'VALUE', value: 'DATE' }]));
+    else out.push(timeValue(start, times, 'DTSTART'));
+  }
+  if (end) {
+    if (span) {
+      out.push(prop('DTEND', dayToDate(span.endDay), [{ name: 'VALUE', value: 'DATE' }]));
+    } else if (kind === 'VTODO' && start && start.dateOnly !== end.dateOnly) {
+      out.push(timeValue(end, { ...times, allDay: start.dateOnly }, 'DUE'));
+    } else {
+      out.push(timeValue(end, times, kind === 'VEVENT' ? 'DTEND' : 'DUE'));
+    }
+  }
+
+  const alarmAnchor = start
+    ? { t: start, related: 'START' as const }
+    : end
+      ? { t: end, related: 'END' as const }
+      : undefined;
+
+  const categories: string[] = [];
+  let percent: string | undefined;
+  let completed = false;
+  for (const p of c.properties) {
+    switch (p.name) {
+      case 'DTSTART':
+      case 'DTEND':
+      case 'UID':
+      case 'DTSTAMP':
+      case 'AALARM':
+      case 'DALARM':
+      case 'PALARM':
+      case 'MALARM':
+        break;
+      case 'DUE':
+        if (kind === 'VEVENT') warn('DUE on a VEVENT dropped');
+        break;
+      case 'SUMMARY':
+      case 'DESCRIPTION':
+      case 'LOCATION':
+      case 'COMMENT':
+      case 'CONTACT':
+        if (p.value !== '') out.push(textProp(p.name, text(p)));
+        break;
+      case 'URL':
+        if (p.value.trim() !== '') out.push(prop('URL', p.value.trim()));
+        break;
+      case 'ATTACH':
+        if (p.value.trim() !== '') out.push(prop('ATTACH', p.value.trim()));
+        break;
+      case 'CLASS':
+        if (p.value.trim() !== '') out.push(prop('CLASS', p.value.trim().toUpperCase()));
+        break;
+      case 'CATEGORIES':
+        categories.push(...listValues(p));
+        break;
+      case 'RESOURCES': {
+        const r = listValues(p);
+        if (r.length) out.push(prop('RESOURCES', r.map((x) => escapeText(x, 'ical2.0')).join(',')));
+        break;
+      }
+      case 'PRIORITY': {
+        const n = priorityToIcal(p.value);
+        if (n !== undefined && n > 0) out.push(prop('PRIORITY', String(n)));
+        break;
+      }
+      case 'STATUS': {
+        const s = statusToIcal(p.value, kind);
+        if (s) out.push(prop('STATUS', s));
+        if (/COMPLETED/i.test(p.value) && kind === 'VTODO') completed = true;
+        break;
+      }
+      case 'TRANSP': {
+        const t = transpToIcal(p.value);
+        if (t && kind === 'VEVENT') out.push(prop('TRANSP', t));
+        break;
+      }
+      case 'SEQUENCE': {
+        const n = Number.parseInt(p.value, 10);
+        if (Number.isInteger(n) && n >= 0) out.push(prop('SEQUENCE', String(n)));
+        break;
+      }
+      case 'DCREATED':
+      case 'CREATED': {
+        const v = utcValue(p.value, ref);
+        if (v) out.push(prop('CREATED', v));
+        break;
+      }
+      case 'LAST-MODIFIED': {
+        const v = utcValue(p.value, ref);
+        if (v) out.push(prop('LAST-MODIFIED', v));
+        break;
+      }
+      case 'COMPLETED': {
+        const v = utcValue(p.value, ref);
+        if (v && kind === 'VTODO') {
+          out.push(prop('COMPLETED', v));
+          completed = true;
+        }
+        break;
+      }
+      case 'PERCENT-COMPLETE':
+        if (/^\d+$/.test(p.value.trim())) percent = p.value.trim();
+        break;
+      case 'GEO': {
+        // 1.0 uses "a,b"; 2.0 "lat;lon". The order is kept as written (unverified in the spec).
+        const m = /^\s*(-?[\d.]+)\s*[,;]\s*(-?[\d.]+)\s*$/.exec(p.value);
+        if (m) out.push(prop('GEO', `${m[1]};${m[2]}`));
+        break;
+      }
+      case 'ATTENDEE': {
+        const a = attendee(p);
+        if (a) out.push(a.prop);
+        break;
+      }
+      case 'X-ORGANIZER':
+      case 'ORGANIZER': {
+        const mb = splitMailbox(text(p));
+        if (mb.address) out.push(prop('ORGANIZER', `mailto:${mb.address}`, mb.cn ? [{ name: 'CN', value: mb.cn }] : []));
+        break;
+      }
+      case 'RRULE': {
+        if (!start && !end) {
+          warn('RRULE without DTSTART dropped');
+          break;
+        }
+        const anchorT = (start ?? end) as VcalTime;
+        const startFields = times.allDay ? wallFields(anchorT, ref) : recurring && anchorT.utc && ref.kind === 'zone' ? wallFields(anchorT, ref) : anchorT.fields;
+        const r = vcalRruleToIcal(p.value, {
+          start: startFields,
+          allDay: times.allDay,
+          countMode: opts.countMode,
+          until: (f: LocalFields, utc: boolean) => untilValue(f, utc, anchorT, ref),
+        });
+        for (const w of r.warnings) warn(`RRULE "${p.value}": ${w}`);
+        if (r.rrule) out.push(prop('RRULE', r.rrule));
+        break;
+      }
+      case 'EXRULE':
+        warn('EXRULE dropped (deprecated in RFC 5545)');
+        break;
+      case 'EXDATE':
+      case 'RDATE': {
+        for (const v of listValues(p)) {
+          const t = parseVcalTime(v);
+          if (!t) {
+            warn(`${p.name} value "${v}" unreadable, dropped`);
+            continue;
+          }
+          if (times.allDay || t.dateOnly) {
+            out.push(prop(p.name, fmtFields(wallFields(t, ref)).slice(0, 8), [{ name: 'VALUE', value: 'DATE' }]));
+          } else if (!t.utc && start && !start.dateOnly && ref.kind === 'floating' && start.utc) {
+            out.push(prop(p.name, fmtFields(t.fields, true)));
+          } else {
+            out.push(timeValue(t, times, p.name));
+          }
+        }
+        break;
+      }
+      case 'X-RECURRENCE-ID':
+      case 'RECURRENCE-ID': {
+        const t = parseVcalTime(p.value);
+        if (t) out.push(timeValue(t, times, 'RECURRENCE-ID'));
+        break;
+      }
+      default:
+        if (DROP.has(p.name)) break;
+        if (p.name.startsWith('X-')) {
+          // Keep device extensions (X-EPOCAGENDAENTRYTYPE…) as text.
+          out.push(textProp(p.name, text(p)));
+        } else {
+          warn(`${kind} property ${p.name} has no iCalendar 2.0 mapping, dropped`);
+        }
+    }
+  }
+  if (categories.length) out.push(prop('CATEGORIES', categories.map((x) => escapeText(x, 'ical2.0')).join(',')));
+  if (kind === 'VTODO') {
+    if (percent !== undefined) out.push(prop('PERCENT-COMPLETE', percent));
+    else if (completed) out.push(prop('PERCENT-COMPLETE', '100'));
+  }
+  const alarms = alarmComponents(c, kind, times, alarmAnchor, summary, warn);
+  return { name: kind, properties: out, components: alarms };
+}
+
+/** UNTIL for a vCal end date: UTC unless the event itself is floating. */
+function untilValue(f: LocalFields, utc: boolean, start: VcalTime, ref: TimeReference): string {
+  if (utc) return fmtFields(f, true);
+  const t: VcalTime = { fields: f, utc: false, dateOnly: false };
+  if (ref.kind === 'floating') {
+    // DTSTART in UTC with a local end date and no zone info: KDE reads the end as UTC.
+    return start.utc ? fmtFields(f, true) : fmtFields(f);
+  }
+  const ms = ref.kind === 'zone' ? localToUtcMs(ref.zone, f) : (toUtcMs(t, ref) ?? fieldsToMs(f));
+  return formatLocal(ms, true);
+}
+
+/** Converts one parsed VCALENDAR 1.0 to iCalendar 2.0 text. */
+export function vcalToIcal(cal: VersitComponent, opts: ToIcalOptions = {}): string {
+  const warn = opts.onWarning ?? (() => undefined);
+  const items = cal.components.filter((c) => c.name === 'VEVENT' || c.name === 'VTODO');
+  for (const c of cal.components) {
+    if (c.name !== 'VEVENT' && c.name !== 'VTODO') warn(`component ${c.name} ignored`);
+  }
+  if (items.length === 0) throw new GatewayError('INVALID_ITEM', 'VCALENDAR holds no VEVENT or VTODO');
+  const tz = first(cal, 'TZ')?.value;
+  const daylight = cal.properties.filter((p) => p.name === 'DAYLIGHT').map((p) => p.value);
+  let refYear = new Date().getUTCFullYear();
+  for (const c of items) {
+    const t = parseVcalTime(first(c, 'DTSTART')?.value ?? first(c, 'DUE')?.value ?? '');
+    if (t) {
+      refYear = t.fields.y;
+      break;
+    }
+  }
+  const ref = referenceFor(tz, daylight, refYear, opts.defaultTimezone, warn);
+  const usedZones = new Set<string>();
+  const years: number[] = [];
+  const comps = items.map((c) => convertItem(c, ref, opts, usedZones, years, warn));
+  const root: VersitComponent = {
+    name: 'VCALENDAR',
+    properties: [prop('VERSION', '2.0'), prop('PRODID', PRODID)],
+    components: [],
+  };
+  const body = serializeVersit(root, { version: 'ical2.0' }).replace(/END:VCALENDAR\r\n$/, '');
+  let tzText = '';
+  if (usedZones.size > 0) {
+    const y0 = Math.min(...years, refYear);
+    const y1 = Math.max(...years, refYear);
+    for (const z of usedZones) tzText += buildVtimezone(z, y0 - 1, Math.max(y1 + 1, y0 + 2)) + '\r\n';
+  }
+  let itemsText = '';
+  for (const c of comps) itemsText += serializeVersit(c, { version: 'ical2.0' });
+  return `${body}${tzText}${itemsText}END:VCALENDAR\r\n`;
+}
+
+

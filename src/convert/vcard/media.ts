@@ -1,0 +1,43 @@
+// Media formats of PHOTO/LOGO/SOUND/KEY: 2.1/3.0 type tokens (JPEG, X509) <-> 4.0 media types.
+
+const KEY_TYPES: Record<string, string> = {
+  X509: 'application/x-x509-user-cert',
+  PGP: 'application/pgp-keys',
+};
+
+/** `JPEG` on PHOTO -> `image/jpeg`; a token that already is a media type is lower-cased. */
+export function tokenToMediaType(prop: string, token: string): string {
+  const t = token.trim();
+  if (t.includes('/')) return t.toLowerCase();
+  const up = t.toUpperCase();
+  if (prop === 'KEY') return KEY_TYPES[up] ?? `application/${up.toLowerCase()}`;
+  const sub = up === 'JPG' ? 'jpeg' : up === 'WAV' ? 'wave' : up.toLowerCase();
+  return `${prop === 'SOUND' ? 'audio' : 'image'}/${sub}`;
+}
+
+/** `image/jpeg` -> `JPEG`, `application/x-x509-user-cert` -> `X509`. */
+export function mediaTypeToToken(mediaType: string): string {
+  for (const [tok, mt] of Object.entries(KEY_TYPES)) if (mt === mediaType) return tok;
+  const slash = mediaType.indexOf('/');
+  const sub = slash >= 0 ? mediaType.slice(slash + 1) : mediaType;
+  return sub.replace(/^x-/, '').toUpperCase();
+}
+
+const DATA_URI_RE = /^data:([^;,]*)((?:;[^;,]*)*?)(;base64)?,/i;
+
+/** Splits a `data:` URI (RFC 2397) into media type and base64 payload; undefined otherwise. */
+export function parseDataUri(value: string): { mediaType?: string; base64: string } | undefined {
+  const m = DATA_URI_RE.exec(value);
+  if (!m) return undefined;
+  const payload = value.slice(m[0].length);
+  let base64: string;
+  if (m[3] !== undefined) base64 = payload.replace(/\s+/g, '');
+  else {
+    try {
+      base64 = Buffer.from(decodeURIComponent(payload), 'utf8').toString('base64');
+    } catch {
+      return undefined; // malformed %-escapes: keep the value as a plain URI
+    }
+  }
+  return m[1] !== '' ? { mediaType: m[1].toLowerCase(), base64 } : { base64 };
+}

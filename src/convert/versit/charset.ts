@@ -1,0 +1,58 @@
+// Byte -> text decoding for versit values: named CHARSETs via iconv-lite, and the default rule
+// for unlabelled 8-bit data (UTF-8 if the bytes are valid UTF-8, else Windows-1252).
+import iconv from 'iconv-lite';
+
+const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextDecoder('utf-8');
+
+function isUtf8Name(name: string): boolean {
+  const n = name.toLowerCase().replace(/[^a-z0-9]/g, '');
+  return n === 'utf8';
+}
+
+function hasHighBytes(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] >= 0x80) return true;
+  return false;
+}
+
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
+
+/**
+ * Decodes `bytes` as `charset` (a CHARSET parameter value, may be undefined). Unknown charsets
+ * and invalid UTF-8 fall back to the default rule and are reported through `warn`.
+ */
+export function decodeBytes(
+  bytes: Uint8Array,
+  charset: string | undefined,
+  defaultCharset: string | undefined,
+  warn: (msg: string) => void,
+): string {
+  if (!hasHighBytes(bytes)) return latin1(bytes); // pure ASCII: every charset agrees
+  let name = charset ?? defaultCharset;
+  if (name !== undefined && !isUtf8Name(name)) {
+    // Phones write "UTF8", "ISO8859-1", "SHIFT_JIS"; iconv-lite knows most spellings.
+    if (iconv.encodingExists(name)) return iconv.decode(Buffer.from(bytes), name);
+    warn(`unknown charset ${name}, using the default`);
+    name = undefined;
+  }
+  try {
+    return utf8Fatal.decode(bytes);
+  } catch {
+    if (name !== undefined) {
+      // Explicitly labelled UTF-8 but invalid: keep what is valid rather than guess.
+      warn(`value labelled ${name} is not valid UTF-8`);
+      return utf8.decode(bytes);
+    }
+    return iconv.decode(Buffer.from(bytes), 'windows-1252');
+  }
+}
+
+/** Encodes text to bytes in `charset` (UTF-8 when undefined or unknown). */
+export function encodeText(text: string, charset: string | undefined): Uint8Array {
+  if (charset === undefined || isUtf8Name(charset) || !iconv.encodingExists(charset)) {
+    return Buffer.from(text, 'utf8');
+  }
+  return iconv.encode(text, charset);
+}

@@ -1,0 +1,272 @@
+// Tolerant parser for the versit line syntax shared by vCard 2.1/3.0/4.0, vCalendar 1.0 and
+// iCalendar 2.0: unfolding, QP soft breaks, 2.1 base64 blocks, bare params, CHARSET decoding.
+import { GatewayError } from '../../errors.js';
+import { decodeBytes, encodeText } from './charset.js';
+import type {
+  ParseVersitOptions,
+  VersitComponent,
+  VersitEncoding,
+  VersitParam,
+  VersitProperty,
+} from './types.js';
+
+const ENCODING_WORDS = new Set(['QUOTED-PRINTABLE', 'QUOTEDPRINTABLE', 'QP', 'BASE64', 'B', '7BIT', '8BIT']);
+const VALUE_WORDS = new Set(['INLINE', 'URL', 'URI', 'CID', 'CONTENT-ID']);
+const NAME_RE = /^[A-Za-z0-9_-]+$/;
+const BASE64_LINE_RE = /^[\sA-Za-z0-9+/=]*$/;
+const HIGH_CHAR_RE = /[\x80-\xff]/;
+const HEX = /^[0-9A-Fa-f]{2}$/;
+
+/**
+ * Parses versit text into its top-level components. `Uint8Array` input keeps the bytes until each
+ * value's CHARSET is known; string input is taken as already-decoded text. Throws
+ * `GatewayError('INVALID_ITEM')` when no component is found or a component is never ended.
+ */
+export function parseVersit(input: string | Uint8Array, opts: ParseVersitOptions = {}): VersitComponent[] {
+  const bytesMode = typeof input !== 'string';
+  let text = bytesMode ? Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('latin1') : input;
+  if (bytesMode ? text.startsWith('\xef\xbb\xbf') : text.startsWith('\ufeff')) text = text.slice(bytesMode ? 3 : 1);
+  const warn = opts.onWarning ?? (() => undefined);
+  // CRCRLF (Symbian "Invalid" samples, ICQ) counts as one line end, so does a bare CR.
+  const lines = text.split(/\r*\n|\r/);
+  const n = lines.length;
+  const roots: VersitComponent[] = [];
+  const stack: VersitComponent[] = [];
+  let i = 0;
+
+  while (i < n) {
+    const lineNo = i + 1;
+    let line = lines[i++];
+    if (line.trim() === '') continue;
+    // A header folded before its colon (rare): keep unfolding until the colon shows up.
+    while (findColon(line) < 0 && i < n && isFoldLine(lines[i])) line += lines[i++].slice(1);
+    const colon = findColon(line);
+    if (colon < 0) {
+      warn(`line ${lineNo}: no ':' in "${clip(line)}", line ignored`);
+      continue;
+    }
+    const header = parseHeader(line.slice(0, colon));
+    if (header === undefined) {
+      warn(`line ${lineNo}: invalid property name in "${clip(line)}", line ignored`);
+      continue;
+    }
+    let raw = line.slice(colon + 1);
+    const encoding = header.encoding;
+    if (encoding === 'QUOTED-PRINTABLE') {
+      // QP soft line break: "=" at the end joins the next physical line (not indented in 2.1,
+      // but Funambol indents it like a fold, so one leading blank is dropped). A following
+      // BEGIN/END line is never swallowed (values that merely end in "=").
+      for (;;) {
+        if (i >= n) break;
+        const next = lines[i];
+        if (raw.endsWith('=') && !/^(END|BEGIN):/i.test(next)) {
+          raw = raw.slice(0, -1) + (isFoldLine(next) ? next.slice(1) : next);
+          i++;
+        } else if (isFoldLine(next)) {
+          raw += next.slice(1);
+          i++;
+        } else break;
+      }
+    } else if (encoding === 'BASE64' || encoding === 'B') {
+      // 2.1 base64 runs over following lines, indented or not (BlackBerry, Symbian), and ends
+      // with a blank line; some writers omit the blank line (AOSP v21_base64_no_2_crlf).
+      while (i < n) {
+        const next = lines[i];
+        if (next.trim() === '') {
+          i++;
+          // Whitespace-only lines inside the block (Symbian Encoded/) are skipped; a blank line
+          // ends the block only if what follows is not more base64.
+          if (i < n && lines[i].trim() !== '' && BASE64_LINE_RE.test(lines[i]) && isFoldLine(lines[i])) continue;
+          break;
+        }
+        if (isFoldLine(next) || BASE64_LINE_RE.test(next)) {
+          raw += next;
+          i++;
+        } else break;
+      }
+    } else {
+      while (i < n && isFoldLine(lines[i])) raw += lines[i++].slice(1);
+    }
+
+    const name = header.name;
+    if (name === 'BEGIN' || (name === 'AGENT' && /^\s*BEGIN:VCARD\s*$/i.test(raw))) {
+      // vCard 2.1 AGENT: the nested vCard may start on the AGENT line itself.
+      const comp: VersitComponent = {
+        name: name === 'BEGIN' ? raw.trim().toUpperCase() : 'VCARD',
+        properties: [],
+        components: [],
+        line: lineNo,
+      };
+      if (stack.length > 0) stack[stack.length - 1].components.push(comp);
+      else roots.push(comp);
+      stack.push(comp);
+      continue;
+    }
+    if (name === 'END') {
+      const compName = raw.trim().toUpperCase();
+      let k = stack.length - 1;
+      while (k >= 0 && stack[k].name !== compName) k--;
+      if (k < 0) {
+        warn(`line ${lineNo}: END:${compName} without matching BEGIN, line ignored`);
+        continue;
+      }
+      if (k < stack.length - 1) warn(`line ${lineNo}: END:${compName} closes unterminated ${stack[stack.length - 1].name}`);
+      stack.length = k;
+      continue;
+    }
+    if (stack.length === 0) {
+      warn(`line ${lineNo}: property ${name} outside any component, ignored`);
+      continue;
+    }
+
+    const charset = header.charset;
+    let value: string;
+    if (encoding === 'QUOTED-PRINTABLE') {
+      value = decodeBytes(qpToBytes(raw, bytesMode, charset), charset, opts.defaultCharset, (m) => warn(`line ${lineNo}: ${m}`));
+    } else if (encoding === 'BASE64' || encoding === 'B') {
+      value = raw.replace(/\s+/g, '');
+    } else if (bytesMode && HIGH_CHAR_RE.test(raw)) {
+      value = decodeBytes(Buffer.from(raw, 'latin1'), charset, opts.defaultCharset, (m) => warn(`line ${lineNo}: ${m}`));
+    } else {
+      value = raw;
+    }
+    const prop: VersitProperty = { name, params: header.params, value, rawValue: raw, line: lineNo };
+    if (header.group !== undefined) prop.group = header.group;
+    if (encoding !== undefined) prop.encoding = encoding;
+    stack[stack.length - 1].properties.push(prop);
+  }
+
+  if (stack.length > 0) {
+    const open = stack[stack.length - 1];
+    throw new GatewayError('INVALID_ITEM', `line ${open.line ?? '?'}: BEGIN:${open.name} is never ended (END:${open.name} missing)`);
+  }
+  if (roots.length === 0) throw new GatewayError('INVALID_ITEM', 'no BEGIN line found: not a vCard/vCalendar object');
+  return roots;
+}
+
+function isFoldLine(line: string): boolean {
+  const c = line.charCodeAt(0);
+  return c === 0x20 || c === 0x09;
+}
+
+function clip(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+}
+
+/** Index of the colon ending the property header: the first one outside a quoted param value. */
+function findColon(line: string): number {
+  const first = line.indexOf(':');
+  if (first < 0) return -1;
+  const quote = line.indexOf('"');
+  if (quote < 0 || quote > first) return first;
+  let inQuotes = false;
+  for (let k = 0; k < line.length; k++) {
+    const c = line.charCodeAt(k);
+    if (c === 0x22) inQuotes = !inQuotes;
+    else if (c === 0x3a && !inQuotes) return k;
+  }
+  return first; // unbalanced quotes: fall back to the first colon
+}
+
+interface Header {
+  group?: string;
+  name: string;
+  params: VersitParam[];
+  encoding?: VersitEncoding;
+  charset?: string;
+}
+
+function splitParams(header: string): string[] {
+  if (header.indexOf('"') < 0) return header.split(';');
+  const out: string[] = [];
+  let cur = '';
+  let inQuotes = false;
+  for (const ch of header) {
+    if (ch === '"') inQuotes = !inQuotes;
+    if (ch === ';' && !inQuotes) {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out;
+}
+
+function parseHeader(header: string): Header | undefined {
+  const parts = splitParams(header);
+  let full = parts[0].trim();
+  let group: string | undefined;
+  const dot = full.lastIndexOf('.');
+  if (dot >= 0) {
+    group = full.slice(0, dot);
+    full = full.slice(dot + 1);
+  }
+  if (!NAME_RE.test(full)) return undefined;
+  const h: Header = { name: full.toUpperCase(), params: [] };
+  if (group !== undefined) h.group = group;
+  for (let k = 1; k < parts.length; k++) {
+    const p = parts[k].trim();
+    if (p === '') continue;
+    const eq = p.indexOf('=');
+    let param: VersitParam;
+    if (eq < 0) {
+      const word = p.toUpperCase();
+      const pname = ENCODING_WORDS.has(word) ? 'ENCODING' : VALUE_WORDS.has(word) ? 'VALUE' : 'TYPE';
+      param = { name: pname, value: p, bare: true };
+    } else {
+      let v = p.slice(eq + 1).trim();
+      if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+      param = { name: p.slice(0, eq).trim().toUpperCase(), value: v };
+    }
+    h.params.push(param);
+    if (param.name === 'ENCODING') {
+      const enc = normaliseEncoding(param.value);
+      if (enc !== undefined || h.encoding === undefined) h.encoding = enc;
+    } else if (param.name === 'CHARSET') {
+      h.charset = param.value;
+    }
+  }
+  return h;
+}
+
+function normaliseEncoding(v: string): VersitEncoding | undefined {
+  switch (v.toUpperCase()) {
+    case 'QUOTED-PRINTABLE':
+    case 'QUOTEDPRINTABLE': // Funambol test data
+    case 'QP':
+      return 'QUOTED-PRINTABLE';
+    case 'BASE64':
+      return 'BASE64';
+    case 'B':
+      return 'B';
+    case '8BIT':
+      return '8BIT';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Quoted-printable to bytes. The whole (soft-break joined) value is decoded before the charset
+ * is applied, so a multi-byte UTF-8 character split by a soft break comes out whole.
+ */
+function qpToBytes(raw: string, bytesMode: boolean, charset: string | undefined): Uint8Array {
+  const out: number[] = [];
+  const len = raw.length;
+  for (let k = 0; k < len; k++) {
+    const c = raw.charCodeAt(k);
+    if (c === 0x3d && k + 2 < len && HEX.test(raw.slice(k + 1, k + 3))) {
+      out.push(parseInt(raw.slice(k + 1, k + 3), 16));
+      k += 2;
+    } else if (c < 0x80 || bytesMode) {
+      out.push(c);
+    } else {
+      // Literal non-ASCII text inside a QP value of an already-decoded string.
+      let end = k + 1;
+      while (end < len && raw.charCodeAt(end) >= 0x80) end++;
+      for (const b of encodeText(raw.slice(k, end), charset)) out.push(b);
+      k = end - 1;
+    }
+  }
+  return Uint8Array.from(out);
+}

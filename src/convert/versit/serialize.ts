@@ -1,0 +1,158 @@
+// Writes versit components for a target version: parameter style (bare 2.1 types vs TYPE=),
+// transfer encoding (QP/base64 for 2.1, ENCODING=b for 3.0), folding at 75 octets, CRLF.
+import type { SerializeVersitOptions, VersitComponent, VersitParam, VersitProperty, VersitVersion } from './types.js';
+import { isLegacy } from './text.js';
+
+const CRLF = '\r\n';
+const MAX_OCTETS = 75;
+const NEEDS_QP_RE = /[^\x20-\x7e\t]/; // non-ASCII or control characters (line breaks)
+
+/**
+ * Serialises a component tree. Property values must already be escaped for the target version
+ * (see text.ts). ENCODING and CHARSET parameters are owned by the serializer:
+ * - 2.1 / vCal 1.0: base64 values get `ENCODING=BASE64` and end with a blank line; values with
+ *   non-ASCII characters or line breaks get `CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE`; long ASCII
+ *   lines get `ENCODING=QUOTED-PRINTABLE` (soft breaks are unambiguous, 2.1 folding is not).
+ * - 3.0 / 4.0 / iCal 2.0: never QP or CHARSET; base64 values get `ENCODING=b` (iCal:
+ *   `ENCODING=BASE64`); bare parameters become `TYPE=`; lines folded at 75 octets.
+ */
+export function serializeVersit(component: VersitComponent, opts: SerializeVersitOptions): string {
+  const out: string[] = [];
+  writeComponent(component, opts.version, out);
+  return out.join('');
+}
+
+function writeComponent(c: VersitComponent, version: VersitVersion, out: string[]): void {
+  out.push(`BEGIN:${c.name}${CRLF}`);
+  for (const p of c.properties) out.push(serializeProperty(p, version));
+  for (const sub of c.components) writeComponent(sub, version, out);
+  out.push(`END:${c.name}${CRLF}`);
+}
+
+/** One property as one or more physical lines, each ending in CRLF. */
+export function serializeProperty(p: VersitProperty, version: VersitVersion): string {
+  const legacy = isLegacy(version);
+  const binary = p.encoding === 'BASE64' || p.encoding === 'B';
+  const params = p.params.filter((x) => x.name !== 'ENCODING' && x.name !== 'CHARSET');
+  const name = p.group !== undefined && p.group !== '' ? `${p.group}.${p.name}` : p.name;
+  const value = p.value;
+  if (legacy) {
+    let head = name + legacyParams(params);
+    if (binary) return foldBase64(`${head};ENCODING=BASE64:`, value) + CRLF;
+    const nonAscii = NEEDS_QP_RE.test(value);
+    if (nonAscii || head.length + 1 + value.length > MAX_OCTETS) {
+      if (nonAscii && /[^\x00-\x7f]/.test(value)) head += ';CHARSET=UTF-8';
+      return qpLines(`${head};ENCODING=QUOTED-PRINTABLE:`, value);
+    }
+    return `${head}:${value}${CRLF}`;
+  }
+  let head = name + modernParams(params, version);
+  if (binary) head += version === 'ical2.0' ? ';ENCODING=BASE64' : ';ENCODING=b';
+  return fold(`${head}:${value}`);
+}
+
+function legacyParams(params: VersitParam[]): string {
+  let s = '';
+  for (const prm of params) {
+    if (prm.name === 'TYPE') {
+      // vCard 2.1 §2.4: parameter names may be omitted; phones expect `TEL;CELL;VOICE`.
+      for (const t of prm.value.split(',')) if (t !== '') s += `;${t}`;
+    } else {
+      s += `;${prm.name}=${prm.value}`;
+    }
+  }
+  return s;
+}
+
+function modernParams(params: VersitParam[], version: VersitVersion): string {
+  let s = '';
+  let types: string[] | undefined;
+  let typeAt = -1;
+  const rest: string[] = [];
+  for (const prm of params) {
+    if (prm.name === 'TYPE') {
+      if (types === undefined) {
+        types = [];
+        typeAt = rest.length;
+      }
+      for (const t of prm.value.split(',')) if (t !== '' && !types.includes(t)) types.push(t);
+    } else {
+      rest.push(`;${prm.name}=${quoteParam(prm.value, version)}`);
+    }
+  }
+  if (types !== undefined && types.length > 0) rest.splice(typeAt, 0, `;TYPE=${types.map((t) => quoteParam(t, version)).join(',')}`);
+  for (const r of rest) s += r;
+  return s;
+}
+
+function quoteParam(v: string, version: VersitVersion): string {
+  let val = v;
+  if (version === '4.0') {
+    // RFC 6868 parameter value encoding.
+    if (/[\^\n"]/.test(val)) val = val.replace(/\^/g, '^^').replace(/\r?\n/g, '^n').replace(/"/g, "^'");
+  } else if (val.includes('"')) {
+    val = val.replace(/"/g, "'"); // no way to write a double quote in a 3.0 param value
+  }
+  return /[:;,]/.test(val) ? `"${val}"` : val;
+}
+
+/** RFC 2425 §5.8.1 / RFC 5545 §3.1 folding: at most 75 octets per line, CRLF + one space. */
+export function fold(line: string): string {
+  if (line.length * 3 <= MAX_OCTETS || Buffer.byteLength(line, 'utf8') <= MAX_OCTETS) return line + CRLF;
+  let out = '';
+  let cur = '';
+  let octets = 0;
+  let limit = MAX_OCTETS;
+  for (const ch of line) {
+    const cp = ch.codePointAt(0) ?? 0;
+    const n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    if (octets + n > limit) {
+      out += cur + CRLF;
+      cur = ' ';
+      octets = 1;
+      limit = MAX_OCTETS;
+    }
+    cur += ch;
+    octets += n;
+  }
+  return out + cur + CRLF;
+}
+
+/** 2.1 base64: continuation lines indented, the block ends with a blank line (vCard 2.1 §2.1.3). */
+function foldBase64(head: string, b64: string): string {
+  let out = head;
+  let pos = 0;
+  const first = Math.max(0, MAX_OCTETS - head.length);
+  out += b64.slice(0, first);
+  pos = first;
+  while (pos < b64.length) {
+    out += `${CRLF} ${b64.slice(pos, pos + MAX_OCTETS - 1)}`;
+    pos += MAX_OCTETS - 1;
+  }
+  return out + CRLF;
+}
+
+/** Quoted-printable (RFC 2045 §6.7) of the UTF-8 bytes, soft breaks keep lines at <= 76 chars. */
+function qpLines(head: string, value: string): string {
+  const text = value.replace(/\r\n|\r|\n/g, '\r\n');
+  const bytes = Buffer.from(text, 'utf8');
+  let out = head;
+  let lineLen = head.length;
+  for (let k = 0; k < bytes.length; k++) {
+    const b = bytes[k];
+    const lastOrBeforeBreak = k === bytes.length - 1;
+    let tok: string;
+    if ((b >= 0x21 && b <= 0x7e && b !== 0x3d) || ((b === 0x20 || b === 0x09) && !lastOrBeforeBreak)) {
+      tok = String.fromCharCode(b);
+    } else {
+      tok = `=${b < 16 ? '0' : ''}${b.toString(16).toUpperCase()}`;
+    }
+    if (lineLen + tok.length > 75) {
+      out += `=${CRLF}`;
+      lineLen = 0;
+    }
+    out += tok;
+    lineLen += tok.length;
+  }
+  return out + CRLF;
+}

@@ -1,0 +1,424 @@
+// The DataStore on a CardDAV addressbook or CalDAV calendar collection, built on tsdav:
+// PROPFIND listing, batched multiget reads, conditional PUT/DELETE, and the optional RFC 6578
+// sync-collection capability. Every failure leaves as a GatewayError (see dav-errors.ts).
+import { randomUUID } from 'node:crypto';
+import type { DAVResponse } from 'tsdav';
+import { GatewayError, isGatewayError } from '../errors.js';
+import type { DataStore, ItemKind, ItemRef, Listing, StoredItem } from './datastore.js';
+import { DavClient, propText } from './dav-client.js';
+import type { DavAuth, DavClientOptions, DavReply } from './dav-client.js';
+import { NS, dialectFor, ensureUid, extractUid } from './dav-dialect.js';
+import type { DavDialect } from './dav-dialect.js';
+import { DavHttpError, davHttpError } from './dav-errors.js';
+import { canonicalHref, collectionBase, hrefUrl, safeName } from './href.js';
+import { chunk } from './limit.js';
+
+export const DEFAULT_BATCH_SIZE = 50;
+
+export interface DavStoreOptions {
+  kind: ItemKind;
+  collectionUrl: string;
+  credentials: DavAuth;
+  userAgent?: string;
+  /** Most requests in flight at once (default 4). */
+  concurrency?: number;
+  /** Per request (default 30 000 ms). */
+  timeoutMs?: number;
+  /** Hrefs per multiget REPORT (default 50). */
+  batchSize?: number;
+  /** Underlying fetch (default: global fetch); for instrumentation and tests. */
+  fetch?: DavClientOptions['fetch'];
+  onRequest?: DavClientOptions['onRequest'];
+}
+
+/** Result of an RFC 6578 sync-collection report. */
+export interface ChangeSet {
+  changed: ItemRef[];
+  /** Canonical hrefs of removed items. */
+  deleted: string[];
+  syncToken: string;
+}
+
+/** Optional capability: incremental change listing with a sync-token. */
+export interface SyncCollectionSupport {
+  /**
+   * Changes since `syncToken` (empty string: everything). Throws SyncTokenInvalidError when
+   * the server no longer accepts the token, GatewayError NOT_SUPPORTED when the collection
+   * has no sync-collection report: in both cases fall back to `list()`.
+   */
+  changesSince(syncToken: string): Promise<ChangeSet>;
+}
+
+export function supportsSyncCollection(
+  store: DataStore,
+): store is DataStore & SyncCollectionSupport {
+  return typeof (store as Partial<SyncCollectionSupport>).changesSince === 'function';
+}
+
+/** The server refused the sync-token (RFC 6578 §3.2 DAV:valid-sync-token): list() again. */
+export class SyncTokenInvalidError extends GatewayError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('REFRESH_REQUIRED', message, options);
+    this.name = 'SyncTokenInvalidError';
+  }
+}
+
+/** True when changesSince() cannot be used and the caller should do a full `list()`. */
+export function needsFullListing(err: unknown): boolean {
+  return err instanceof SyncTokenInvalidError || isGatewayError(err, 'NOT_SUPPORTED');
+}
+
+function isCollectionType(props: DAVResponse['props']): boolean {
+  const rt: unknown = props?.resourcetype;
+  return !!rt && typeof rt === 'object' && 'collection' in rt;
+}
+
+/** tsdav trims text content; put back the line break that ends every vCard/iCalendar object. */
+function restoreFinalNewline(data: string): string {
+  return /\n$/.test(data) ? data : `${data}\r\n`;
+}
+
+/** The inner status of a 207 answer to PUT/DELETE (Xandikos reports refusals that way). */
+function innerStatus(reply: DavReply): number | undefined {
+  if (reply.status !== 207) return undefined;
+  const m = /<(?:[\w.-]+:)?status>\s*HTTP\/[\d.]+\s+(\d{3})/.exec(reply.body);
+  return m ? Number(m[1]) : undefined;
+}
+
+function effectiveStatus(reply: DavReply): number {
+  return innerStatus(reply) ?? reply.status;
+}
+
+export class DavStore implements DataStore, SyncCollectionSupport {
+  readonly kind: ItemKind;
+  readonly collectionUrl: string;
+  readonly client: DavClient;
+  readonly #dialect: DavDialect;
+  readonly #batchSize: number;
+  readonly #collectionPath: string;
+
+  constructor(opts: DavStoreOptions) {
+    this.kind = opts.kind;
+    this.collectionUrl = collectionBase(opts.collectionUrl);
+    this.#collectionPath = canonicalHref(this.collectionUrl, this.collectionUrl);
+    this.#dialect = dialectFor(opts.kind);
+    this.#batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
+    this.client = new DavClient({
+      credentials: opts.credentials,
+      userAgent: opts.userAgent,
+      concurrency: opts.concurrency,
+      timeoutMs: opts.timeoutMs,
+      fetch: opts.fetch,
+      onRequest: opts.onRequest,
+    });
+  }
+
+  /** One PROPFIND Depth 1: every member's ETag plus the collection's sync-token or CTag. */
+  async list(): Promise<Listing> {
+    const res = await this.client.multistatus({
+      url: this.collectionUrl,
+      method: 'PROPFIND',
+      depth: '1',
+      scope: 'collection',
+      body: {
+        'd:propfind': {
+          _attributes: NS,
+          'd:prop': { 'd:getetag': {}, 'd:resourcetype': {}, 'cs:getctag': {}, 'd:sync-token': {} },
+        },
+      },
+    });
+    const items: ItemRef[] = [];
+    let version: string | undefined;
+    for (const r of res) {
+      if (!r.href) continue;
+      const href = canonicalHref(r.href, this.collectionUrl);
+      if (href === this.#collectionPath) {
+        // Prefer the sync-token: it is what changesSince() accepts.
+        version = propText(r.props?.syncToken) ?? propText(r.props?.getctag);
+        continue;
+      }
+      if (!r.ok || isCollectionType(r.props)) continue;
+      const etag = propText(r.props?.getetag);
+      if (etag) items.push({ href, etag });
+    }
+    return version === undefined ? { items } : { items, version };
+  }
+
+  /** Multiget REPORTs of at most `batchSize` hrefs, run in parallel under the client's limit. */
+  async fetch(hrefs: readonly string[]): Promise<StoredItem[]> {
+    // Answer with the caller's spelling of each href, whatever encoding the server echoes.
+    const wanted = new Map<string, string>();
+    for (const h of hrefs) wanted.set(canonicalHref(h, this.collectionUrl), h);
+    const batches = chunk([...wanted.keys()], this.#batchSize);
+    const results = await Promise.all(batches.map((b) => this.#multiget(b)));
+    const out: StoredItem[] = [];
+    for (const r of results.flat()) {
+      const key = canonicalHref(r.href, this.collectionUrl);
+      const href = wanted.get(key);
+      if (href === undefined) continue;
+      wanted.delete(key); // a server listing one href twice must not duplicate the item
+      out.push({ ...r, href });
+    }
+    return out;
+  }
+
+  async #multiget(hrefs: string[]): Promise<StoredItem[]> {
+    const d = this.#dialect;
+    const res = await this.client.multistatus({
+      url: this.collectionUrl,
+      method: 'REPORT',
+      depth: '1',
+      scope: 'collection',
+      body: {
+        [d.multiget]: {
+          _attributes: NS,
+          'd:prop': { 'd:getetag': {}, [d.dataProp]: {} },
+          'd:href': hrefs,
+        },
+      },
+    });
+    const out: StoredItem[] = [];
+    for (const r of res) {
+      // Missing items come back as per-href 404s: they are simply absent (DataStore contract).
+      if (!r.href || !r.ok) continue;
+      const etag = propText(r.props?.getetag);
+      const data = propText(r.props?.[d.dataKey]);
+      if (etag === undefined || data === undefined) continue;
+      out.push({ href: r.href, etag, data: restoreFinalNewline(data) });
+    }
+    return out;
+  }
+
+  /**
+   * PUT a new item with `If-None-Match: *` under a name taken from its UID (else the hint, else
+   * a random id; an item without UID gets one). When the name is taken by an item with the
+   * same UID -> ALREADY_EXISTS; by another item -> retry once with a random suffix.
+   */
+  async create(data: string, nameHint: string): Promise<ItemRef> {
+    const uid = extractUid(data);
+    const base = safeName(uid ?? '') || safeName(nameHint) || randomUUID();
+    const body = uid === undefined ? ensureUid(data, randomUUID()) : data;
+    try {
+      return await this.#createAs(base, body);
+    } catch (err) {
+      if (!isGatewayError(err, 'ETAG_MISMATCH')) throw err;
+      await this.#failIfSameUid(base, uid, err);
+    }
+    try {
+      return await this.#createAs(`${base.slice(0, 80)}-${randomUUID().slice(0, 8)}`, body);
+    } catch (err) {
+      if (!isGatewayError(err, 'ETAG_MISMATCH')) throw err;
+      throw new GatewayError('ALREADY_EXISTS', `DAV PUT ${base}: name already taken`, {
+        cause: err,
+      });
+    }
+  }
+
+  /** After a 412 on create: is the resource at that name the same item (same UID)? */
+  async #failIfSameUid(name: string, uid: string | undefined, err: GatewayError): Promise<void> {
+    if (uid === undefined) return;
+    const href = `${this.#collectionPath}${encodeURIComponent(name)}${this.#dialect.extension}`;
+    const [existing] = await this.fetch([href]);
+    if (existing && extractUid(existing.data) === uid) {
+      // Xandikos accepts duplicate UIDs under other names, so this check must be ours.
+      throw new GatewayError('ALREADY_EXISTS', `an item with UID ${uid} exists at ${href}`, {
+        cause: err,
+      });
+    }
+  }
+
+  async #createAs(name: string, data: string): Promise<ItemRef> {
+    const href = `${this.#collectionPath}${encodeURIComponent(name)}${this.#dialect.extension}`;
+    const url = hrefUrl(href, this.collectionUrl);
+    const reply = await this.client.put(url, data, this.#dialect.contentType, {
+      'If-None-Match': '*',
+    });
+    this.#checkWrite(reply, 'PUT', url, true);
+    // A server may store the item elsewhere and say so in Location (RFC 7231 §7.1.2).
+    const location = reply.headers.get('Location');
+    const finalHref = location ? canonicalHref(location, url) : href;
+    return { href: finalHref, etag: await this.#etagAfterWrite(reply, finalHref) };
+  }
+
+  async update(href: string, data: string, ifMatch?: string): Promise<ItemRef> {
+    const canonical = canonicalHref(href, this.collectionUrl);
+    const url = hrefUrl(canonical, this.collectionUrl);
+    // Without ifMatch this is an unconditional PUT. (`If-Match: *` would make a gone item fail,
+    // but Radicale 3.1 compares `*` literally with the ETag and answers 412 for every item.)
+    const reply = await this.client.put(
+      url,
+      data,
+      this.#dialect.contentType,
+      ifMatch ? { 'If-Match': ifMatch } : {},
+    );
+    try {
+      this.#checkWrite(reply, 'PUT', url);
+    } catch (err) {
+      // Radicale answers 412 (not 404) for an If-Match PUT on a deleted item: tell them apart.
+      if (isGatewayError(err, 'ETAG_MISMATCH') && (await this.#etagOf(canonical)) === undefined) {
+        throw new GatewayError('NOT_FOUND', `DAV PUT ${url}: item no longer exists`, {
+          cause: err,
+        });
+      }
+      throw err;
+    }
+    return { href, etag: await this.#etagAfterWrite(reply, canonical) };
+  }
+
+  async delete(href: string, ifMatch?: string): Promise<void> {
+    const url = hrefUrl(href, this.collectionUrl);
+    const reply = await this.client.delete(url, ifMatch);
+    const status = effectiveStatus(reply);
+    if (status === 404 || status === 410) return; // already gone: fine (DataStore contract)
+    this.#checkWrite(reply, 'DELETE', url);
+  }
+
+  /** RFC 6578 sync-collection, sync-level 1, following truncated results (507) to the end. */
+  async changesSince(syncToken: string): Promise<ChangeSet> {
+    const changed = new Map<string, ItemRef>();
+    const deleted = new Set<string>();
+    let token = syncToken;
+    for (let round = 0; round < 100; round++) {
+      const { responses, nextToken, truncated } = await this.#syncReport(token);
+      for (const r of responses) {
+        if (!r.href) continue;
+        const href = canonicalHref(r.href, this.collectionUrl);
+        if (href === this.#collectionPath) continue;
+        if (r.status === 404 || r.status === 410) {
+          changed.delete(href);
+          deleted.add(href);
+          continue;
+        }
+        const etag = propText(r.props?.getetag);
+        if (!r.ok || etag === undefined || isCollectionType(r.props)) continue;
+        deleted.delete(href);
+        changed.set(href, { href, etag });
+      }
+      token = nextToken;
+      if (!truncated) break;
+    }
+    return { changed: [...changed.values()], deleted: [...deleted], syncToken: token };
+  }
+
+  async #syncReport(
+    token: string,
+  ): Promise<{ responses: DAVResponse[]; nextToken: string; truncated: boolean }> {
+    let res: DAVResponse[];
+    try {
+      // Bypasses tsdav's syncCollection(): it omits an empty <sync-token/> (initial sync,
+      // RFC 6578 §3.4 requires the element) and would not show the token as text anyway.
+      res = await this.client.multistatus({
+        url: this.collectionUrl,
+        method: 'REPORT',
+        depth: '0',
+        scope: 'collection',
+        body: {
+          'd:sync-collection': {
+            _attributes: NS,
+            'd:sync-token': token ? { _text: token } : {},
+            'd:sync-level': { _text: '1' },
+            'd:prop': { 'd:getetag': {} },
+          },
+        },
+      });
+    } catch (err) {
+      throw this.#syncError(err, token);
+    }
+    const raw: unknown = res[0]?.raw;
+    const ms =
+      raw && typeof raw === 'object' && 'multistatus' in raw
+        ? (raw.multistatus as Record<string, unknown>)
+        : undefined;
+    const nextToken = propText(ms?.syncToken);
+    if (nextToken === undefined) {
+      throw new GatewayError(
+        'NOT_SUPPORTED',
+        `DAV REPORT ${this.collectionUrl}: sync-collection answer has no sync-token`,
+      );
+    }
+    // RFC 6578 §3.6: a 507 response for the collection itself means "more to come".
+    const truncated = res.some(
+      (r) => r.href && canonicalHref(r.href, this.collectionUrl) === this.#collectionPath &&
+        r.status === 507,
+    );
+    return { responses: res.filter((r) => r.href), nextToken, truncated };
+  }
+
+  #syncError(err: unknown, token: string): unknown {
+    if (!isGatewayError(err) || !(err.cause instanceof DavHttpError)) return err;
+    const { status, preconditions } = err.cause;
+    // RFC 6578 §3.2: DAV:valid-sync-token; some servers just answer 400/409/412 instead.
+    if (
+      preconditions.includes('valid-sync-token') ||
+      (token !== '' && [400, 409, 412].includes(status))
+    ) {
+      return new SyncTokenInvalidError(`sync-token rejected by ${this.collectionUrl}`, {
+        cause: err,
+      });
+    }
+    // Xandikos 0.2.8 answers an unknown sync-token with a bare 500; if the server is really
+    // down, the caller's fallback list() reports that as BACKEND_UNAVAILABLE.
+    if (token !== '' && status === 500) {
+      return new SyncTokenInvalidError(`sync-token rejected by ${this.collectionUrl} (500)`, {
+        cause: err,
+      });
+    }
+    if (status === 405 || status === 501 || preconditions.includes('supported-report')) {
+      return new GatewayError(
+        'NOT_SUPPORTED',
+        `sync-collection not supported by ${this.collectionUrl}`,
+        { cause: err },
+      );
+    }
+    return err;
+  }
+
+  /** Throw the mapped GatewayError unless the write succeeded (2xx, no failing inner status). */
+  #checkWrite(reply: DavReply, method: string, url: string, creating = false): void {
+    const status = effectiveStatus(reply);
+    if (status >= 200 && status < 300) return;
+    throw davHttpError({
+      method,
+      url,
+      status,
+      statusText: status === reply.status ? reply.statusText : '',
+      body: reply.body,
+      scope: 'item',
+      creating,
+    });
+  }
+
+  async #etagAfterWrite(reply: DavReply, href: string): Promise<string> {
+    const fromHeader = reply.headers.get('ETag');
+    if (fromHeader) return fromHeader;
+    // RFC 4918 lets servers omit the ETag (e.g. when they rewrote the data): ask for it.
+    const etag = await this.#etagOf(href);
+    if (etag === undefined) {
+      throw new GatewayError('BACKEND_UNAVAILABLE', `DAV PUT ${href}: stored item has no ETag`);
+    }
+    return etag;
+  }
+
+  /** The item's current ETag via PROPFIND Depth 0, or undefined when it does not exist. */
+  async #etagOf(href: string): Promise<string | undefined> {
+    try {
+      const res = await this.client.multistatus({
+        url: hrefUrl(href, this.collectionUrl),
+        method: 'PROPFIND',
+        depth: '0',
+        scope: 'item',
+        body: { 'd:propfind': { _attributes: NS, 'd:prop': { 'd:getetag': {} } } },
+      });
+      const r = res.find((x) => x.ok);
+      return r ? propText(r.props?.getetag) : undefined;
+    } catch (err) {
+      if (isGatewayError(err, 'NOT_FOUND')) return undefined;
+      throw err;
+    }
+  }
+}
+
+/** A DataStore for one CardDAV (contacts) or CalDAV (events, tasks, notes) collection. */
+export function createDavStore(opts: DavStoreOptions): DavStore {
+  return new DavStore(opts);
+}

@@ -1,0 +1,81 @@
+// HTTP transport (express): SyncML POSTs in XML or WBXML -> codec -> protocol engine -> codec.
+// HTTP status codes are chosen here and only here; SyncML-level failures travel as SyncML statuses.
+import express, { type Request, type Response } from 'express';
+import { CONTENT_TYPES, decodeMessage, encodeMessage, encodingOf } from '../codec/index.js';
+import { describeError, isGatewayError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { ProtocolEngine } from '../protocol/engine.js';
+import type { StateStore } from '../state/state-store.js';
+
+export interface AppOptions {
+  engine: ProtocolEngine;
+  state: StateStore;
+  log: Logger;
+  syncmlPath: string;
+  maxBodyBytes: number;
+  version: string;
+}
+
+export function createApp(o: AppOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.get('/healthz', async (_req, res) => {
+    try {
+      await o.state.ping();
+      res.json({ status: 'ok', version: o.version });
+    } catch (err) {
+      o.log.error({ err: describeError(err) }, 'health check: state store not reachable');
+      res.status(503).json({ status: 'unavailable', reason: 'state store not reachable' });
+    }
+  });
+
+  app.get(o.syncmlPath, (_req, res) => {
+    res.type('html').send(
+      `<!doctype html><title>SyncML gateway</title><h1>SyncML gateway ${o.version}</h1>` +
+      `<p>This is a SyncML (OMA DS) server. Point your phone's sync profile here (this URL), with your ` +
+      `account's user name and password; it accepts <code>${CONTENT_TYPES.xml}</code> and <code>${CONTENT_TYPES.wbxml}</code> POSTs.</p>`,
+    );
+  });
+
+  app.post(o.syncmlPath, express.raw({ type: () => true, limit: o.maxBodyBytes }), async (req: Request, res: Response) => {
+    const encoding = encodingOf(req.headers['content-type']);
+    if (!encoding) {
+      o.log.warn({ contentType: req.headers['content-type'] ?? null }, 'request refused: not a SyncML content type');
+      res.status(415).type('text/plain').send(`unsupported content type; use ${CONTENT_TYPES.xml} or ${CONTENT_TYPES.wbxml}\n`);
+      return;
+    }
+    const body = Buffer.isBuffer(req.body) ? new Uint8Array(req.body) : new Uint8Array();
+    let decoded;
+    try {
+      decoded = decodeMessage(body, encoding);
+    } catch (err) {
+      const reason = describeError(err);
+      o.log.warn({ encoding, bytes: body.length, reason }, 'request refused: undecodable SyncML');
+      res.status(isGatewayError(err, 'UNSUPPORTED_VERSION') ? 400 : 400).type('text/plain').send(`bad SyncML message: ${reason}\n`);
+      return;
+    }
+    const sid = typeof req.query['sid'] === 'string' ? req.query['sid'] : undefined;
+    try {
+      const { reply } = await o.engine.handle(decoded.message, decoded.wire, sid);
+      const bytes = encodeMessage(reply, decoded.wire);
+      res.status(200).type(CONTENT_TYPES[decoded.wire.encoding]).send(Buffer.from(bytes));
+    } catch (err) {
+      o.log.error({ err: describeError(err), stack: err instanceof Error ? err.stack : undefined }, 'internal error');
+      res.status(500).type('text/plain').send('internal error\n');
+    }
+  });
+
+  // Body too large and other express-level errors.
+  app.use((err: unknown, _req: Request, res: Response, _next: express.NextFunction) => {
+    const e = err as { status?: number; type?: string; message?: string };
+    if (e.type === 'entity.too.large') {
+      o.log.warn({ limit: o.maxBodyBytes }, 'request refused: body too large');
+      res.status(413).type('text/plain').send(`body larger than ${o.maxBodyBytes} bytes\n`);
+      return;
+    }
+    o.log.error({ err: e.message }, 'request failed');
+    res.status(e.status ?? 500).type('text/plain').send('request failed\n');
+  });
+  return app;
+}

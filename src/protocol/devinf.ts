@@ -1,0 +1,108 @@
+// Device information (OMA DS DevInf 1.1/1.2): reading the client's and writing the server's.
+import { childElements, childText, el, firstChild, textOf, type SmlElement, type SmlNode } from '../codec/tree.js';
+import { DEVINF_NS, type SyncMLVersion } from '../codec/model.js';
+import type { DeviceFormat } from '../sync/types.js';
+import type { DatastoreMapping } from '../accounts/mappings.js';
+
+export interface DeviceDatastoreInfo {
+  sourceRef: string;
+  displayName?: string;
+  maxGuidSize?: number;
+  rxPref?: DeviceFormat;
+  rx: DeviceFormat[];
+  txPref?: DeviceFormat;
+  tx: DeviceFormat[];
+  syncTypes: number[];
+}
+
+export interface DeviceInfo {
+  verDTD?: string;
+  man?: string;
+  mod?: string;
+  fwV?: string;
+  swV?: string;
+  devId?: string;
+  devTyp?: string;
+  utc: boolean;
+  supportLargeObjs: boolean;
+  supportNumberOfChanges: boolean;
+  datastores: DeviceDatastoreInfo[];
+}
+
+function fmt(e: SmlElement | undefined): DeviceFormat | undefined {
+  if (!e) return undefined;
+  const type = childText(e, 'CTType');
+  if (!type) return undefined;
+  const version = childText(e, 'VerCT');
+  return version ? { type, version } : { type };
+}
+
+export function parseDevInf(devInf: SmlElement): DeviceInfo {
+  const opt = (name: string): string | undefined => childText(devInf, name);
+  const info: DeviceInfo = {
+    utc: !!firstChild(devInf, 'UTC'),
+    supportLargeObjs: !!firstChild(devInf, 'SupportLargeObjs'),
+    supportNumberOfChanges: !!firstChild(devInf, 'SupportNumberOfChanges'),
+    datastores: childElements(devInf, 'DataStore').map((ds) => {
+      const maxGuid = childText(ds, 'MaxGUIDSize');
+      const syncCap = firstChild(ds, 'SyncCap');
+      const out: DeviceDatastoreInfo = {
+        sourceRef: childText(ds, 'SourceRef') ?? '',
+        rx: childElements(ds, 'Rx').map(fmt).filter((f): f is DeviceFormat => !!f),
+        tx: childElements(ds, 'Tx').map(fmt).filter((f): f is DeviceFormat => !!f),
+        syncTypes: syncCap ? childElements(syncCap, 'SyncType').map((t) => Number(textOf(t))).filter(Number.isFinite) : [],
+      };
+      const dn = childText(ds, 'DisplayName');
+      if (dn) out.displayName = dn;
+      if (maxGuid && Number.isFinite(Number(maxGuid))) out.maxGuidSize = Number(maxGuid);
+      const rxPref = fmt(firstChild(ds, 'Rx-Pref'));
+      if (rxPref) out.rxPref = rxPref;
+      const txPref = fmt(firstChild(ds, 'Tx-Pref'));
+      if (txPref) out.txPref = txPref;
+      return out;
+    }),
+  };
+  const fields: Array<[keyof DeviceInfo, string]> = [['verDTD', 'VerDTD'], ['man', 'Man'], ['mod', 'Mod'], ['fwV', 'FwV'], ['swV', 'SwV'], ['devId', 'DevID'], ['devTyp', 'DevTyp']];
+  for (const [k, name] of fields) {
+    const v = opt(name);
+    if (v !== undefined) (info as unknown as Record<string, unknown>)[k] = v;
+  }
+  return info;
+}
+
+/** Formats the server offers per item kind: what it prefers to receive first. */
+export const SERVER_FORMATS: Record<string, { pref: DeviceFormat; others: DeviceFormat[] }> = {
+  contacts: { pref: { type: 'text/x-vcard', version: '2.1' }, others: [{ type: 'text/vcard', version: '3.0' }] },
+  events: { pref: { type: 'text/x-vcalendar', version: '1.0' }, others: [{ type: 'text/calendar', version: '2.0' }] },
+  tasks: { pref: { type: 'text/x-vcalendar', version: '1.0' }, others: [{ type: 'text/calendar', version: '2.0' }] },
+  notes: { pref: { type: 'text/plain', version: '1.0' }, others: [{ type: 'text/x-vnote', version: '1.1' }] },
+};
+
+export interface ServerDevInfOptions {
+  version: SyncMLVersion;
+  serverId: string;
+  softwareVersion: string;
+  datastores: DatastoreMapping[];
+  maxGuidSize?: number;
+}
+
+/** The server's DevInf, answered to a Get of ./devinf1x. */
+export function buildServerDevInf(o: ServerDevInfOptions): SmlElement {
+  const t = (name: string, value: string): SmlElement => el(name, [value]);
+  const ct = (name: string, f: DeviceFormat): SmlElement => el(name, [t('CTType', f.type), t('VerCT', f.version ?? '')]);
+  const verDTD = o.version === '1.2' ? '1.2' : o.version === '1.1' ? '1.1' : '1.0';
+  const kids: SmlNode[] = [
+    t('VerDTD', verDTD), t('Man', 'syncml-dav-gateway'), t('Mod', 'SyncML DAV gateway'), t('OEM', 'syncml-dav-gateway'),
+    t('FwV', o.softwareVersion), t('SwV', o.softwareVersion), t('HwV', 'server'), t('DevID', o.serverId), t('DevTyp', 'server'),
+  ];
+  if (o.version !== '1.0') kids.push(el('UTC'), el('SupportLargeObjs'), el('SupportNumberOfChanges'));
+  for (const ds of o.datastores) {
+    const formats = SERVER_FORMATS[ds.kind]!;
+    const dsKids: SmlNode[] = [t('SourceRef', ds.uris[0] ?? ds.name), t('DisplayName', ds.name), t('MaxGUIDSize', String(o.maxGuidSize ?? 255))];
+    dsKids.push(ct('Rx-Pref', formats.pref), ...formats.others.map((f) => ct('Rx', f)));
+    dsKids.push(ct('Tx-Pref', formats.pref), ...formats.others.map((f) => ct('Tx', f)));
+    dsKids.push(el('SyncCap', [1, 2, 3, 4, 5, 6, 7].map((n) => t('SyncType', String(n)))));
+    kids.push(el('DataStore', dsKids));
+  }
+  return el('DevInf', kids, DEVINF_NS);
+}

@@ -1,0 +1,641 @@
+// The SyncML server protocol engine: one client message in, one reply out. Handles the SyncHdr,
+// authentication, packages 1-6 (Alert, Put/Get/Results DevInf, Sync, Status, Map, Final) and
+// hands item work to the sync engine. Session state is loaded from and saved to the StateStore.
+import { randomUUID } from 'node:crypto';
+import type {
+  AlertCmd, Command, Item, ItemCmd, MapCmd, PutGetCmd, ResultsCmd, StatusCmd, SyncCmd, SyncHdr, SyncMLMessage, WireFormat,
+} from '../codec/model.js';
+import { DEVINF_URIS } from '../codec/model.js';
+import { isElement, type SmlElement } from '../codec/tree.js';
+import { AccountRegistry, normaliseUri, type AccountMapping, type DatastoreMapping } from '../accounts/mappings.js';
+import type { DataStore, DavCredentials, ItemKind } from '../datastores/datastore.js';
+import { describeError, GatewayError, isGatewayError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { StateStore } from '../state/state-store.js';
+import { DatastoreSync } from '../sync/datastore-sync.js';
+import {
+  clientSends, emptyStats, serverSends, type DatastoreSessionState, type DeviceFormat, type ItemTranslator, type SyncMode,
+} from '../sync/types.js';
+import { authenticateBasic, AuthCache, credType, decodeBasicCred, type CredentialVerifier } from './auth.js';
+import { buildServerDevInf, parseDevInf, SERVER_FORMATS, type DeviceInfo } from './devinf.js';
+import { ReplyBuilder, statusItemsWithAnchor, type CommandSizer } from './reply.js';
+import { sessionKeyFor, type SessionState } from './session.js';
+import { Status, statusForError } from './status.js';
+
+export interface EngineDeps {
+  accounts: AccountRegistry;
+  state: StateStore;
+  openDataStore(account: AccountMapping, ds: DatastoreMapping, creds: DavCredentials): DataStore;
+  verifyCredentials: CredentialVerifier;
+  translators: Partial<Record<ItemKind, ItemTranslator>>;
+  log: Logger;
+  /** Encoded size of one command in the given wire format (for MaxMsgSize). */
+  sizer(wire: WireFormat): CommandSizer;
+  settings: {
+    serverUrl: string;
+    sessionTtlSeconds: number;
+    serverMaxMsgSize: number;
+    authCacheSeconds: number;
+    softwareVersion: string;
+  };
+}
+
+export interface EngineResult {
+  reply: SyncMLMessage;
+  sessionKey: string;
+  completed: boolean;
+}
+
+const MODE_BY_ALERT: Record<string, SyncMode> = {
+  '200': 'two-way', '201': 'slow', '202': 'one-way-from-client', '203': 'refresh-from-client',
+  '204': 'one-way-from-server', '205': 'refresh-from-server',
+  '206': 'two-way', '207': 'one-way-from-client', '208': 'refresh-from-client', '209': 'one-way-from-server', '210': 'refresh-from-server',
+};
+
+const ALERT_BY_MODE: Record<SyncMode, string> = {
+  'two-way': '200', slow: '201', 'one-way-from-client': '202', 'refresh-from-client': '203',
+  'one-way-from-server': '204', 'refresh-from-server': '205',
+};
+
+/** A two-way-ish request whose anchors do not match falls back to its slow counterpart (508). */
+const SLOW_COUNTERPART: Record<SyncMode, SyncMode> = {
+  'two-way': 'slow', slow: 'slow', 'one-way-from-client': 'refresh-from-client', 'refresh-from-client': 'refresh-from-client',
+  'one-way-from-server': 'refresh-from-server', 'refresh-from-server': 'refresh-from-server',
+};
+
+/** Modes the engine carries out so far; others are answered with 406 (not silently mis-synced). */
+const SUPPORTED_MODES = new Set<SyncMode>(['two-way', 'slow', 'one-way-from-client', 'one-way-from-server', 'refresh-from-server']);
+
+const DEFAULT_CLIENT_MAX_MSG_SIZE = 100_000;
+/** Header, statuses' framing and Final: kept free in every reply. */
+const REPLY_OVERHEAD = 600;
+const OUTGOING_BATCH = 25;
+const LOCK_TTL_SECONDS = 120;
+
+interface MessageContext {
+  msg: SyncMLMessage;
+  session: SessionState;
+  reply: ReplyBuilder;
+  log: Logger;
+  mapping?: AccountMapping;
+  syncs: Map<string, DatastoreSync>;
+}
+
+export class ProtocolEngine {
+  readonly #d: EngineDeps;
+  readonly #authCache: AuthCache;
+
+  constructor(deps: EngineDeps) {
+    this.#d = deps;
+    this.#authCache = new AuthCache(deps.settings.authCacheSeconds);
+  }
+
+  /** Handle one decoded client message. `urlKey` is the `sid` from the RespURI, if any. */
+  async handle(msg: SyncMLMessage, wire: WireFormat, urlKey?: string): Promise<EngineResult> {
+    const hdr = msg.header;
+    const deviceId = hdr.source.locURI;
+    const key = urlKey ?? sessionKeyFor(deviceId, hdr.sessionId);
+    const log = this.#d.log.child({ session: key, device: deviceId, msgId: hdr.msgId });
+    const lockOwner = randomUUID();
+    const lockKey = { account: '', deviceId };
+
+    try {
+      if (!(await this.#lock(lockKey, lockOwner))) throw new GatewayError('DEVICE_BUSY', 'another session of this device is running');
+    } catch (err) {
+      return { reply: this.#headerOnlyReply(msg, key, statusForError(err), log, err), sessionKey: key, completed: false };
+    }
+    try {
+      return await this.#handleLocked(msg, wire, key, log);
+    } catch (err) {
+      // Anything unexpected: the phone gets a status on the SyncHdr, the log says why, and the
+      // session state is left as it was before this message (nothing committed).
+      return { reply: this.#headerOnlyReply(msg, key, statusForError(err), log, err), sessionKey: key, completed: false };
+    } finally {
+      await this.#d.state.releaseLock(lockKey, lockOwner).catch(() => undefined);
+    }
+  }
+
+  async #lock(key: { account: string; deviceId: string }, owner: string): Promise<boolean> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      if (await this.#d.state.acquireLock(key, owner, LOCK_TTL_SECONDS)) return true;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return false;
+  }
+
+  #headerOnlyReply(msg: SyncMLMessage, key: string, code: number, log: Logger, err: unknown): SyncMLMessage {
+    if (code >= 500) log.error({ err: describeError(err), status: code }, 'message failed');
+    else log.warn({ err: describeError(err), status: code }, 'message refused');
+    const reply = new ReplyBuilder('1', Number.MAX_SAFE_INTEGER, () => 0);
+    reply.status({ msgRef: msg.header.msgId, cmdRef: '0', cmd: 'SyncHdr', targetRefs: [msg.header.target.locURI], sourceRefs: [msg.header.source.locURI], data: String(code) });
+    for (const c of msg.body) if (c.kind !== 'Status' && !c.noResp) reply.status({ msgRef: msg.header.msgId, cmdRef: c.cmdId, cmd: cmdName(c), data: String(code) });
+    reply.final = true;
+    return reply.build(this.#replyHeader(msg.header, '1', key), msg.version);
+  }
+
+  #replyHeader(h: SyncHdr, msgId: string, key: string): SyncHdr {
+    const target = h.source.locName !== undefined ? { locURI: h.source.locURI, locName: h.source.locName } : { locURI: h.source.locURI };
+    return {
+      verDTD: h.verDTD, verProto: h.verProto, sessionId: h.sessionId, msgId,
+      target, source: { locURI: h.target.locURI },
+      respURI: `${this.#d.settings.serverUrl}?sid=${encodeURIComponent(key)}`,
+      meta: { maxMsgSize: this.#d.settings.serverMaxMsgSize },
+    };
+  }
+
+  async #handleLocked(msg: SyncMLMessage, wire: WireFormat, key: string, baseLog: Logger): Promise<EngineResult> {
+    const hdr = msg.header;
+    let session = await this.#d.state.getSession<SessionState>(key);
+    const isInit = msg.body.some((c) => c.kind === 'Alert' && c.data !== undefined && MODE_BY_ALERT[c.data] !== undefined);
+    if (session && hdr.msgId === '1' && isInit && session.lastClientMsgId !== '1') {
+      baseLog.info('client started a new session with a reused SessionID; the old one is abandoned');
+      session = undefined;
+    }
+    if (!session) session = this.#newSession(msg, wire, key);
+    session.lastClientMsgId = hdr.msgId;
+    session.serverMsgId++;
+    if (hdr.meta?.maxMsgSize) session.clientMaxMsgSize = hdr.meta.maxMsgSize;
+    if (hdr.meta?.maxObjSize) session.clientMaxObjSize = hdr.meta.maxObjSize;
+
+    const budget = (session.clientMaxMsgSize ?? DEFAULT_CLIENT_MAX_MSG_SIZE) - REPLY_OVERHEAD;
+    const reply = new ReplyBuilder(String(session.serverMsgId), budget, this.#d.sizer(session.wire));
+    const log = baseLog.child(session.account ? { account: session.account } : {});
+    const ctx: MessageContext = { msg, session, reply, log, syncs: new Map() };
+
+    // ---- SyncHdr and authentication
+    const hdrStatus = { msgRef: hdr.msgId, cmdRef: '0', cmd: 'SyncHdr', targetRefs: [hdr.target.locURI], sourceRefs: [hdr.source.locURI] };
+    if (!session.authenticated) {
+      const code = await this.#authenticate(ctx);
+      if (code !== Status.AUTH_ACCEPTED) {
+        const st = reply.status({ ...hdrStatus, data: String(code) });
+        if (code === Status.INVALID_CREDENTIALS || code === Status.MISSING_CREDENTIALS) {
+          st.chal = { meta: { type: 'syncml:auth-basic', format: 'b64' } };
+        }
+        // Nothing else in the message is executed.
+        for (const c of msg.body) if (c.kind !== 'Status' && !c.noResp) reply.status({ msgRef: hdr.msgId, cmdRef: c.cmdId, cmd: cmdName(c), data: String(code) });
+        reply.final = true;
+        return { reply: reply.build(this.#replyHeader(hdr, String(session.serverMsgId), key), msg.version), sessionKey: key, completed: false };
+      }
+      reply.status({ ...hdrStatus, data: String(Status.AUTH_ACCEPTED) });
+    } else {
+      reply.status({ ...hdrStatus, data: String(Status.OK) });
+    }
+    ctx.mapping = this.#d.accounts.get(session.account!);
+    if (!ctx.mapping) throw new GatewayError('AUTH_FAILED', `account ${session.account} is no longer configured`);
+
+    // ---- commands, in order
+    for (const cmd of msg.body) await this.#command(ctx, cmd);
+
+    // ---- package transitions and the server's own data
+    let completed = false;
+    if (session.phase === 'init') {
+      if (msg.final) {
+        if (!session.deviceInfo && !session.askedDevInf) this.#askDevInf(ctx);
+        session.phase = 'sync';
+        reply.final = true;
+      }
+    } else if (session.phase === 'sync') {
+      const sending = session.datastores.some((ds) => ds.clientDone && !ds.serverDone);
+      if (msg.final || sending) {
+        for (const ds of session.datastores) ds.clientDone = true;
+        await this.#sendServerChanges(ctx);
+        if (session.datastores.every((ds) => ds.serverDone)) {
+          reply.final = true;
+          session.phase = 'map';
+        }
+      }
+    } else if (session.phase === 'map' && msg.final) {
+      await this.#complete(ctx);
+      reply.final = true;
+      completed = true;
+    }
+    if (!reply.final && !reply.hasCommands) {
+      // More of the client's package is coming, or ours continues: ask for the next message.
+      reply.add({ kind: 'Alert', cmdId: reply.nextCmdId(), data: '222', items: [{ target: { locURI: hdr.source.locURI }, source: { locURI: hdr.target.locURI } }] });
+    }
+
+    if (completed) await this.#d.state.deleteSession(key);
+    else await this.#d.state.putSession(key, session, this.#d.settings.sessionTtlSeconds);
+    return { reply: reply.build(this.#replyHeader(hdr, String(session.serverMsgId), key), msg.version), sessionKey: key, completed };
+  }
+
+  #newSession(msg: SyncMLMessage, wire: WireFormat, key: string): SessionState {
+    return {
+      key, sessionId: msg.header.sessionId, deviceId: msg.header.source.locURI, version: msg.version, wire,
+      startedAt: new Date().toISOString(), authenticated: false, lastClientMsgId: '0', serverMsgId: 0,
+      phase: 'init', datastores: [], sentAlerts: {}, sent: {}, syncOpened: [], askedDevInf: false,
+    };
+  }
+
+  async #authenticate(ctx: MessageContext): Promise<number> {
+    const { msg, session, log } = ctx;
+    const cred = msg.header.cred;
+    if (!cred) {
+      log.info('no credentials sent; challenging');
+      return Status.MISSING_CREDENTIALS;
+    }
+    const basic = decodeBasicCred(cred);
+    if (!basic) {
+      log.info({ credType: credType(cred) }, 'credential type not accepted; challenging for basic');
+      return Status.INVALID_CREDENTIALS;
+    }
+    const mapping = this.#d.accounts.get(basic.username);
+    if (!mapping) {
+      log.warn({ user: basic.username }, 'authentication failed: no account mapping for this user');
+      return Status.INVALID_CREDENTIALS;
+    }
+    try {
+      const dav = await authenticateBasic(mapping, basic, this.#d.verifyCredentials, this.#authCache);
+      if (!dav) {
+        log.warn({ user: basic.username }, 'authentication failed: wrong password');
+        return Status.INVALID_CREDENTIALS;
+      }
+      session.authenticated = true;
+      session.account = mapping.account;
+      session.dav = dav;
+      ctx.log = ctx.log.child({ account: mapping.account });
+      ctx.log.info('authenticated');
+      return Status.AUTH_ACCEPTED;
+    } catch (err) {
+      log.error({ err: describeError(err) }, 'authentication could not be checked: DAV server unreachable');
+      return statusForError(err);
+    }
+  }
+
+  async #command(ctx: MessageContext, cmd: Command): Promise<void> {
+    const { msg, reply } = ctx;
+    const ref = { msgRef: msg.header.msgId, cmdRef: cmd.cmdId, cmd: cmdName(cmd) };
+    switch (cmd.kind) {
+      case 'Status': return this.#onStatus(ctx, cmd);
+      case 'Alert': return this.#onAlert(ctx, cmd);
+      case 'Put': return this.#onPut(ctx, cmd);
+      case 'Get': return this.#onGet(ctx, cmd);
+      case 'Results': return this.#onResults(ctx, cmd);
+      case 'Sync': return this.#onSync(ctx, cmd);
+      case 'Map': return this.#onMap(ctx, cmd);
+      default:
+        // Atomic, Sequence, Exec, Search, Copy, Move outside Sync, and unknown commands.
+        ctx.log.info({ command: cmdName(cmd) }, 'command not supported; answered 406');
+        if (!cmd.noResp) reply.status({ ...ref, data: String(Status.NOT_SUPPORTED) });
+    }
+  }
+
+  // ------------------------------------------------------------------ Alert (package 1)
+
+  async #onAlert(ctx: MessageContext, cmd: AlertCmd): Promise<void> {
+    const { msg, reply, session, log } = ctx;
+    const ref = { msgRef: msg.header.msgId, cmdRef: cmd.cmdId, cmd: 'Alert' };
+    const code = cmd.data ?? '';
+    if (code === '222') {
+      if (!cmd.noResp) reply.status({ ...ref, data: String(Status.OK) });
+      return;
+    }
+    const requested = MODE_BY_ALERT[code];
+    if (!requested) {
+      log.info({ alert: code }, 'alert code not supported; answered 406');
+      if (!cmd.noResp) reply.status({ ...ref, data: String(Status.NOT_SUPPORTED) });
+      return;
+    }
+    const item = cmd.items[0];
+    const targetUri = item?.target?.locURI ?? '';
+    const sourceUri = item?.source?.locURI ?? '';
+    const refs = { targetRefs: targetUri ? [targetUri] : [], sourceRefs: sourceUri ? [sourceUri] : [] };
+    const dsMap = AccountRegistry.findDatastore(ctx.mapping!, targetUri);
+    if (!dsMap) {
+      log.warn({ uri: targetUri }, 'phone asked for a datastore that the account mapping does not name');
+      reply.status({ ...ref, ...refs, data: String(Status.NOT_FOUND) });
+      return;
+    }
+    const translator = this.#d.translators[dsMap.kind];
+    if (!translator) {
+      log.warn({ ds: dsMap.name, kind: dsMap.kind }, 'datastore kind not supported yet; answered 406');
+      reply.status({ ...ref, ...refs, data: String(Status.NOT_SUPPORTED) });
+      return;
+    }
+    const dsKey = { account: session.account!, deviceId: session.deviceId, datastore: dsMap.name };
+    const saved = await this.#d.state.getAnchors(dsKey);
+    const anchor = item?.meta?.anchor ?? cmd.meta?.anchor ?? {};
+    let mode = requested;
+    let status: number = Status.OK;
+    const isFull = requested === 'slow' || requested === 'refresh-from-client' || requested === 'refresh-from-server';
+    if (!isFull && (!saved || saved.client === '' || saved.client !== (anchor.last ?? ''))) {
+      mode = SLOW_COUNTERPART[requested];
+      status = Status.REFRESH_REQUIRED;
+      log.info({ ds: dsMap.name, requested, storedAnchor: saved?.client ?? null, clientLast: anchor.last ?? null }, 'anchors do not match: slow sync required (508)');
+    }
+    if (!SUPPORTED_MODES.has(mode)) {
+      log.warn({ ds: dsMap.name, mode }, 'sync mode not supported yet; answered 406');
+      reply.status({ ...ref, ...refs, data: String(Status.NOT_SUPPORTED) });
+      return;
+    }
+    const serverNext = newAnchor();
+    const ds: DatastoreSessionState = {
+      name: dsMap.name, mode, clientUri: sourceUri, serverUri: targetUri, clientNext: anchor.next ?? '', serverNext,
+      deviceFormat: chooseDeviceFormat(dsMap.kind, translator, session.deviceInfo, sourceUri),
+      touched: [], claimed: [], seenLuids: [], outgoing: [], outgoingComputed: false, awaitingMap: {}, tempGuidCounter: 0,
+      clientDone: !clientSends(mode), serverDone: false, stats: emptyStats(),
+    };
+    session.datastores = session.datastores.filter((d) => d.name !== ds.name);
+    session.datastores.push(ds);
+    if (mode === 'refresh-from-server') await this.#sync(ctx, ds).resetMap();
+    reply.status({ ...ref, ...refs, data: String(status), items: anchor.next !== undefined ? statusItemsWithAnchor(anchor.next) : [] });
+    const alertId = reply.nextCmdId();
+    reply.add({
+      kind: 'Alert', cmdId: alertId, data: ALERT_BY_MODE[mode],
+      items: [{
+        target: { locURI: sourceUri }, source: { locURI: targetUri },
+        meta: { anchor: saved?.server ? { last: saved.server, next: serverNext } : { next: serverNext } },
+      }],
+    });
+    session.sentAlerts[`${reply.msgId}:${alertId}`] = ds.name;
+    log.info({ ds: ds.name, requested, mode, format: ds.deviceFormat }, 'sync alerted');
+  }
+
+  // ------------------------------------------------------------------ DevInf
+
+  async #onPut(ctx: MessageContext, cmd: PutGetCmd): Promise<void> {
+    const ref = { msgRef: ctx.msg.header.msgId, cmdRef: cmd.cmdId, cmd: 'Put' };
+    const item = cmd.items[0];
+    const uri = item?.source?.locURI ?? '';
+    if (/devinf1[012]$/i.test(uri) && item && isElement(item.data as SmlElement)) {
+      await this.#storeDevInf(ctx, item.data as SmlElement);
+      if (!cmd.noResp) ctx.reply.status({ ...ref, sourceRefs: [uri], data: String(Status.OK) });
+    } else if (!cmd.noResp) {
+      ctx.reply.status({ ...ref, sourceRefs: uri ? [uri] : [], data: String(Status.NOT_SUPPORTED) });
+    }
+  }
+
+  async #onResults(ctx: MessageContext, cmd: ResultsCmd): Promise<void> {
+    const item = cmd.items[0];
+    if (item && isElement(item.data as SmlElement) && (item.data as SmlElement).name === 'DevInf') {
+      await this.#storeDevInf(ctx, item.data as SmlElement);
+    }
+    if (!cmd.noResp) ctx.reply.status({ msgRef: ctx.msg.header.msgId, cmdRef: cmd.cmdId, cmd: 'Results', data: String(Status.OK) });
+  }
+
+  async #storeDevInf(ctx: MessageContext, devInf: SmlElement): Promise<void> {
+    const info: DeviceInfo = parseDevInf(devInf);
+    ctx.session.deviceInfo = info;
+    const key = { account: ctx.session.account!, deviceId: ctx.session.deviceId };
+    const prev = await this.#d.state.getDevice(key);
+    await this.#d.state.putDevice(key, { ...prev, devInf: info });
+    ctx.log.info({ man: info.man, mod: info.mod, datastores: info.datastores.map((d) => d.sourceRef) }, 'device information stored');
+    // Formats chosen before the DevInf arrived (Put after Alert) are corrected here.
+    for (const ds of ctx.session.datastores) {
+      const dsMap = ctx.mapping!.datastores.find((d) => d.name === ds.name);
+      const tr = dsMap && this.#d.translators[dsMap.kind];
+      if (dsMap && tr) ds.deviceFormat = chooseDeviceFormat(dsMap.kind, tr, info, ds.clientUri);
+    }
+  }
+
+  async #onGet(ctx: MessageContext, cmd: PutGetCmd): Promise<void> {
+    const { msg, reply, session } = ctx;
+    const ref = { msgRef: msg.header.msgId, cmdRef: cmd.cmdId, cmd: 'Get' };
+    const uri = cmd.items[0]?.target?.locURI ?? '';
+    if (!/devinf1[012]$/i.test(uri)) {
+      reply.status({ ...ref, targetRefs: uri ? [uri] : [], data: String(Status.NOT_FOUND) });
+      return;
+    }
+    reply.status({ ...ref, targetRefs: [uri], data: String(Status.OK) });
+    const devInf = buildServerDevInf({
+      version: session.version, serverId: msg.header.target.locURI, softwareVersion: this.#d.settings.softwareVersion,
+      datastores: ctx.mapping!.datastores.filter((d) => this.#d.translators[d.kind]),
+    });
+    reply.add({
+      kind: 'Results', cmdId: reply.nextCmdId(), msgRef: msg.header.msgId, cmdRef: cmd.cmdId,
+      meta: { type: session.wire.encoding === 'wbxml' ? 'application/vnd.syncml-devinf+wbxml' : 'application/vnd.syncml-devinf+xml' },
+      items: [{ source: { locURI: DEVINF_URIS[session.version] }, data: devInf }],
+    });
+  }
+
+  #askDevInf(ctx: MessageContext): void {
+    const { reply, session } = ctx;
+    session.askedDevInf = true;
+    reply.add({
+      kind: 'Get', cmdId: reply.nextCmdId(),
+      meta: { type: session.wire.encoding === 'wbxml' ? 'application/vnd.syncml-devinf+wbxml' : 'application/vnd.syncml-devinf+xml' },
+      items: [{ target: { locURI: DEVINF_URIS[session.version] } }],
+    });
+  }
+
+  // ------------------------------------------------------------------ Status from the client
+
+  async #onStatus(ctx: MessageContext, st: StatusCmd): Promise<void> {
+    const { session, log } = ctx;
+    const code = Number(st.data);
+    const key = `${st.msgRef}:${st.cmdRef}`;
+    const alertDs = session.sentAlerts[key];
+    if (alertDs !== undefined) {
+      delete session.sentAlerts[key];
+      const ds = session.datastores.find((d) => d.name === alertDs);
+      if (ds && code === Status.REFRESH_REQUIRED && ds.mode !== 'slow') {
+        // The client lost its state (libsynthesis engHandleAlertStatus): switch to slow sync.
+        log.info({ ds: ds.name }, 'client answered our Alert with 508: switching to slow sync');
+        ds.mode = 'slow';
+      }
+      return;
+    }
+    // Item statuses: one per item we sent, or one Status naming several items.
+    const sentKeys = Object.keys(session.sent).filter((k) => k.startsWith(`${key}:`));
+    for (const k of sentKeys) {
+      const sent = session.sent[k]!;
+      delete session.sent[k];
+      const ds = session.datastores.find((d) => d.name === sent.ds);
+      if (ds) await this.#sync(ctx, ds).confirm(ds, sent, code);
+    }
+    if (st.cmd === 'SyncHdr' && (code === Status.INVALID_CREDENTIALS || code === Status.MISSING_CREDENTIALS)) {
+      log.warn({ status: code }, 'client rejected the server header');
+    }
+  }
+
+  // ------------------------------------------------------------------ Sync (package 3)
+
+  #sync(ctx: MessageContext, ds: DatastoreSessionState): DatastoreSync {
+    let s = ctx.syncs.get(ds.name);
+    if (!s) {
+      const dsMap = ctx.mapping!.datastores.find((d) => d.name === ds.name)!;
+      const store = this.#d.openDataStore(ctx.mapping!, dsMap, ctx.session.dav!);
+      const key = { account: ctx.session.account!, deviceId: ctx.session.deviceId, datastore: ds.name };
+      s = new DatastoreSync(store, this.#d.state, key, this.#d.translators[dsMap.kind]!, ctx.log);
+      ctx.syncs.set(ds.name, s);
+    }
+    return s;
+  }
+
+  async #onSync(ctx: MessageContext, cmd: SyncCmd): Promise<void> {
+    const { msg, reply, session, log } = ctx;
+    const ref = { msgRef: msg.header.msgId, cmdRef: cmd.cmdId, cmd: 'Sync' };
+    const targetUri = cmd.target?.locURI ?? '';
+    const sourceUri = cmd.source?.locURI ?? '';
+    const refs = { targetRefs: targetUri ? [targetUri] : [], sourceRefs: sourceUri ? [sourceUri] : [] };
+    const ds = session.datastores.find((d) => normaliseUri(d.serverUri) === normaliseUri(targetUri));
+    if (!ds) {
+      log.warn({ uri: targetUri }, 'Sync for a datastore that was not alerted in this session');
+      if (!cmd.noResp) reply.status({ ...ref, ...refs, data: String(Status.NOT_FOUND) });
+      for (const inner of cmd.commands) if (!('noResp' in inner && inner.noResp)) reply.status({ msgRef: msg.header.msgId, cmdRef: inner.cmdId, cmd: cmdName(inner), data: String(Status.NOT_FOUND) });
+      return;
+    }
+    if (!cmd.noResp) reply.status({ ...ref, ...refs, data: String(Status.OK) });
+    const sync = this.#sync(ctx, ds);
+    for (const inner of cmd.commands) {
+      const iref = { msgRef: msg.header.msgId, cmdRef: inner.cmdId, cmd: cmdName(inner) };
+      if (inner.kind !== 'Add' && inner.kind !== 'Replace' && inner.kind !== 'Delete') {
+        log.info({ command: cmdName(inner) }, 'command inside Sync not supported; answered 406');
+        if (!('noResp' in inner && inner.noResp)) reply.status({ ...iref, data: String(Status.NOT_SUPPORTED) });
+        continue;
+      }
+      if (!clientSends(ds.mode)) {
+        if (!inner.noResp) reply.status({ ...iref, data: String(Status.FORBIDDEN) });
+        continue;
+      }
+      for (const item of inner.items) {
+        const code = await this.#applyItem(ctx, ds, sync, inner, item);
+        const luid = item.source?.locURI ?? item.target?.locURI ?? '';
+        if (!inner.noResp) reply.status({ ...iref, sourceRefs: luid ? [luid] : [], data: String(code) });
+      }
+    }
+  }
+
+  async #applyItem(ctx: MessageContext, ds: DatastoreSessionState, sync: DatastoreSync, cmd: ItemCmd, item: Item): Promise<number> {
+    const luid = item.source?.locURI ?? item.target?.locURI;
+    if (!luid) return Status.BAD_REQUEST;
+    if (item.moreData) {
+      ctx.log.warn({ ds: ds.name, luid }, 'chunked item (MoreData) not supported yet');
+      return Status.NOT_SUPPORTED;
+    }
+    if (cmd.kind === 'Delete') {
+      const out = await sync.applyDelete(ds, luid);
+      if (out.result === 'deleted') return Status.OK;
+      if (out.result === 'not-found') return Status.ITEM_NOT_DELETED;
+      return this.#failed(ctx, ds, luid, out.result === 'failed' ? out.error : undefined);
+    }
+    const meta = { ...cmd.meta, ...item.meta };
+    let data = typeof item.data === 'string' ? item.data : '';
+    if (meta.format === 'b64') data = Buffer.from(data, 'base64').toString('utf8');
+    const format: DeviceFormat = meta.type ? { type: meta.type } : ds.deviceFormat;
+    const out = cmd.kind === 'Add' ? await sync.applyAdd(ds, luid, data, format) : await sync.applyReplace(ds, luid, data, format);
+    switch (out.result) {
+      case 'added': case 'replaced-as-add': return Status.ITEM_ADDED;
+      case 'merged': return cmd.kind === 'Add' ? Status.ITEM_ADDED : Status.OK;
+      case 'replaced': return Status.OK;
+      case 'failed': return this.#failed(ctx, ds, luid, out.error);
+      default: return Status.COMMAND_FAILED;
+    }
+  }
+
+  #failed(ctx: MessageContext, ds: DatastoreSessionState, luid: string, err: unknown): number {
+    const code = statusForError(err);
+    const level = isGatewayError(err, 'INVALID_ITEM') || isGatewayError(err, 'REJECTED_BY_SERVER') ? 'warn' : 'error';
+    ctx.log[level]({ ds: ds.name, luid, status: code, err: describeError(err) }, 'item not stored');
+    // A down DAV server or state store fails the whole message: nothing more is attempted.
+    if (isGatewayError(err, 'BACKEND_UNAVAILABLE') || isGatewayError(err, 'STATE_FAILED')) throw err;
+    return code;
+  }
+
+  // ------------------------------------------------------------------ server changes (package 4)
+
+  async #sendServerChanges(ctx: MessageContext): Promise<void> {
+    const { reply, session } = ctx;
+    const supportsNoc = session.version !== '1.0';
+    for (const ds of session.datastores) {
+      if (ds.serverDone) continue;
+      const sync = this.#sync(ctx, ds);
+      await sync.computeOutgoing(ds);
+      const first = !session.syncOpened.includes(ds.name);
+      const syncCmd: SyncCmd = {
+        kind: 'Sync', cmdId: reply.nextCmdId(), target: { locURI: ds.clientUri }, source: { locURI: ds.serverUri }, commands: [],
+      };
+      if (first && supportsNoc) syncCmd.numberOfChanges = serverSends(ds.mode) ? ds.outgoing.length : 0;
+      if (reply.room < reply.measure(syncCmd) + 200 && !first) return; // no room left: continue next message
+      reply.add(syncCmd);
+      if (first) session.syncOpened.push(ds.name);
+      while (ds.outgoing.length > 0) {
+        const batch = await sync.takeOutgoing(ds, OUTGOING_BATCH);
+        let i = 0;
+        for (; i < batch.length; i++) {
+          const ch = batch[i]!;
+          const cmd = this.#changeCommand(ctx, ds, sync, ch.change.op, ch.change.href, ch.change.luid, ch.data);
+          const size = reply.measure(cmd);
+          if (size > reply.room && (syncCmd.commands.length > 0 || reply.room < 0)) break;
+          syncCmd.commands.push(cmd);
+          reply.grow(size);
+          session.sent[`${reply.msgId}:${cmd.cmdId}:0`] = {
+            ds: ds.name, op: ch.change.op, href: ch.change.href,
+            ...(ch.change.luid !== undefined ? { luid: ch.change.luid } : {}),
+            ...(ch.etag !== undefined ? { etag: ch.etag } : {}), ...(ch.hash !== undefined ? { hash: ch.hash } : {}),
+            ...(ch.change.op === 'Add' ? { guid: cmd.items[0]!.source!.locURI } : {}),
+          };
+          if (ch.change.op === 'Add') ds.awaitingMap[cmd.items[0]!.source!.locURI] = session.sent[`${reply.msgId}:${cmd.cmdId}:0`]!;
+        }
+        if (i < batch.length) {
+          sync.requeue(ds, batch.slice(i).map((c) => c.change));
+          return; // message full
+        }
+      }
+      ds.serverDone = true;
+    }
+  }
+
+  #changeCommand(ctx: MessageContext, ds: DatastoreSessionState, sync: DatastoreSync, op: 'Add' | 'Replace' | 'Delete', href: string, luid: string | undefined, data: string | undefined): ItemCmd {
+    const cmdId = ctx.reply.nextCmdId();
+    const meta = { type: ds.deviceFormat.type };
+    if (op === 'Add') {
+      const devDs = ctx.session.deviceInfo?.datastores.find((d) => normaliseUri(d.sourceRef) === normaliseUri(ds.clientUri));
+      const guid = sync.guidFor(ds, href, devDs?.maxGuidSize);
+      return { kind: 'Add', cmdId, meta, items: [{ source: { locURI: guid }, data: data ?? '' }] };
+    }
+    if (op === 'Replace') return { kind: 'Replace', cmdId, meta, items: [{ target: { locURI: luid! }, data: data ?? '' }] };
+    return { kind: 'Delete', cmdId, items: [{ target: { locURI: luid! } }] };
+  }
+
+  // ------------------------------------------------------------------ Map (package 5) and completion
+
+  async #onMap(ctx: MessageContext, cmd: MapCmd): Promise<void> {
+    const { msg, reply, session, log } = ctx;
+    const ref = { msgRef: msg.header.msgId, cmdRef: cmd.cmdId, cmd: 'Map', targetRefs: [cmd.target.locURI], sourceRefs: [cmd.source.locURI] };
+    const ds = session.datastores.find((d) => normaliseUri(d.serverUri) === normaliseUri(cmd.target.locURI));
+    if (!ds) {
+      if (!cmd.noResp) reply.status({ ...ref, data: String(Status.NOT_FOUND) });
+      return;
+    }
+    const sync = this.#sync(ctx, ds);
+    let unknown = 0;
+    for (const mi of cmd.mapItems) if (!(await sync.applyMap(ds, mi.target.locURI, mi.source.locURI))) unknown++;
+    if (unknown) log.warn({ ds: ds.name, unknown }, 'Map named items the server did not send in this session');
+    if (!cmd.noResp) reply.status({ ...ref, data: String(Status.OK) });
+  }
+
+  async #complete(ctx: MessageContext): Promise<void> {
+    const { session, log } = ctx;
+    for (const ds of session.datastores) {
+      const key = { account: session.account!, deviceId: session.deviceId, datastore: ds.name };
+      const pendingMaps = Object.keys(ds.awaitingMap).length;
+      if (pendingMaps) log.warn({ ds: ds.name, pendingMaps }, 'session ended without a Map for some server items; they will be sent again');
+      await this.#d.state.commitAnchors(key, { client: ds.clientNext, server: ds.serverNext });
+      log.info({ ds: ds.name, mode: ds.mode, ...ds.stats }, 'datastore synchronised');
+    }
+    const dkey = { account: session.account!, deviceId: session.deviceId };
+    const prev = await this.#d.state.getDevice(dkey);
+    await this.#d.state.putDevice(dkey, { ...prev, lastSync: new Date().toISOString() });
+    log.info({ seconds: (Date.now() - Date.parse(session.startedAt)) / 1000 }, 'session completed; anchors saved');
+  }
+}
+
+function cmdName(c: Command): string {
+  return c.kind === 'Other' ? c.name : c.kind;
+}
+
+function newAnchor(): string {
+  return `${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}Z-${randomUUID().slice(0, 8)}`;
+}
+
+function chooseDeviceFormat(kind: ItemKind, tr: ItemTranslator, info: DeviceInfo | undefined, clientUri: string): DeviceFormat {
+  const accepts = (f: DeviceFormat | undefined): f is DeviceFormat => !!f && tr.deviceFormats.some((t) => t.type.toLowerCase() === f.type.toLowerCase());
+  const devDs = info?.datastores.find((d) => normaliseUri(d.sourceRef) === normaliseUri(clientUri));
+  if (devDs) {
+    if (accepts(devDs.rxPref)) return devDs.rxPref;
+    const rx = devDs.rx.find(accepts);
+    if (rx) return rx;
+  }
+  return SERVER_FORMATS[kind]!.pref;
+}

@@ -1,0 +1,44 @@
+// State of one SyncML session between HTTP requests. It lives in the state store (not in process
+// memory) so that any gateway process can continue a session.
+import { createHash } from 'node:crypto';
+import type { SyncMLVersion, WireFormat } from '../codec/model.js';
+import type { DavCredentials } from '../datastores/datastore.js';
+import type { DatastoreSessionState, SentChange } from '../sync/types.js';
+import type { DeviceInfo } from './devinf.js';
+
+export type SessionPhase = 'init' | 'sync' | 'map';
+
+export interface SessionState {
+  key: string;
+  sessionId: string;
+  deviceId: string;
+  version: SyncMLVersion;
+  wire: WireFormat;
+  startedAt: string;
+  account?: string;
+  authenticated: boolean;
+  /** DAV credentials for this session (passthrough: the phone's); kept only for the session's TTL. */
+  dav?: DavCredentials;
+  lastClientMsgId: string;
+  serverMsgId: number;
+  clientMaxMsgSize?: number;
+  clientMaxObjSize?: number;
+  deviceInfo?: DeviceInfo;
+  phase: SessionPhase;
+  datastores: DatastoreSessionState[];
+  /** Server Alerts sent, `${msgId}:${cmdId}` -> datastore name (a 508 answer forces slow sync). */
+  sentAlerts: Record<string, string>;
+  /** Server item changes sent, `${msgId}:${cmdId}:${itemIndex}` -> what to record on success. */
+  sent: Record<string, SentChange & { ds: string }>;
+  /** Datastores whose server Sync has been opened in some message (NumberOfChanges only once). */
+  syncOpened: string[];
+  askedDevInf: boolean;
+}
+
+/**
+ * Session key: derived from device id and the client's SessionID so that a phone that ignores
+ * RespURI still finds its session; also sent in RespURI (`?sid=`).
+ */
+export function sessionKeyFor(deviceId: string, sessionId: string): string {
+  return createHash('sha256').update(`${deviceId}\u0000${sessionId}`).digest('base64url').slice(0, 22);
+}

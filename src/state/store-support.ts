@@ -1,0 +1,41 @@
+// Helpers shared by the state store implementations: input checks (so a bad entry is refused
+// before anything is written), the compact map-entry encoding, and the device list order.
+import type { DeviceKey, MapEntry, SavedAnchors } from './state-store.js';
+
+export function checkMapEntry(e: MapEntry): void {
+  if (typeof e.luid !== 'string' || typeof e.guid !== 'string' || typeof e.etag !== 'string') {
+    throw new TypeError('map entry needs string luid, guid and etag');
+  }
+  if (e.hash !== undefined && typeof e.hash !== 'string') throw new TypeError('map entry hash must be a string');
+}
+
+export function checkMapEntries(entries: readonly MapEntry[]): void {
+  for (const e of entries) checkMapEntry(e);
+}
+
+export function checkAnchors(a: SavedAnchors): void {
+  if (typeof a.client !== 'string' || typeof a.server !== 'string') throw new TypeError('anchors must be strings');
+}
+
+export function checkTtl(ttlSeconds: number): void {
+  if (!(ttlSeconds > 0) || !Number.isFinite(ttlSeconds)) throw new TypeError(`bad TTL ${ttlSeconds}`);
+}
+
+/** `[guid, etag]` or `[guid, etag, hash]`: about half the bytes of an object with field names. */
+export function encodeMapValue(e: MapEntry): string {
+  return JSON.stringify(e.hash === undefined ? [e.guid, e.etag] : [e.guid, e.etag, e.hash]);
+}
+
+export function decodeMapValue(luid: string, value: string): MapEntry {
+  const v: unknown = JSON.parse(value);
+  if (!Array.isArray(v) || typeof v[0] !== 'string' || typeof v[1] !== 'string') {
+    throw new Error(`corrupt map entry for LUID ${luid}`);
+  }
+  const entry: MapEntry = { luid, guid: v[0], etag: v[1] };
+  if (typeof v[2] === 'string') entry.hash = v[2];
+  return entry;
+}
+
+export function compareDevices(a: DeviceKey, b: DeviceKey): number {
+  return a.account < b.account ? -1 : a.account > b.account ? 1 : a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0;
+}

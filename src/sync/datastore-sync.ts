@@ -1,0 +1,362 @@
+// The sync engine for one datastore of one device: applies device changes to the DataStore,
+// keeps the LUID<->GUID map, finds the server's changes and tracks what the device confirmed.
+import { GatewayError, isGatewayError } from '../errors.js';
+import type { DataStore, StoredItem } from '../datastores/datastore.js';
+import type { DatastoreKey, MapEntry, StateStore } from '../state/state-store.js';
+import type { Logger } from '../logger.js';
+import type {
+  ClientChangeOutcome, DatastoreSessionState, DeviceFormat, ItemTranslator, OutgoingChange, SentChange,
+} from './types.js';
+
+/** An outgoing change with its device-format content, ready for the protocol layer. */
+export interface MaterialisedChange {
+  change: OutgoingChange;
+  /** Device-format data for Add/Replace. */
+  data?: string;
+  etag?: string;
+  hash?: string;
+}
+
+const FETCH_BATCH = 50;
+
+export class DatastoreSync {
+  readonly #store: DataStore;
+  readonly #state: StateStore;
+  readonly #key: DatastoreKey;
+  readonly #tr: ItemTranslator;
+  readonly #log: Logger;
+  #map?: { byLuid: Map<string, MapEntry>; byGuid: Map<string, MapEntry> };
+
+  constructor(store: DataStore, state: StateStore, key: DatastoreKey, translator: ItemTranslator, log: Logger) {
+    this.#store = store;
+    this.#state = state;
+    this.#key = key;
+    this.#tr = translator;
+    this.#log = log;
+  }
+
+  get translator(): ItemTranslator {
+    return this.#tr;
+  }
+
+  async #loadMap(): Promise<{ byLuid: Map<string, MapEntry>; byGuid: Map<string, MapEntry> }> {
+    if (!this.#map) {
+      const entries = await this.#state.getMap(this.#key);
+      this.#map = { byLuid: new Map(entries.map((e) => [e.luid, e])), byGuid: new Map(entries.map((e) => [e.guid, e])) };
+    }
+    return this.#map;
+  }
+
+  async #putEntry(entry: MapEntry): Promise<void> {
+    const map = await this.#loadMap();
+    await this.#state.putMapEntries(this.#key, [entry]);
+    const old = map.byGuid.get(entry.guid);
+    if (old && old.luid !== entry.luid) map.byLuid.delete(old.luid);
+    const prev = map.byLuid.get(entry.luid);
+    if (prev && prev.guid !== entry.guid) map.byGuid.delete(prev.guid);
+    map.byLuid.set(entry.luid, entry);
+    map.byGuid.set(entry.guid, entry);
+  }
+
+  async #deleteEntry(luid: string): Promise<void> {
+    const map = await this.#loadMap();
+    await this.#state.deleteMapEntries(this.#key, [luid]);
+    const e = map.byLuid.get(luid);
+    if (e) map.byGuid.delete(e.guid);
+    map.byLuid.delete(luid);
+  }
+
+  /** Refresh-from-server: the device discards its items, so the old map means nothing. */
+  async resetMap(): Promise<void> {
+    const map = await this.#loadMap();
+    const luids = [...map.byLuid.keys()];
+    if (luids.length) await this.#state.deleteMapEntries(this.#key, luids);
+    this.#map = { byLuid: new Map(), byGuid: new Map() };
+  }
+
+  // ------------------------------------------------------------------ device -> server
+
+  async applyAdd(s: DatastoreSessionState, luid: string, data: string, format: DeviceFormat): Promise<ClientChangeOutcome> {
+    try {
+      const serverData = this.#tr.toServer(data, format);
+      const map = await this.#loadMap();
+      if (s.mode === 'slow' || s.mode === 'refresh-from-client') s.seenLuids.push(luid);
+      const existing = map.byLuid.get(luid);
+      // A known LUID: a resend of an Add whose session did not complete, or a slow sync.
+      if (existing) return await this.#replaceMapped(s, existing, serverData, 'replaced');
+      if (s.mode === 'slow') {
+        const match = await this.#findMatch(s, serverData);
+        if (match) {
+          s.stats.matched++;
+          return await this.#pairWithServerItem(s, luid, match, serverData);
+        }
+      }
+      const created = await this.#store.create(serverData, luid);
+      await this.#putEntry({ luid, guid: created.href, etag: created.etag, hash: this.#tr.hash(serverData) });
+      s.touched.push(created.href);
+      s.claimed.push(created.href);
+      s.stats.clientAdded++;
+      return { result: 'added', guid: created.href };
+    } catch (error) {
+      s.stats.clientFailed++;
+      return { result: 'failed', error };
+    }
+  }
+
+  async applyReplace(s: DatastoreSessionState, luid: string, data: string, format: DeviceFormat): Promise<ClientChangeOutcome> {
+    try {
+      const serverData = this.#tr.toServer(data, format);
+      const map = await this.#loadMap();
+      if (s.mode === 'slow' || s.mode === 'refresh-from-client') s.seenLuids.push(luid);
+      const existing = map.byLuid.get(luid);
+      if (existing) return await this.#replaceMapped(s, existing, serverData, 'replaced');
+      // Replace of an unknown item: store it as new (SyncML status 201).
+      if (s.mode === 'slow') {
+        const match = await this.#findMatch(s, serverData);
+        if (match) {
+          s.stats.matched++;
+          return await this.#pairWithServerItem(s, luid, match, serverData);
+        }
+      }
+      const created = await this.#store.create(serverData, luid);
+      await this.#putEntry({ luid, guid: created.href, etag: created.etag, hash: this.#tr.hash(serverData) });
+      s.touched.push(created.href);
+      s.claimed.push(created.href);
+      s.stats.clientAdded++;
+      return { result: 'replaced-as-add', guid: created.href };
+    } catch (error) {
+      s.stats.clientFailed++;
+      return { result: 'failed', error };
+    }
+  }
+
+  async applyDelete(s: DatastoreSessionState, luid: string): Promise<ClientChangeOutcome> {
+    try {
+      const map = await this.#loadMap();
+      const existing = map.byLuid.get(luid);
+      if (!existing) return { result: 'not-found' };
+      try {
+        await this.#store.delete(existing.guid, existing.etag);
+      } catch (err) {
+        if (!isGatewayError(err, 'ETAG_MISMATCH')) throw err;
+        // Changed on the server since the device last saw it: the server's edit wins over a
+        // delete (nothing is lost); the device gets the item back as an Add in this session.
+        s.stats.conflicts++;
+        this.#log.warn({ ds: s.name, luid, href: existing.guid }, 'conflict: device deleted an item changed on the server; keeping the server version');
+        await this.#deleteEntry(luid);
+        return { result: 'deleted' };
+      }
+      await this.#deleteEntry(luid);
+      s.touched.push(existing.guid);
+      s.stats.clientDeleted++;
+      return { result: 'deleted' };
+    } catch (error) {
+      s.stats.clientFailed++;
+      return { result: 'failed', error };
+    }
+  }
+
+  async #replaceMapped(s: DatastoreSessionState, entry: MapEntry, serverData: string, result: 'replaced'): Promise<ClientChangeOutcome> {
+    s.claimed.push(entry.guid);
+    let current: StoredItem | undefined;
+    [current] = await this.#store.fetch([entry.guid]);
+    if (!current) {
+      // Gone on the server (deleted there): the device's edit brings it back.
+      const created = await this.#store.create(serverData, entry.luid);
+      await this.#putEntry({ luid: entry.luid, guid: created.href, etag: created.etag, hash: this.#tr.hash(serverData) });
+      s.touched.push(created.href);
+      s.claimed.push(created.href);
+      s.stats.clientAdded++;
+      return { result: 'replaced-as-add', guid: created.href };
+    }
+    if (current.etag !== entry.etag) {
+      s.stats.conflicts++;
+      this.#log.warn({ ds: s.name, luid: entry.luid, href: entry.guid, storedEtag: entry.etag, serverEtag: current.etag }, 'conflict: item changed on both sides; merging, device fields win');
+    }
+    const merged = this.#tr.mergeFromDevice(current.data, serverData);
+    const newHash = this.#tr.hash(merged);
+    if (newHash === this.#tr.hash(current.data)) {
+      // Nothing the server does not already have (typical in a slow sync): no write.
+      await this.#putEntry({ luid: entry.luid, guid: entry.guid, etag: current.etag, hash: newHash });
+      s.touched.push(entry.guid);
+      return { result, guid: entry.guid };
+    }
+    const updated = await this.#store.update(entry.guid, merged, current.etag);
+    await this.#putEntry({ luid: entry.luid, guid: updated.href, etag: updated.etag, hash: newHash });
+    s.touched.push(updated.href);
+    s.stats.clientReplaced++;
+    return { result, guid: updated.href };
+  }
+
+  async #pairWithServerItem(s: DatastoreSessionState, luid: string, href: string, serverData: string): Promise<ClientChangeOutcome> {
+    const [current] = await this.#store.fetch([href]);
+    if (!current) {
+      const created = await this.#store.create(serverData, luid);
+      await this.#putEntry({ luid, guid: created.href, etag: created.etag, hash: this.#tr.hash(serverData) });
+      s.touched.push(created.href);
+      s.claimed.push(created.href);
+      s.stats.clientAdded++;
+      return { result: 'added', guid: created.href };
+    }
+    return this.#replaceMapped(s, { luid, guid: href, etag: current.etag }, serverData, 'replaced').then((o) =>
+      o.result === 'replaced' ? { result: 'merged', guid: o.guid } : o,
+    );
+  }
+
+  /** Slow sync: find an unpaired server item that is "the same" as the device's. */
+  async #findMatch(s: DatastoreSessionState, serverData: string): Promise<string | undefined> {
+    if (!s.matchIndex) {
+      const listing = await this.#store.list();
+      const index: Record<string, string[]> = {};
+      for (let i = 0; i < listing.items.length; i += FETCH_BATCH) {
+        const batch = await this.#store.fetch(listing.items.slice(i, i + FETCH_BATCH).map((it) => it.href));
+        for (const item of batch) for (const fp of safeFingerprints(this.#tr, item.data)) (index[fp] ??= []).push(item.href);
+      }
+      s.matchIndex = index;
+    }
+    const claimed = new Set(s.claimed);
+    for (const fp of safeFingerprints(this.#tr, serverData)) {
+      const hit = s.matchIndex[fp]?.find((href) => !claimed.has(href));
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  // ------------------------------------------------------------------ server -> device
+
+  /** Decide what the server sends in this session; called once the device's changes are all in. */
+  async computeOutgoing(s: DatastoreSessionState): Promise<void> {
+    if (s.outgoingComputed) return;
+    const out: OutgoingChange[] = [];
+    if (s.mode === 'one-way-from-client' || s.mode === 'refresh-from-client') {
+      s.outgoing = out;
+      s.outgoingComputed = true;
+      return;
+    }
+    const listing = await this.#store.list();
+    const map = await this.#loadMap();
+    const touched = new Set(s.touched);
+    if (s.mode === 'slow' || s.mode === 'refresh-from-server') {
+      const claimed = new Set(s.claimed);
+      if (s.mode === 'slow') {
+        // Map entries the device did not send again are stale: it no longer has those items.
+        const seen = new Set(s.seenLuids);
+        const stale = [...map.byLuid.values()].filter((e) => !seen.has(e.luid)).map((e) => e.luid);
+        for (const luid of stale) await this.#deleteEntry(luid);
+      }
+      for (const item of listing.items) if (!claimed.has(item.href) && !touched.has(item.href)) out.push({ op: 'Add', href: item.href });
+    } else {
+      const present = new Set<string>();
+      for (const item of listing.items) {
+        present.add(item.href);
+        if (touched.has(item.href)) continue;
+        const entry = map.byGuid.get(item.href);
+        if (!entry) out.push({ op: 'Add', href: item.href });
+        else if (entry.etag !== item.etag) out.push({ op: 'Replace', href: item.href, luid: entry.luid });
+      }
+      for (const entry of map.byGuid.values()) {
+        if (!present.has(entry.guid) && !touched.has(entry.guid)) out.push({ op: 'Delete', href: entry.guid, luid: entry.luid });
+      }
+    }
+    s.outgoing = out;
+    s.outgoingComputed = true;
+    this.#log.info({ ds: s.name, mode: s.mode, adds: count(out, 'Add'), replaces: count(out, 'Replace'), deletes: count(out, 'Delete'), serverItems: listing.items.length }, 'server changes found');
+  }
+
+  /**
+   * Take up to `max` changes off the queue with their device-format content. A Replace whose
+   * content did not change for the device (the server only rewrote it) is dropped here.
+   */
+  async takeOutgoing(s: DatastoreSessionState, max: number): Promise<MaterialisedChange[]> {
+    const taken = s.outgoing.splice(0, max);
+    const hrefs = taken.filter((c) => c.op !== 'Delete').map((c) => c.href);
+    const fetched = new Map<string, StoredItem>();
+    for (let i = 0; i < hrefs.length; i += FETCH_BATCH) {
+      for (const item of await this.#store.fetch(hrefs.slice(i, i + FETCH_BATCH))) fetched.set(item.href, item);
+    }
+    const map = await this.#loadMap();
+    const result: MaterialisedChange[] = [];
+    for (const change of taken) {
+      if (change.op === 'Delete') {
+        result.push({ change });
+        continue;
+      }
+      const item = fetched.get(change.href);
+      if (!item) continue; // deleted on the server meanwhile; the next session sees it
+      const hash = this.#tr.hash(item.data);
+      if (change.op === 'Replace') {
+        const entry = map.byGuid.get(change.href);
+        if (entry?.hash === hash) {
+          await this.#putEntry({ ...entry, etag: item.etag });
+          continue;
+        }
+      }
+      try {
+        result.push({ change, data: this.#tr.toDevice(item.data, s.deviceFormat), etag: item.etag, hash });
+      } catch (err) {
+        this.#log.warn({ ds: s.name, href: change.href, err: String(err) }, 'server item cannot be converted for the device; skipped');
+      }
+    }
+    return result;
+  }
+
+  /** Put changes back at the head of the queue (they did not fit into the message). */
+  requeue(s: DatastoreSessionState, changes: OutgoingChange[]): void {
+    s.outgoing.unshift(...changes);
+  }
+
+  /** The device confirmed (or refused) a change the server sent. */
+  async confirm(s: DatastoreSessionState, sent: SentChange, status: number): Promise<void> {
+    const ok = status >= 200 && status < 300;
+    if (sent.op === 'Delete') {
+      if ((ok || status === 404) && sent.luid) {
+        await this.#deleteEntry(sent.luid);
+        s.stats.serverDeleted++;
+      }
+      return;
+    }
+    if (!ok) {
+      this.#log.warn({ ds: s.name, op: sent.op, href: sent.href, status }, 'device refused a server change');
+      if (sent.op === 'Add' && sent.guid) delete s.awaitingMap[sent.guid];
+      return;
+    }
+    if (sent.op === 'Replace' && sent.luid) {
+      await this.#putEntry({ luid: sent.luid, guid: sent.href, etag: sent.etag ?? '', ...(sent.hash ? { hash: sent.hash } : {}) });
+      s.stats.serverReplaced++;
+    }
+    // Adds are recorded when the device's Map arrives.
+  }
+
+  /** A MapItem from the device: `guid` is what the server sent as Source/LocURI. */
+  async applyMap(s: DatastoreSessionState, guid: string, luid: string): Promise<boolean> {
+    const sent = s.awaitingMap[guid];
+    if (!sent) return false;
+    await this.#putEntry({ luid, guid: sent.href, etag: sent.etag ?? '', ...(sent.hash ? { hash: sent.hash } : {}) });
+    delete s.awaitingMap[guid];
+    s.stats.serverAdded++;
+    return true;
+  }
+
+  /** Id to send as Source/LocURI of an Add: the href, or a short temporary id for small MaxGUIDSize. */
+  guidFor(s: DatastoreSessionState, href: string, maxGuidSize: number | undefined): string {
+    if (maxGuidSize === undefined || href.length <= maxGuidSize) return href;
+    s.tempGuidCounter++;
+    return s.tempGuidCounter.toString(36);
+  }
+}
+
+function count(changes: OutgoingChange[], op: OutgoingChange['op']): number {
+  return changes.filter((c) => c.op === op).length;
+}
+
+function safeFingerprints(tr: ItemTranslator, data: string): string[] {
+  try {
+    return tr.fingerprints(data);
+  } catch {
+    return [];
+  }
+}
+
+export function assertNever(x: never): never {
+  throw new GatewayError('NOT_SUPPORTED', `unexpected value ${String(x)}`);
+}

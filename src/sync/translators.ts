@@ -1,0 +1,70 @@
+// Item translators: the sync engine's view of the converters, one per item kind.
+// Contacts: device vCard 2.1/3.0 <-> server vCard 3.0, property-level merge, fingerprints, hashes.
+import { createHash } from 'node:crypto';
+import { contactFingerprint, convertContact } from '../convert/contacts.js';
+import { parseVersit, serializeProperty, serializeVersit, type VersitComponent, type VersitProperty } from '../convert/versit/index.js';
+import { GatewayError } from '../errors.js';
+import type { DeviceFormat, ItemTranslator } from './types.js';
+
+/** Properties that change on every write and say nothing about content. */
+const VOLATILE = new Set(['REV', 'PRODID', 'VERSION', 'X-IRMC-LUID']);
+
+function singleCard(data: string): VersitComponent {
+  const cards = parseVersit(data).filter((c) => c.name === 'VCARD');
+  if (cards.length !== 1) throw new GatewayError('INVALID_ITEM', `expected one vCard, found ${cards.length}`);
+  return cards[0]!;
+}
+
+function propKey(p: VersitProperty): string {
+  return serializeProperty({ ...p, group: undefined } as VersitProperty, '3.0');
+}
+
+export const contactsTranslator: ItemTranslator = {
+  kind: 'contacts',
+  deviceFormats: [
+    { type: 'text/x-vcard', version: '2.1' },
+    { type: 'text/vcard', version: '3.0' },
+  ],
+
+  toServer(data: string): string {
+    return convertContact(data, 'vcard30');
+  },
+
+  toDevice(serverData: string, to: DeviceFormat): string {
+    const type = to.type.toLowerCase();
+    if (type === 'text/x-vcard') return convertContact(serverData, 'vcard21');
+    if (type === 'text/vcard' && to.version === '4.0') return convertContact(serverData, 'vcard40');
+    return convertContact(serverData, 'vcard30');
+  },
+
+  /**
+   * The device sends what it can store. Properties it did not send at all (a second address, a
+   * field its address book has no place for) keep their server values; the ones it sent replace
+   * the server's. Field-level filters from CTCap refine this in the converter issue.
+   */
+  mergeFromDevice(serverData: string, deviceAsServer: string): string {
+    const server = singleCard(serverData);
+    const device = singleCard(deviceAsServer);
+    const sentNames = new Set(device.properties.map((p) => p.name));
+    const kept = server.properties.filter((p) => !sentNames.has(p.name) && p.name !== 'VERSION');
+    const merged: VersitComponent = {
+      name: 'VCARD',
+      properties: [...device.properties.filter((p) => p.name !== 'VERSION'), ...kept],
+      components: [],
+    };
+    merged.properties.unshift({ name: 'VERSION', params: [], value: '3.0', rawValue: '3.0' });
+    return serializeVersit(merged, { version: '3.0' });
+  },
+
+  fingerprints(serverData: string): string[] {
+    const fp = contactFingerprint(serverData);
+    const keys = [...fp.phones.map((p) => `${fp.names}|tel:${p}`), ...fp.emails.map((e) => `${fp.names}|mail:${e}`)];
+    return keys.length ? keys : fp.names ? [fp.names] : [];
+  },
+
+  hash(serverData: string): string {
+    const card = singleCard(serverData);
+    const lines = card.properties.filter((p) => !VOLATILE.has(p.name)).map(propKey).sort();
+    return createHash('sha1').update(lines.join('\n')).digest('base64');
+  },
+};

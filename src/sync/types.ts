@@ -1,0 +1,116 @@
+// Sync-engine vocabulary: sync modes, per-datastore session state and item translation.
+// No SyncML and no DAV in here: the protocol layer maps codes, the datastores do I/O.
+import type { ItemKind } from '../datastores/datastore.js';
+
+export type SyncMode =
+  | 'two-way'
+  | 'slow'
+  | 'one-way-from-client'
+  | 'refresh-from-client'
+  | 'one-way-from-server'
+  | 'refresh-from-server';
+
+/** Whether the server sends its changes in this mode. */
+export function serverSends(mode: SyncMode): boolean {
+  return mode !== 'one-way-from-client' && mode !== 'refresh-from-client';
+}
+
+/** Whether the client sends its changes in this mode. */
+export function clientSends(mode: SyncMode): boolean {
+  return mode !== 'one-way-from-server' && mode !== 'refresh-from-server';
+}
+
+/** A content type as the device names it (`text/x-vcard` + `2.1`). */
+export interface DeviceFormat {
+  type: string;
+  version?: string;
+}
+
+/**
+ * Converts items between the device's format and the server's. Pure; one per item kind.
+ * `fingerprint` identifies "the same" item for slow-sync matching (normalised name + phone/e-mail,
+ * or UID / summary + start); `hash` detects content changes, ignoring volatile fields (REV…).
+ */
+export interface ItemTranslator {
+  readonly kind: ItemKind;
+  /** Formats the server can take from a device, most preferred first. */
+  readonly deviceFormats: readonly DeviceFormat[];
+  toServer(data: string, from: DeviceFormat): string;
+  toDevice(serverData: string, to: DeviceFormat): string;
+  /** Keep server fields the device did not send (the device cannot store them). */
+  mergeFromDevice(serverData: string, deviceAsServer: string): string;
+  fingerprints(serverData: string): string[];
+  hash(serverData: string): string;
+}
+
+/** A server-side change waiting to be sent to the device. */
+export interface OutgoingChange {
+  op: 'Add' | 'Replace' | 'Delete';
+  href: string;
+  /** Device id for Replace/Delete. */
+  luid?: string;
+}
+
+/** What the device must confirm for a sent change, keyed by `${msgId}:${cmdId}:${n}` in session state. */
+export interface SentChange {
+  op: 'Add' | 'Replace' | 'Delete';
+  href: string;
+  luid?: string;
+  /** Id sent as Source/LocURI of an Add (href, or a short temporary id). */
+  guid?: string;
+  etag?: string;
+  hash?: string;
+}
+
+/** Per-datastore state of one running session (JSON-serialisable; lives in the state store). */
+export interface DatastoreSessionState {
+  name: string;
+  mode: SyncMode;
+  clientUri: string;
+  serverUri: string;
+  clientNext: string;
+  serverNext: string;
+  deviceFormat: DeviceFormat;
+  /** hrefs the device wrote in this session: not sent back (echo suppression). */
+  touched: string[];
+  /** Slow/refresh: hrefs already paired with a device item in this session. */
+  claimed: string[];
+  /** Slow sync: luids the device sent in this session. */
+  seenLuids: string[];
+  /** Slow sync: server items by fingerprint, built once per session. */
+  matchIndex?: Record<string, string[]>;
+  outgoing: OutgoingChange[];
+  outgoingComputed: boolean;
+  /** Server Adds waiting for the device's Map: sent guid -> change. */
+  awaitingMap: Record<string, SentChange>;
+  tempGuidCounter: number;
+  clientDone: boolean;
+  serverDone: boolean;
+  stats: SyncStats;
+}
+
+export interface SyncStats {
+  clientAdded: number;
+  clientReplaced: number;
+  clientDeleted: number;
+  clientFailed: number;
+  serverAdded: number;
+  serverReplaced: number;
+  serverDeleted: number;
+  matched: number;
+  conflicts: number;
+}
+
+export function emptyStats(): SyncStats {
+  return { clientAdded: 0, clientReplaced: 0, clientDeleted: 0, clientFailed: 0, serverAdded: 0, serverReplaced: 0, serverDeleted: 0, matched: 0, conflicts: 0 };
+}
+
+/** Outcome of applying one device change; the protocol layer turns it into a SyncML status. */
+export type ClientChangeOutcome =
+  | { result: 'added'; guid: string }
+  | { result: 'replaced'; guid: string }
+  | { result: 'replaced-as-add'; guid: string }
+  | { result: 'merged'; guid: string }
+  | { result: 'deleted' }
+  | { result: 'not-found' }
+  | { result: 'failed'; error: unknown };

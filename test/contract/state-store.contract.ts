@@ -1,0 +1,448 @@
+// Contract suite for StateStore: every implementation runs it (test/unit/state/state-sqlite.test.ts,
+// test/integration/state-redis.test.ts), so a new backend is one short runner file.
+// Each test uses fresh account names, so one store instance serves the whole suite.
+/// <reference types="mocha" />
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { isGatewayError } from '../../src/errors.js';
+import type { DatastoreKey, DeviceKey, MapEntry, StateStore } from '../../src/state/state-store.js';
+
+export interface StoreFixture {
+  store: StateStore;
+  cleanup(): Promise<void>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const byLuid = (a: MapEntry, b: MapEntry): number => (a.luid < b.luid ? -1 : a.luid > b.luid ? 1 : 0);
+const sorted = (m: MapEntry[]): MapEntry[] => [...m].sort(byLuid);
+
+async function rejectsWithStateFailed(p: Promise<unknown>): Promise<void> {
+  await assert.rejects(p, (err: unknown) => isGatewayError(err, 'STATE_FAILED'));
+}
+
+export function stateStoreContract(name: string, make: () => Promise<StoreFixture>): void {
+  describe(`StateStore contract: ${name}`, function () {
+    let fx: StoreFixture;
+    let store: StateStore;
+    // A fresh account per test: tests never see each other's data.
+    let account: string;
+    let dev: DeviceKey;
+    let ds: DatastoreKey;
+
+    before(async function () {
+      fx = await make();
+      store = fx.store;
+    });
+    after(async function () {
+      await fx?.cleanup();
+    });
+    beforeEach(function () {
+      account = `acct-${randomUUID()}`;
+      dev = { account, deviceId: 'IMEI:350000000000001' };
+      ds = { ...dev, datastore: 'contacts' };
+    });
+
+    describe('missing data', function () {
+      it('getters return undefined or [] and never throw', async function () {
+        assert.equal(await store.getAnchors(ds), undefined);
+        assert.deepEqual(await store.getMap(ds), []);
+        assert.equal(await store.getDevice(dev), undefined);
+        assert.deepEqual(await store.listDevices(account), []);
+        assert.equal(await store.getSession(`s-${randomUUID()}`), undefined);
+        assert.equal(await store.getCachedReply(`s-${randomUUID()}`, '1'), undefined);
+      });
+
+      it('deletes, resets, forgets and releases of unknown things are no-ops', async function () {
+        await store.deleteMapEntries(ds, ['nope']);
+        await store.resetDatastore(ds);
+        await store.forgetDevice(dev);
+        await store.deleteSession(`s-${randomUUID()}`);
+        await store.releaseLock(dev, 'nobody');
+        assert.deepEqual(await store.getMap(ds), []);
+        assert.deepEqual(await store.listDevices(account), []);
+      });
+
+      it('ping resolves', async function () {
+        await store.ping();
+      });
+    });
+
+    describe('map', function () {
+      it('round-trips entries, with and without hash', async function () {
+        const entries: MapEntry[] = [
+          { luid: '1', guid: '/dav/addressbooks/alice/contacts/a.vcf', etag: '"e1"', hash: 'h1' },
+          { luid: '2', guid: '/dav/addressbooks/alice/contacts/b.vcf', etag: 'W/"e2"' },
+        ];
+        await store.putMapEntries(ds, entries);
+        const got = sorted(await store.getMap(ds));
+        assert.deepEqual(got, entries);
+        assert.equal('hash' in got[1], false, 'an entry stored without hash comes back without the property');
+      });
+
+      it('upserts by LUID: a new GUID/etag replaces the old one and frees the old GUID', async function () {
+        await store.putMapEntries(ds, [{ luid: '1', guid: '/a', etag: '1', hash: 'x' }]);
+        await store.putMapEntries(ds, [{ luid: '1', guid: '/b', etag: '2' }]);
+        assert.deepEqual(await store.getMap(ds), [{ luid: '1', guid: '/b', etag: '2' }]);
+        // The old GUID is free: another LUID may take it without disturbing LUID 1.
+        await store.putMapEntries(ds, [{ luid: '2', guid: '/a', etag: '3' }]);
+        assert.deepEqual(sorted(await store.getMap(ds)), [
+          { luid: '1', guid: '/b', etag: '2' },
+          { luid: '2', guid: '/a', etag: '3' },
+        ]);
+      });
+
+      it('an entry with the same GUID but another LUID replaces the old entry', async function () {
+        await store.putMapEntries(ds, [
+          { luid: '1', guid: '/a', etag: '1' },
+          { luid: '2', guid: '/b', etag: '1' },
+        ]);
+        // The phone re-added the item after a slow sync and reports a new LUID for it.
+        await store.putMapEntries(ds, [{ luid: '9', guid: '/a', etag: '2' }]);
+        assert.deepEqual(sorted(await store.getMap(ds)), [
+          { luid: '2', guid: '/b', etag: '1' },
+          { luid: '9', guid: '/a', etag: '2' },
+        ]);
+        // Deleting the replaced LUID must not remove the GUID's new owner.
+        await store.deleteMapEntries(ds, ['1']);
+        assert.equal((await store.getMap(ds)).length, 2);
+      });
+
+      it('within one batch the later of two entries for one GUID wins', async function () {
+        await store.putMapEntries(ds, [
+          { luid: '1', guid: '/a', etag: '1' },
+          { luid: '2', guid: '/a', etag: '2' },
+        ]);
+        assert.deepEqual(await store.getMap(ds), [{ luid: '2', guid: '/a', etag: '2' }]);
+      });
+
+      it('deleteMapEntries removes only the given LUIDs and ignores unknown ones', async function () {
+        await store.putMapEntries(ds, [
+          { luid: '1', guid: '/a', etag: '1' },
+          { luid: '2', guid: '/b', etag: '1' },
+          { luid: '3', guid: '/c', etag: '1' },
+        ]);
+        await store.deleteMapEntries(ds, ['1', '3', 'unknown']);
+        assert.deepEqual(await store.getMap(ds), [{ luid: '2', guid: '/b', etag: '1' }]);
+        // A deleted entry's GUID can be mapped again.
+        await store.putMapEntries(ds, [{ luid: '4', guid: '/a', etag: '1' }]);
+        assert.equal((await store.getMap(ds)).length, 2);
+      });
+
+      it('keeps datastores, devices and accounts apart', async function () {
+        const other: DatastoreKey[] = [
+          { ...ds, datastore: 'calendar' },
+          { ...ds, deviceId: 'IMEI:350000000000002' },
+          { ...ds, account: `${account}-b` },
+        ];
+        await store.putMapEntries(ds, [{ luid: '1', guid: '/a', etag: 'mine' }]);
+        for (const k of other) await store.putMapEntries(k, [{ luid: '1', guid: '/a', etag: k.datastore + k.deviceId }]);
+        assert.deepEqual(await store.getMap(ds), [{ luid: '1', guid: '/a', etag: 'mine' }]);
+        await store.resetDatastore(ds);
+        for (const k of other) assert.equal((await store.getMap(k)).length, 1);
+      });
+
+      it('ids with key-syntax characters neither collide nor break', async function () {
+        // `a|b`/`c` versus `a`/`b|c`: a naive "account|device" key would merge them.
+        const k1: DatastoreKey = { account: `${account}|x`, deviceId: 'y', datastore: 'c:d' };
+        const k2: DatastoreKey = { account, deviceId: 'x|y', datastore: 'c:d' };
+        const k3: DatastoreKey = { account: `{${account}}`, deviceId: '}{%7B:', datastore: 'c' };
+        const k4: DatastoreKey = { account: `{${account}}`, deviceId: '}{%7B:', datastore: 'c:d:map' };
+        for (const [i, k] of [k1, k2, k3, k4].entries()) {
+          await store.putMapEntries(k, [{ luid: `ü-${i}`, guid: `/é/${i} space`, etag: `${i}` }]);
+        }
+        for (const [i, k] of [k1, k2, k3, k4].entries()) {
+          assert.deepEqual(await store.getMap(k), [{ luid: `ü-${i}`, guid: `/é/${i} space`, etag: `${i}` }]);
+        }
+        const listed = await store.listDevices(`{${account}}`);
+        assert.deepEqual(listed.map((d) => [d.deviceId, d.datastores]), [['}{%7B:', ['c', 'c:d:map']]]);
+      });
+
+      it('handles a 2,000-entry batch', async function () {
+        const entries = Array.from({ length: 2000 }, (_, i) => ({ luid: String(i), guid: `/c/${i}.vcf`, etag: `"${i}"` }));
+        await store.putMapEntries(ds, entries);
+        assert.equal((await store.getMap(ds)).length, 2000);
+      });
+
+      it('behaves like a LUID-keyed map with unique GUIDs (property)', async function () {
+        this.timeout(120_000);
+        const luid = fc.constantFrom('1', '2', '3', '4', '5');
+        const guid = fc.constantFrom('/a', '/b', '/c', '/d');
+        const op = fc.oneof(
+          fc.record({ put: fc.array(fc.record({ luid, guid, etag: fc.constantFrom('1', '2') }), { maxLength: 4 }) }),
+          fc.record({ del: fc.array(luid, { maxLength: 3 }) }),
+        );
+        let run = 0;
+        await fc.assert(
+          fc.asyncProperty(fc.array(op, { maxLength: 8 }), async (ops) => {
+            const k: DatastoreKey = { ...ds, datastore: `prop-${run++}` };
+            const model = new Map<string, MapEntry>();
+            for (const o of ops) {
+              if ('put' in o) {
+                await store.putMapEntries(k, o.put);
+                for (const e of o.put) {
+                  for (const [l, m] of model) if (m.guid === e.guid && l !== e.luid) model.delete(l);
+                  model.set(e.luid, { ...e }); // fc.record objects have a null prototype
+                }
+              } else {
+                await store.deleteMapEntries(k, o.del);
+                for (const l of o.del) model.delete(l);
+              }
+            }
+            assert.deepEqual(sorted(await store.getMap(k)), sorted([...model.values()]));
+          }),
+          { numRuns: 40 },
+        );
+      });
+    });
+
+    describe('anchors', function () {
+      it('commitAnchors stores anchors; a later commit overwrites them', async function () {
+        await store.commitAnchors(ds, { client: '20240101T000000Z', server: '1' });
+        assert.deepEqual(await store.getAnchors(ds), { client: '20240101T000000Z', server: '1' });
+        await store.commitAnchors(ds, { client: '20240102T000000Z', server: '2' });
+        assert.deepEqual(await store.getAnchors(ds), { client: '20240102T000000Z', server: '2' });
+        assert.equal(await store.getAnchors({ ...ds, datastore: 'calendar' }), undefined);
+      });
+
+      it('commitAnchors applies map changes with the anchors (puts, then deletes)', async function () {
+        await store.putMapEntries(ds, [
+          { luid: '1', guid: '/a', etag: '1' },
+          { luid: '2', guid: '/b', etag: '1' },
+        ]);
+        await store.commitAnchors(
+          ds,
+          { client: 'c1', server: 's1' },
+          { put: [{ luid: '3', guid: '/c', etag: '1', hash: 'h' }, { luid: '4', guid: '/b', etag: '2' }], deleteLuids: ['1'] },
+        );
+        assert.deepEqual(await store.getAnchors(ds), { client: 'c1', server: 's1' });
+        assert.deepEqual(sorted(await store.getMap(ds)), [
+          { luid: '3', guid: '/c', etag: '1', hash: 'h' },
+          { luid: '4', guid: '/b', etag: '2' },
+        ]);
+      });
+
+      it('commitAnchors is all-or-nothing: a bad entry leaves anchors and map untouched', async function () {
+        await store.commitAnchors(ds, { client: 'c1', server: 's1' }, { put: [{ luid: '1', guid: '/a', etag: '1' }] });
+        const bad = { luid: '3', guid: undefined, etag: '1' } as unknown as MapEntry;
+        await rejectsWithStateFailed(
+          store.commitAnchors(
+            ds,
+            { client: 'c2', server: 's2' },
+            { put: [{ luid: '2', guid: '/b', etag: '1' }, bad], deleteLuids: ['1'] },
+          ),
+        );
+        assert.deepEqual(await store.getAnchors(ds), { client: 'c1', server: 's1' });
+        assert.deepEqual(await store.getMap(ds), [{ luid: '1', guid: '/a', etag: '1' }]);
+      });
+
+      it('putMapEntries is all-or-nothing too', async function () {
+        const bad = { luid: '3', guid: '/c', etag: 7 } as unknown as MapEntry;
+        await rejectsWithStateFailed(store.putMapEntries(ds, [{ luid: '1', guid: '/a', etag: '1' }, bad]));
+        assert.deepEqual(await store.getMap(ds), []);
+      });
+
+      it('resetDatastore removes anchors and map of that datastore only', async function () {
+        const cal = { ...ds, datastore: 'calendar' };
+        await store.commitAnchors(ds, { client: 'c', server: 's' }, { put: [{ luid: '1', guid: '/a', etag: '1' }] });
+        await store.commitAnchors(cal, { client: 'c', server: 's' }, { put: [{ luid: '1', guid: '/a', etag: '1' }] });
+        await store.resetDatastore(ds);
+        assert.equal(await store.getAnchors(ds), undefined);
+        assert.deepEqual(await store.getMap(ds), []);
+        assert.deepEqual(await store.getAnchors(cal), { client: 'c', server: 's' });
+        assert.equal((await store.getMap(cal)).length, 1);
+        assert.deepEqual((await store.listDevices(account))[0].datastores, ['calendar']);
+        // The datastore starts over cleanly: the old GUID is free again.
+        await store.putMapEntries(ds, [{ luid: '2', guid: '/a', etag: '1' }]);
+        assert.deepEqual(await store.getMap(ds), [{ luid: '2', guid: '/a', etag: '1' }]);
+      });
+    });
+
+    describe('devices', function () {
+      it('putDevice/getDevice round-trip and overwrite', async function () {
+        const devInf = { man: 'Nokia', mod: '6310i', dataStores: [{ sourceRef: './contacts', rx: ['text/x-vcard'] }] };
+        await store.putDevice(dev, { devInf, nextNonce: 'bm9uY2U=' });
+        assert.deepEqual(await store.getDevice(dev), { devInf, nextNonce: 'bm9uY2U=' });
+        await store.putDevice(dev, { lastSync: '2024-05-01T10:00:00.000Z' });
+        assert.deepEqual(await store.getDevice(dev), { lastSync: '2024-05-01T10:00:00.000Z' });
+      });
+
+      it('listDevices lists per account (sorted) and across accounts, with datastores', async function () {
+        const other = `${account}-b`;
+        const d2 = { account, deviceId: 'IMEI:350000000000000' };
+        await store.putDevice(dev, { lastSync: 'x' });
+        await store.putDevice(d2, {});
+        await store.commitAnchors({ ...dev, datastore: 'contacts' }, { client: 'c', server: 's' });
+        await store.putMapEntries({ ...dev, datastore: 'calendar' }, [{ luid: '1', guid: '/e', etag: '1' }]);
+        // A device known only by its anchors is listed too, with an empty record.
+        await store.commitAnchors({ account: other, deviceId: 'sc-pim-1', datastore: 'notes' }, { client: 'c', server: 's' });
+
+        assert.deepEqual(await store.listDevices(account), [
+          { account, deviceId: 'IMEI:350000000000000', record: {}, datastores: [] },
+          { account, deviceId: 'IMEI:350000000000001', record: { lastSync: 'x' }, datastores: ['calendar', 'contacts'] },
+        ]);
+        assert.deepEqual(await store.listDevices(other), [
+          { account: other, deviceId: 'sc-pim-1', record: {}, datastores: ['notes'] },
+        ]);
+        const all = (await store.listDevices()).filter((d) => d.account === account || d.account === other);
+        assert.deepEqual(
+          all.map((d) => `${d.account}/${d.deviceId}`),
+          [`${account}/IMEI:350000000000000`, `${account}/IMEI:350000000000001`, `${other}/sc-pim-1`],
+        );
+      });
+
+      it('forgetDevice removes record, anchors and maps of that device only', async function () {
+        const d2 = { account, deviceId: 'other' };
+        for (const d of [dev, d2]) {
+          await store.putDevice(d, { lastSync: 'x' });
+          await store.commitAnchors({ ...d, datastore: 'contacts' }, { client: 'c', server: 's' }, { put: [{ luid: '1', guid: '/a', etag: '1' }] });
+          await store.putMapEntries({ ...d, datastore: 'calendar' }, [{ luid: '1', guid: '/e', etag: '1' }]);
+        }
+        await store.forgetDevice(dev);
+        assert.equal(await store.getDevice(dev), undefined);
+        assert.equal(await store.getAnchors(ds), undefined);
+        assert.deepEqual(await store.getMap(ds), []);
+        assert.deepEqual(await store.getMap({ ...dev, datastore: 'calendar' }), []);
+        assert.deepEqual((await store.listDevices(account)).map((d) => d.deviceId), ['other']);
+        assert.deepEqual(await store.getAnchors({ ...d2, datastore: 'contacts' }), { client: 'c', server: 's' });
+        // A forgotten device that syncs again starts from scratch and is listed again.
+        await store.putMapEntries(ds, [{ luid: '5', guid: '/a', etag: '1' }]);
+        assert.deepEqual(await store.getMap(ds), [{ luid: '5', guid: '/a', etag: '1' }]);
+        assert.deepEqual((await store.listDevices(account)).map((d) => d.deviceId), ['IMEI:350000000000001', 'other']);
+      });
+    });
+
+    describe('sessions', function () {
+      it('put/get/overwrite/delete', async function () {
+        const key = `s-${randomUUID()}`;
+        const state = { msgId: 3, nested: { list: [1, 'two', null], flag: true }, text: 'Grüße' };
+        await store.putSession(key, state, 60);
+        assert.deepEqual(await store.getSession(key), state);
+        await store.putSession(key, { msgId: 4 }, 60);
+        assert.deepEqual(await store.getSession(key), { msgId: 4 });
+        await store.deleteSession(key);
+        assert.equal(await store.getSession(key), undefined);
+      });
+
+      it('a session expires after its TTL', async function () {
+        const key = `s-${randomUUID()}`;
+        await store.putSession(key, { a: 1 }, 1);
+        assert.deepEqual(await store.getSession(key), { a: 1 });
+        await sleep(1200);
+        assert.equal(await store.getSession(key), undefined);
+      });
+
+      it('putSession refreshes the TTL', async function () {
+        const key = `s-${randomUUID()}`;
+        await store.putSession(key, { a: 1 }, 1);
+        await sleep(600);
+        await store.putSession(key, { a: 2 }, 1);
+        await sleep(600);
+        assert.deepEqual(await store.getSession(key), { a: 2 });
+      });
+    });
+
+    describe('cached replies', function () {
+      it('round-trips bytes and content type per message id', async function () {
+        const key = `s-${randomUUID()}`;
+        const wbxml = new Uint8Array([0x02, 0xa4, 0x01, 0x6a, 0x00, 0xff, 0x80, 0x0d, 0x0a]);
+        await store.putCachedReply(key, '1', { body: wbxml, contentType: 'application/vnd.syncml+wbxml' }, 60);
+        await store.putCachedReply(key, '2', { body: new TextEncoder().encode('<SyncML/>'), contentType: 'application/vnd.syncml+xml' }, 60);
+        const r1 = await store.getCachedReply(key, '1');
+        assert.ok(r1);
+        assert.equal(r1.contentType, 'application/vnd.syncml+wbxml');
+        assert.ok(r1.body instanceof Uint8Array);
+        assert.deepEqual([...r1.body], [...wbxml]);
+        assert.equal(new TextDecoder().decode((await store.getCachedReply(key, '2'))?.body), '<SyncML/>');
+        assert.equal(await store.getCachedReply(key, '3'), undefined);
+        assert.equal(await store.getCachedReply(`${key}-other`, '1'), undefined);
+      });
+
+      it('a slice of a larger buffer is stored as just the slice', async function () {
+        const key = `s-${randomUUID()}`;
+        const whole = new Uint8Array([9, 9, 1, 2, 3, 9]);
+        await store.putCachedReply(key, '1', { body: whole.subarray(2, 5), contentType: 't' }, 60);
+        assert.deepEqual([...((await store.getCachedReply(key, '1'))?.body ?? [])], [1, 2, 3]);
+      });
+
+      it('a cached reply expires after its TTL, each on its own', async function () {
+        const key = `s-${randomUUID()}`;
+        await store.putCachedReply(key, '1', { body: new Uint8Array([1]), contentType: 't' }, 1);
+        await sleep(600);
+        await store.putCachedReply(key, '2', { body: new Uint8Array([2]), contentType: 't' }, 1);
+        await sleep(600);
+        assert.equal(await store.getCachedReply(key, '1'), undefined);
+        assert.ok(await store.getCachedReply(key, '2'));
+      });
+
+      it('deleteSession drops the cached replies of that session', async function () {
+        const key = `s-${randomUUID()}`;
+        await store.putSession(key, {}, 60);
+        await store.putCachedReply(key, '1', { body: new Uint8Array([1]), contentType: 't' }, 60);
+        await store.putCachedReply(`${key}-x`, '1', { body: new Uint8Array([1]), contentType: 't' }, 60);
+        await store.deleteSession(key);
+        assert.equal(await store.getCachedReply(key, '1'), undefined);
+        assert.ok(await store.getCachedReply(`${key}-x`, '1'));
+      });
+    });
+
+    describe('locks', function () {
+      it('only one owner holds a device lock; the holder may re-acquire', async function () {
+        assert.equal(await store.acquireLock(dev, 'a', 30), true);
+        assert.equal(await store.acquireLock(dev, 'b', 30), false);
+        assert.equal(await store.acquireLock(dev, 'a', 30), true);
+        // Another device of the same account is independent.
+        assert.equal(await store.acquireLock({ ...dev, deviceId: 'other' }, 'b', 30), true);
+      });
+
+      it('release is owner-checked', async function () {
+        assert.equal(await store.acquireLock(dev, 'a', 30), true);
+        await store.releaseLock(dev, 'b');
+        assert.equal(await store.acquireLock(dev, 'b', 30), false);
+        await store.releaseLock(dev, 'a');
+        assert.equal(await store.acquireLock(dev, 'b', 30), true);
+        // A late release by the previous holder does not free the new holder's lock.
+        await store.releaseLock(dev, 'a');
+        assert.equal(await store.acquireLock(dev, 'c', 30), false);
+      });
+
+      it('an expired lock can be taken by another owner', async function () {
+        assert.equal(await store.acquireLock(dev, 'a', 1), true);
+        assert.equal(await store.acquireLock(dev, 'b', 1), false);
+        await sleep(1200);
+        assert.equal(await store.acquireLock(dev, 'b', 30), true);
+        assert.equal(await store.acquireLock(dev, 'a', 30), false);
+      });
+
+      it('re-acquiring refreshes the TTL', async function () {
+        assert.equal(await store.acquireLock(dev, 'a', 1), true);
+        await sleep(600);
+        assert.equal(await store.acquireLock(dev, 'a', 1), true);
+        await sleep(600);
+        assert.equal(await store.acquireLock(dev, 'b', 1), false);
+      });
+
+      it('of many concurrent acquirers exactly one wins', async function () {
+        const owners = Array.from({ length: 20 }, (_, i) => `owner-${i}`);
+        const won = await Promise.all(owners.map((o) => store.acquireLock(dev, o, 30)));
+        assert.equal(won.filter(Boolean).length, 1);
+      });
+    });
+
+    describe('after close', function () {
+      it('every method rejects with STATE_FAILED', async function () {
+        const own = await make();
+        await own.store.close();
+        try {
+          await rejectsWithStateFailed(own.store.getMap(ds));
+          await rejectsWithStateFailed(own.store.putMapEntries(ds, [{ luid: '1', guid: '/a', etag: '1' }]));
+          await rejectsWithStateFailed(own.store.getSession('x'));
+          await rejectsWithStateFailed(own.store.acquireLock(dev, 'a', 1));
+          await rejectsWithStateFailed(own.store.ping());
+        } finally {
+          await own.cleanup();
+        }
+      });
+    });
+  });
+}

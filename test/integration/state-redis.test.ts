@@ -1,0 +1,193 @@
+// Runs the StateStore contract on Redis (standalone, and a one-node Redis Cluster, which enforces
+// the same-slot rule for multi-key commands), plus outages: Redis killed, restarted, or hung.
+/// <reference types="mocha" />
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { isGatewayError } from '../../src/errors.js';
+import { createStateStore } from '../../src/state/index.js';
+import { keys } from '../../src/state/redis-keys.js';
+import { RedisStateStore } from '../../src/state/redis-store.js';
+import type { RedisStoreConfig } from '../../src/state/redis-config.js';
+import { getFreePort } from '../support/processes.js';
+import { startRedis } from '../support/redis.js';
+import type { RedisHandle } from '../support/redis.js';
+import { stateStoreContract } from '../contract/state-store.contract.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const isStateFailed = (err: unknown): boolean => isGatewayError(err, 'STATE_FAILED');
+
+/** One server per runner, started on first use. */
+function lazyRedis(start: () => Promise<RedisHandle>): { get(): Promise<RedisHandle>; dispose(): Promise<void> } {
+  let p: Promise<RedisHandle> | undefined;
+  return {
+    get: () => (p ??= start()),
+    dispose: async () => {
+      if (p) await (await p).dispose();
+    },
+  };
+}
+
+const standalone = lazyRedis(() => startRedis());
+const clustered = lazyRedis(async () => {
+  const h = await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'] });
+  const admin = new Redis(h.port, '127.0.0.1', { lazyConnect: true });
+  await admin.connect();
+  try {
+    await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
+    for (let i = 0; i < 100 && !/cluster_state:ok/.test(String(await admin.call('CLUSTER', 'INFO'))); i++) await sleep(100);
+  } finally {
+    admin.disconnect();
+  }
+  return h;
+});
+after(async function () {
+  await standalone.dispose();
+  await clustered.dispose();
+});
+
+async function storeFor(config: RedisStoreConfig): Promise<{ store: RedisStateStore; cleanup(): Promise<void> }> {
+  const store = await RedisStateStore.open(config);
+  return { store, cleanup: () => store.close() };
+}
+
+stateStoreContract('RedisStateStore (standalone)', async () => storeFor({ url: (await standalone.get()).url }));
+stateStoreContract('RedisStateStore (cluster, one node)', async () =>
+  storeFor({ cluster: [{ host: '127.0.0.1', port: (await clustered.get()).port }] }),
+);
+
+describe('RedisStateStore', function () {
+  const dev = { account: 'alice', deviceId: 'IMEI:123' };
+  const ds = { ...dev, datastore: 'contacts' };
+
+  it('puts all keys of one device in one cluster slot, with the documented names', async function () {
+    const h = await standalone.get();
+    const account = `a{}|%-${randomUUID()}`;
+    const d = { account, deviceId: 'IMEI:1{x}' };
+    const store = await RedisStateStore.open({ url: h.url });
+    const raw = new Redis(h.port, '127.0.0.1');
+    try {
+      await store.putDevice(d, {});
+      await store.commitAnchors({ ...d, datastore: 'contacts' }, { client: 'c', server: 's' }, { put: [{ luid: '1', guid: '/a', etag: '1' }] });
+      await store.acquireLock(d, 'o', 30);
+      const found = (await raw.keys('sgw:v1:{a%7B%7D%7C%25-*')).sort();
+      assert.equal(found.length, 6, found.join('\n'));
+      // Redis itself computes the slots (CLUSTER KEYSLOT works on the cluster-enabled node).
+      const c = await clustered.get();
+      const admin = new Redis(c.port, '127.0.0.1');
+      try {
+        const slots = await Promise.all(found.map((k) => admin.call('CLUSTER', 'KEYSLOT', k)));
+        assert.equal(new Set(slots).size, 1, `slots: ${slots.join(',')}`);
+      } finally {
+        admin.disconnect();
+      }
+      assert.equal(keys.map({ account: 'alice', deviceId: 'IMEI:123', datastore: 'contacts' }), 'sgw:v1:{alice|IMEI:123}:ds:contacts:map');
+      assert.equal(await raw.get('sgw:schema'), '1');
+      assert.equal(await raw.sismember(keys.accountDevices(account), 'IMEI:1{x}'), 1);
+    } finally {
+      raw.disconnect();
+      await store.close();
+    }
+  });
+
+  it('fails fast with STATE_FAILED when Redis is not there', async function () {
+    const port = await getFreePort();
+    const t0 = Date.now();
+    await assert.rejects(RedisStateStore.open({ url: `redis://127.0.0.1:${port}` }), isStateFailed);
+    assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);
+  });
+
+  it('refuses a Redis written with another key-schema version', async function () {
+    const h = await startRedis();
+    const raw = new Redis(h.port, '127.0.0.1');
+    try {
+      await raw.set('sgw:schema', '2');
+      await assert.rejects(
+        RedisStateStore.open({ url: h.url }),
+        (err: unknown) => isStateFailed(err) && /schema version 2/.test((err as Error).message),
+      );
+    } finally {
+      raw.disconnect();
+      await h.dispose();
+    }
+  });
+
+  it('Redis killed mid-use: calls reject with STATE_FAILED quickly, then recover after restart', async function () {
+    this.timeout(30_000);
+    const h = await startRedis();
+    const store = await RedisStateStore.open({ url: h.url });
+    try {
+      await store.commitAnchors(ds, { client: 'c', server: 's' });
+      await h.kill();
+      for (const call of [
+        () => store.getAnchors(ds),
+        () => store.putMapEntries(ds, [{ luid: '1', guid: '/a', etag: '1' }]),
+        () => store.acquireLock(dev, 'o', 30),
+        () => store.ping(),
+      ]) {
+        const t0 = Date.now();
+        await assert.rejects(call(), isStateFailed);
+        assert.ok(Date.now() - t0 < 2500, `took ${Date.now() - t0} ms`);
+      }
+      await h.restart();
+      const t0 = Date.now();
+      for (;;) {
+        try {
+          await store.ping();
+          break;
+        } catch (err) {
+          assert.ok(isStateFailed(err));
+          if (Date.now() - t0 > 10_000) throw new Error('store did not recover within 10 s of the restart');
+          await sleep(100);
+        }
+      }
+      // The restarted Redis has no persistence: the data is gone, but the store works again.
+      assert.equal(await store.getAnchors(ds), undefined);
+      await store.putMapEntries(ds, [{ luid: '1', guid: '/a', etag: '1' }]);
+      assert.equal((await store.getMap(ds)).length, 1);
+      // And the key-schema marker is back.
+      const raw = new Redis(h.port, '127.0.0.1');
+      try {
+        for (let i = 0; i < 20 && (await raw.get('sgw:schema')) === null; i++) await sleep(50);
+        assert.equal(await raw.get('sgw:schema'), '1');
+      } finally {
+        raw.disconnect();
+      }
+    } finally {
+      await store.close();
+      await h.dispose();
+    }
+  });
+
+  it('Redis that accepts but does not answer: calls reject after the command timeout', async function () {
+    this.timeout(20_000);
+    const h = await startRedis({ args: ['--enable-debug-command', 'yes'] });
+    const store = await RedisStateStore.open({ url: h.url, commandTimeoutMs: 500 });
+    const raw = new Redis(h.port, '127.0.0.1');
+    try {
+      // DEBUG SLEEP blocks the whole server, like a stalled host.
+      const sleeping = raw.call('DEBUG', 'SLEEP', '2').catch(() => undefined);
+      await sleep(100);
+      const t0 = Date.now();
+      await assert.rejects(store.getMap(ds), isStateFailed);
+      const took = Date.now() - t0;
+      assert.ok(took >= 400 && took < 1500, `took ${took} ms`);
+      await sleeping;
+    } finally {
+      raw.disconnect();
+      await store.close();
+      await h.dispose();
+    }
+  });
+
+  it('createStateStore picks Redis when a Redis URL is given', async function () {
+    const h = await standalone.get();
+    const store = await createStateStore({ redisUrl: h.url, stateDir: '/nonexistent' });
+    try {
+      assert.ok(store instanceof RedisStateStore);
+      await store.ping();
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -1,0 +1,158 @@
+// Runs the StateStore contract on the embedded SQLite store, plus what only it has: the file,
+// WAL mode, user_version migrations, and data surviving a close/re-open or a process crash.
+/// <reference types="mocha" />
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { isGatewayError } from '../../../src/errors.js';
+import { createStateStore } from '../../../src/state/index.js';
+import { SQLITE_SCHEMA_VERSION, SqliteStateStore } from '../../../src/state/sqlite-store.js';
+import { stateStoreContract } from '../../contract/state-store.contract.js';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(path.join(tmpdir(), 'sgw-state-sqlite-'));
+  dirs.push(d);
+  return d;
+}
+after(function () {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+stateStoreContract('SqliteStateStore', async () => {
+  const dir = tempDir();
+  const store = new SqliteStateStore({ stateDir: dir });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('SqliteStateStore', function () {
+  const ds = { account: 'alice', deviceId: 'IMEI:1', datastore: 'contacts' };
+
+  it('creates a missing state directory and uses WAL with user_version set', async function () {
+    const dir = path.join(tempDir(), 'nested', 'state');
+    const store = new SqliteStateStore({ stateDir: dir });
+    await store.close();
+    assert.ok(existsSync(path.join(dir, 'state.sqlite')));
+    const db = new Database(path.join(dir, 'state.sqlite'), { readonly: true });
+    try {
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+      assert.equal(db.pragma('user_version', { simple: true }), SQLITE_SCHEMA_VERSION);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('keeps anchors, map, devices and sessions across close and re-open', async function () {
+    const dir = tempDir();
+    const a = new SqliteStateStore({ stateDir: dir });
+    await a.putDevice(ds, { nextNonce: 'n1' });
+    await a.commitAnchors(ds, { client: 'c1', server: 's1' }, { put: [{ luid: '1', guid: '/a', etag: '"1"', hash: 'h' }] });
+    await a.putSession('sess', { step: 2 }, 60);
+    await a.close();
+
+    const b = new SqliteStateStore({ stateDir: dir });
+    try {
+      assert.deepEqual(await b.getAnchors(ds), { client: 'c1', server: 's1' });
+      assert.deepEqual(await b.getMap(ds), [{ luid: '1', guid: '/a', etag: '"1"', hash: 'h' }]);
+      assert.deepEqual(await b.getDevice(ds), { nextNonce: 'n1' });
+      assert.deepEqual(await b.getSession('sess'), { step: 2 });
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('keeps a committed session when the process is killed (SIGKILL) right after the commit', async function () {
+    this.timeout(30_000);
+    const dir = tempDir();
+    // A child process commits and kills itself without closing the database.
+    const src = `
+      import { SqliteStateStore } from ${JSON.stringify(path.resolve('src/state/sqlite-store.ts'))};
+      const s = new SqliteStateStore({ stateDir: ${JSON.stringify(dir)} });
+      const k = { account: 'alice', deviceId: 'IMEI:1', datastore: 'contacts' };
+      const put = Array.from({ length: 100 }, (_, i) => ({ luid: String(i), guid: '/c/' + i, etag: 'e' }));
+      await s.commitAnchors(k, { client: 'c9', server: 's9' }, { put });
+      process.kill(process.pid, 'SIGKILL');
+    `;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', src], { encoding: 'utf8' });
+    assert.equal(r.signal, 'SIGKILL', r.stderr);
+    const store = new SqliteStateStore({ stateDir: dir });
+    try {
+      assert.deepEqual(await store.getAnchors(ds), { client: 'c9', server: 's9' });
+      assert.equal((await store.getMap(ds)).length, 100);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses a file written by a newer schema version', async function () {
+    const dir = tempDir();
+    const db = new Database(path.join(dir, 'state.sqlite'));
+    db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION + 1}`);
+    db.close();
+    assert.throws(
+      () => new SqliteStateStore({ stateDir: dir }),
+      (err: unknown) => isGatewayError(err, 'STATE_FAILED') && /newer gateway/.test((err as Error).message),
+    );
+  });
+
+  it('fails with STATE_FAILED when the state directory cannot be created', function () {
+    const dir = tempDir();
+    const file = path.join(dir, 'a-file');
+    new Database(file).close();
+    assert.throws(() => new SqliteStateStore({ stateDir: path.join(file, 'sub') }), (err: unknown) => isGatewayError(err, 'STATE_FAILED'));
+  });
+
+  it('purges expired sessions, replies and locks from the file when opened', async function () {
+    const dir = tempDir();
+    const a = new SqliteStateStore({ stateDir: dir });
+    await a.putSession('s', {}, 1);
+    await a.putCachedReply('s', '1', { body: new Uint8Array([1]), contentType: 't' }, 1);
+    await a.acquireLock(ds, 'o', 1);
+    await a.close();
+    await new Promise((r) => setTimeout(r, 1100));
+    await new SqliteStateStore({ stateDir: dir }).close();
+    const db = new Database(path.join(dir, 'state.sqlite'), { readonly: true });
+    try {
+      for (const t of ['sessions', 'cached_replies', 'locks']) {
+        assert.equal((db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n, 0, t);
+      }
+    } finally {
+      db.close();
+    }
+  });
+
+  it('two stores on one file share locks (two gateway processes on one machine)', async function () {
+    const dir = tempDir();
+    const a = new SqliteStateStore({ stateDir: dir });
+    const b = new SqliteStateStore({ stateDir: dir });
+    try {
+      assert.equal(await a.acquireLock(ds, 'a', 30), true);
+      assert.equal(await b.acquireLock(ds, 'b', 30), false);
+      await a.releaseLock(ds, 'a');
+      assert.equal(await b.acquireLock(ds, 'b', 30), true);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('createStateStore picks SQLite when no Redis URL is given', async function () {
+    const dir = tempDir();
+    const store = await createStateStore({ stateDir: dir });
+    try {
+      assert.ok(store instanceof SqliteStateStore);
+      await store.ping();
+    } finally {
+      await store.close();
+    }
+  });
+});
