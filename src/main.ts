@@ -24,9 +24,16 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(overrides: Partial<Settings> = {}, env: NodeJS.ProcessEnv = process.env): Promise<RunningGateway> {
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Log destination (tests write to a file); default stdout. */
+  logDestination?: NodeJS.WritableStream;
+}
+
+export async function startGateway(overrides: Partial<Settings> = {}, opts: StartOptions = {}): Promise<RunningGateway> {
+  const env = opts.env ?? process.env;
   const settings = loadSettings(env, overrides);
-  const log = createLogger(settings.logLevel);
+  const log = createLogger(settings.logLevel, opts.logDestination);
   const accounts = AccountRegistry.loadDir(path.resolve(settings.mappingsDir), env);
   const state = await createStateStore({ ...(settings.redisUrl ? { redisUrl: settings.redisUrl } : {}), stateDir: path.resolve(settings.stateDir) });
   const userAgent = `syncml-dav-gateway/${VERSION}`;

@@ -4,7 +4,7 @@ import ICAL from 'ical.js';
 import { GatewayError } from '../errors.js';
 import type { VersitComponent } from './versit/index.js';
 import { parseVersit, serializeVersit, unescapeText } from './versit/index.js';
-import { icalToVcal, vcalToIcal } from './vcalendar/index.js';
+import { icalToVcal, localToUtcMs, vcalToIcal } from './vcalendar/index.js';
 
 export interface CalendarConvertOptions {
   /** IANA zone of the device: floating phone times are read (and local output written) in it. */
@@ -54,7 +54,19 @@ export function detectCalendarFormat(cal: VersitComponent): CalendarFormat {
   return has2(cal) ? 'ical20' : 'vcal10';
 }
 
-function parseIcal(text: string): InstanceType<typeof ICAL.Component> {
+// Tolerated 2.0 sloppiness seen in the corpus (gammu): lower-case RRULE enums (RFC 5545 says
+// case-insensitive, ical.js does not) and date-only DTSTART/DUE without VALUE=DATE.
+function tolerate(text: string): string {
+  return text
+    .replace(/^(RRULE|EXRULE)([;:][^\r\n]*)$/gim, (_m, n: string, rest: string) => n + rest.toUpperCase())
+    .replace(
+      /^(DTSTART|DTEND|DUE|RECURRENCE-ID|EXDATE|RDATE)((?:;[^:\r\n]*)?):(\d{8}(?:,\d{8})*)(\r?)$/gim,
+      (m, n: string, params: string, v: string, cr: string) => (/VALUE=/i.test(params) ? m : `${n}${params};VALUE=DATE:${v}${cr}`),
+    );
+}
+
+function parseIcal(input: string): InstanceType<typeof ICAL.Component> {
+  const text = tolerate(input);
   try {
     const jcal: unknown = ICAL.parse(text);
     // Several top-level objects parse to an array of jCal arrays; take the first VCALENDAR.
@@ -143,7 +155,6 @@ export function calendarFingerprint(input: string | Uint8Array, opts: CalendarCo
         start = local.convertToZone(ICAL.Timezone.utcTimezone).toICALString();
       } else if ((t.zone as { tzid?: string } | null)?.tzid === 'UTC') start = t.toICALString();
       else if (opts.defaultTimezone && !zone) {
-        const { localToUtcMs } = vcalTz;
         const ms = localToUtcMs(opts.defaultTimezone, Date.UTC(t.year, t.month - 1, t.day, t.hour, t.minute, t.second));
         start = new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
       } else start = t.toICALString();
@@ -156,8 +167,6 @@ export function calendarFingerprint(input: string | Uint8Array, opts: CalendarCo
     kind: (item.name.toUpperCase() as 'VEVENT' | 'VTODO'),
   };
 }
-
-import * as vcalTz from './vcalendar/tz.js';
 
 /** Splits a VCALENDAR mixing events and tasks into one VCALENDAR per kind (same format). */
 export function splitByComponent(input: string | Uint8Array): { events?: string; tasks?: string } {

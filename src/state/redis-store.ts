@@ -95,12 +95,14 @@ type Client = Redis | Cluster;
 export class RedisStateStore implements StateStore {
   readonly #client: Client;
   readonly #where: string;
+  readonly #connectTimeout: number;
   #closed = false;
 
   /** Creates the client without connecting; call `connect()` (or use `RedisStateStore.open`). */
   constructor(config: RedisStoreConfig) {
     this.#where = describeRedisConfig(config);
     const connectTimeout = config.connectTimeoutMs ?? 2000;
+    this.#connectTimeout = connectTimeout;
     const commandTimeout = config.commandTimeoutMs ?? 2000;
     // Fail fast while Redis is away: no offline queue (a call during an outage rejects at once),
     // one retry per command, a command timeout for a Redis that accepts but does not answer.
@@ -158,7 +160,8 @@ export class RedisStateStore implements StateStore {
 
   async connect(): Promise<void> {
     try {
-      await this.#client.connect();
+      // A cluster whose nodes cannot be reached retries forever inside connect(); cap it.
+      await withTimeout(this.#client.connect(), this.#connectTimeout * 2, 'no ready connection');
     } catch (err) {
       this.#client.disconnect();
       throw new GatewayError('STATE_FAILED', `state store: cannot connect to Redis (${this.#where}): ${message(err)}`, {
@@ -176,6 +179,11 @@ export class RedisStateStore implements StateStore {
       this.#client.disconnect();
       throw new GatewayError('STATE_FAILED', `state store (${this.#where}): ${message(err)}`, { cause: err });
     }
+    // A Redis that came back empty (restart without persistence, failover to a fresh replica)
+    // gets its schema marker again, so the next gateway start still finds one.
+    this.#client.on('ready', () => {
+      this.#client.set(keys.schema, String(SCHEMA_VERSION), 'NX').catch(() => undefined);
+    });
   }
 
   /** The ioredis client, for diagnostics and benchmarks (INFO); not for state access. */
@@ -412,6 +420,14 @@ export class RedisStateStore implements StateStore {
       throw new GatewayError('STATE_FAILED', `state store (${this.#where}): ${op} failed: ${message(err)}`, { cause: err });
     }
   }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
 function message(err: unknown): string {

@@ -91,8 +91,7 @@ export class DatastoreSync {
           return await this.#pairWithServerItem(s, luid, match, serverData);
         }
       }
-      const created = await this.#store.create(serverData, luid);
-      await this.#putEntry({ luid, guid: created.href, etag: created.etag, hash: this.#tr.hash(serverData) });
+      const created = await this.#createFromDevice(serverData, luid);
       s.touched.push(created.href);
       s.claimed.push(created.href);
       s.stats.clientAdded++;
@@ -118,8 +117,7 @@ export class DatastoreSync {
           return await this.#pairWithServerItem(s, luid, match, serverData);
         }
       }
-      const created = await this.#store.create(serverData, luid);
-      await this.#putEntry({ luid, guid: created.href, etag: created.etag, hash: this.#tr.hash(serverData) });
+      const created = await this.#createFromDevice(serverData, luid);
       s.touched.push(created.href);
       s.claimed.push(created.href);
       s.stats.clientAdded++;
@@ -156,14 +154,21 @@ export class DatastoreSync {
     }
   }
 
+  /** Create a server item from a device item and map it. */
+  async #createFromDevice(serverData: string, luid: string): Promise<{ href: string; etag: string }> {
+    const data = this.#tr.mergeFromDevice(undefined, serverData);
+    const created = await this.#store.create(data, luid);
+    await this.#putEntry({ luid, guid: created.href, etag: created.etag, hash: this.#tr.hash(data) });
+    return created;
+  }
+
   async #replaceMapped(s: DatastoreSessionState, entry: MapEntry, serverData: string, result: 'replaced'): Promise<ClientChangeOutcome> {
     s.claimed.push(entry.guid);
     let current: StoredItem | undefined;
     [current] = await this.#store.fetch([entry.guid]);
     if (!current) {
       // Gone on the server (deleted there): the device's edit brings it back.
-      const created = await this.#store.create(serverData, entry.luid);
-      await this.#putEntry({ luid: entry.luid, guid: created.href, etag: created.etag, hash: this.#tr.hash(serverData) });
+      const created = await this.#createFromDevice(serverData, entry.luid);
       s.touched.push(created.href);
       s.claimed.push(created.href);
       s.stats.clientAdded++;
@@ -191,8 +196,7 @@ export class DatastoreSync {
   async #pairWithServerItem(s: DatastoreSessionState, luid: string, href: string, serverData: string): Promise<ClientChangeOutcome> {
     const [current] = await this.#store.fetch([href]);
     if (!current) {
-      const created = await this.#store.create(serverData, luid);
-      await this.#putEntry({ luid, guid: created.href, etag: created.etag, hash: this.#tr.hash(serverData) });
+      const created = await this.#createFromDevice(serverData, luid);
       s.touched.push(created.href);
       s.claimed.push(created.href);
       s.stats.clientAdded++;

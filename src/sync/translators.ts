@@ -1,6 +1,6 @@
 // Item translators: the sync engine's view of the converters, one per item kind.
 // Contacts: device vCard 2.1/3.0 <-> server vCard 3.0, property-level merge, fingerprints, hashes.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { contactFingerprint, convertContact } from '../convert/contacts.js';
 import { parseVersit, serializeProperty, serializeVersit, type VersitComponent, type VersitProperty } from '../convert/versit/index.js';
 import { GatewayError } from '../errors.js';
@@ -40,18 +40,22 @@ export const contactsTranslator: ItemTranslator = {
   /**
    * The device sends what it can store. Properties it did not send at all (a second address, a
    * field its address book has no place for) keep their server values; the ones it sent replace
-   * the server's. Field-level filters from CTCap refine this in the converter issue.
+   * the server's. Field-level filters from CTCap refine this in the converter issue. With no
+   * server item (a create) this only normalises the device's item for the server.
    */
-  mergeFromDevice(serverData: string, deviceAsServer: string): string {
-    const server = singleCard(serverData);
+  mergeFromDevice(serverData: string | undefined, deviceAsServer: string): string {
     const device = singleCard(deviceAsServer);
     const sentNames = new Set(device.properties.map((p) => p.name));
-    const kept = server.properties.filter((p) => !sentNames.has(p.name) && p.name !== 'VERSION');
-    const merged: VersitComponent = {
-      name: 'VCARD',
-      properties: [...device.properties.filter((p) => p.name !== 'VERSION'), ...kept],
-      components: [],
-    };
+    const server = serverData === undefined ? undefined : singleCard(serverData);
+    const kept = server ? server.properties.filter((p) => !sentNames.has(p.name) && p.name !== 'VERSION') : [];
+    // An empty property means "the device has this field and it is empty": it removes the
+    // server's value (above) and is not written itself.
+    const fromDevice = device.properties.filter((p) => p.name !== 'VERSION' && p.value.replace(/[;,\s]/g, '') !== '');
+    const merged: VersitComponent = { name: 'VCARD', properties: [...fromDevice, ...kept], components: [] };
+    if (!merged.properties.some((p) => p.name === 'UID')) {
+      // Phones rarely send a UID; CardDAV servers and other clients rely on one.
+      merged.properties.push({ name: 'UID', params: [], value: randomUUID(), rawValue: '' });
+    }
     merged.properties.unshift({ name: 'VERSION', params: [], value: '3.0', rawValue: '3.0' });
     return serializeVersit(merged, { version: '3.0' });
   },

@@ -37,8 +37,12 @@ export interface ItemTranslator {
   readonly deviceFormats: readonly DeviceFormat[];
   toServer(data: string, from: DeviceFormat): string;
   toDevice(serverData: string, to: DeviceFormat): string;
-  /** Keep server fields the device did not send (the device cannot store them). */
-  mergeFromDevice(serverData: string, deviceAsServer: string): string;
+  /**
+   * The server item to write: the device's item (as converted by `toServer`) merged into the
+   * current server item, keeping server fields the device cannot store. `serverData` undefined
+   * = a new item.
+   */
+  mergeFromDevice(serverData: string | undefined, deviceAsServer: string): string;
   fingerprints(serverData: string): string[];
   hash(serverData: string): string;
 }

@@ -30,7 +30,7 @@ function lazyRedis(start: () => Promise<RedisHandle>): { get(): Promise<RedisHan
 
 const standalone = lazyRedis(() => startRedis());
 const clustered = lazyRedis(async () => {
-  const h = await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'] });
+  const h = await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-announce-ip', '127.0.0.1'] });
   const admin = new Redis(h.port, '127.0.0.1', { lazyConnect: true });
   await admin.connect();
   try {

@@ -2,6 +2,7 @@
 // WAP-192-WBXML). Defensive: every length is checked against the remaining input before use,
 // so hostile input ends in GatewayError('BAD_MESSAGE'), never a crash, hang or huge allocation.
 
+import { isUtf8 } from 'node:buffer';
 import iconv from 'iconv-lite';
 import { GatewayError } from '../../errors.js';
 import type { OpaqueNode, SmlElement, SmlNode } from '../tree.js';
@@ -52,12 +53,24 @@ export interface WbxmlDocument {
   charset: string;
 }
 
+// Local copies: reads of imported bindings cost in the hot loop under some loaders (tsx).
+const { SWITCH_PAGE, END, ENTITY, STR_I, LITERAL, STR_T, OPAQUE } = T;
+const ID_MASK = TAG_ID_MASK;
+const HAS_CONTENT = TAG_HAS_CONTENT;
+const HAS_ATTRS = TAG_HAS_ATTRS;
+const SYNCML0 = SYNCML_PAGE0;
+const METINF = METINF_PAGE;
+const DEVINF_11 = DEVINF_PAGE_11;
+const DEVINF_12 = DEVINF_PAGE_12;
+
+/** Node's Buffer has these fast slicers (public since Node 0.x, not in @types/node). */
+type NodeBuffer = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
+
 function bad(reason: string): never {
   throw new GatewayError('BAD_MESSAGE', `WBXML: ${reason}`);
 }
 
 const hex = (n: number): string => `0x${n.toString(16).padStart(2, '0')}`;
-const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
 const latin1 = new TextDecoder('latin1');
 
 /** Limits shared by a document and the DevInf documents nested in it. */
@@ -92,13 +105,18 @@ class Decoder {
   #strtbl: Uint8Array = new Uint8Array(0);
   readonly #strCache = new Map<number, string | OpaqueNode>();
   #charset: CharsetInfo = CHARSETS.get(MIB_UTF8)!;
+  #utf8 = true;
+  /** Buffer views of input and string table for fast latin1Slice/utf8Slice. */
+  readonly #bufView: NodeBuffer;
+  #strtblView: NodeBuffer = Buffer.alloc(0) as NodeBuffer;
   #language: WbxmlLanguage = 'syncml';
   #docVersion: SyncMlVersion | undefined;
   #page = 0;
-  #devInfTable: readonly (string | undefined)[] = DEVINF_PAGE_12;
+  #devInfTable: readonly (string | undefined)[] = DEVINF_12;
 
   constructor(buf: Uint8Array, limits: Limits, baseDepth: number) {
     this.#buf = buf;
+    this.#bufView = Buffer.from(buf.buffer, buf.byteOffset, buf.length) as NodeBuffer;
     this.#len = buf.length;
     this.#limits = limits;
     this.#baseDepth = baseDepth;
@@ -114,9 +132,11 @@ class Decoder {
     const cs = CHARSETS.get(mib === 0 ? MIB_UTF8 : mib); // 0 = "unknown": assume UTF-8
     if (!cs) bad(`unsupported charset MIBenum ${mib}`);
     this.#charset = cs;
+    this.#utf8 = cs.name === 'UTF-8';
     const tblLen = this.#mb();
     if (tblLen > this.#len - this.#pos) bad(`string table length ${tblLen} past end of input`);
     this.#strtbl = this.#buf.subarray(this.#pos, this.#pos + tblLen);
+    this.#strtblView = this.#bufView.subarray(this.#pos, this.#pos + tblLen) as NodeBuffer;
     this.#pos += tblLen;
     if (pidIndex >= 0) {
       // FPI literal; SE phones and libsynthesis store it without a terminating NUL.
@@ -127,12 +147,12 @@ class Decoder {
     }
 
     // body = *SWITCH_PAGE element (PI is not used by SyncML)
-    while (this.#peek() === T.SWITCH_PAGE) {
+    while (this.#peek() === SWITCH_PAGE) {
       this.#pos++;
       this.#page = this.#byte();
     }
     const first = this.#peek();
-    if ((first & TAG_ID_MASK) < T.LITERAL) bad(`expected root element, found token ${hex(first)}`);
+    if ((first & ID_MASK) < LITERAL) bad(`expected root element, found token ${hex(first)}`);
 
     const dt = docTypeOf(publicId);
     if (dt) {
@@ -140,10 +160,10 @@ class Decoder {
       this.#docVersion = dt.version;
     } else {
       // Unknown id (0x01 from some Funambol servers): the root token tells SyncML from DevInf.
-      this.#language = (first & TAG_ID_MASK) === 0x0a && this.#page === 0 ? 'devinf' : 'syncml';
+      this.#language = (first & ID_MASK) === 0x0a && this.#page === 0 ? 'devinf' : 'syncml';
     }
     if (this.#language === 'devinf' && this.#docVersion && this.#docVersion !== '1.2') {
-      this.#devInfTable = DEVINF_PAGE_11;
+      this.#devInfTable = DEVINF_11;
     }
     this.#checkPage(this.#page);
 
@@ -192,23 +212,27 @@ class Decoder {
   }
 
   /** Text in the document charset; invalid UTF-8 stays bytes (lossless; textOf() still reads it). */
-  #text(bytes: Uint8Array): string | OpaqueNode {
-    this.#spend(bytes.length);
-    if (this.#charset.name === 'UTF-8') {
-      try {
-        return utf8Fatal.decode(bytes);
-      } catch {
-        return { opaque: bytes.slice() };
-      }
+  #text(src: Uint8Array, start: number, end: number): string | OpaqueNode {
+    const n = end - start;
+    this.#spend(n);
+    if (this.#utf8) {
+      // Most SyncML strings are short ASCII tokens (CmdID, LocURI, ...): skip Buffer set-up.
+      let i = start;
+      while (i < end && src[i] < 0x80) i++;
+      const view = src === this.#buf ? this.#bufView : this.#strtblView;
+      if (i === end) return view.latin1Slice(start, end);
+      const b = view.subarray(start, end);
+      // isUtf8 + utf8Slice is several times faster than a fatal TextDecoder.
+      return isUtf8(b) ? b.toString('utf8') : { opaque: src.slice(start, end) };
     }
-    const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+    const b = Buffer.from(src.buffer, src.byteOffset + start, n);
     return iconv.decode(b, this.#charset.iconv ?? this.#charset.name);
   }
 
   #inlineString(): string | OpaqueNode {
     const end = this.#nul(this.#buf, this.#pos);
     if (end < 0) bad('unterminated inline string');
-    const s = this.#text(this.#buf.subarray(this.#pos, end));
+    const s = this.#text(this.#buf, this.#pos, end);
     this.#pos = end + this.#charset.nulWidth;
     return s;
   }
@@ -222,7 +246,7 @@ class Decoder {
     }
     let end = this.#nul(this.#strtbl, index);
     if (end < 0) end = this.#strtbl.length; // last string without terminator: be lenient
-    const s = this.#text(this.#strtbl.subarray(index, end));
+    const s = this.#text(this.#strtbl, index, end);
     this.#strCache.set(index, s);
     return s;
   }
@@ -235,8 +259,8 @@ class Decoder {
   }
 
   #table(page: number): readonly (string | undefined)[] {
-    if (this.#language === 'syncml') return page === 0 ? SYNCML_PAGE0 : METINF_PAGE;
-    return this.#language === 'devinf' ? this.#devInfTable : METINF_PAGE;
+    if (this.#language === 'syncml') return page === 0 ? SYNCML0 : METINF;
+    return this.#language === 'devinf' ? this.#devInfTable : METINF;
   }
 
   #pageNs(page: number): string {
@@ -251,10 +275,10 @@ class Decoder {
   #element(parentPage: number, depth: number): SmlElement {
     if (depth + this.#baseDepth > this.#limits.maxDepth) bad(`nesting deeper than ${this.#limits.maxDepth}`);
     const tok = this.#byte();
-    const id = tok & TAG_ID_MASK;
+    const id = tok & ID_MASK;
     const page = this.#page;
     let name: string | undefined;
-    if (id === T.LITERAL) {
+    if (id === LITERAL) {
       const n = this.#tableString(this.#mb());
       if (typeof n !== 'string' || n === '') bad('invalid LITERAL tag name');
       name = n;
@@ -263,77 +287,75 @@ class Decoder {
       if (name === undefined) bad(`unknown tag token ${hex(id)} on ${this.#language} code page ${page}`);
     }
     const el: SmlElement = page !== parentPage ? { name, ns: this.#pageNs(page), children: [] } : { name, children: [] };
-    if (tok & TAG_HAS_ATTRS) this.#skipAttributes();
-    if (tok & TAG_HAS_CONTENT) this.#content(el, page, depth);
+    if (tok & HAS_ATTRS) this.#skipAttributes();
+    if (tok & HAS_CONTENT) this.#content(el, page, depth);
     this.#afterElement(el, page, depth);
     return el;
   }
 
   #content(el: SmlElement, page: number, depth: number): void {
     const children = el.children;
+    const buf = this.#buf;
+    // Adjacent text runs (STR_I, STR_T, ENTITY) form one string, as in XML.
     let text = '';
-    const push = (n: SmlNode): void => {
+    for (;;) {
+      if (this.#pos >= this.#len) bad('truncated input');
+      const b = buf[this.#pos++];
+      let node: SmlNode | undefined;
+      switch (b) {
+        case END:
+          if (text !== '') children.push(text);
+          return;
+        case SWITCH_PAGE: {
+          const p = this.#byte();
+          this.#checkPage(p);
+          this.#page = p;
+          continue;
+        }
+        case STR_I:
+          node = this.#inlineString();
+          break;
+        case STR_T:
+          node = this.#tableString(this.#mb());
+          break;
+        case ENTITY: {
+          const cp = this.#mb();
+          if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) bad(`invalid ENTITY ${cp}`);
+          this.#spend(1);
+          node = String.fromCodePoint(cp);
+          break;
+        }
+        case OPAQUE: {
+          const n = this.#mb();
+          if (n > this.#len - this.#pos) bad(`OPAQUE length ${n} past end of input`);
+          const bytes = buf.subarray(this.#pos, this.#pos + n);
+          this.#pos += n;
+          if (n === 0) continue;
+          node = el.name === 'Data' ? this.#nestedDevInf(bytes, depth) : undefined;
+          if (!node) {
+            this.#spend(n);
+            node = { opaque: bytes.slice() };
+          }
+          break;
+        }
+        default:
+          if ((b & ID_MASK) < LITERAL) bad(`unsupported global token ${hex(b)}`); // EXT_*, PI
+          this.#pos--;
+          node = this.#element(page, depth + 1);
+      }
+      if (typeof node === 'string') {
+        text += node;
+        continue;
+      }
       if (text !== '') {
         children.push(text);
         text = '';
       }
       const last = children[children.length - 1];
-      if (typeof n === 'object' && 'opaque' in n && last !== undefined && typeof last === 'object' && 'opaque' in last) {
-        // Adjacent opaque runs merge, like adjacent strings, so the tree is canonical.
-        children[children.length - 1] = { opaque: concat(last.opaque, n.opaque) };
-      } else children.push(n);
-    };
-    const addText = (t: string | OpaqueNode): void => {
-      if (typeof t === 'string') text += t;
-      else if (t.opaque.length > 0) push(t);
-    };
-    for (;;) {
-      const b = this.#byte();
-      switch (b) {
-        case T.END:
-          if (text !== '') children.push(text);
-          return;
-        case T.SWITCH_PAGE: {
-          const p = this.#byte();
-          this.#checkPage(p);
-          this.#page = p;
-          break;
-        }
-        case T.STR_I:
-          addText(this.#inlineString());
-          break;
-        case T.STR_T:
-          addText(this.#tableString(this.#mb()));
-          break;
-        case T.ENTITY: {
-          const cp = this.#mb();
-          if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) bad(`invalid ENTITY ${cp}`);
-          this.#spend(1);
-          text += String.fromCodePoint(cp);
-          break;
-        }
-        case T.OPAQUE: {
-          const n = this.#mb();
-          if (n > this.#len - this.#pos) bad(`OPAQUE length ${n} past end of input`);
-          const bytes = this.#buf.subarray(this.#pos, this.#pos + n);
-          this.#pos += n;
-          const nested = el.name === 'Data' ? this.#nestedDevInf(bytes, depth) : undefined;
-          if (nested) push(nested);
-          else if (n > 0) {
-            this.#spend(n);
-            push({ opaque: bytes.slice() });
-          }
-          break;
-        }
-        default:
-          if ((b & TAG_ID_MASK) < T.LITERAL) bad(`unsupported global token ${hex(b)}`); // EXT_*, PI
-          this.#pos--;
-          if (text !== '') {
-            children.push(text);
-            text = '';
-          }
-          children.push(this.#element(page, depth + 1));
-      }
+      if ('opaque' in node && last !== undefined && typeof last === 'object' && 'opaque' in last) {
+        // Adjacent opaque runs merge too, so the tree is canonical.
+        children[children.length - 1] = { opaque: concat(last.opaque, node.opaque) };
+      } else children.push(node);
     }
   }
 
@@ -364,7 +386,7 @@ class Decoder {
       switch (b) {
         case T.END:
           return;
-        case T.SWITCH_PAGE:
+        case SWITCH_PAGE:
           this.#byte();
           break;
         case T.STR_I:
@@ -378,7 +400,7 @@ class Decoder {
         }
         case T.STR_T:
         case T.ENTITY:
-        case T.LITERAL:
+        case LITERAL:
         case T.EXT_T_0:
         case T.EXT_T_0 + 1:
         case T.EXT_T_2:
@@ -400,7 +422,7 @@ class Decoder {
       // No public id version: the DevInf's own VerDTD (always its first child) picks Size/MaxSize.
       if (depth === 1 && el.name === 'VerDTD' && !this.#docVersion) {
         const v = plainText(el).trim();
-        if (v === '1.0' || v === '1.1') this.#devInfTable = DEVINF_PAGE_11;
+        if (v === '1.0' || v === '1.1') this.#devInfTable = DEVINF_11;
       }
       return;
     }

@@ -27,7 +27,8 @@ export interface RruleResult {
   warnings: string[];
 }
 
-const FREQ_RE = /^(D|W|MP|MD|YM|YD)(\d+)$/;
+const FREQ_RE = /^(D|W|MP|MD|YM|YD|M|Y)(\d+)$/;
+const LONG_DAYS = new Set(['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT']);
 const END_DATE_RE = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})?(Z)?)?$/;
 
 function weekdayOf(f: LocalFields): number {
@@ -71,14 +72,16 @@ export function vcalRruleToIcal(rule: string, ctx: VcalRruleContext): RruleResul
   if (tokens.length === 0) return { warnings: ['empty RRULE'] };
   const head = FREQ_RE.exec(tokens[0].toUpperCase());
   if (!head) return { warnings: [`unknown RRULE frequency "${tokens[0]}"`] };
-  const kind = head[1];
+  // `M1`/`Y1` (Nokia 9110, Symbian) = by day of month / by month.
+  const kind = head[1] === 'M' ? 'MD' : head[1] === 'Y' ? 'YM' : head[1];
   const interval = Number(head[2]) || 1;
   const entries: string[] = [];
   let count: number | undefined = 2; // nothing at all = #2 (libsynthesis)
   let untilValue: string | undefined;
   let i = 1;
   for (; i < tokens.length; i++) {
-    const tok = tokens[i].toUpperCase().replace(/\$+$/, ''); // `$` marks an entry; irrelevant here
+    let tok = tokens[i].toUpperCase().replace(/\$+$/, ''); // `$` marks an entry; irrelevant here
+    if (LONG_DAYS.has(tok)) tok = tok.slice(0, 2);
     if (tok.startsWith('#')) {
       const n = Number(tok.slice(1));
       if (!Number.isInteger(n) || n < 0) return { warnings: [`bad RRULE count "${tok}"`] };

@@ -73,7 +73,7 @@ function resolveTime(t: ICALTime, tzid: string | undefined, ctx: Ctx): Resolved 
   if (t.isDate) return { fields, isDate: true };
   const wall = fieldsToMs(fields);
   const zoneName = (t.zone as { tzid?: string } | null | undefined)?.tzid;
-  if (zoneName === 'UTC' || t.timezone === 'Z') return { fields, isDate: false, utcMs: wall };
+  if (zoneName === 'UTC' || t.zone === ICAL.Timezone.utcTimezone) return { fields, isDate: false, utcMs: wall };
   if (tzid) {
     const vtz = ctx.zones.get(tzid);
     if (isKnownZone(tzid)) return { fields, isDate: false, utcMs: localToUtcMs(tzid, wall) };

@@ -11,7 +11,7 @@ export function tokenToMediaType(prop: string, token: string): string {
   if (t.includes('/')) return t.toLowerCase();
   const up = t.toUpperCase();
   if (prop === 'KEY') return KEY_TYPES[up] ?? `application/${up.toLowerCase()}`;
-  const sub = up === 'JPG' ? 'jpeg' : up === 'WAV' ? 'wave' : up.toLowerCase();
+  const sub = up === 'JPG' ? 'jpeg' : up === 'WAV' || up === 'WAVE' ? 'wav' : up.toLowerCase();
   return `${prop === 'SOUND' ? 'audio' : 'image'}/${sub}`;
 }
 
@@ -20,6 +20,7 @@ export function mediaTypeToToken(mediaType: string): string {
   for (const [tok, mt] of Object.entries(KEY_TYPES)) if (mt === mediaType) return tok;
   const slash = mediaType.indexOf('/');
   const sub = slash >= 0 ? mediaType.slice(slash + 1) : mediaType;
+  if (mediaType === 'audio/wav') return 'WAVE'; // the vCard 2.1 spec's name
   return sub.replace(/^x-/, '').toUpperCase();
 }
 
@@ -40,4 +41,20 @@ export function parseDataUri(value: string): { mediaType?: string; base64: strin
     }
   }
   return m[1] !== '' ? { mediaType: m[1].toLowerCase(), base64 } : { base64 };
+}
+
+// Leading base64 of common file signatures; used when a device sends PHOTO without a type
+// (sabre-vobject issue153 `PHOTO;BASE64:`), because phones and 4.0 data: URIs need one.
+const SIGNATURES: Array<[string, string]> = [
+  ['/9j/', 'image/jpeg'],
+  ['iVBORw0KGgo', 'image/png'],
+  ['R0lGOD', 'image/gif'],
+  ['Qk', 'image/bmp'],
+  ['UklGR', 'audio/wav'],
+];
+
+/** Media type guessed from the first bytes of base64 data, undefined when unknown. */
+export function sniffMediaType(base64: string): string | undefined {
+  for (const [prefix, type] of SIGNATURES) if (base64.startsWith(prefix)) return type;
+  return undefined;
 }

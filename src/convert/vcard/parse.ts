@@ -4,7 +4,7 @@ import { GatewayError } from '../../errors.js';
 import { parseVersit, splitList, splitStructured, unescapeText } from '../versit/index.js';
 import type { ParseVersitOptions, VersitComponent, VersitParam, VersitProperty } from '../versit/index.js';
 import { canonicalDate } from './dates.js';
-import { parseDataUri, tokenToMediaType } from './media.js';
+import { parseDataUri, sniffMediaType, tokenToMediaType } from './media.js';
 import type { Contact, ContactProperty, VcardVersion } from './model.js';
 
 export type ParseContactOptions = ParseVersitOptions;
@@ -118,6 +118,7 @@ function interpret(p: VersitProperty): ContactProperty {
         types.splice(types.indexOf(fmt), 1);
       }
       if (data !== undefined && data.mediaType !== undefined) mediaType = data.mediaType;
+      if (mediaType === undefined && (isB64 || data !== undefined)) mediaType = sniffMediaType(data?.base64 ?? value);
       if (mediaType !== undefined) cp.mediaType = mediaType;
       if (isB64 || data !== undefined) {
         cp.binary = true;

@@ -12,7 +12,8 @@ import type {
 
 const ENCODING_WORDS = new Set(['QUOTED-PRINTABLE', 'QUOTEDPRINTABLE', 'QP', 'BASE64', 'B', '7BIT', '8BIT']);
 const VALUE_WORDS = new Set(['INLINE', 'URL', 'URI', 'CID', 'CONTENT-ID']);
-const NAME_RE = /^[A-Za-z0-9_-]+$/;
+// Letters, digits, "-" and "_" per RFC 2425; KDE also writes "/" (X-messaging/aim-All).
+const NAME_RE = /^[A-Za-z0-9_/+-]+$/;
 const BASE64_LINE_RE = /^[\sA-Za-z0-9+/=]*$/;
 const HIGH_CHAR_RE = /[\x80-\xff]/;
 const HEX = /^[0-9A-Fa-f]{2}$/;
@@ -39,8 +40,10 @@ export function parseVersit(input: string | Uint8Array, opts: ParseVersitOptions
     let line = lines[i++];
     if (line.trim() === '') continue;
     // A header folded before its colon (rare): keep unfolding until the colon shows up.
+    // A header folded before its colon or inside a quoted param value: unfold until it is whole.
     while (findColon(line) < 0 && i < n && isFoldLine(lines[i])) line += lines[i++].slice(1);
-    const colon = findColon(line);
+    let colon = findColon(line);
+    if (colon === UNBALANCED) colon = line.indexOf(':');
     if (colon < 0) {
       warn(`line ${lineNo}: no ':' in "${clip(line)}", line ignored`);
       continue;
@@ -85,7 +88,13 @@ export function parseVersit(input: string | Uint8Array, opts: ParseVersitOptions
         } else break;
       }
     } else {
-      while (i < n && isFoldLine(lines[i])) raw += lines[i++].slice(1);
+      for (;;) {
+        if (i < n && isFoldLine(lines[i])) raw += lines[i++].slice(1);
+        else if (i < n && raw.endsWith('\\') && lines[i].trim() !== '' && lines[i].indexOf(':') < 0) {
+          // A 2.1 value continued by a trailing backslash (AOSP v21_adr_multiple_line): a line break.
+          raw = `${raw.slice(0, -1)}\n${lines[i++]}`;
+        } else break;
+      }
     }
 
     const name = header.name;
@@ -103,7 +112,8 @@ export function parseVersit(input: string | Uint8Array, opts: ParseVersitOptions
       continue;
     }
     if (name === 'END') {
-      const compName = raw.trim().toUpperCase();
+      // Only the leading name counts: "END:VCARD." (SE se-2.vcf), "END:VCARD;BEGIN:VCARD" (Symbian).
+      const compName = (/^\s*([A-Za-z0-9-]+)/.exec(raw)?.[1] ?? raw.trim()).toUpperCase();
       let k = stack.length - 1;
       while (k >= 0 && stack[k].name !== compName) k--;
       if (k < 0) {
@@ -153,7 +163,12 @@ function clip(s: string): string {
   return s.length > 40 ? `${s.slice(0, 40)}…` : s;
 }
 
-/** Index of the colon ending the property header: the first one outside a quoted param value. */
+const UNBALANCED = -2;
+
+/**
+ * Index of the colon ending the property header: the first one outside a quoted param value;
+ * -1 without any colon, UNBALANCED when a quote opened before the first colon never closes.
+ */
 function findColon(line: string): number {
   const first = line.indexOf(':');
   if (first < 0) return -1;
@@ -165,7 +180,7 @@ function findColon(line: string): number {
     if (c === 0x22) inQuotes = !inQuotes;
     else if (c === 0x3a && !inQuotes) return k;
   }
-  return first; // unbalanced quotes: fall back to the first colon
+  return UNBALANCED;
 }
 
 interface Header {

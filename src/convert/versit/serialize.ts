@@ -150,6 +150,9 @@ function qpLines(head: string, value: string): string {
     if (lineLen + tok.length > 75) {
       out += `=${CRLF}`;
       lineLen = 0;
+      // A blank opening a continuation line reads as folding to many parsers (and to ours).
+      if (tok === ' ') tok = '=20';
+      else if (tok === '\t') tok = '=09';
     }
     out += tok;
     lineLen += tok.length;

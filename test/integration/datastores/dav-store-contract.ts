@@ -1,5 +1,6 @@
 // The DataStore contract suite for the DAV adapter, run against every real DAV server
 // (radicale.test.ts, xandikos.test.ts): a new server is one short file calling this.
+/// <reference types="mocha" />
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { isGatewayError } from '../../../src/errors.js';
@@ -115,7 +116,8 @@ export function davStoreContract(
         assert.ok(ref.href.endsWith(`${hint.replace(' ', '-')}.vcf`), ref.href);
         const [got] = await store().fetch([ref.href]);
         assert.match(got.data, /FN:No Uid/);
-        assert.match(got.data, /^BEGIN:VCARD\r\nUID:[0-9a-f-]{36}\r\n/);
+        // (Radicale re-serialises the vCard, so only check that a UID line is there.)
+        assert.match(got.data, /\r\nUID:[0-9a-f-]{36}\r\n/);
       });
 
       it('picks another name when two UIDs sanitise to the same file name', async () => {
