@@ -18,7 +18,8 @@ const parser = new XMLParser({
   parseTagValue: false,
   parseAttributeValue: false,
   trimValues: false,
-  removeNSPrefix: true,
+  // Prefixes are stripped by hand (localName) so that xmlns attributes stay visible.
+  removeNSPrefix: false,
   processEntities: true,
   htmlEntities: false,
 });
@@ -62,11 +63,17 @@ function elementName(node: OrderedNode): string | undefined {
   return undefined;
 }
 
+function localName(qname: string): string {
+  const colon = qname.indexOf(':');
+  return colon < 0 ? qname : qname.slice(colon + 1);
+}
+
 function toElement(node: OrderedNode, depth: number, maxDepth: number): SmlElement {
   if (depth > maxDepth) throw new GatewayError('BAD_MESSAGE', `XML nesting deeper than ${maxDepth}`);
-  const name = elementName(node)!;
+  const qname = elementName(node)!;
+  const name = localName(qname);
   const attrs = node[':@'] as Record<string, string> | undefined;
-  const rawChildren = (node[name] as OrderedNode[] | undefined) ?? [];
+  const rawChildren = (node[qname] as OrderedNode[] | undefined) ?? [];
   const children: SmlNode[] = [];
   let hasElement = false;
   for (const child of rawChildren) {

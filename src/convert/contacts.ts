@@ -8,7 +8,7 @@ export { parseContact, parseContacts, serializeContact } from './vcard/index.js'
 
 export type ContactFormat = 'vcard21' | 'vcard30' | 'vcard40';
 
-export interface ConvertContactOptions extends ParseContactOptions {}
+export type ConvertContactOptions = ParseContactOptions;
 
 const VERSION_OF: Record<ContactFormat, VcardVersion> = { vcard21: '2.1', vcard30: '3.0', vcard40: '4.0' };
 

@@ -73,8 +73,9 @@ function icalToNote(text: string): Note {
   if (!j) throw new GatewayError('INVALID_ITEM', 'VCALENDAR holds no VJOURNAL');
   const summary = String(j.getFirstPropertyValue('summary') ?? '').trim();
   const desc = String(j.getFirstPropertyValue('description') ?? '');
-  // Evolution writes DESCRIPTION starting with the summary line; others keep them apart.
-  const body = desc === '' ? summary : firstLine(desc) === summary || summary === '' ? desc : `${summary}\n${desc}`;
+  // Evolution writes DESCRIPTION starting with the summary line; others keep them apart (the
+  // text/plain writer then puts the summary first).
+  const body = desc === '' ? summary : desc;
   const stamp = (n: string): string | undefined => {
     const v = j.getFirstPropertyValue(n);
     return v instanceof ICAL.Time ? v.convertToZone(ICAL.Timezone.utcTimezone).toICALString() : undefined;

@@ -113,28 +113,51 @@ export class DavStore implements DataStore, SyncCollectionSupport {
     });
   }
 
-  /** One PROPFIND Depth 1: every member's ETag plus the collection's sync-token or CTag. */
+  /**
+   * CardDAV: one PROPFIND Depth 1 (every member's ETag plus the collection's sync-token or
+   * CTag). CalDAV: a calendar-query REPORT filtered to this store's component, because one
+   * calendar may hold VEVENTs and VTODOs (Nextcloud does; Radicale 3.1 and Xandikos 0.2 accept
+   * a VTODO in a VEVENT-only calendar), plus a PROPFIND Depth 0 for the version, in parallel.
+   */
   async list(): Promise<Listing> {
-    const res = await this.client.multistatus({
-      url: this.collectionUrl,
-      method: 'PROPFIND',
-      depth: '1',
-      scope: 'collection',
-      body: {
-        'd:propfind': {
-          _attributes: NS,
-          'd:prop': { 'd:getetag': {}, 'd:resourcetype': {}, 'cs:getctag': {}, 'd:sync-token': {} },
+    const component = this.#dialect.component;
+    const [members, query] = await Promise.all([
+      this.client.multistatus({
+        url: this.collectionUrl,
+        method: 'PROPFIND',
+        depth: component ? '0' : '1',
+        scope: 'collection',
+        body: {
+          'd:propfind': {
+            _attributes: NS,
+            'd:prop': { 'd:getetag': {}, 'd:resourcetype': {}, 'cs:getctag': {}, 'd:sync-token': {} },
+          },
         },
-      },
-    });
+      }),
+      component ? this.#calendarQuery(component) : Promise.resolve(undefined),
+    ]);
+    // Xandikos answers a PROPFIND on a missing collection with 207 + a 404 response inside:
+    // that must not read as an empty collection (the engine would delete everything).
+    const self = members.find(
+      (r) => r.href && canonicalHref(r.href, this.collectionUrl) === this.#collectionPath,
+    );
+    if (!self?.ok) {
+      throw davHttpError({
+        method: 'PROPFIND',
+        url: this.collectionUrl,
+        status: self?.status ?? 404,
+        statusText: self?.statusText ?? 'collection missing from the answer',
+        scope: 'collection',
+      });
+    }
     const items: ItemRef[] = [];
     let version: string | undefined;
-    for (const r of res) {
+    for (const r of [...members, ...(query ?? [])]) {
       if (!r.href) continue;
       const href = canonicalHref(r.href, this.collectionUrl);
       if (href === this.#collectionPath) {
         // Prefer the sync-token: it is what changesSince() accepts.
-        version = propText(r.props?.syncToken) ?? propText(r.props?.getctag);
+        version ??= propText(r.props?.syncToken) ?? propText(r.props?.getctag);
         continue;
       }
       if (!r.ok || isCollectionType(r.props)) continue;
@@ -142,6 +165,25 @@ export class DavStore implements DataStore, SyncCollectionSupport {
       if (etag) items.push({ href, etag });
     }
     return version === undefined ? { items } : { items, version };
+  }
+
+  /** RFC 4791 §7.8 calendar-query: the ETags of the members holding `component`. */
+  #calendarQuery(component: string): Promise<DAVResponse[]> {
+    return this.client.multistatus({
+      url: this.collectionUrl,
+      method: 'REPORT',
+      depth: '1',
+      scope: 'collection',
+      body: {
+        'c:calendar-query': {
+          _attributes: NS,
+          'd:prop': { 'd:getetag': {} },
+          'c:filter': {
+            'c:comp-filter': { _attributes: { name: 'VCALENDAR' }, 'c:comp-filter': { _attributes: { name: component } } },
+          },
+        },
+      },
+    });
   }
 
   /** Multiget REPORTs of at most `batchSize` hrefs, run in parallel under the client's limit. */
@@ -184,6 +226,8 @@ export class DavStore implements DataStore, SyncCollectionSupport {
       const etag = propText(r.props?.getetag);
       const data = propText(r.props?.[d.dataKey]);
       if (etag === undefined || data === undefined) continue;
+      // Same view as list(): a VTODO in the calendar is not one of an events store's items.
+      if (d.component && !new RegExp(`^BEGIN:${d.component}\\b`, 'im').test(data)) continue;
       out.push({ href: r.href, etag, data: restoreFinalNewline(data) });
     }
     return out;
@@ -291,6 +335,7 @@ export class DavStore implements DataStore, SyncCollectionSupport {
         }
         const etag = propText(r.props?.getetag);
         if (!r.ok || etag === undefined || isCollectionType(r.props)) continue;
+        if (this.#otherComponent(propText(r.props?.getcontenttype))) continue;
         deleted.delete(href);
         changed.set(href, { href, etag });
       }
@@ -317,7 +362,7 @@ export class DavStore implements DataStore, SyncCollectionSupport {
             _attributes: NS,
             'd:sync-token': token ? { _text: token } : {},
             'd:sync-level': { _text: '1' },
-            'd:prop': { 'd:getetag': {} },
+            'd:prop': { 'd:getetag': {}, 'd:getcontenttype': {} },
           },
         },
       });
@@ -371,6 +416,16 @@ export class DavStore implements DataStore, SyncCollectionSupport {
       );
     }
     return err;
+  }
+
+  /**
+   * True when a content type names another component (`text/calendar;component=VTODO` in an
+   * events store). Only Radicale says so; elsewhere such items stay in `changed` and the
+   * following fetch() leaves them out.
+   */
+  #otherComponent(contentType: string | undefined): boolean {
+    const m = /;\s*component=([\w-]+)/i.exec(contentType ?? '');
+    return !!m && !!this.#dialect.component && m[1].toUpperCase() !== this.#dialect.component;
   }
 
   /** Throw the mapped GatewayError unless the write succeeded (2xx, no failing inner status). */

@@ -1,9 +1,15 @@
 // Href handling: one canonical percent-encoding for item paths so that hrefs from list(),
 // fetch(), create() and sync-collection compare equal whatever encoding the server chose.
+import { GatewayError } from '../errors.js';
+
 
 /** Ensure the collection URL ends with `/` (item URLs are resolved relative to it). */
 export function collectionBase(url: string): string {
   const u = new URL(url);
+  // fetch() refuses such URLs, and error messages would carry the password.
+  if (u.username || u.password) {
+    throw new GatewayError('CONFIG_INVALID', `DAV collection URL must not contain credentials (${u.host})`);
+  }
   if (!u.pathname.endsWith('/')) u.pathname += '/';
   return u.toString();
 }

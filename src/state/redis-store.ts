@@ -397,9 +397,12 @@ export class RedisStateStore implements StateStore {
     for (const e of put) args.push(e.luid, e.guid, encodeMapValue(e));
     args.push(String(del.length), ...del);
     const writes = put.length > 0 || anchors !== undefined;
-    // Register first: a device listed with no data yet is harmless, data nobody can list is not.
-    if (writes) await this.#register(key);
-    await this.#eval(COMMIT, [keys.map(key), keys.guids(key), keys.anchors(key), keys.datastores(key)], args);
+    // The registration is sent before the script on the same connection (one round trip for
+    // both); a device listed with no data yet is harmless, data nobody can list is not.
+    await Promise.all([
+      writes ? this.#register(key) : undefined,
+      this.#eval(COMMIT, [keys.map(key), keys.guids(key), keys.anchors(key), keys.datastores(key)], args),
+    ]);
   }
 
   /** EVALSHA, falling back to EVAL once per node that has not cached the script yet. */

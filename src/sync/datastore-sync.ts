@@ -164,8 +164,7 @@ export class DatastoreSync {
 
   async #replaceMapped(s: DatastoreSessionState, entry: MapEntry, serverData: string, result: 'replaced'): Promise<ClientChangeOutcome> {
     s.claimed.push(entry.guid);
-    let current: StoredItem | undefined;
-    [current] = await this.#store.fetch([entry.guid]);
+    const [current] = await this.#store.fetch([entry.guid]);
     if (!current) {
       // Gone on the server (deleted there): the device's edit brings it back.
       const created = await this.#createFromDevice(serverData, entry.luid);

@@ -9,9 +9,11 @@ import { createStateStore } from '../../src/state/index.js';
 import { keys } from '../../src/state/redis-keys.js';
 import { RedisStateStore } from '../../src/state/redis-store.js';
 import type { RedisStoreConfig } from '../../src/state/redis-config.js';
-import { getFreePort } from '../support/processes.js';
-import { startRedis } from '../support/redis.js';
-import type { RedisHandle } from '../support/redis.js';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { getFreePort, makeTempDir, startRedis, waitUntil } from '../support/index.js';
+import { spawnService } from '../support/processes.js';
+import type { RedisHandle } from '../support/index.js';
 import { stateStoreContract } from '../contract/state-store.contract.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -90,6 +92,22 @@ describe('RedisStateStore', function () {
     }
   });
 
+  it('two gateway instances on one Redis share locks and maps', async function () {
+    const h = await standalone.get();
+    const [a, b] = await Promise.all([RedisStateStore.open({ url: h.url }), RedisStateStore.open({ url: h.url })]);
+    const d = { account: `two-${randomUUID()}`, deviceId: 'IMEI:1' };
+    try {
+      const won = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).acquireLock(d, `o${i}`, 30)));
+      assert.equal(won.filter(Boolean).length, 1);
+      await a.putMapEntries({ ...d, datastore: 'contacts' }, [{ luid: '1', guid: '/a', etag: '1' }]);
+      await b.putMapEntries({ ...d, datastore: 'contacts' }, [{ luid: '2', guid: '/a', etag: '2' }]);
+      assert.deepEqual(await a.getMap({ ...d, datastore: 'contacts' }), [{ luid: '2', guid: '/a', etag: '2' }]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('fails fast with STATE_FAILED when Redis is not there', async function () {
     const port = await getFreePort();
     const t0 = Date.now();
@@ -137,7 +155,7 @@ describe('RedisStateStore', function () {
           break;
         } catch (err) {
           assert.ok(isStateFailed(err));
-          if (Date.now() - t0 > 10_000) throw new Error('store did not recover within 10 s of the restart');
+          if (Date.now() - t0 > 10_000) throw new Error('store did not recover within 10 s of the restart', { cause: err });
           await sleep(100);
         }
       }
@@ -177,6 +195,35 @@ describe('RedisStateStore', function () {
       raw.disconnect();
       await store.close();
       await h.dispose();
+    }
+  });
+
+  it('finds the master through Sentinel (redis+sentinel:// URL)', async function () {
+    this.timeout(30_000);
+    const master = await standalone.get();
+    const port = await getFreePort();
+    const dir = makeTempDir('sentinel');
+    const conf = path.join(dir, 'sentinel.conf');
+    writeFileSync(conf, [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor gw 127.0.0.1 ${master.port} 1`, ''].join('\n'));
+    const sentinel = spawnService('redis-server', [conf, '--sentinel'], path.join(dir, 'sentinel.log'), { cwd: dir });
+    try {
+      const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0 });
+      probe.on('error', () => undefined);
+      await waitUntil(async () => {
+        if (probe.status !== 'ready') await probe.connect();
+        return Array.isArray(await probe.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'gw'));
+      }, 'redis sentinel', 10_000, sentinel.exitReason);
+      probe.disconnect();
+      const store = await createStateStore({ redisUrl: `redis+sentinel://127.0.0.1:${port}/gw`, stateDir: '/nonexistent' });
+      try {
+        const k = { account: `sentinel-${randomUUID()}`, deviceId: 'IMEI:1', datastore: 'contacts' };
+        await store.commitAnchors(k, { client: 'c', server: 's' });
+        assert.deepEqual(await store.getAnchors(k), { client: 'c', server: 's' });
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await sentinel.stop();
     }
   });
 

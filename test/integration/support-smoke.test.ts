@@ -1,6 +1,7 @@
 // Checks that the test support layer really works: real Redis, Radicale and Xandikos start,
 // serve, stop and keep their data; the SyncEvolution client reaches an HTTP server; the
 // generated phone contacts have the promised shape.
+/// <reference types="mocha" />
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

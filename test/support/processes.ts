@@ -1,9 +1,9 @@
 // Child-process plumbing for test services: free ports, binary checks, readiness polling,
 // and a registry that kills every started service (by PID) and removes its temp dir when the
 // test process exits, so a crashed or aborted mocha run leaves nothing behind.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
-import { mkdtempSync, rmSync, openSync, closeSync, mkdirSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -34,9 +34,17 @@ export function sleep(ms: number): Promise<void> {
 
 /** Absolute path of `cmd` on PATH, or undefined. */
 export function findBinary(cmd: string): string | undefined {
-  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  const out = r.stdout.trim();
-  return r.status === 0 && out ? out : undefined;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const file = path.join(dir, cmd);
+    try {
+      accessSync(file, constants.X_OK);
+      if (statSync(file).isFile()) return file;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
 }
 
 /** Throws a message that says how to install the missing Debian package. */

@@ -51,6 +51,21 @@ export class ByteWriter {
   utf8(s: string): void {
     // A UTF-16 code unit becomes at most 3 UTF-8 bytes.
     this.#ensure(s.length * 3);
+    if (s.length <= 32) {
+      // Short ASCII tokens dominate SyncML; encodeInto's call overhead outweighs a loop.
+      const buf = this.#buf;
+      let n = this.#len;
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[n++] = c;
+      }
+      if (i === s.length) {
+        this.#len = n;
+        return;
+      }
+    }
     const { written } = utf8.encodeInto(s, this.#buf.subarray(this.#len));
     this.#len += written;
   }

@@ -5,7 +5,7 @@
 import { isUtf8 } from 'node:buffer';
 import iconv from 'iconv-lite';
 import { GatewayError } from '../../errors.js';
-import type { OpaqueNode, SmlElement, SmlNode } from '../tree.js';
+import type { OpaqueNode, SmlElement } from '../tree.js';
 import {
   CHARSETS,
   DEVINF_PAGE_11,
@@ -63,9 +63,6 @@ const METINF = METINF_PAGE;
 const DEVINF_11 = DEVINF_PAGE_11;
 const DEVINF_12 = DEVINF_PAGE_12;
 
-/** Node's Buffer has these fast slicers (public since Node 0.x, not in @types/node). */
-type NodeBuffer = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
-
 function bad(reason: string): never {
   throw new GatewayError('BAD_MESSAGE', `WBXML: ${reason}`);
 }
@@ -106,9 +103,6 @@ class Decoder {
   readonly #strCache = new Map<number, string | OpaqueNode>();
   #charset: CharsetInfo = CHARSETS.get(MIB_UTF8)!;
   #utf8 = true;
-  /** Buffer views of input and string table for fast latin1Slice/utf8Slice. */
-  readonly #bufView: NodeBuffer;
-  #strtblView: NodeBuffer = Buffer.alloc(0) as NodeBuffer;
   #language: WbxmlLanguage = 'syncml';
   #docVersion: SyncMlVersion | undefined;
   #page = 0;
@@ -116,7 +110,6 @@ class Decoder {
 
   constructor(buf: Uint8Array, limits: Limits, baseDepth: number) {
     this.#buf = buf;
-    this.#bufView = Buffer.from(buf.buffer, buf.byteOffset, buf.length) as NodeBuffer;
     this.#len = buf.length;
     this.#limits = limits;
     this.#baseDepth = baseDepth;
@@ -136,7 +129,6 @@ class Decoder {
     const tblLen = this.#mb();
     if (tblLen > this.#len - this.#pos) bad(`string table length ${tblLen} past end of input`);
     this.#strtbl = this.#buf.subarray(this.#pos, this.#pos + tblLen);
-    this.#strtblView = this.#bufView.subarray(this.#pos, this.#pos + tblLen) as NodeBuffer;
     this.#pos += tblLen;
     if (pidIndex >= 0) {
       // FPI literal; SE phones and libsynthesis store it without a terminating NUL.
@@ -217,11 +209,17 @@ class Decoder {
     this.#spend(n);
     if (this.#utf8) {
       // Most SyncML strings are short ASCII tokens (CmdID, LocURI, ...): skip Buffer set-up.
-      let i = start;
-      while (i < end && src[i] < 0x80) i++;
-      const view = src === this.#buf ? this.#bufView : this.#strtblView;
-      if (i === end) return view.latin1Slice(start, end);
-      const b = view.subarray(start, end);
+      if (n <= 32) {
+        let s = '';
+        let i = start;
+        for (; i < end; i++) {
+          const c = src[i];
+          if (c >= 0x80) break;
+          s += String.fromCharCode(c);
+        }
+        if (i === end) return s;
+      }
+      const b = Buffer.from(src.buffer, src.byteOffset + start, n);
       // isUtf8 + utf8Slice is several times faster than a fatal TextDecoder.
       return isUtf8(b) ? b.toString('utf8') : { opaque: src.slice(start, end) };
     }
@@ -230,6 +228,27 @@ class Decoder {
   }
 
   #inlineString(): string | OpaqueNode {
+    if (this.#utf8) {
+      // Hot path: find the NUL and check for ASCII in one pass (short tokens dominate SyncML).
+      const buf = this.#buf;
+      const start = this.#pos;
+      let i = start;
+      let high = 0;
+      for (; i < this.#len; i++) {
+        const c = buf[i];
+        if (c === 0) break;
+        high |= c;
+      }
+      if (i >= this.#len) bad('unterminated inline string');
+      this.#pos = i + 1;
+      if (high < 0x80 && i - start <= 32) {
+        this.#spend(i - start);
+        let s = '';
+        for (let j = start; j < i; j++) s += String.fromCharCode(buf[j]);
+        return s;
+      }
+      return this.#text(buf, start, i);
+    }
     const end = this.#nul(this.#buf, this.#pos);
     if (end < 0) bad('unterminated inline string');
     const s = this.#text(this.#buf, this.#pos, end);
@@ -296,12 +315,22 @@ class Decoder {
   #content(el: SmlElement, page: number, depth: number): void {
     const children = el.children;
     const buf = this.#buf;
-    // Adjacent text runs (STR_I, STR_T, ENTITY) form one string, as in XML.
+    // Adjacent text runs (STR_I, STR_T, ENTITY) form one string, as in XML; adjacent opaque
+    // runs form one opaque node, so the tree is canonical.
     let text = '';
+    let lastOpaque = false;
     for (;;) {
       if (this.#pos >= this.#len) bad('truncated input');
-      const b = buf[this.#pos++];
-      let node: SmlNode | undefined;
+      const b = buf[this.#pos];
+      if ((b & ID_MASK) >= LITERAL) {
+        if (text !== '') children.push(text);
+        text = '';
+        lastOpaque = false;
+        children.push(this.#element(page, depth + 1));
+        continue;
+      }
+      this.#pos++;
+      let t: string | OpaqueNode | SmlElement;
       switch (b) {
         case END:
           if (text !== '') children.push(text);
@@ -313,49 +342,53 @@ class Decoder {
           continue;
         }
         case STR_I:
-          node = this.#inlineString();
+          t = this.#inlineString();
           break;
         case STR_T:
-          node = this.#tableString(this.#mb());
+          t = this.#tableString(this.#mb());
           break;
         case ENTITY: {
           const cp = this.#mb();
           if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) bad(`invalid ENTITY ${cp}`);
           this.#spend(1);
-          node = String.fromCodePoint(cp);
+          t = String.fromCodePoint(cp);
           break;
         }
         case OPAQUE: {
           const n = this.#mb();
           if (n > this.#len - this.#pos) bad(`OPAQUE length ${n} past end of input`);
-          const bytes = buf.subarray(this.#pos, this.#pos + n);
+          const start = this.#pos;
           this.#pos += n;
           if (n === 0) continue;
-          node = el.name === 'Data' ? this.#nestedDevInf(bytes, depth) : undefined;
-          if (!node) {
-            this.#spend(n);
-            node = { opaque: bytes.slice() };
+          const nested = el.name === 'Data' ? this.#nestedDevInf(buf.subarray(start, start + n), depth) : undefined;
+          if (nested) {
+            if (text !== '') children.push(text);
+            text = '';
+            lastOpaque = false;
+            children.push(nested);
+            continue;
           }
+          this.#spend(n);
+          t = { opaque: buf.slice(start, start + n) };
           break;
         }
         default:
-          if ((b & ID_MASK) < LITERAL) bad(`unsupported global token ${hex(b)}`); // EXT_*, PI
-          this.#pos--;
-          node = this.#element(page, depth + 1);
+          return bad(`unsupported global token ${hex(b)}`); // EXT_*, PI
       }
-      if (typeof node === 'string') {
-        text += node;
+      if (typeof t === 'string') {
+        text += t;
         continue;
       }
       if (text !== '') {
         children.push(text);
         text = '';
+      } else if (lastOpaque) {
+        const prev = children[children.length - 1] as OpaqueNode;
+        children[children.length - 1] = { opaque: concat(prev.opaque, (t as OpaqueNode).opaque) };
+        continue;
       }
-      const last = children[children.length - 1];
-      if ('opaque' in node && last !== undefined && typeof last === 'object' && 'opaque' in last) {
-        // Adjacent opaque runs merge too, so the tree is canonical.
-        children[children.length - 1] = { opaque: concat(last.opaque, node.opaque) };
-      } else children.push(node);
+      children.push(t);
+      lastOpaque = true;
     }
   }
 

@@ -217,7 +217,15 @@ class Encoder {
  */
 function normalise(children: SmlNode[]): SmlNode[] {
   let hasElement = false;
-  for (const c of children) if (typeof c === 'object' && 'name' in c) hasElement = true;
+  let hasString = 0;
+  for (const c of children) {
+    if (typeof c === 'string') hasString++;
+    else if ('name' in c) hasElement = true;
+    else if (c.opaque.length === 0) hasString = 2; // force the slow path
+  }
+  // Common cases need no copy: only elements, or one non-empty text.
+  if (hasString === 0) return children;
+  if (hasString === 1 && !hasElement && children.length === 1 && children[0] !== '') return children;
   const out: SmlNode[] = [];
   for (const c of children) {
     if (typeof c === 'string') {

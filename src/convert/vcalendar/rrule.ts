@@ -35,10 +35,6 @@ function weekdayOf(f: LocalFields): number {
   return new Date(Date.UTC(f.y, f.m - 1, f.d)).getUTCDay();
 }
 
-function daysInMonth(y: number, m: number): number {
-  return new Date(Date.UTC(y, m, 0)).getUTCDate();
-}
-
 function addMonths(f: LocalFields, months: number): LocalFields {
   const total = f.y * 12 + (f.m - 1) + months;
   return { y: Math.floor(total / 12), m: (total % 12) + 1, d: 1, hh: 0, mi: 0, ss: 0 };

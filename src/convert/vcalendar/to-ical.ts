@@ -472,7 +472,9 @@ function convertItem(
       }
       default:
         if (DROP.has(p.name)) break;
-        if (p.name.startsWith('X-')) {
+        if (!/^[A-Z0-9-]+$/.test(p.name)) {
+          warn(`property "${p.name}" has an invalid name, dropped`);
+        } else if (p.name.startsWith('X-')) {
           // Keep device extensions (X-EPOCAGENDAENTRYTYPE…) as text.
           out.push(textProp(p.name, text(p)));
         } else {

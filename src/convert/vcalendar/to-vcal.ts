@@ -335,7 +335,9 @@ function convertItem(comp: ICALComponent, ctx: Ctx): VersitComponent {
       case 'ATTACH':
         break; // no 1.0 field (completion is carried by STATUS/COMPLETED)
       default:
-        if (name.startsWith('X-')) out.push(prop(name, textOf(p)));
+        // RFC 5545 §3.1 names are letters, digits and '-' (gammu badline.ics has X-BAD/SLASH).
+        if (!/^[A-Z0-9-]+$/.test(name)) ctx.warn(`property "${name}" has an invalid name, dropped`);
+        else if (name.startsWith('X-')) out.push(prop(name, textOf(p)));
     }
   }
   if (categories.length) out.push(prop('CATEGORIES', categories.map((c) => escapeComponent(c, 'vcal1.0')).join(';')));
@@ -397,11 +399,12 @@ function zoneProps(zone: string, years: number[]): VersitProperty[] {
   const std = Math.min(jan, jul);
   const out: VersitProperty[] = [prop('TZ', formatOffset(std, true))];
   let any = false;
-  for (let y = y0; y <= y1 && y <= y0 + 20; y++) {
-    const trs = transitions(zone, y, y);
-    const on = trs.find((t) => t.to > t.from);
-    const off = trs.find((t) => t.to < t.from);
-    if (on && off) {
+  // Start one year early: in the southern hemisphere the DST period covering January began
+  // in the previous October.
+  for (let y = y0 - 1; y <= y1 && y <= y0 + 20; y++) {
+    const on = transitions(zone, y, y).find((t) => t.to > t.from);
+    const off = on ? transitions(zone, y, y + 1).find((t) => t.to < t.from && t.utcMs > on.utcMs) : undefined;
+    if (on && off && off.utcMs > Date.UTC(y0, 0, 1)) {
       any = true;
       out.push(
         prop(

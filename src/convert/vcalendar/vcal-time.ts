@@ -64,10 +64,6 @@ export function parseDaylight(v: string, stdOffset: number): VcalDaylight | unde
   if (offset === undefined || !s || !e) return undefined;
   const startUtcMs = fieldsToMs(s.fields) - (s.utc ? 0 : stdOffset * 60000);
   const endUtcMs = fieldsToMs(e.fields) - (e.utc ? 0 : offset * 60000);
-  if (endUtcMs <= startUtcMs && new Date(endUtcMs).getUTCFullYear() === new Date(startUtcMs).getUTCFullYear()) {
-    // Southern hemisphere phones list DST start late in the year and end early in the same
-    // year; keep the period as given, matching still works on offsets.
-  }
   return { offset, startUtcMs, endUtcMs };
 }
 

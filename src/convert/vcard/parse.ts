@@ -1,7 +1,7 @@
 // vCard 2.1/3.0/4.0 -> Contact: reads the versit tree and interprets each property's parameters
 // and value syntax (structured, list, date, binary, GEO, tel: URIs) independent of the version.
 import { GatewayError } from '../../errors.js';
-import { parseVersit, splitList, splitStructured, unescapeText } from '../versit/index.js';
+import { parseVersit, splitList, splitParamList, splitStructured, unescapeText } from '../versit/index.js';
 import type { ParseVersitOptions, VersitComponent, VersitParam, VersitProperty } from '../versit/index.js';
 import { canonicalDate } from './dates.js';
 import { parseDataUri, sniffMediaType, tokenToMediaType } from './media.js';
@@ -75,7 +75,7 @@ function interpret(p: VersitProperty): ContactProperty {
   for (const prm of p.params) {
     switch (prm.name) {
       case 'TYPE':
-        for (const t of prm.value.split(',')) {
+        for (const t of splitParamList(prm.value)) {
           const up = t.trim().toUpperCase();
           if (up !== '' && !types.includes(up)) types.push(up);
         }
@@ -101,9 +101,6 @@ function interpret(p: VersitProperty): ContactProperty {
   }
   const cp: ContactProperty = { name, types, params, values: [] };
   if (p.group !== undefined) cp.group = p.group;
-  const keepValueParam = (): void => {
-    if (valueParam !== undefined) params.push({ name: 'VALUE', value: valueParam.toLowerCase() });
-  };
   const value = p.value;
 
   if (BINARY.has(name)) {
@@ -150,22 +147,22 @@ function interpret(p: VersitProperty): ContactProperty {
     if (canon !== undefined) cp.values = [canon];
     else {
       cp.values = [text];
-      keepValueParam();
+      if (valueParam !== undefined) params.push({ name: 'VALUE', value: valueParam.toLowerCase() });
       if (omitYear !== undefined) params.push({ name: 'X-APPLE-OMIT-YEAR', value: omitYear });
     }
   } else if (name === 'TEL') {
     let t = normaliseNewlines(unescapeText(value)).trim();
     // vCard 4.0 TEL;VALUE=uri:tel:+1-555-555-5555 — the number is what devices understand.
     if (/^tel:/i.test(t)) t = t.slice(4).replace(/;.*$/, '');
-    else if (valueParam !== undefined && valueParam !== 'URI' && valueParam !== 'TEXT') keepValueParam();
+    else if (valueParam !== undefined && valueParam !== 'URI' && valueParam !== 'TEXT') if (valueParam !== undefined) params.push({ name: 'VALUE', value: valueParam.toLowerCase() });
     cp.values = [t];
   } else if (TEXT.has(name)) {
     cp.values = [normaliseNewlines(unescapeText(value))];
-    if (valueParam !== undefined && valueParam !== 'TEXT') keepValueParam();
+    if (valueParam !== undefined && valueParam !== 'TEXT') if (valueParam !== undefined) params.push({ name: 'VALUE', value: valueParam.toLowerCase() });
   } else {
     cp.raw = true;
     cp.values = [normaliseNewlines(value)];
-    keepValueParam();
+    if (valueParam !== undefined) params.push({ name: 'VALUE', value: valueParam.toLowerCase() });
     if (omitYear !== undefined) params.push({ name: 'X-APPLE-OMIT-YEAR', value: omitYear });
   }
   return cp;

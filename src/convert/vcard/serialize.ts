@@ -108,7 +108,7 @@ function toVersit(p: ContactProperty, version: VcardVersion): VersitProperty {
   } else if (name === 'GEO' && p.raw !== true) {
     const [lat = '', lon = ''] = p.values;
     value = version === '2.1' ? `${lat},${lon}` : version === '3.0' ? `${lat};${lon}` : `geo:${lat},${lon}`;
-  } else if ((name === 'BDAY' || name === 'ANNIVERSARY' || name === 'DEATHDATE') && isCanonicalDate(p.values[0])) {
+  } else if ((name === 'BDAY' || name === 'ANNIVERSARY' || name === 'DEATHDATE') && isCanonicalDate(p.values[0]) && !p.params.some((x) => x.name === 'VALUE')) {
     if (name === 'ANNIVERSARY' && version !== '4.0') name = 'X-ANNIVERSARY';
     const f = formatDate(p.values[0], version, name === 'X-ANNIVERSARY');
     value = f.value;

@@ -1,9 +1,8 @@
 // Byte -> text decoding for versit values: named CHARSETs via iconv-lite, and the default rule
 // for unlabelled 8-bit data (UTF-8 if the bytes are valid UTF-8, else Windows-1252).
+import { isUtf8 } from 'node:buffer';
 import iconv from 'iconv-lite';
 
-const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
-const utf8 = new TextDecoder('utf-8');
 
 function isUtf8Name(name: string): boolean {
   const n = name.toLowerCase().replace(/[^a-z0-9]/g, '');
@@ -37,16 +36,14 @@ export function decodeBytes(
     warn(`unknown charset ${name}, using the default`);
     name = undefined;
   }
-  try {
-    return utf8Fatal.decode(bytes);
-  } catch {
-    if (name !== undefined) {
-      // Explicitly labelled UTF-8 but invalid: keep what is valid rather than guess.
-      warn(`value labelled ${name} is not valid UTF-8`);
-      return utf8.decode(bytes);
-    }
-    return iconv.decode(Buffer.from(bytes), 'windows-1252');
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (isUtf8(buf)) return buf.toString('utf8');
+  if (name !== undefined) {
+    // Explicitly labelled UTF-8 but invalid: keep what is valid rather than guess.
+    warn(`value labelled ${name} is not valid UTF-8`);
+    return buf.toString('utf8');
   }
+  return iconv.decode(buf, 'windows-1252');
 }
 
 /** Encodes text to bytes in `charset` (UTF-8 when undefined or unknown). */

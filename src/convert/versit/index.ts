@@ -9,7 +9,7 @@ export type {
   VersitVersion,
 } from './types.js';
 export { parseVersit } from './parse.js';
-export { serializeVersit, serializeProperty, fold } from './serialize.js';
+export { serializeVersit, serializeProperty, fold, splitParamList } from './serialize.js';
 export {
   escapeComponent,
   escapeText,

@@ -16,7 +16,6 @@ const VALUE_WORDS = new Set(['INLINE', 'URL', 'URI', 'CID', 'CONTENT-ID']);
 const NAME_RE = /^[A-Za-z0-9_/+-]+$/;
 const BASE64_LINE_RE = /^[\sA-Za-z0-9+/=]*$/;
 const HIGH_CHAR_RE = /[\x80-\xff]/;
-const HEX = /^[0-9A-Fa-f]{2}$/;
 
 /**
  * Parses versit text into its top-level components. `Uint8Array` input keeps the bytes until each
@@ -130,13 +129,19 @@ export function parseVersit(input: string | Uint8Array, opts: ParseVersitOptions
     }
 
     const charset = header.charset;
+    if (bytesMode) {
+      // Parameter values (SORT-AS, LABEL) are text too; CHARSET applies to them as well.
+      for (const prm of header.params) {
+        if (HIGH_CHAR_RE.test(prm.value)) prm.value = decodeBytes(Buffer.from(prm.value, 'latin1'), charset, opts.defaultCharset, lineWarn(warn, lineNo));
+      }
+    }
     let value: string;
     if (encoding === 'QUOTED-PRINTABLE') {
-      value = decodeBytes(qpToBytes(raw, bytesMode, charset), charset, opts.defaultCharset, (m) => warn(`line ${lineNo}: ${m}`));
+      value = decodeBytes(qpToBytes(raw, bytesMode, charset), charset, opts.defaultCharset, lineWarn(warn, lineNo));
     } else if (encoding === 'BASE64' || encoding === 'B') {
       value = raw.replace(/\s+/g, '');
     } else if (bytesMode && HIGH_CHAR_RE.test(raw)) {
-      value = decodeBytes(Buffer.from(raw, 'latin1'), charset, opts.defaultCharset, (m) => warn(`line ${lineNo}: ${m}`));
+      value = decodeBytes(Buffer.from(raw, 'latin1'), charset, opts.defaultCharset, lineWarn(warn, lineNo));
     } else {
       value = raw;
     }
@@ -152,6 +157,10 @@ export function parseVersit(input: string | Uint8Array, opts: ParseVersitOptions
   }
   if (roots.length === 0) throw new GatewayError('INVALID_ITEM', 'no BEGIN line found: not a vCard/vCalendar object');
   return roots;
+}
+
+function lineWarn(warn: (m: string) => void, lineNo: number): (m: string) => void {
+  return (m) => warn(`line ${lineNo}: ${m}`);
 }
 
 function isFoldLine(line: string): boolean {
@@ -266,22 +275,40 @@ function normaliseEncoding(v: string): VersitEncoding | undefined {
  * is applied, so a multi-byte UTF-8 character split by a soft break comes out whole.
  */
 function qpToBytes(raw: string, bytesMode: boolean, charset: string | undefined): Uint8Array {
-  const out: number[] = [];
   const len = raw.length;
+  let out = Buffer.allocUnsafe(len);
+  let o = 0;
   for (let k = 0; k < len; k++) {
     const c = raw.charCodeAt(k);
-    if (c === 0x3d && k + 2 < len && HEX.test(raw.slice(k + 1, k + 3))) {
-      out.push(parseInt(raw.slice(k + 1, k + 3), 16));
-      k += 2;
-    } else if (c < 0x80 || bytesMode) {
-      out.push(c);
+    if (c === 0x3d && k + 2 < len) {
+      const hi = hexVal(raw.charCodeAt(k + 1));
+      const lo = hexVal(raw.charCodeAt(k + 2));
+      if (hi >= 0 && lo >= 0) {
+        out[o++] = (hi << 4) | lo;
+        k += 2;
+        continue;
+      }
+    }
+    if (c < 0x80 || bytesMode) {
+      out[o++] = c;
     } else {
       // Literal non-ASCII text inside a QP value of an already-decoded string.
       let end = k + 1;
       while (end < len && raw.charCodeAt(end) >= 0x80) end++;
-      for (const b of encodeText(raw.slice(k, end), charset)) out.push(b);
+      const enc = encodeText(raw.slice(k, end), charset);
+      const grown = Buffer.allocUnsafe(out.length + enc.length);
+      out.copy(grown, 0, 0, o);
+      out = grown;
+      for (const b of enc) out[o++] = b;
       k = end - 1;
     }
   }
-  return Uint8Array.from(out);
+  return out.subarray(0, o);
+}
+
+function hexVal(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
 }

@@ -11,8 +11,8 @@ const NEEDS_QP_RE = /[^\x20-\x7e\t]/; // non-ASCII or control characters (line b
  * Serialises a component tree. Property values must already be escaped for the target version
  * (see text.ts). ENCODING and CHARSET parameters are owned by the serializer:
  * - 2.1 / vCal 1.0: base64 values get `ENCODING=BASE64` and end with a blank line; values with
- *   non-ASCII characters or line breaks get `CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE`; long ASCII
- *   lines get `ENCODING=QUOTED-PRINTABLE` (soft breaks are unambiguous, 2.1 folding is not).
+ *   non-ASCII characters or line breaks, and lines longer than 75 octets, get
+ *   `CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE` (QP soft breaks are unambiguous, 2.1 folding is not).
  * - 3.0 / 4.0 / iCal 2.0: never QP or CHARSET; base64 values get `ENCODING=b` (iCal:
  *   `ENCODING=BASE64`); bare parameters become `TYPE=`; lines folded at 75 octets.
  */
@@ -37,12 +37,11 @@ export function serializeProperty(p: VersitProperty, version: VersitVersion): st
   const name = p.group !== undefined && p.group !== '' ? `${p.group}.${p.name}` : p.name;
   const value = p.value;
   if (legacy) {
-    let head = name + legacyParams(params);
+    const head = name + legacyParams(params);
     if (binary) return foldBase64(`${head};ENCODING=BASE64:`, value) + CRLF;
-    const nonAscii = NEEDS_QP_RE.test(value);
-    if (nonAscii || head.length + 1 + value.length > MAX_OCTETS) {
-      if (nonAscii && /[^\x00-\x7f]/.test(value)) head += ';CHARSET=UTF-8';
-      return qpLines(`${head};ENCODING=QUOTED-PRINTABLE:`, value);
+    if (NEEDS_QP_RE.test(value) || head.length + 1 + value.length > MAX_OCTETS) {
+      // Always the pair: some phones only decode QP when CHARSET=UTF-8 comes with it.
+      return qpLines(`${head};CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:`, value);
     }
     return `${head}:${value}${CRLF}`;
   }
@@ -56,12 +55,34 @@ function legacyParams(params: VersitParam[]): string {
   for (const prm of params) {
     if (prm.name === 'TYPE') {
       // vCard 2.1 §2.4: parameter names may be omitted; phones expect `TEL;CELL;VOICE`.
-      for (const t of prm.value.split(',')) if (t !== '') s += `;${t}`;
+      for (const t of splitParamList(prm.value)) if (t !== '') s += `;${legacyQuote(t)}`;
     } else {
-      s += `;${prm.name}=${prm.value}`;
+      s += `;${prm.name}=${legacyQuote(prm.value)}`;
     }
   }
   return s;
+}
+
+/** 2.1 has no quoting; quotes are still the least harmful way to carry `;` or `:` in a param. */
+function legacyQuote(v: string): string {
+  return /[;:"]/.test(v) ? `"${v.replace(/"/g, "'")}"` : v;
+}
+
+/** Splits a parameter value list at commas outside double quotes, removing the quotes. */
+export function splitParamList(value: string): string[] {
+  if (value.indexOf('"') < 0) return value.split(',');
+  const out: string[] = [];
+  let cur = '';
+  let inQuotes = false;
+  for (const ch of value) {
+    if (ch === '"') inQuotes = !inQuotes;
+    else if (ch === ',' && !inQuotes) {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out;
 }
 
 function modernParams(params: VersitParam[], version: VersitVersion): string {
@@ -75,7 +96,7 @@ function modernParams(params: VersitParam[], version: VersitVersion): string {
         types = [];
         typeAt = rest.length;
       }
-      for (const t of prm.value.split(',')) if (t !== '' && !types.includes(t)) types.push(t);
+      for (const t of splitParamList(prm.value)) if (t !== '' && !types.includes(t)) types.push(t);
     } else {
       rest.push(`;${prm.name}=${quoteParam(prm.value, version)}`);
     }
@@ -121,10 +142,9 @@ export function fold(line: string): string {
 /** 2.1 base64: continuation lines indented, the block ends with a blank line (vCard 2.1 §2.1.3). */
 function foldBase64(head: string, b64: string): string {
   let out = head;
-  let pos = 0;
   const first = Math.max(0, MAX_OCTETS - head.length);
   out += b64.slice(0, first);
-  pos = first;
+  let pos = first;
   while (pos < b64.length) {
     out += `${CRLF} ${b64.slice(pos, pos + MAX_OCTETS - 1)}`;
     pos += MAX_OCTETS - 1;

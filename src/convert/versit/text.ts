@@ -58,16 +58,19 @@ function escapeModern(text: string): string {
 }
 
 /**
- * Escapes a plain text value. Legacy versions escape nothing: newlines stay real and the
- * serializer turns them into quoted-printable `=0D=0A`; commas are never escaped in 2.1.
+ * Escapes a plain text value. Legacy versions escape only the backslash: newlines stay real and
+ * the serializer turns them into quoted-printable `=0D=0A`; commas are never escaped in 2.1.
  */
 export function escapeText(text: string, version: VersitVersion): string {
-  return isLegacy(version) ? text : escapeModern(text);
+  // Backslashes are doubled in 2.1 too, since `\n` in 2.1 is read as a line break (KDE, gammu).
+  if (isLegacy(version)) return text.indexOf('\\') < 0 ? text : text.replace(/\\/g, '\\\\');
+  return escapeModern(text);
 }
 
 /** Escapes one component of a structured value (`;` is the separator in every version). */
 export function escapeComponent(text: string, version: VersitVersion): string {
-  if (isLegacy(version)) return text.indexOf(';') < 0 ? text : text.replace(/;/g, '\\;');
+  // Backslashes are doubled too, else a component ending in "\\" would escape the separator.
+  if (isLegacy(version)) return /[\\;]/.test(text) ? text.replace(/[\\;]/g, (c) => `\\${c}`) : text;
   return escapeModern(text);
 }
 
@@ -76,5 +79,6 @@ export function joinStructured(parts: readonly string[], version: VersitVersion)
 }
 
 export function joinList(items: readonly string[], version: VersitVersion): string {
-  return items.map((p) => escapeComponent(p, version)).join(',');
+  if (!isLegacy(version)) return items.map(escapeModern).join(',');
+  return items.map((p) => (/[\\,]/.test(p) ? p.replace(/[\\,]/g, (c) => `\\${c}`) : p)).join(',');
 }

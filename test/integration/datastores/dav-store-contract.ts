@@ -157,12 +157,20 @@ export function davStoreContract(
     });
 
     describe('list', () => {
+      it('a collection that does not exist -> NOT_FOUND, never an empty listing', async () => {
+        const missing = new URL('../no-such-collection/', server.collections.contacts).toString();
+        await rejectsWith(store({ collectionUrl: missing }).list(), 'NOT_FOUND');
+        await rejectsWith(store({ kind: 'events', collectionUrl: missing }).list(), 'NOT_FOUND');
+      });
+
       it('returns every item with its ETag and a collection version that moves on writes', async () => {
         const s = store();
         const uid = randomUUID();
         const ref = await s.create(vcard(uid, 'Listed'), 'l');
         events.length = 0;
+        const t0 = performance.now();
         const before = await s.list();
+        console.log(`      ${name}: list() of ${before.items.length} items ${(performance.now() - t0).toFixed(0)} ms`);
         assert.equal(events.length, 1, 'one PROPFIND');
         assert.equal(events[0].method, 'PROPFIND');
         assert.deepEqual(before.items.find((i) => i.href === ref.href), ref);
@@ -176,6 +184,25 @@ export function davStoreContract(
         const after = await s.list();
         assert.notEqual(after.version, before.version);
         assert.ok(!after.items.some((i) => i.href.endsWith('/')), 'no collection hrefs');
+      });
+    });
+
+    describe('mixed calendars', () => {
+      it('an events store ignores a VTODO stored in its calendar (list and fetch)', async () => {
+        const path = new URL(server.collections.calendar).pathname;
+        const uid = randomUUID();
+        await server.putItem('calendar', `${uid}.ics`, vcalendar('VTODO', uid, 'Stray task'));
+        const href = `${path}${uid}.ics`;
+        const events = store({ kind: 'events', collectionUrl: server.collections.calendar });
+        const ev = await events.create(vcalendar('VEVENT', randomUUID(), 'Real event'), 'e');
+        const listed = await events.list();
+        assert.ok(listed.items.some((i) => i.href === ev.href));
+        assert.ok(!listed.items.some((i) => i.href === href), 'VTODO not listed as an event');
+        assert.ok(listed.version);
+        assert.deepEqual((await events.fetch([href, ev.href])).map((i) => i.href), [ev.href]);
+        const tasks = store({ kind: 'tasks', collectionUrl: server.collections.calendar });
+        assert.deepEqual((await tasks.list()).items.map((i) => i.href), [href]);
+        await server.deleteItem(href);
       });
     });
 
@@ -194,12 +221,16 @@ export function davStoreContract(
         const t1 = performance.now();
         const got = await s.fetch([...refs.map((r) => r.href), missing]);
         const tFetch = performance.now() - t1;
+        const fetchRequests = [...events];
+        const t2 = performance.now();
+        const listed = await s.list();
+        const tList = performance.now() - t2;
         console.log(
           `      ${name}: 120 creates ${tCreate.toFixed(0)} ms, fetch ${tFetch.toFixed(0)} ms ` +
-            `in ${events.length} requests`,
+            `in ${fetchRequests.length} requests, list() of ${listed.items.length} ${tList.toFixed(0)} ms`,
         );
-        assert.equal(events.length, 3, 'ceil(121 / 50) multiget REPORTs');
-        assert.ok(events.every((e) => e.method === 'REPORT' && e.status === 207));
+        assert.equal(fetchRequests.length, 3, 'ceil(121 / 50) multiget REPORTs');
+        assert.ok(fetchRequests.every((e) => e.method === 'REPORT' && e.status === 207));
         assert.equal(got.length, 120);
         const byHref = new Map(got.map((g) => [g.href, g]));
         for (const [i, r] of refs.entries()) {

@@ -1,6 +1,7 @@
 // Unit tests for href canonicalisation, file names from UIDs, and UID extraction/injection.
 /// <reference types="mocha" />
 import assert from 'node:assert/strict';
+import { isGatewayError } from '../../../src/errors.js';
 import { canonicalHref, collectionBase, hrefUrl, safeName } from '../../../src/datastores/href.js';
 import { dialectFor, ensureUid, extractUid } from '../../../src/datastores/dav-dialect.js';
 
@@ -10,6 +11,14 @@ describe('datastores: hrefs', () => {
   it('collectionBase adds the trailing slash', () => {
     assert.equal(collectionBase('http://h/alice/contacts'), 'http://h/alice/contacts/');
     assert.equal(collectionBase('http://h/alice/contacts/'), 'http://h/alice/contacts/');
+  });
+
+  it('collectionBase refuses credentials in the URL (they would end up in messages)', () => {
+    assert.throws(() => collectionBase('http://alice:secret@h/c/'), (e: unknown) => {
+      assert.ok(isGatewayError(e, 'CONFIG_INVALID'));
+      assert.doesNotMatch(e.message, /secret/);
+      return true;
+    });
   });
 
   it('canonicalHref maps every spelling of one resource to one path', () => {

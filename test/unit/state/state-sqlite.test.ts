@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { isGatewayError } from '../../../src/errors.js';
 import { createStateStore } from '../../../src/state/index.js';
@@ -75,7 +76,7 @@ describe('SqliteStateStore', function () {
     const dir = tempDir();
     // A child process commits and kills itself without closing the database.
     const src = `
-      import { SqliteStateStore } from ${JSON.stringify(path.resolve('src/state/sqlite-store.ts'))};
+      import { SqliteStateStore } from ${JSON.stringify(fileURLToPath(new URL('../../../src/state/sqlite-store.ts', import.meta.url)))};
       const s = new SqliteStateStore({ stateDir: ${JSON.stringify(dir)} });
       const k = { account: 'alice', deviceId: 'IMEI:1', datastore: 'contacts' };
       const put = Array.from({ length: 100 }, (_, i) => ({ luid: String(i), guid: '/c/' + i, etag: 'e' }));
