@@ -1,12 +1,14 @@
 // HTTP plumbing for the DAV stores: one wrapped fetch (auth, User-Agent, timeout, concurrency
-// limit, network-error mapping, request accounting) that is handed to tsdav, and helpers that
-// run tsdav requests and turn failures into GatewayErrors via dav-errors.ts.
+// limit, retries with back-off, network-error mapping, request accounting) that is handed to
+// tsdav, and helpers that run tsdav requests and turn failures into GatewayErrors.
 import { davRequest, createObject, updateObject, deleteObject } from 'tsdav';
 import type { DAVResponse } from 'tsdav';
 import type { DavCredentials } from './datastore.js';
 import { davHttpError, davNetworkError } from './dav-errors.js';
 import type { DavScope } from './dav-errors.js';
 import { Semaphore } from './limit.js';
+import { backoffDelay, parseRetryAfter, repeatable, retryPolicy, retryableStatus, sleep } from './retry.js';
+import type { RetryOptions, RetryPolicy } from './retry.js';
 
 /** Kept in step with package.json by hand (dist/ layout makes reading it at run time brittle). */
 export const GATEWAY_VERSION = '0.1.0';
@@ -14,7 +16,16 @@ export const DEFAULT_USER_AGENT = `syncml-dav-gateway/${GATEWAY_VERSION}`;
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_CONCURRENCY = 4;
 
-export type DavAuth = DavCredentials | { bearer: string };
+/**
+ * Where a bearer token comes from when it can expire (OAuth2). `getToken()` returns a valid
+ * access token (refreshing when needed); `invalidate()` drops a token the server refused.
+ */
+export interface TokenSource {
+  getToken(): Promise<string>;
+  invalidate(): void;
+}
+
+export type DavAuth = DavCredentials | { bearer: string } | { tokenSource: TokenSource };
 
 /** One finished HTTP exchange, for metrics and tests (never carries headers or bodies). */
 export interface DavRequestEvent {
@@ -35,9 +46,12 @@ export interface DavClientOptions {
   /** Underlying fetch (default: global fetch); tests wrap it to count requests. */
   fetch?: typeof globalThis.fetch;
   onRequest?: (event: DavRequestEvent) => void;
+  /** Retries on 429/503/timeouts/resets (default: 3 retries within 30 s); `false`: none. */
+  retry?: RetryOptions | false;
 }
 
-export function authorizationHeader(auth: DavAuth): string {
+/** The Authorization header for fixed credentials (a TokenSource is asked per request). */
+export function authorizationHeader(auth: DavCredentials | { bearer: string }): string {
   if ('bearer' in auth) return `Bearer ${auth.bearer}`;
   // RFC 7617 §2.1: user-pass is UTF-8 before base64 (Radicale decodes it as UTF-8).
   return `Basic ${Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64')}`;
@@ -58,6 +72,23 @@ function methodOf(init: RequestInit | undefined): string {
   return (init?.method ?? 'GET').toUpperCase();
 }
 
+/**
+ * A TimeoutError or a dropped connection: the request got no response, and another attempt
+ * may get one. A refused connection is not among them: the server is down, and the phone
+ * waiting on the gateway is better served by a fast BACKEND_UNAVAILABLE.
+ */
+function transient(err: unknown): boolean {
+  if (err instanceof Error && err.name === 'TimeoutError') return true;
+  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
+    if (typeof e === 'object' && 'code' in e && typeof e.code === 'string') {
+      return ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED',
+        'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'].includes(e.code);
+    }
+    e = typeof e === 'object' && 'cause' in e ? e.cause : undefined;
+  }
+  return false;
+}
+
 function urlOf(input: Parameters<typeof globalThis.fetch>[0]): string {
   if (typeof input === 'string') return input;
   if (input instanceof URL) return input.toString();
@@ -65,59 +96,118 @@ function urlOf(input: Parameters<typeof globalThis.fetch>[0]): string {
 }
 
 export class DavClient {
-  /** Number of HTTP requests sent (including failed ones). */
+  /** Number of HTTP requests sent (including failed ones and retries). */
   requestCount = 0;
+  /** Number of those that were retries. */
+  retryCount = 0;
   readonly #auth: string | undefined;
+  readonly #tokenSource: TokenSource | undefined;
   readonly #userAgent: string;
   readonly #timeoutMs: number;
   readonly #limit: Semaphore;
   readonly #baseFetch: typeof globalThis.fetch;
   readonly #onRequest: ((event: DavRequestEvent) => void) | undefined;
+  readonly #retry: RetryPolicy;
 
   constructor(opts: DavClientOptions = {}) {
-    this.#auth = opts.credentials ? authorizationHeader(opts.credentials) : undefined;
+    const auth = opts.credentials;
+    if (auth && 'tokenSource' in auth) this.#tokenSource = auth.tokenSource;
+    else this.#auth = auth ? authorizationHeader(auth) : undefined;
     this.#userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
     this.#timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#limit = new Semaphore(opts.concurrency ?? DEFAULT_CONCURRENCY);
+    // Node's built-in fetch keeps connections alive (undici's global agent), so consecutive
+    // requests to one server reuse a socket; the tests count connections to hold that true.
     this.#baseFetch = opts.fetch ?? globalThis.fetch;
     this.#onRequest = opts.onRequest;
+    this.#retry = retryPolicy(opts.retry);
   }
 
   /**
    * The fetch given to tsdav. Adds Authorization and User-Agent, bounds concurrency, applies
-   * the timeout to headers *and* body, and buffers the body so the connection is released
-   * inside the limit. Network failures become GatewayError BACKEND_UNAVAILABLE here.
+   * the timeout to headers *and* body, buffers the body so the connection is released inside
+   * the limit, and retries what is worth retrying (see retry.ts) within the time budget.
+   * Network failures become GatewayError BACKEND_UNAVAILABLE here.
    */
   readonly fetch: typeof globalThis.fetch = async (input, init) => {
     const method = methodOf(init);
     const url = urlOf(input);
     return this.#limit.run(async () => {
-      this.requestCount++;
-      const headers = new Headers(init?.headers);
-      if (this.#auth) headers.set('Authorization', this.#auth);
-      headers.set('User-Agent', this.#userAgent);
-      const t0 = performance.now();
-      let status: number | undefined;
-      try {
-        const res = await this.#baseFetch(input, {
-          ...init,
-          headers,
-          signal: AbortSignal.timeout(this.#timeoutMs),
-        });
-        status = res.status;
-        const body = await res.text();
-        return new Response(NULL_BODY.has(res.status) ? null : body, {
-          status: res.status,
-          statusText: res.statusText,
-          headers: res.headers,
-        });
-      } catch (err) {
-        throw davNetworkError(err, method, url);
-      } finally {
-        this.#onRequest?.({ method, url, status, durationMs: performance.now() - t0 });
+      const started = performance.now();
+      let tokenRefreshed = false;
+      for (let attempt = 0; ; attempt++) {
+        let res: Response;
+        try {
+          res = await this.#attempt(input, init, method, url);
+        } catch (err) {
+          const delay = backoffDelay(this.#retry, attempt);
+          if (transient(err) && repeatable(method) && this.#mayRetry(attempt, started, delay)) {
+            await this.#wait(delay);
+            continue;
+          }
+          throw davNetworkError(err, method, url);
+        }
+        // RFC 6750 §3.1: an expired or revoked access token gives 401; fetch a new one once.
+        if (res.status === 401 && this.#tokenSource && !tokenRefreshed) {
+          tokenRefreshed = true;
+          this.#tokenSource.invalidate();
+          attempt--;
+          continue;
+        }
+        if (retryableStatus(res.status, method)) {
+          const asked = parseRetryAfter(res.headers.get('Retry-After'));
+          // A server asking for longer than we may wait gets its answer now, not a hammering.
+          const delay = asked ?? backoffDelay(this.#retry, attempt);
+          if (delay <= this.#retry.maxDelayMs && this.#mayRetry(attempt, started, delay)) {
+            await this.#wait(delay);
+            continue;
+          }
+        }
+        return res;
       }
     });
   };
+
+  #mayRetry(attempt: number, started: number, delay: number): boolean {
+    return attempt < this.#retry.retries && performance.now() - started + delay < this.#retry.maxTotalMs;
+  }
+
+  async #wait(ms: number): Promise<void> {
+    this.retryCount++;
+    await sleep(ms);
+  }
+
+  /** One HTTP exchange with the body read (so the timeout covers it), or a thrown failure. */
+  async #attempt(
+    input: Parameters<typeof globalThis.fetch>[0],
+    init: RequestInit | undefined,
+    method: string,
+    url: string,
+  ): Promise<Response> {
+    this.requestCount++;
+    const headers = new Headers(init?.headers);
+    if (this.#tokenSource) headers.set('Authorization', `Bearer ${await this.#tokenSource.getToken()}`);
+    else if (this.#auth) headers.set('Authorization', this.#auth);
+    headers.set('User-Agent', this.#userAgent);
+    const t0 = performance.now();
+    let status: number | undefined;
+    try {
+      const res = await this.#baseFetch(input, {
+        ...init,
+        headers,
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+      status = res.status;
+      const body = await res.text();
+      return new Response(NULL_BODY.has(res.status) ? null : body, {
+        status: res.status,
+        statusText: res.statusText,
+        headers: res.headers,
+      });
+    } finally {
+      this.#onRequest?.({ method, url, status, durationMs: performance.now() - t0 });
+    }
+  }
 
   /**
    * PROPFIND or REPORT through tsdav's davRequest; returns the parsed multistatus responses.

@@ -12,6 +12,8 @@ import type { DavDialect } from './dav-dialect.js';
 import { DavHttpError, davHttpError } from './dav-errors.js';
 import { canonicalHref, collectionBase, hrefUrl, safeName } from './href.js';
 import { chunk } from './limit.js';
+import { DEFAULT_QUIRKS, maxSequence, touchICalendar } from './quirks.js';
+import type { DavQuirks } from './quirks.js';
 
 export const DEFAULT_BATCH_SIZE = 50;
 
@@ -29,6 +31,10 @@ export interface DavStoreOptions {
   /** Underlying fetch (default: global fetch); for instrumentation and tests. */
   fetch?: DavClientOptions['fetch'];
   onRequest?: DavClientOptions['onRequest'];
+  /** Retries on 429/503/timeouts (default 3 within 30 s); `false`: none. */
+  retry?: DavClientOptions['retry'];
+  /** Server quirks to work around (from the provider profile); default: none. */
+  quirks?: Partial<DavQuirks>;
 }
 
 /** Result of an RFC 6578 sync-collection report. */
@@ -96,8 +102,10 @@ export class DavStore implements DataStore, SyncCollectionSupport {
   readonly #dialect: DavDialect;
   readonly #batchSize: number;
   readonly #collectionPath: string;
+  readonly quirks: DavQuirks;
 
   constructor(opts: DavStoreOptions) {
+    this.quirks = { ...DEFAULT_QUIRKS, ...opts.quirks };
     this.kind = opts.kind;
     this.collectionUrl = collectionBase(opts.collectionUrl);
     this.#collectionPath = canonicalHref(this.collectionUrl, this.collectionUrl);
@@ -110,6 +118,7 @@ export class DavStore implements DataStore, SyncCollectionSupport {
       timeoutMs: opts.timeoutMs,
       fetch: opts.fetch,
       onRequest: opts.onRequest,
+      retry: opts.retry,
     });
   }
 
@@ -274,9 +283,12 @@ export class DavStore implements DataStore, SyncCollectionSupport {
   async #createAs(name: string, data: string): Promise<ItemRef> {
     const href = `${this.#collectionPath}${encodeURIComponent(name)}${this.#dialect.extension}`;
     const url = hrefUrl(href, this.collectionUrl);
-    const reply = await this.client.put(url, data, this.#dialect.contentType, {
-      'If-None-Match': '*',
-    });
+    const reply = await this.client.put(
+      url,
+      data,
+      this.#dialect.contentType,
+      this.quirks.ifNoneMatchOnCreate ? { 'If-None-Match': '*' } : {},
+    );
     this.#checkWrite(reply, 'PUT', url, true);
     // A server may store the item elsewhere and say so in Location (RFC 7231 §7.1.2).
     const location = reply.headers.get('Location');
@@ -287,6 +299,7 @@ export class DavStore implements DataStore, SyncCollectionSupport {
   async update(href: string, data: string, ifMatch?: string): Promise<ItemRef> {
     const canonical = canonicalHref(href, this.collectionUrl);
     const url = hrefUrl(canonical, this.collectionUrl);
+    data = await this.#touchForUpdate(canonical, data);
     // Without ifMatch this is an unconditional PUT. (`If-Match: *` would make a gone item fail,
     // but Radicale 3.1 compares `*` literally with the ETag and answers 412 for every item.)
     const reply = await this.client.put(
@@ -307,6 +320,16 @@ export class DavStore implements DataStore, SyncCollectionSupport {
       throw err;
     }
     return { href, etag: await this.#etagAfterWrite(reply, canonical) };
+  }
+
+  /** Provider touch-ups (SEQUENCE/DTSTAMP) before an iCalendar update; see quirks.ts. */
+  async #touchForUpdate(href: string, data: string): Promise<string> {
+    const q = this.quirks;
+    if (this.#dialect.protocol !== 'caldav') return data;
+    if (!q.bumpSequenceOnUpdate && !q.advanceDtstampOnUpdate) return data;
+    // The stored SEQUENCE is what the server compares with; the device's copy may be older.
+    const previous = q.bumpSequenceOnUpdate ? (await this.fetch([href]))[0] : undefined;
+    return touchICalendar(data, q, previous ? maxSequence(previous.data) : 0);
   }
 
   async delete(href: string, ifMatch?: string): Promise<void> {
@@ -445,7 +468,7 @@ export class DavStore implements DataStore, SyncCollectionSupport {
 
   async #etagAfterWrite(reply: DavReply, href: string): Promise<string> {
     const fromHeader = reply.headers.get('ETag');
-    if (fromHeader) return fromHeader;
+    if (fromHeader && !this.quirks.refetchEtagAfterPut) return fromHeader;
     // RFC 4918 lets servers omit the ETag (e.g. when they rewrote the data): ask for it.
     const etag = await this.#etagOf(href);
     if (etag === undefined) {

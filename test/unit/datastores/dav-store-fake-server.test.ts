@@ -77,7 +77,7 @@ describe('DavStore against a scripted server', () => {
 
   it('a server that does not answer -> BACKEND_UNAVAILABLE after timeoutMs', async () => {
     fake.handler = () => undefined; // never respond
-    const s = createDavStore({ kind: 'contacts', collectionUrl: fake.url, credentials: { bearer: 't' }, timeoutMs: 300 });
+    const s = createDavStore({ kind: 'contacts', collectionUrl: fake.url, credentials: { bearer: 't' }, timeoutMs: 300, retry: false });
     const t0 = performance.now();
     assert.equal(await codeOf(s.list()), 'BACKEND_UNAVAILABLE');
     const ms = performance.now() - t0;
@@ -137,7 +137,7 @@ describe('DavStore against a scripted server', () => {
   });
 
   it('maps 5xx, HTML login pages and 401 on the collection', async () => {
-    const s = createDavStore({ kind: 'contacts', collectionUrl: fake.url, credentials: { bearer: 't' } });
+    const s = createDavStore({ kind: 'contacts', collectionUrl: fake.url, credentials: { bearer: 't' }, retry: false });
     fake.handler = (_req, _body, res) => res.writeHead(503).end('maintenance');
     assert.equal(await codeOf(s.list()), 'BACKEND_UNAVAILABLE');
     assert.equal(await codeOf(s.fetch(['/alice/contacts/x.vcf'])), 'BACKEND_UNAVAILABLE');
