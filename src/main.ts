@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Server } from 'node:http';
 import { AccountRegistry } from './accounts/mappings.js';
-import { commandSizer } from './codec/index.js';
+import { commandSizer, encodeMessage } from './codec/index.js';
 import { loadSettings, PACKAGE_ROOT, publicSyncUrl, type Settings } from './config.js';
 import { createDavStore, verifyDavCredentials } from './datastores/index.js';
 import { createApp } from './http/app.js';
@@ -46,6 +46,7 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
     translators: { contacts: contactsTranslator },
     log,
     sizer: commandSizer,
+    encode: encodeMessage,
     settings: {
       get serverUrl() { return serverUrl; },
       sessionTtlSeconds: settings.sessionTtlSeconds,

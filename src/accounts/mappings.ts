@@ -9,10 +9,28 @@ import type { ItemKind } from '../datastores/datastore.js';
 
 const secret = z.string().min(1);
 
+/**
+ * A collection reference: an absolute URL (as before), a path on the dav.url server
+ * (`/alice/contacts/`), or a NAME (display name or last path segment) that discovery resolves.
+ */
+const collectionRef = z.string().trim().min(1).refine(
+  (v) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(v) || /^https?:\/\/[^\s]+$/i.test(v),
+  'must be an http(s) URL, a /path or a collection name',
+);
+
 const datastoreSchema = z.object({
   uris: z.array(z.string().min(1)).min(1),
-  collection: z.string().url(),
+  collection: z.union([collectionRef, z.array(collectionRef).min(1)]),
+  /** With several collections: the one that receives new items (default the first). */
+  createIn: collectionRef.optional(),
   kind: z.enum(['contacts', 'events', 'tasks', 'notes']).optional(),
+}).strict();
+
+const oauth2Schema = z.object({
+  clientId: z.string().min(1),
+  clientSecret: secret,
+  refreshToken: secret,
+  tokenUrl: z.string().url().optional(),
 }).strict();
 
 const mappingSchema = z.object({
@@ -25,6 +43,9 @@ const mappingSchema = z.object({
     url: z.string().url(),
     username: z.string().min(1).optional(),
     password: secret.optional(),
+    /** Provider profile (config/providers); default: recognised from url, else generic. */
+    provider: z.enum(['nextcloud', 'google', 'radicale', 'generic']).optional(),
+    oauth2: oauth2Schema.optional(),
   }).strict(),
   datastores: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'datastore names are letters, digits, - and _'), datastoreSchema)
     .refine((d) => Object.keys(d).length > 0, 'at least one datastore is needed'),
@@ -36,14 +57,32 @@ export interface DatastoreMapping {
   name: string;
   kind: ItemKind;
   uris: string[];
+  /** The first (or `createIn`) collection reference: a URL unless it is a name or path. */
   collection: string;
+  /** Every collection reference, in mapping order (one element for a single collection). */
+  collections: string[];
+  /** Index in `collections` of the one that receives new items. */
+  createIn: number;
+}
+
+export interface OAuth2Mapping {
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+  tokenUrl?: string;
 }
 
 export interface AccountMapping {
   account: string;
   file: string;
   auth: { mode: 'passthrough' } | { mode: 'secret'; basic?: string; md5?: string };
-  dav: { url: string; username?: string; password?: string };
+  dav: {
+    url: string;
+    username?: string;
+    password?: string;
+    provider?: 'nextcloud' | 'google' | 'radicale' | 'generic';
+    oauth2?: OAuth2Mapping;
+  };
   datastores: DatastoreMapping[];
 }
 
@@ -87,9 +126,20 @@ export function parseMapping(text: string, file: string, env: NodeJS.ProcessEnv 
     throw new GatewayError('CONFIG_INVALID', `${file}: field ${field}: ${issue.message}`);
   }
   const m = resolveEnv(result.data, file, '', env) as AccountMappingFile;
-  const datastores = Object.entries(m.datastores).map(([name, ds]) => ({
-    name, kind: ds.kind ?? kindFromName(name), uris: ds.uris, collection: ds.collection,
-  }));
+  const datastores = Object.entries(m.datastores).map(([name, ds]): DatastoreMapping => {
+    const collections = Array.isArray(ds.collection) ? ds.collection : [ds.collection];
+    if (new Set(collections).size !== collections.length) {
+      throw new GatewayError('CONFIG_INVALID', `${file}: field datastores.${name}.collection: a collection is listed twice`);
+    }
+    const createIn = ds.createIn === undefined ? 0 : collections.indexOf(ds.createIn);
+    if (createIn < 0) {
+      throw new GatewayError('CONFIG_INVALID', `${file}: field datastores.${name}.createIn: "${ds.createIn}" is not one of its collections`);
+    }
+    return {
+      name, kind: ds.kind ?? kindFromName(name), uris: ds.uris,
+      collection: collections[createIn], collections, createIn,
+    };
+  });
   const seen = new Map<string, string>();
   for (const ds of datastores) for (const uri of ds.uris) {
     const key = normaliseUri(uri);
@@ -104,6 +154,16 @@ export function parseMapping(text: string, file: string, env: NodeJS.ProcessEnv 
     dav: m.dav,
     datastores,
   };
+}
+
+/** True when a collection reference is a NAME that only discovery can turn into a URL. */
+export function isCollectionName(ref: string): boolean {
+  return !/^https?:\/\//i.test(ref) && !ref.startsWith('/');
+}
+
+/** True when some datastore names a collection by NAME (resolveCollections needed). */
+export function needsDiscovery(mapping: AccountMapping): boolean {
+  return mapping.datastores.some((ds) => ds.collections.some(isCollectionName));
 }
 
 /** Phones write `./contacts`, `Contacts`, `contacts/`: compare without case, `./` and slashes. */

@@ -5,7 +5,7 @@ import type {
   Anchor, Chal, Command, Cred, Item, ItemData, LocRef, MapItem, Meta, SyncHdr, SyncMLMessage, SyncMLVersion,
 } from './model.js';
 import { METINF_NS, NAMESPACES } from './model.js';
-import { childElements, childText, el, firstChild, isElement, textOf, type SmlElement, type SmlNode } from './tree.js';
+import { childElements, childText, el, firstChild, isElement, isOpaque, textOf, type SmlElement, type SmlNode } from './tree.js';
 
 
 // ---------------------------------------------------------------- tree -> model
@@ -74,10 +74,22 @@ function readHeader(h: SmlElement): SyncHdr {
 
 function readCred(e: SmlElement | undefined): Cred | undefined {
   if (!e) return undefined;
-  const cred: Cred = { data: childText(e, 'Data') ?? '' };
+  const cred: Cred = { data: credData(firstChild(e, 'Data')) };
   const meta = readMeta(firstChild(e, 'Meta'));
   if (meta) cred.meta = meta;
   return cred;
+}
+
+/** WBXML phones may send an MD5 digest as 16 raw OPAQUE bytes: carry it as base64 like XML does. */
+function credData(d: SmlElement | undefined): string {
+  if (!d) return '';
+  const opaque = d.children.find(isOpaque);
+  if (opaque && d.children.length === 1) {
+    const bytes = opaque.opaque;
+    const printable = bytes.every((b) => b >= 0x20 && b < 0x7f);
+    return printable ? new TextDecoder().decode(bytes).trim() : Buffer.from(bytes).toString('base64');
+  }
+  return textOf(d)?.trim() ?? '';
 }
 
 function num(s: string | undefined): number | undefined {

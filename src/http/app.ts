@@ -1,7 +1,8 @@
 // HTTP transport (express): SyncML POSTs in XML or WBXML -> codec -> protocol engine -> codec.
 // HTTP status codes are chosen here and only here; SyncML-level failures travel as SyncML statuses.
 import express, { type Request, type Response } from 'express';
-import { CONTENT_TYPES, decodeMessage, encodeMessage, encodingOf } from '../codec/index.js';
+import { createHash } from 'node:crypto';
+import { CONTENT_TYPES, decodeMessage, encodingOf } from '../codec/index.js';
 import { describeError, isGatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ProtocolEngine } from '../protocol/engine.js';
@@ -57,9 +58,9 @@ export function createApp(o: AppOptions): express.Express {
     }
     const sid = typeof req.query['sid'] === 'string' ? req.query['sid'] : undefined;
     try {
-      const { reply } = await o.engine.handle(decoded.message, decoded.wire, sid);
-      const bytes = encodeMessage(reply, decoded.wire);
-      res.status(200).type(CONTENT_TYPES[decoded.wire.encoding]).send(Buffer.from(bytes));
+      const requestHash = createHash('sha256').update(body).digest('base64url');
+      const { body: reply } = await o.engine.handle(decoded.message, decoded.wire, sid, requestHash);
+      res.status(200).type(CONTENT_TYPES[decoded.wire.encoding]).send(Buffer.from(reply));
     } catch (err) {
       o.log.error({ err: describeError(err), stack: err instanceof Error ? err.stack : undefined }, 'internal error');
       res.status(500).type('text/plain').send('internal error\n');

@@ -1,6 +1,6 @@
 // SyncML authentication (syncml:auth-basic) of the phone against an account mapping.
 // Passthrough accounts are checked with one request to the DAV server; results are cached briefly.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Cred } from '../codec/model.js';
 import type { AccountMapping } from '../accounts/mappings.js';
 import type { DavCredentials } from '../datastores/datastore.js';
@@ -88,4 +88,26 @@ export async function authenticateBasic(
   if (secret === undefined || !safeEqual(secret, c.password)) return undefined;
   if (!mapping.dav.username || mapping.dav.password === undefined) return undefined;
   return { username: mapping.dav.username, password: mapping.dav.password };
+}
+
+/**
+ * syncml:auth-md5 digest (spec/syncml-auth.md §3): 1.1+: B64(H(B64(H(user:pass)) ":" nonce)),
+ * 1.0: B64(H(user:pass:nonce)); nonce = the base64-decoded NextNonce bytes.
+ */
+export function md5Digest(version: string, user: string, password: string, nonceB64: string): string {
+  const nonce = Buffer.from(nonceB64, 'base64');
+  if (version === '1.0') {
+    return createHash('md5').update(Buffer.concat([Buffer.from(`${user}:${password}:`, 'utf8'), nonce])).digest('base64');
+  }
+  const inner = createHash('md5').update(`${user}:${password}`, 'utf8').digest('base64');
+  return createHash('md5').update(Buffer.concat([Buffer.from(`${inner}:`, 'utf8'), nonce])).digest('base64');
+}
+
+export function verifyMd5(version: string, user: string, secret: string, nonceB64: string, data: string): boolean {
+  return safeEqual(md5Digest(version, user, secret, nonceB64), data.trim());
+}
+
+/** A fresh, unpredictable nonce (sent base64-encoded as NextNonce). */
+export function newNonce(): string {
+  return randomBytes(12).toString('base64');
 }

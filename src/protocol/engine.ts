@@ -3,7 +3,7 @@
 // hands item work to the sync engine. Session state is loaded from and saved to the StateStore.
 import { randomUUID } from 'node:crypto';
 import type {
-  AlertCmd, Command, Item, ItemCmd, MapCmd, PutGetCmd, ResultsCmd, StatusCmd, SyncCmd, SyncHdr, SyncMLMessage, WireFormat,
+  AlertCmd, Command, Item, ItemCmd, MapCmd, Meta, PutGetCmd, ResultsCmd, StatusCmd, SyncCmd, SyncHdr, SyncMLMessage, WireFormat,
 } from '../codec/model.js';
 import { DEVINF_URIS } from '../codec/model.js';
 import { isElement, type SmlElement } from '../codec/tree.js';
@@ -16,7 +16,7 @@ import { DatastoreSync } from '../sync/datastore-sync.js';
 import {
   clientSends, emptyStats, serverSends, type DatastoreSessionState, type DeviceFormat, type ItemTranslator, type SyncMode,
 } from '../sync/types.js';
-import { authenticateBasic, AuthCache, credType, decodeBasicCred, type CredentialVerifier } from './auth.js';
+import { authenticateBasic, AuthCache, credType, decodeBasicCred, newNonce, verifyMd5, type CredentialVerifier } from './auth.js';
 import { buildServerDevInf, parseDevInf, SERVER_FORMATS, type DeviceInfo } from './devinf.js';
 import { ReplyBuilder, statusItemsWithAnchor, type CommandSizer } from './reply.js';
 import { sessionKeyFor, type SessionState } from './session.js';
@@ -31,6 +31,8 @@ export interface EngineDeps {
   log: Logger;
   /** Encoded size of one command in the given wire format (for MaxMsgSize). */
   sizer(wire: WireFormat): CommandSizer;
+  /** Encode a reply in the client's wire format (the engine caches the bytes for resends). */
+  encode(msg: SyncMLMessage, wire: WireFormat): Uint8Array;
   settings: {
     serverUrl: string;
     sessionTtlSeconds: number;
@@ -41,9 +43,13 @@ export interface EngineDeps {
 }
 
 export interface EngineResult {
-  reply: SyncMLMessage;
+  /** The encoded reply, in the client's encoding. */
+  body: Uint8Array;
+  reply?: SyncMLMessage;
   sessionKey: string;
   completed: boolean;
+  /** The client re-sent a message it had sent before: the earlier reply is repeated. */
+  resent: boolean;
 }
 
 const MODE_BY_ALERT: Record<string, SyncMode> = {
@@ -71,6 +77,7 @@ const DEFAULT_CLIENT_MAX_MSG_SIZE = 100_000;
 const REPLY_OVERHEAD = 600;
 const OUTGOING_BATCH = 25;
 const LOCK_TTL_SECONDS = 120;
+const DONE_TTL_SECONDS = 300;
 
 interface MessageContext {
   msg: SyncMLMessage;
@@ -90,26 +97,44 @@ export class ProtocolEngine {
     this.#authCache = new AuthCache(deps.settings.authCacheSeconds);
   }
 
-  /** Handle one decoded client message. `urlKey` is the `sid` from the RespURI, if any. */
-  async handle(msg: SyncMLMessage, wire: WireFormat, urlKey?: string): Promise<EngineResult> {
+  /**
+   * Handle one decoded client message. `urlKey` is the `sid` from the RespURI, if any;
+   * `requestHash` identifies the raw request so that a resent message gets the same reply.
+   */
+  async handle(msg: SyncMLMessage, wire: WireFormat, urlKey?: string, requestHash?: string): Promise<EngineResult> {
     const hdr = msg.header;
     const deviceId = hdr.source.locURI;
     const key = urlKey ?? sessionKeyFor(deviceId, hdr.sessionId);
     const log = this.#d.log.child({ session: key, device: deviceId, msgId: hdr.msgId });
     const lockOwner = randomUUID();
     const lockKey = { account: '', deviceId };
+    const fail = (err: unknown): EngineResult => {
+      const reply = this.#headerOnlyReply(msg, key, statusForError(err), log, err);
+      return { body: this.#d.encode(reply, wire), reply, sessionKey: key, completed: false, resent: false };
+    };
 
     try {
       if (!(await this.#lock(lockKey, lockOwner))) throw new GatewayError('DEVICE_BUSY', 'another session of this device is running');
     } catch (err) {
-      return { reply: this.#headerOnlyReply(msg, key, statusForError(err), log, err), sessionKey: key, completed: false };
+      return fail(err);
     }
     try {
-      return await this.#handleLocked(msg, wire, key, log);
+      const cacheKey = requestHash ? `${hdr.msgId}:${requestHash}` : undefined;
+      if (cacheKey) {
+        const cached = await this.#d.state.getCachedReply(key, cacheKey);
+        if (cached) {
+          log.info('client re-sent a message: repeating the earlier reply, nothing applied again');
+          return { body: cached.body, sessionKey: key, completed: false, resent: true };
+        }
+      }
+      const result = await this.#handleLocked(msg, wire, key, log);
+      const body = this.#d.encode(result.reply, wire);
+      if (cacheKey) await this.#d.state.putCachedReply(key, cacheKey, { body, contentType: wire.encoding }, this.#d.settings.sessionTtlSeconds);
+      return { ...result, body, resent: false };
     } catch (err) {
       // Anything unexpected: the phone gets a status on the SyncHdr, the log says why, and the
       // session state is left as it was before this message (nothing committed).
-      return { reply: this.#headerOnlyReply(msg, key, statusForError(err), log, err), sessionKey: key, completed: false };
+      return fail(err);
     } finally {
       await this.#d.state.releaseLock(lockKey, lockOwner).catch(() => undefined);
     }
@@ -143,10 +168,11 @@ export class ProtocolEngine {
     };
   }
 
-  async #handleLocked(msg: SyncMLMessage, wire: WireFormat, key: string, baseLog: Logger): Promise<EngineResult> {
+  async #handleLocked(msg: SyncMLMessage, wire: WireFormat, key: string, baseLog: Logger): Promise<{ reply: SyncMLMessage; sessionKey: string; completed: boolean }> {
     const hdr = msg.header;
     let session = await this.#d.state.getSession<SessionState>(key);
     const isInit = msg.body.some((c) => c.kind === 'Alert' && c.data !== undefined && MODE_BY_ALERT[c.data] !== undefined);
+    if (session?.phase === 'done') session = undefined;
     if (session && hdr.msgId === '1' && isInit && session.lastClientMsgId !== '1') {
       baseLog.info('client started a new session with a reused SessionID; the old one is abandoned');
       session = undefined;
@@ -165,18 +191,16 @@ export class ProtocolEngine {
     // ---- SyncHdr and authentication
     const hdrStatus = { msgRef: hdr.msgId, cmdRef: '0', cmd: 'SyncHdr', targetRefs: [hdr.target.locURI], sourceRefs: [hdr.source.locURI] };
     if (!session.authenticated) {
-      const code = await this.#authenticate(ctx);
+      const { code, chal } = await this.#authenticate(ctx);
+      const st = reply.status({ ...hdrStatus, data: String(code) });
+      if (chal) st.chal = { meta: chal };
       if (code !== Status.AUTH_ACCEPTED) {
-        const st = reply.status({ ...hdrStatus, data: String(code) });
-        if (code === Status.INVALID_CREDENTIALS || code === Status.MISSING_CREDENTIALS) {
-          st.chal = { meta: { type: 'syncml:auth-basic', format: 'b64' } };
-        }
         // Nothing else in the message is executed.
         for (const c of msg.body) if (c.kind !== 'Status' && !c.noResp) reply.status({ msgRef: hdr.msgId, cmdRef: c.cmdId, cmd: cmdName(c), data: String(code) });
         reply.final = true;
+        await this.#d.state.putSession(key, session, this.#d.settings.sessionTtlSeconds);
         return { reply: reply.build(this.#replyHeader(hdr, String(session.serverMsgId), key), msg.version), sessionKey: key, completed: false };
       }
-      reply.status({ ...hdrStatus, data: String(Status.AUTH_ACCEPTED) });
     } else {
       reply.status({ ...hdrStatus, data: String(Status.OK) });
     }
@@ -214,8 +238,10 @@ export class ProtocolEngine {
       reply.add({ kind: 'Alert', cmdId: reply.nextCmdId(), data: '222', items: [{ target: { locURI: hdr.source.locURI }, source: { locURI: hdr.target.locURI } }] });
     }
 
-    if (completed) await this.#d.state.deleteSession(key);
-    else await this.#d.state.putSession(key, session, this.#d.settings.sessionTtlSeconds);
+    // A completed session is kept briefly (phase done) so that a resend of its last message
+    // still finds the cached reply.
+    if (completed) session.phase = 'done';
+    await this.#d.state.putSession(key, session, completed ? DONE_TTL_SECONDS : this.#d.settings.sessionTtlSeconds);
     return { reply: reply.build(this.#replyHeader(hdr, String(session.serverMsgId), key), msg.version), sessionKey: key, completed };
   }
 
@@ -227,39 +253,73 @@ export class ProtocolEngine {
     };
   }
 
-  async #authenticate(ctx: MessageContext): Promise<number> {
+  /** The challenge an account expects: MD5 with a fresh nonce (remembered per device) or basic. */
+  async #challenge(mapping: AccountMapping | undefined, deviceId: string): Promise<Meta> {
+    if (mapping?.auth.mode === 'secret' && mapping.auth.md5 !== undefined) {
+      const nonce = newNonce();
+      const key = { account: mapping.account, deviceId };
+      const prev = await this.#d.state.getDevice(key);
+      await this.#d.state.putDevice(key, { ...prev, nextNonce: nonce });
+      return { type: 'syncml:auth-md5', format: 'b64', nextNonce: nonce };
+    }
+    return { type: 'syncml:auth-basic', format: 'b64' };
+  }
+
+  async #authenticate(ctx: MessageContext): Promise<{ code: number; chal?: Meta }> {
     const { msg, session, log } = ctx;
-    const cred = msg.header.cred;
+    const hdr = msg.header;
+    const cred = hdr.cred;
+    const deny = async (code: number, mapping: AccountMapping | undefined): Promise<{ code: number; chal: Meta }> =>
+      ({ code, chal: await this.#challenge(mapping, session.deviceId) });
     if (!cred) {
       log.info('no credentials sent; challenging');
-      return Status.MISSING_CREDENTIALS;
+      return deny(Status.MISSING_CREDENTIALS, hdr.source.locName ? this.#d.accounts.get(hdr.source.locName) : undefined);
     }
-    const basic = decodeBasicCred(cred);
-    if (!basic) {
-      log.info({ credType: credType(cred) }, 'credential type not accepted; challenging for basic');
-      return Status.INVALID_CREDENTIALS;
-    }
-    const mapping = this.#d.accounts.get(basic.username);
-    if (!mapping) {
-      log.warn({ user: basic.username }, 'authentication failed: no account mapping for this user');
-      return Status.INVALID_CREDENTIALS;
-    }
+    const type = credType(cred);
+    let mapping: AccountMapping | undefined;
+    let dav: DavCredentials | undefined;
     try {
-      const dav = await authenticateBasic(mapping, basic, this.#d.verifyCredentials, this.#authCache);
-      if (!dav) {
-        log.warn({ user: basic.username }, 'authentication failed: wrong password');
-        return Status.INVALID_CREDENTIALS;
+      if (type === 'syncml:auth-basic') {
+        const basic = decodeBasicCred(cred);
+        mapping = basic ? this.#d.accounts.get(basic.username) : undefined;
+        if (!basic || !mapping) {
+          log.warn({ user: basic?.username ?? null }, 'authentication failed: no account mapping for this user');
+          return deny(Status.INVALID_CREDENTIALS, mapping);
+        }
+        dav = await authenticateBasic(mapping, basic, this.#d.verifyCredentials, this.#authCache);
+        if (!dav) log.warn({ user: basic.username }, 'authentication failed: wrong password');
+      } else if (type === 'syncml:auth-md5') {
+        const user = hdr.source.locName ?? '';
+        mapping = this.#d.accounts.get(user);
+        if (mapping?.auth.mode !== 'secret' || mapping.auth.md5 === undefined) {
+          // MD5 needs a secret the gateway holds; passthrough accounts can only use basic.
+          log.info({ user }, 'MD5 credentials for an account without an MD5 secret; challenging for basic');
+          return deny(Status.INVALID_CREDENTIALS, mapping);
+        }
+        const nonce = (await this.#d.state.getDevice({ account: mapping.account, deviceId: session.deviceId }))?.nextNonce;
+        // An empty nonce would make the digest replayable: such a phone is challenged first.
+        if (nonce && verifyMd5(session.version, user, mapping.auth.md5, nonce, cred.data)) {
+          dav = mapping.dav.username && mapping.dav.password !== undefined ? { username: mapping.dav.username, password: mapping.dav.password } : undefined;
+        } else {
+          log.info({ user, hadNonce: !!nonce }, 'MD5 credentials not valid for the current nonce; challenging');
+        }
+      } else {
+        log.info({ credType: type }, 'credential type not accepted; challenging');
+        return deny(Status.INVALID_CREDENTIALS, undefined);
       }
-      session.authenticated = true;
-      session.account = mapping.account;
-      session.dav = dav;
-      ctx.log = ctx.log.child({ account: mapping.account });
-      ctx.log.info('authenticated');
-      return Status.AUTH_ACCEPTED;
     } catch (err) {
       log.error({ err: describeError(err) }, 'authentication could not be checked: DAV server unreachable');
-      return statusForError(err);
+      return { code: statusForError(err) };
     }
+    if (!dav || !mapping) return deny(Status.INVALID_CREDENTIALS, mapping);
+    session.authenticated = true;
+    session.account = mapping.account;
+    session.dav = dav;
+    ctx.log = ctx.log.child({ account: mapping.account });
+    ctx.log.info({ credType: type }, 'authenticated');
+    // 212 = authenticated for the session; an MD5 account gets the nonce for its next session.
+    const chal = mapping.auth.mode === 'secret' && mapping.auth.md5 !== undefined ? await this.#challenge(mapping, session.deviceId) : undefined;
+    return chal ? { code: Status.AUTH_ACCEPTED, chal } : { code: Status.AUTH_ACCEPTED };
   }
 
   async #command(ctx: MessageContext, cmd: Command): Promise<void> {

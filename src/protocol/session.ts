@@ -6,7 +6,7 @@ import type { DavCredentials } from '../datastores/datastore.js';
 import type { DatastoreSessionState, SentChange } from '../sync/types.js';
 import type { DeviceInfo } from './devinf.js';
 
-export type SessionPhase = 'init' | 'sync' | 'map';
+export type SessionPhase = 'init' | 'sync' | 'map' | 'done';
 
 export interface SessionState {
   key: string;

@@ -49,10 +49,6 @@ const TIME_PROPS = new Set(['DTSTART', 'DTEND', 'DUE', 'RECURRENCE-ID', 'COMPLET
 /** How many occurrences decide that two recurrence rules are the same. */
 const RRULE_PROBE = 400;
 
-function isoStamp(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-}
-
 function parseCal(text: string): Component {
   let jcal: unknown;
   try {
@@ -145,6 +141,27 @@ class Instants {
     return copy;
   }
 
+  /**
+   * All values of a multi-valued date property (EXDATE, RDATE) as a sorted key. For all-day
+   * series a device's local midnight counts as that date (phones have no date-only values).
+   */
+  dateSet(item: Component, name: string, cal: Component, allDay: boolean): string {
+    const keys: string[] = [];
+    for (const p of item.getAllProperties(name)) {
+      const tzid = p.getParameter('tzid');
+      for (const v of p.getValues()) {
+        if (!(v instanceof ICAL.Time)) {
+          keys.push(String(v));
+          continue;
+        }
+        if (v.isDate) keys.push(`D${v.toICALString()}`);
+        else if (allDay && v.hour === 0 && v.minute === 0 && v.second === 0) keys.push(`D${v.toICALString().slice(0, 8)}`);
+        else keys.push(`T${this.unix(v, tzid, cal)}`);
+      }
+    }
+    return keys.sort().join(',');
+  }
+
   /** Start time ready for recurrence expansion (zone attached, or floating in the device zone). */
   start(item: Component, cal: Component): Time | undefined {
     const p = item.getFirstProperty('dtstart') ?? item.getFirstProperty('due');
@@ -167,9 +184,9 @@ class Instants {
     return `T${this.unix(zoned, start!.getParameter('tzid'), cal)}`;
   }
 
-  /** The first occurrences of an item's recurrence as instants, plus whether the rule ended. */
-  occurrences(item: Component, cal: Component): string | undefined {
-    const rrule = item.getFirstPropertyValue('rrule');
+  /** The first occurrences of `rule` started at `item`'s start, plus whether the rule ended. */
+  occurrences(rule: Component, item: Component, cal: Component): string | undefined {
+    const rrule = rule.getFirstPropertyValue('rrule');
     const start = this.start(item, cal);
     if (!(rrule instanceof ICAL.Recur) || !start) return undefined;
     const tzid = (item.getFirstProperty('dtstart') ?? item.getFirstProperty('due'))?.getParameter('tzid');
@@ -186,6 +203,20 @@ class Instants {
     }
     return out.join(',') + '|more';
   }
+}
+
+function personKey(p: Property): string {
+  const addr = String(p.getFirstValue() ?? '').replace(/^mailto:/i, '').trim().toLowerCase();
+  const partstat = p.name === 'attendee' ? String(p.getParameter('partstat') ?? 'NEEDS-ACTION').toUpperCase() : '';
+  return `${addr}|${partstat}`;
+}
+
+/** vCalendar 1.0 has three priorities: 1-4 -> 1 -> 1, 5 -> 2 -> 5, 6-9 -> 3 -> 9. */
+function samePriority(server: Property, device: Property): boolean {
+  const bucket = (n: number): number => (n <= 0 ? 0 : n <= 4 ? 1 : n === 5 ? 2 : 3);
+  const sv = Number(server.getFirstValue());
+  const dv = Number(device.getFirstValue());
+  return [1, 5, 9].includes(dv) && bucket(sv) === bucket(dv);
 }
 
 function alarmKey(alarm: Component, owner: Component, cal: Component, inst: Instants): string {
@@ -227,9 +258,8 @@ function normaliseItem(ical: string, kind: CalKind): string {
 }
 
 function stampProp(name: string, now: Date): Property {
-  const p = new ICAL.Property(name);
-  p.setValue(ICAL.Time.fromString(isoStamp(now).replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z')));
-  return p;
+  // jCal date-time form: always UTC, whole seconds.
+  return new ICAL.Property([name, {}, 'date-time', now.toISOString().replace(/\.\d{3}Z$/, 'Z')]);
 }
 
 /**
@@ -243,22 +273,36 @@ function mergeItem(kind: CalKind, s: Component, sCal: Component, d: Component, d
   const out = new ICAL.Component(kind);
   const sent = new Set(d.getAllProperties().map((p) => p.name.toUpperCase()));
   const sameStart = inst.of(s.getFirstProperty('dtstart'), sCal) === inst.of(d.getFirstProperty('dtstart'), dCal);
-  const sameRule = (inst.occurrences(s, sCal) ?? 'none') === (inst.occurrences(d, dCal) ?? 'none');
+  // Both rules are expanded from the server's start, the one kept when the instants agree: a
+  // phone's UTC start re-read in its own zone must not make a daily rule look different.
+  const sameRule = (inst.occurrences(s, s, sCal) ?? 'none') === (inst.occurrences(d, s, sCal) ?? 'none');
   const sameEnd = inst.end(s, sCal) === inst.end(d, dCal);
 
+  // DTEND and DURATION are one field written two ways: keep the server's way if the end is equal.
+  const keepServerEnd = sameStart && sameEnd && (s.hasProperty('dtend') || s.hasProperty('duration')) && (d.hasProperty('dtend') || d.hasProperty('duration'));
+  const allDay = (s.getFirstPropertyValue('dtstart') as Time | null)?.isDate === true;
+  const sameDates = (name: string): boolean =>
+    s.hasProperty(name) && inst.dateSet(s, name, sCal, allDay) === inst.dateSet(d, name, dCal, allDay);
+  const keepDates = new Set(['EXDATE', 'RDATE'].filter((n) => d.hasProperty(n.toLowerCase()) && sameDates(n.toLowerCase())));
+  const usedPeople = new Set<Property>();
   for (const p of d.getAllProperties()) {
     const name = p.name.toUpperCase();
     if (MERGE_MANAGED.has(name)) continue;
+    if (keepServerEnd && (name === 'DTEND' || name === 'DURATION')) continue;
+    if (keepDates.has(name)) continue;
     const sp = s.getFirstProperty(p.name);
     if (sp && TIME_PROPS.has(name) && inst.of(sp, sCal) === inst.of(p, dCal)) out.addProperty(cloneProp(sp));
     else if (name === 'RRULE' && sp && sameRule && sameStart) out.addProperty(cloneProp(sp));
-    else if ((name === 'DTEND' || name === 'DURATION') && sameEnd && sameStart && (s.hasProperty('dtend') || s.hasProperty('duration'))) {
-      // The server's DTEND/DURATION form is copied below, once.
+    else if (name === 'PRIORITY' && sp && samePriority(sp, p)) out.addProperty(cloneProp(sp));
+    else if (name === 'ATTENDEE' || name === 'ORGANIZER') {
+      // Phones write people as "Name <mail>": the server's line keeps CUTYPE, DELEGATED-TO…
+      const match = s.getAllProperties(p.name).find((x) => !usedPeople.has(x) && personKey(x) === personKey(p));
+      if (match) usedPeople.add(match);
+      out.addProperty(cloneProp(match ?? p));
     } else out.addProperty(cloneProp(p));
   }
-  if ((d.hasProperty('dtend') || d.hasProperty('duration')) && sameEnd && sameStart) {
-    for (const p of [...s.getAllProperties('dtend'), ...s.getAllProperties('duration')]) out.addProperty(cloneProp(p));
-  }
+  for (const n of keepDates) for (const p of s.getAllProperties(n.toLowerCase())) out.addProperty(cloneProp(p));
+  if (keepServerEnd) for (const p of [...s.getAllProperties('dtend'), ...s.getAllProperties('duration')]) out.addProperty(cloneProp(p));
   for (const p of s.getAllProperties()) {
     const name = p.name.toUpperCase();
     if (MERGE_MANAGED.has(name) || sent.has(name) || owned.has(name)) continue;

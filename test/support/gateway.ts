@@ -23,6 +23,8 @@ export interface TestGatewayOptions {
   /** Extra YAML lines appended to alice's mapping. */
   mappingYaml?: string;
   settings?: Partial<Settings>;
+  /** Environment for `${NAME}` secrets in the mapping. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function startTestGateway(o: TestGatewayOptions): Promise<TestGateway> {
@@ -46,7 +48,7 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
     port: 0, mappingsDir: mappings, stateDir: path.join(dir, 'state'), logLevel: 'debug', authCacheSeconds: 0,
     ...(o.redisUrl ? { redisUrl: o.redisUrl } : { redisUrl: '' }),
     ...o.settings,
-  }, { logDestination: logStream });
+  }, { logDestination: logStream, ...(o.env ? { env: o.env } : {}) });
   return {
     ...gw,
     dir,

@@ -261,7 +261,7 @@ export function mergeFromDevice(server: Contact, device: Contact, filter: FieldF
     if (KEEP_SERVER.has(name) && serverIdx.length > 0) continue;
     const cap = filter ? capFor(filter, name) : undefined;
     let cands: Candidate[];
-    let withheld: number[] = [];
+    const withheld: number[] = [];
     if (projection && cap) {
       cands = [];
       for (const i of serverIdx) {
@@ -294,7 +294,6 @@ export function mergeFromDevice(server: Contact, device: Contact, filter: FieldF
     });
     // The device could store these, got them, and did not send them back: deleted on the phone.
     for (const c of cands) if (!paired.has(c.index)) slots[c.index] = null;
-    withheld = [];
   }
 
   const out = slots.filter((p): p is ContactProperty => p !== null);

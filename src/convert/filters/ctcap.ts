@@ -145,7 +145,7 @@ function parseFlat(ctCap: SmlElement): FieldFilter[] {
           prop = undefined;
           break;
         }
-        // A name listed twice (P900 lists STATUS twice) continues the first entry.
+        // A name listed twice (a Symbian vCalendar CTCap lists STATUS twice) continues the first entry.
         prop = filter.properties[v.toUpperCase()] ??= {};
         break;
       case 'ParamName':

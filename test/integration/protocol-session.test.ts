@@ -1,0 +1,101 @@
+// Session-level protocol behaviour with real Radicale and the embedded store: resends get the same
+// reply and apply nothing twice; MD5 authentication with nonces; multi-message packages.
+import assert from 'node:assert/strict';
+import { encodeMessage } from '../../src/codec/index.js';
+import type { Command } from '../../src/codec/model.js';
+import { md5Digest } from '../../src/protocol/auth.js';
+import { startRadicale, type DavServerHandle } from '../support/index.js';
+import {
+  addCmd, alert, postSyncml, ScriptedClient, startTestGateway, statusesOf, syncCmd, vcard21, type TestGateway,
+} from '../support/gateway.js';
+
+const hdrOk: Command = { kind: 'Status', cmdId: '1', msgRef: '1', cmdRef: '0', cmd: 'SyncHdr', targetRefs: [], sourceRefs: [], data: '200', items: [] };
+
+describe('protocol: sessions (real Radicale, embedded store)', function () {
+  this.timeout(60_000);
+  let dav: DavServerHandle;
+  let gw: TestGateway;
+
+  before(async function () {
+    dav = await startRadicale();
+    gw = await startTestGateway({
+      dav,
+      mappingYaml: [
+        'account: bob',
+        'auth:',
+        '  md5: ${BOB_SYNCML_SECRET}',
+        'dav:',
+        `  url: ${dav.baseUrl}/`,
+        `  username: ${dav.user}`,
+        '  password: ${BOB_DAV_PASSWORD}',
+        'datastores:',
+        '  contacts:',
+        '    uris: [contacts]',
+        `    collection: ${dav.collections.contacts}`,
+        '',
+      ].join('\n'),
+      env: { ...process.env, BOB_SYNCML_SECRET: 'bob-md5-secret', BOB_DAV_PASSWORD: dav.password },
+    });
+  });
+  after(async function () {
+    await gw?.close();
+    await dav?.dispose();
+  });
+
+  it('MD5: an empty nonce is challenged with a NextNonce, the digest over that nonce is accepted (212), and a new nonce is handed out', async function () {
+    const url = gw.url;
+    const device = 'IMEI:md5-phone';
+    const make = (msgId: string, sessionId: string, nonce: string): Uint8Array => encodeMessage({
+      version: '1.2', final: true,
+      header: {
+        verDTD: '1.2', verProto: 'SyncML/1.2', sessionId, msgId, target: { locURI: url }, source: { locURI: device, locName: 'bob' },
+        cred: { meta: { type: 'syncml:auth-md5', format: 'b64' }, data: md5Digest('1.2', 'bob', 'bob-md5-secret', nonce) },
+      },
+      body: [alert('1', '201', 'contacts', './c', { next: 'a1' })],
+    }, { encoding: 'xml' });
+    const first = await postSyncml(url, make('1', '10', ''));
+    const hdr1 = first.message!.body[0]!;
+    assert.equal(hdr1.kind === 'Status' && hdr1.data, '401');
+    const nonce = hdr1.kind === 'Status' ? hdr1.chal?.meta.nextNonce : undefined;
+    assert.equal(hdr1.kind === 'Status' && hdr1.chal?.meta.type, 'syncml:auth-md5');
+    assert.ok(nonce, 'a NextNonce is sent');
+
+    const second = await postSyncml(url, make('2', '10', nonce!));
+    const hdr2 = second.message!.body[0]!;
+    assert.equal(hdr2.kind === 'Status' && hdr2.data, '212');
+    const next = hdr2.kind === 'Status' ? hdr2.chal?.meta.nextNonce : undefined;
+    assert.ok(next && next !== nonce, 'a new nonce for the next session');
+
+    const wrong = await postSyncml(url, make('1', '11', 'bm90LXRoZS1ub25jZQ=='));
+    const hdr3 = wrong.message!.body[0]!;
+    assert.equal(hdr3.kind === 'Status' && hdr3.data, '401');
+    assert.ok(gw.logLines().every((l) => !JSON.stringify(l).includes('bob-md5-secret')), 'the secret never reaches the log');
+  });
+
+  it('a resent message gets the same reply and nothing is applied twice', async function () {
+    // bob is an MD5 account; basic credentials with the same secret are accepted too.
+    const client = new ScriptedClient(gw.url, 'IMEI:resend-phone', '7', { user: 'bob', password: 'bob-md5-secret' });
+    const init = await client.send([alert('1', '201', 'contacts', './c', { next: 'r1' })]);
+    assert.equal(statusesOf(init.message)[0]!.data, '212');
+    const before = (await dav.listItems('contacts')).length;
+    const msg = client.message([hdrOk, syncCmd('2', 'contacts', './c', [addCmd('3', 'RES-1', vcard21(71))])]);
+    const bytes = encodeMessage(msg, { encoding: 'xml' });
+    const a = await postSyncml(client.url, bytes);
+    const b = await postSyncml(client.url, bytes);
+    assert.equal(a.status, 200);
+    assert.equal(b.text, a.text, 'byte-identical reply');
+    assert.equal((await dav.listItems('contacts')).length, before + 1, 'one item, not two');
+    assert.ok(gw.logLines().some((l) => /re-sent a message/.test(String(l['msg']))));
+  });
+
+  it('a client package spread over several messages is answered with Alert 222 until its Final', async function () {
+    const client = new ScriptedClient(gw.url, 'IMEI:multi-phone', '3', { user: 'bob', password: 'bob-md5-secret' });
+    await client.send([alert('1', '201', 'contacts', './c', { next: 'm1' })]);
+    const part1 = await client.send([hdrOk, syncCmd('2', 'contacts', './c', [addCmd('3', 'M-1', vcard21(81))])], { final: false });
+    assert.ok(part1.message!.body.some((c) => c.kind === 'Alert' && c.data === '222'), 'Alert 222 asks for the next message');
+    assert.equal(part1.message!.final, false);
+    const part2 = await client.send([syncCmd('1', 'contacts', './c', [addCmd('2', 'M-2', vcard21(82))])]);
+    assert.equal(part2.message!.final, true);
+    assert.ok(part2.message!.body.some((c) => c.kind === 'Sync'), 'server Sync after the Final');
+  });
+});
