@@ -12,6 +12,7 @@ import { ProtocolEngine } from './protocol/engine.js';
 import { createStateStore } from './state/index.js';
 import type { StateStore } from './state/state-store.js';
 import { contactsTranslator } from './sync/translators.js';
+import { writeBackup } from './accounts/backup.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -44,6 +45,7 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
     openDataStore: (_account, ds, creds) => createDavStore({ kind: ds.kind, collectionUrl: ds.collection, credentials: creds, userAgent }),
     verifyCredentials: (account, creds) => verifyDavCredentials(account.datastores[0]!.collection, creds, { userAgent }),
     translators: { contacts: contactsTranslator },
+    backup: (account, datastore, collectionUrl, items) => writeBackup(path.resolve(settings.stateDir, 'backups'), account, datastore, collectionUrl, items),
     log,
     sizer: commandSizer,
     encode: encodeMessage,

@@ -24,6 +24,10 @@ const datastoreSchema = z.object({
   /** With several collections: the one that receives new items (default the first). */
   createIn: collectionRef.optional(),
   kind: z.enum(['contacts', 'events', 'tasks', 'notes']).optional(),
+  /** What happens when an item changed on both sides since the last sync. */
+  conflict: z.enum(['newer-wins', 'server-wins', 'client-wins', 'merge', 'duplicate']).optional(),
+  /** Refuse a refresh-from-client that would delete more than `maxShare` of the server's items. */
+  refreshGuard: z.object({ maxShare: z.number().min(0).max(1).optional(), allow: z.boolean().optional() }).strict().optional(),
 }).strict();
 
 const oauth2Schema = z.object({
@@ -63,7 +67,11 @@ export interface DatastoreMapping {
   collections: string[];
   /** Index in `collections` of the one that receives new items. */
   createIn: number;
+  conflict: ConflictPolicy;
+  refreshGuard: { maxShare: number; allow: boolean };
 }
+
+export type ConflictPolicy = 'newer-wins' | 'server-wins' | 'client-wins' | 'merge' | 'duplicate';
 
 export interface OAuth2Mapping {
   clientId: string;
@@ -138,6 +146,8 @@ export function parseMapping(text: string, file: string, env: NodeJS.ProcessEnv 
     return {
       name, kind: ds.kind ?? kindFromName(name), uris: ds.uris,
       collection: collections[createIn], collections, createIn,
+      conflict: ds.conflict ?? 'newer-wins',
+      refreshGuard: { maxShare: ds.refreshGuard?.maxShare ?? 0.5, allow: ds.refreshGuard?.allow ?? false },
     };
   });
   const seen = new Map<string, string>();

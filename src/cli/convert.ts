@@ -120,6 +120,12 @@ function findProfile(opts: Options): DeviceProfile | undefined {
   return p;
 }
 
+/** `file:line: message`, with the parser's item-relative `line N` turned into file lines. */
+function problem(file: string, b: Block, err: unknown): string {
+  const msg = describeError(err).replace(/\bline (\d+)\b/g, (_m, n: string) => `line ${b.line + Number(n) - 1}`);
+  return `${file}:${b.line}: ${msg}`;
+}
+
 type CalendarModule = typeof import('../convert/calendar.js');
 
 async function loadCalendar(): Promise<CalendarModule> {
@@ -157,7 +163,7 @@ export async function runConvert(args: string[], io: ConvertIo = { write: (t) =>
       try {
         io.write(filter ? serializeContact(filterForDevice(parseContact(b.bytes), filter), CT_OF[to].verCt as '2.1' | '3.0' | '4.0') : convertContact(b.bytes, to));
       } catch (err) {
-        problems.push(`${opts.file}:${b.line}: ${describeError(err)}`);
+        problems.push(problem(opts.file, b, err));
       }
     }
   } else {
@@ -169,7 +175,7 @@ export async function runConvert(args: string[], io: ConvertIo = { write: (t) =>
         if (profile?.defaultTimezone !== undefined) calOpts.defaultTimezone = profile.defaultTimezone;
         io.write(cal.convertCalendar(b.bytes, to, calOpts));
       } catch (err) {
-        problems.push(`${opts.file}:${b.line}: ${describeError(err)}`);
+        problems.push(problem(opts.file, b, err));
       }
     }
   }

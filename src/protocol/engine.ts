@@ -8,13 +8,13 @@ import type {
 import { DEVINF_URIS } from '../codec/model.js';
 import { isElement, type SmlElement } from '../codec/tree.js';
 import { AccountRegistry, normaliseUri, type AccountMapping, type DatastoreMapping } from '../accounts/mappings.js';
-import type { DataStore, DavCredentials, ItemKind } from '../datastores/datastore.js';
+import type { DataStore, DavCredentials, ItemKind, StoredItem } from '../datastores/datastore.js';
 import { describeError, GatewayError, isGatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { StateStore } from '../state/state-store.js';
 import { DatastoreSync } from '../sync/datastore-sync.js';
 import {
-  clientSends, emptyStats, serverSends, type DatastoreSessionState, type DeviceFormat, type ItemTranslator, type SyncMode,
+  clientSends, emptyStats, serverSends, type DatastoreSessionState, type DeviceFormat, type ItemTranslator, type SentChange, type SyncMode,
 } from '../sync/types.js';
 import { authenticateBasic, AuthCache, credType, decodeBasicCred, newNonce, verifyMd5, type CredentialVerifier } from './auth.js';
 import { buildServerDevInf, parseDevInf, SERVER_FORMATS, type DeviceInfo } from './devinf.js';
@@ -33,6 +33,8 @@ export interface EngineDeps {
   sizer(wire: WireFormat): CommandSizer;
   /** Encode a reply in the client's wire format (the engine caches the bytes for resends). */
   encode(msg: SyncMLMessage, wire: WireFormat): Uint8Array;
+  /** Saves a collection's items before a destructive refresh; returns where (for the log). */
+  backup?(account: string, datastore: string, collectionUrl: string, items: readonly StoredItem[]): Promise<string>;
   settings: {
     serverUrl: string;
     sessionTtlSeconds: number;
@@ -70,7 +72,7 @@ const SLOW_COUNTERPART: Record<SyncMode, SyncMode> = {
 };
 
 /** Modes the engine carries out so far; others are answered with 406 (not silently mis-synced). */
-const SUPPORTED_MODES = new Set<SyncMode>(['two-way', 'slow', 'one-way-from-client', 'one-way-from-server', 'refresh-from-server']);
+const SUPPORTED_MODES = new Set<SyncMode>(['two-way', 'slow', 'one-way-from-client', 'refresh-from-client', 'one-way-from-server', 'refresh-from-server']);
 
 const DEFAULT_CLIENT_MAX_MSG_SIZE = 100_000;
 /** Header, statuses' framing and Final: kept free in every reply. */
@@ -86,6 +88,8 @@ interface MessageContext {
   log: Logger;
   mapping?: AccountMapping;
   syncs: Map<string, DatastoreSync>;
+  /** The Status answering each datastore's Sync in this message (a refused refresh amends it). */
+  syncStatuses: Map<string, StatusCmd>;
 }
 
 export class ProtocolEngine {
@@ -164,7 +168,7 @@ export class ProtocolEngine {
       verDTD: h.verDTD, verProto: h.verProto, sessionId: h.sessionId, msgId,
       target, source: { locURI: h.target.locURI },
       respURI: `${this.#d.settings.serverUrl}?sid=${encodeURIComponent(key)}`,
-      meta: { maxMsgSize: this.#d.settings.serverMaxMsgSize },
+      meta: { maxMsgSize: this.#d.settings.serverMaxMsgSize, maxObjSize: MAX_OBJECT_BYTES },
     };
   }
 
@@ -186,7 +190,7 @@ export class ProtocolEngine {
     const budget = (session.clientMaxMsgSize ?? DEFAULT_CLIENT_MAX_MSG_SIZE) - REPLY_OVERHEAD;
     const reply = new ReplyBuilder(String(session.serverMsgId), budget, this.#d.sizer(session.wire));
     const log = baseLog.child(session.account ? { account: session.account } : {});
-    const ctx: MessageContext = { msg, session, reply, log, syncs: new Map() };
+    const ctx: MessageContext = { msg, session, reply, log, syncs: new Map(), syncStatuses: new Map() };
 
     // ---- SyncHdr and authentication
     const hdrStatus = { msgRef: hdr.msgId, cmdRef: '0', cmd: 'SyncHdr', targetRefs: [hdr.target.locURI], sourceRefs: [hdr.source.locURI] };
@@ -516,7 +520,7 @@ export class ProtocolEngine {
       const dsMap = ctx.mapping!.datastores.find((d) => d.name === ds.name)!;
       const store = this.#d.openDataStore(ctx.mapping!, dsMap, ctx.session.dav!);
       const key = { account: ctx.session.account!, deviceId: ctx.session.deviceId, datastore: ds.name };
-      s = new DatastoreSync(store, this.#d.state, key, this.#d.translators[dsMap.kind]!, ctx.log);
+      s = new DatastoreSync(store, this.#d.state, key, this.#d.translators[dsMap.kind]!, ctx.log, { conflict: dsMap.conflict ?? 'newer-wins' });
       ctx.syncs.set(ds.name, s);
     }
     return s;
@@ -535,7 +539,7 @@ export class ProtocolEngine {
       for (const inner of cmd.commands) if (!('noResp' in inner && inner.noResp)) reply.status({ msgRef: msg.header.msgId, cmdRef: inner.cmdId, cmd: cmdName(inner), data: String(Status.NOT_FOUND) });
       return;
     }
-    if (!cmd.noResp) reply.status({ ...ref, ...refs, data: String(Status.OK) });
+    if (!cmd.noResp) ctx.syncStatuses.set(ds.name, reply.status({ ...ref, ...refs, data: String(Status.OK) }));
     const sync = this.#sync(ctx, ds);
     for (const inner of cmd.commands) {
       const iref = { msgRef: msg.header.msgId, cmdRef: inner.cmdId, cmd: cmdName(inner) };
@@ -557,27 +561,58 @@ export class ProtocolEngine {
   }
 
   async #applyItem(ctx: MessageContext, ds: DatastoreSessionState, sync: DatastoreSync, cmd: ItemCmd, item: Item): Promise<number> {
+    const { session, log } = ctx;
     const luid = item.source?.locURI ?? item.target?.locURI;
     if (!luid) return Status.BAD_REQUEST;
-    if (item.moreData) {
-      ctx.log.warn({ ds: ds.name, luid }, 'chunked item (MoreData) not supported yet');
-      return Status.NOT_SUPPORTED;
+    const meta = { ...cmd.meta, ...item.meta };
+    let raw = typeof item.data === 'string' ? item.data : '';
+
+    // Large objects (SyncML 1.1+): chunks with MoreData are buffered in the session until the last.
+    const pending = session.inChunk;
+    const continues = pending && pending.ds === ds.name && pending.luid === luid && pending.kind === cmd.kind;
+    if (pending && !continues) {
+      log.warn({ ds: ds.name, luid: pending.luid }, 'chunked item interrupted by another item; partial data dropped (Alert 223)');
+      ctx.reply.add({ kind: 'Alert', cmdId: ctx.reply.nextCmdId(), data: '223', items: [{ target: { locURI: pending.luid }, source: { locURI: ds.serverUri } }] });
+      delete session.inChunk;
     }
+    if (item.moreData) {
+      if (cmd.kind !== 'Add' && cmd.kind !== 'Replace') return Status.BAD_REQUEST;
+      const chunk = continues
+        ? { ...pending, data: pending.data + raw }
+        : { ds: ds.name, kind: cmd.kind, luid, data: raw, ...(meta.size !== undefined ? { size: meta.size } : {}) };
+      session.inChunk = chunk;
+      if (byteLength(chunk.data) > MAX_OBJECT_BYTES) {
+        delete session.inChunk;
+        return Status.TOO_LARGE;
+      }
+      return Status.CHUNK_ACCEPTED;
+    }
+    if (continues) {
+      raw = pending.data + raw;
+      delete session.inChunk;
+      if (pending.size !== undefined && !sizeMatches(raw, pending.size)) {
+        log.warn({ ds: ds.name, luid, declared: pending.size, received: byteLength(raw) }, 'chunked item size mismatch (424)');
+        return Status.SIZE_MISMATCH;
+      }
+    }
+
     if (cmd.kind === 'Delete') {
       const out = await sync.applyDelete(ds, luid);
       if (out.result === 'deleted') return Status.OK;
       if (out.result === 'not-found') return Status.ITEM_NOT_DELETED;
       return this.#failed(ctx, ds, luid, out.result === 'failed' ? out.error : undefined);
     }
-    const meta = { ...cmd.meta, ...item.meta };
-    let data = typeof item.data === 'string' ? item.data : '';
-    if (meta.format === 'b64') data = Buffer.from(data, 'base64').toString('utf8');
+    const data = meta.format === 'b64' ? Buffer.from(raw, 'base64').toString('utf8') : raw;
     const format: DeviceFormat = meta.type ? { type: meta.type } : ds.deviceFormat;
     const out = cmd.kind === 'Add' ? await sync.applyAdd(ds, luid, data, format) : await sync.applyReplace(ds, luid, data, format);
     switch (out.result) {
       case 'added': case 'replaced-as-add': return Status.ITEM_ADDED;
       case 'merged': return cmd.kind === 'Add' ? Status.ITEM_ADDED : Status.OK;
       case 'replaced': return Status.OK;
+      case 'conflict':
+        return out.resolution === 'server-won' ? Status.CONFLICT_SERVER_WON
+          : out.resolution === 'client-won' ? Status.CONFLICT_CLIENT_WON
+            : out.resolution === 'duplicated' ? Status.CONFLICT_DUPLICATED : Status.CONFLICT_MERGED;
       case 'failed': return this.#failed(ctx, ds, luid, out.error);
       default: return Status.COMMAND_FAILED;
     }
@@ -595,11 +630,13 @@ export class ProtocolEngine {
   // ------------------------------------------------------------------ server changes (package 4)
 
   async #sendServerChanges(ctx: MessageContext): Promise<void> {
-    const { reply, session } = ctx;
+    const { reply, session, log } = ctx;
     const supportsNoc = session.version !== '1.0';
+    const largeObjects = session.version !== '1.0' && session.deviceInfo?.supportLargeObjs === true;
     for (const ds of session.datastores) {
       if (ds.serverDone) continue;
       const sync = this.#sync(ctx, ds);
+      if (ds.mode === 'refresh-from-client' && !ds.outgoingComputed) await this.#refreshFromClient(ctx, ds, sync);
       await sync.computeOutgoing(ds);
       const first = !session.syncOpened.includes(ds.name);
       const syncCmd: SyncCmd = {
@@ -609,23 +646,44 @@ export class ProtocolEngine {
       if (reply.room < reply.measure(syncCmd) + 200 && !first) return; // no room left: continue next message
       reply.add(syncCmd);
       if (first) session.syncOpened.push(ds.name);
+      if (session.outChunk?.ds === ds.name && !this.#emitChunk(ctx, ds, syncCmd)) return;
       while (ds.outgoing.length > 0) {
         const batch = await sync.takeOutgoing(ds, OUTGOING_BATCH);
         let i = 0;
         for (; i < batch.length; i++) {
           const ch = batch[i]!;
-          const cmd = this.#changeCommand(ctx, ds, sync, ch.change.op, ch.change.href, ch.change.luid, ch.data);
+          const data = ch.data === undefined ? undefined : wireText(ch.data, session.wire);
+          if (data !== undefined && session.clientMaxObjSize && byteLength(data) > session.clientMaxObjSize) {
+            log.warn({ ds: ds.name, href: ch.change.href, bytes: byteLength(data), maxObjSize: session.clientMaxObjSize }, 'item larger than the device accepts (MaxObjSize); not sent');
+            continue;
+          }
+          const cmd = this.#changeCommand(ctx, ds, sync, ch.change.op, ch.change.href, ch.change.luid, data);
           const size = reply.measure(cmd);
-          if (size > reply.room && (syncCmd.commands.length > 0 || reply.room < 0)) break;
+          if (size > reply.room) {
+            if (syncCmd.commands.length > 0) break; // next message
+            if (data !== undefined && largeObjects) {
+              // Alone in the message and still too large: send it in chunks (MoreData).
+              session.outChunk = {
+                ds: ds.name, op: ch.change.op as 'Add' | 'Replace', href: ch.change.href, data, offset: 0, type: ds.deviceFormat.type,
+                ...(ch.change.luid !== undefined ? { luid: ch.change.luid } : {}),
+                ...(cmd.kind === 'Add' ? { guid: cmd.items[0]!.source!.locURI } : {}),
+                ...(ch.etag !== undefined ? { etag: ch.etag } : {}), ...(ch.hash !== undefined ? { hash: ch.hash } : {}),
+              };
+              sync.requeue(ds, batch.slice(i + 1).map((c) => c.change));
+              this.#emitChunk(ctx, ds, syncCmd);
+              return;
+            }
+            if (reply.room < 0 || data === undefined) break;
+            log.warn({ ds: ds.name, href: ch.change.href, bytes: size, room: reply.room }, 'item larger than the device message size and the device has no large-object support; not sent');
+            continue;
+          }
           syncCmd.commands.push(cmd);
           reply.grow(size);
-          session.sent[`${reply.msgId}:${cmd.cmdId}:0`] = {
-            ds: ds.name, op: ch.change.op, href: ch.change.href,
+          this.#recordSent(ctx, ds, reply.msgId, cmd, {
+            op: ch.change.op, href: ch.change.href,
             ...(ch.change.luid !== undefined ? { luid: ch.change.luid } : {}),
             ...(ch.etag !== undefined ? { etag: ch.etag } : {}), ...(ch.hash !== undefined ? { hash: ch.hash } : {}),
-            ...(ch.change.op === 'Add' ? { guid: cmd.items[0]!.source!.locURI } : {}),
-          };
-          if (ch.change.op === 'Add') ds.awaitingMap[cmd.items[0]!.source!.locURI] = session.sent[`${reply.msgId}:${cmd.cmdId}:0`]!;
+          });
         }
         if (i < batch.length) {
           sync.requeue(ds, batch.slice(i).map((c) => c.change));
@@ -634,6 +692,67 @@ export class ProtocolEngine {
       }
       ds.serverDone = true;
     }
+  }
+
+  /**
+   * Refresh from client: the server must end up with exactly the device's items. Deleting more
+   * than the guard's share needs the account's permission; what is deleted is backed up first.
+   */
+  async #refreshFromClient(ctx: MessageContext, ds: DatastoreSessionState, sync: DatastoreSync): Promise<void> {
+    const { log, session } = ctx;
+    const dsMap = ctx.mapping!.datastores.find((d) => d.name === ds.name)!;
+    const { items, total } = await sync.refreshDeletions(ds);
+    if (items.length === 0) return;
+    const share = total === 0 ? 0 : items.length / total;
+    if (share > dsMap.refreshGuard.maxShare && !dsMap.refreshGuard.allow) {
+      ds.failed = true;
+      const reason = `refresh from the phone would delete ${items.length} of ${total} items on the server (more than ${Math.round(dsMap.refreshGuard.maxShare * 100)} %); refused by the refresh guard`;
+      log.error({ ds: ds.name, deletions: items.length, serverItems: total }, `${reason}: nothing deleted, anchors kept (set refreshGuard.allow in the mapping to permit it)`);
+      const st = ctx.syncStatuses.get(ds.name);
+      if (st) {
+        st.data = String(Status.FORBIDDEN);
+        st.items = [{ data: reason }];
+      }
+      return;
+    }
+    if (this.#d.backup) {
+      const where = await this.#d.backup(session.account!, ds.name, dsMap.collection, await sync.snapshot());
+      log.info({ ds: ds.name, backup: where }, 'collection backed up before refresh from client');
+    }
+    await sync.deleteServerItems(ds, items);
+    log.warn({ ds: ds.name, deleted: items.length, serverItems: total }, 'refresh from client: server items the phone does not have were deleted');
+  }
+
+  #recordSent(ctx: MessageContext, ds: DatastoreSessionState, msgId: string, cmd: ItemCmd, change: SentChange): void {
+    const sent: SentChange & { ds: string } = { ...change, ds: ds.name, ...(cmd.kind === 'Add' ? { guid: cmd.items[0]!.source!.locURI } : {}) };
+    ctx.session.sent[`${msgId}:${cmd.cmdId}:0`] = sent;
+    if (cmd.kind === 'Add') ds.awaitingMap[sent.guid!] = sent;
+  }
+
+  /** Put the next chunk of a large item into the Sync; true when the item is complete. */
+  #emitChunk(ctx: MessageContext, ds: DatastoreSessionState, syncCmd: SyncCmd): boolean {
+    const { reply, session } = ctx;
+    const ch = session.outChunk!;
+    const total = byteLength(ch.data);
+    const room = Math.max(256, reply.room - 400);
+    const piece = utf8Slice(ch.data, ch.offset, room);
+    const last = ch.offset + piece.bytes >= total;
+    const cmdId = reply.nextCmdId();
+    const item: Item = ch.op === 'Add' ? { source: { locURI: ch.guid! } } : { target: { locURI: ch.luid! } };
+    item.data = piece.text;
+    if (ch.offset === 0) item.meta = { size: total };
+    if (!last) item.moreData = true;
+    const cmd: ItemCmd = { kind: ch.op, cmdId, meta: { type: ch.type }, items: [item] };
+    syncCmd.commands.push(cmd);
+    reply.grow(reply.measure(cmd));
+    ch.offset += piece.bytes;
+    if (!last) return false;
+    delete session.outChunk;
+    this.#recordSent(ctx, ds, reply.msgId, cmd, {
+      op: ch.op, href: ch.href, ...(ch.luid !== undefined ? { luid: ch.luid } : {}),
+      ...(ch.etag !== undefined ? { etag: ch.etag } : {}), ...(ch.hash !== undefined ? { hash: ch.hash } : {}),
+    });
+    return true;
   }
 
   #changeCommand(ctx: MessageContext, ds: DatastoreSessionState, sync: DatastoreSync, op: 'Add' | 'Replace' | 'Delete', href: string, luid: string | undefined, data: string | undefined): ItemCmd {
@@ -669,6 +788,10 @@ export class ProtocolEngine {
     const { session, log } = ctx;
     for (const ds of session.datastores) {
       const key = { account: session.account!, deviceId: session.deviceId, datastore: ds.name };
+      if (ds.failed) {
+        log.warn({ ds: ds.name, mode: ds.mode, ...ds.stats }, 'datastore not completed; anchors kept so the next session starts over');
+        continue;
+      }
       const pendingMaps = Object.keys(ds.awaitingMap).length;
       if (pendingMaps) log.warn({ ds: ds.name, pendingMaps }, 'session ended without a Map for some server items; they will be sent again');
       await this.#d.state.commitAnchors(key, { client: ds.clientNext, server: ds.serverNext });
@@ -679,6 +802,38 @@ export class ProtocolEngine {
     await this.#d.state.putDevice(dkey, { ...prev, lastSync: new Date().toISOString() });
     log.info({ seconds: (Date.now() - Date.parse(session.startedAt)) / 1000 }, 'session completed; anchors saved');
   }
+}
+
+/** Largest object accepted from a device (assembled chunks included). */
+const MAX_OBJECT_BYTES = 16 * 1024 * 1024;
+
+const utf8 = new TextEncoder();
+
+function byteLength(s: string): number {
+  return utf8.encode(s).length;
+}
+
+/**
+ * Declared Size vs received data: libsynthesis counts bytes as transported; XML parsing turns
+ * CRLF into LF, so a size that counts the CRs is accepted too.
+ */
+function sizeMatches(data: string, declared: number): boolean {
+  const bytes = byteLength(data);
+  const lfs = data.split('\n').length - 1;
+  return declared === bytes || declared === bytes + lfs || declared === data.length;
+}
+
+/** XML parsers hand phones LF line ends anyway (XML 1.0 §2.11); sending LF keeps Size exact. */
+function wireText(data: string, wire: WireFormat): string {
+  return wire.encoding === 'xml' ? data.replace(/\r\n/g, '\n') : data;
+}
+
+/** Up to `maxBytes` UTF-8 bytes of `s` starting at byte `offset`, never splitting a character. */
+function utf8Slice(s: string, offset: number, maxBytes: number): { text: string; bytes: number } {
+  const all = utf8.encode(s);
+  let end = Math.min(all.length, offset + maxBytes);
+  while (end < all.length && end > offset && (all[end]! & 0xc0) === 0x80) end--;
+  return { text: new TextDecoder().decode(all.subarray(offset, end)), bytes: end - offset };
 }
 
 function cmdName(c: Command): string {

@@ -33,6 +33,13 @@ export interface SessionState {
   /** Datastores whose server Sync has been opened in some message (NumberOfChanges only once). */
   syncOpened: string[];
   askedDevInf: boolean;
+  /** A chunked item from the device, being assembled (large objects). */
+  inChunk?: { ds: string; kind: 'Add' | 'Replace'; luid: string; data: string; size?: number };
+  /** A large server item being sent in chunks. */
+  outChunk?: {
+    ds: string; op: 'Add' | 'Replace'; href: string; luid?: string; guid?: string; data: string; offset: number;
+    type: string; etag?: string; hash?: string;
+  };
 }
 
 /**

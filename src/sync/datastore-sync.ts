@@ -5,8 +5,12 @@ import type { DataStore, StoredItem } from '../datastores/datastore.js';
 import type { DatastoreKey, MapEntry, StateStore } from '../state/state-store.js';
 import type { Logger } from '../logger.js';
 import type {
-  ClientChangeOutcome, DatastoreSessionState, DeviceFormat, ItemTranslator, OutgoingChange, SentChange,
+  ClientChangeOutcome, ConflictPolicy, DatastoreSessionState, DeviceFormat, ItemTranslator, OutgoingChange, SentChange,
 } from './types.js';
+
+export interface DatastoreSyncOptions {
+  conflict: ConflictPolicy;
+}
 
 /** An outgoing change with its device-format content, ready for the protocol layer. */
 export interface MaterialisedChange {
@@ -25,9 +29,11 @@ export class DatastoreSync {
   readonly #key: DatastoreKey;
   readonly #tr: ItemTranslator;
   readonly #log: Logger;
+  readonly #opts: DatastoreSyncOptions;
   #map?: { byLuid: Map<string, MapEntry>; byGuid: Map<string, MapEntry> };
 
-  constructor(store: DataStore, state: StateStore, key: DatastoreKey, translator: ItemTranslator, log: Logger) {
+  constructor(store: DataStore, state: StateStore, key: DatastoreKey, translator: ItemTranslator, log: Logger, opts: DatastoreSyncOptions = { conflict: 'newer-wins' }) {
+    this.#opts = opts;
     this.#store = store;
     this.#state = state;
     this.#key = key;
@@ -84,7 +90,7 @@ export class DatastoreSync {
       const existing = map.byLuid.get(luid);
       // A known LUID: a resend of an Add whose session did not complete, or a slow sync.
       if (existing) return await this.#replaceMapped(s, existing, serverData, 'replaced');
-      if (s.mode === 'slow') {
+      if (isFullSync(s)) {
         const match = await this.#findMatch(s, serverData);
         if (match) {
           s.stats.matched++;
@@ -110,7 +116,7 @@ export class DatastoreSync {
       const existing = map.byLuid.get(luid);
       if (existing) return await this.#replaceMapped(s, existing, serverData, 'replaced');
       // Replace of an unknown item: store it as new (SyncML status 201).
-      if (s.mode === 'slow') {
+      if (isFullSync(s)) {
         const match = await this.#findMatch(s, serverData);
         if (match) {
           s.stats.matched++;
@@ -173,9 +179,26 @@ export class DatastoreSync {
       s.stats.clientAdded++;
       return { result: 'replaced-as-add', guid: created.href };
     }
-    if (current.etag !== entry.etag) {
+    let conflict: 'client-won' | 'merged' | undefined;
+    if (current.etag !== entry.etag && !isFullSync(s)) {
+      // Changed on the server since the device last saw it, and now changed on the device.
       s.stats.conflicts++;
-      this.#log.warn({ ds: s.name, luid: entry.luid, href: entry.guid, storedEtag: entry.etag, serverEtag: current.etag }, 'conflict: item changed on both sides; merging, device fields win');
+      const policy = this.#resolvePolicy(current.data, serverData);
+      this.#log.warn({ ds: s.name, luid: entry.luid, href: entry.guid, storedEtag: entry.etag, serverEtag: current.etag, policy: this.#opts.conflict, resolution: policy }, 'conflict: item changed on both sides');
+      if (policy === 'server-wins') {
+        // Not marked as touched: the server version goes to the device in this session.
+        return { result: 'conflict', resolution: 'server-won', guid: entry.guid };
+      }
+      if (policy === 'duplicate') {
+        // The device's version becomes a new server item; the server's version, now unmapped,
+        // goes to the device as an Add.
+        const created = await this.#createFromDevice(stripUid(serverData), entry.luid);
+        s.touched.push(created.href);
+        s.claimed.push(created.href);
+        s.stats.clientAdded++;
+        return { result: 'conflict', resolution: 'duplicated', guid: created.href };
+      }
+      conflict = policy === 'client-wins' ? 'client-won' : 'merged';
     }
     const merged = this.#tr.mergeFromDevice(current.data, serverData);
     const newHash = this.#tr.hash(merged);
@@ -189,7 +212,41 @@ export class DatastoreSync {
     await this.#putEntry({ luid: entry.luid, guid: updated.href, etag: updated.etag, hash: newHash });
     s.touched.push(updated.href);
     s.stats.clientReplaced++;
-    return { result, guid: updated.href };
+    return conflict ? { result: 'conflict', resolution: conflict, guid: updated.href } : { result, guid: updated.href };
+  }
+
+  /** The configured policy for one conflict; newer-wins compares REV/LAST-MODIFIED when both have one. */
+  #resolvePolicy(serverData: string, deviceAsServer: string): Exclude<ConflictPolicy, 'newer-wins'> {
+    if (this.#opts.conflict !== 'newer-wins') return this.#opts.conflict;
+    const server = safeDate(() => this.#tr.modifiedAt?.(serverData));
+    const device = safeDate(() => this.#tr.modifiedAt?.(deviceAsServer));
+    // Without both timestamps the device's edit is the one the user just made: merge it in.
+    return server && device && server.getTime() > device.getTime() ? 'server-wins' : 'merge';
+  }
+
+  /** Refresh from client: server items the device did not send (to be deleted), and the total. */
+  async refreshDeletions(s: DatastoreSessionState): Promise<{ items: ItemRefLike[]; total: number }> {
+    const listing = await this.#store.list();
+    const keep = new Set([...s.claimed, ...s.touched]);
+    return { items: listing.items.filter((i) => !keep.has(i.href)), total: listing.items.length };
+  }
+
+  /** Everything in the collection, for a backup before a destructive refresh. */
+  async snapshot(): Promise<StoredItem[]> {
+    const listing = await this.#store.list();
+    const out: StoredItem[] = [];
+    for (let i = 0; i < listing.items.length; i += FETCH_BATCH) out.push(...(await this.#store.fetch(listing.items.slice(i, i + FETCH_BATCH).map((it) => it.href))));
+    return out;
+  }
+
+  async deleteServerItems(s: DatastoreSessionState, items: readonly ItemRefLike[]): Promise<void> {
+    const map = await this.#loadMap();
+    for (const item of items) {
+      await this.#store.delete(item.href, item.etag);
+      const entry = map.byGuid.get(item.href);
+      if (entry) await this.#deleteEntry(entry.luid);
+      s.stats.clientDeleted++;
+    }
   }
 
   async #pairWithServerItem(s: DatastoreSessionState, luid: string, href: string, serverData: string): Promise<ClientChangeOutcome> {
@@ -346,6 +403,26 @@ export class DatastoreSync {
     s.tempGuidCounter++;
     return s.tempGuidCounter.toString(36);
   }
+}
+
+type ItemRefLike = { href: string; etag: string };
+
+function isFullSync(s: DatastoreSessionState): boolean {
+  return s.mode === 'slow' || s.mode === 'refresh-from-client';
+}
+
+function safeDate(f: () => Date | undefined): Date | undefined {
+  try {
+    const d = f();
+    return d && !Number.isNaN(d.getTime()) ? d : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A duplicate must not share the original's UID (CardDAV/CalDAV servers refuse that). */
+function stripUid(data: string): string {
+  return data.replace(/^UID[;:].*\r?\n/gim, '');
 }
 
 function count(changes: OutgoingChange[], op: OutgoingChange['op']): number {

@@ -66,6 +66,16 @@ export const contactsTranslator: ItemTranslator = {
     return keys.length ? keys : fp.names ? [fp.names] : [];
   },
 
+  modifiedAt(serverData: string): Date | undefined {
+    const rev = singleCard(serverData).properties.find((p) => p.name === 'REV')?.value.trim();
+    if (!rev) return undefined;
+    // REV is ISO 8601, basic (19970905T102030Z) or extended form.
+    const m = /^(\d{4})-?(\d{2})-?(\d{2})(?:T(\d{2}):?(\d{2}):?(\d{2}))?(Z)?/.exec(rev);
+    if (!m) return undefined;
+    const [, y, mo, d, h = '00', mi = '00', se = '00'] = m;
+    return new Date(`${y}-${mo}-${d}T${h}:${mi}:${se}Z`);
+  },
+
   hash(serverData: string): string {
     const card = singleCard(serverData);
     const lines = card.properties.filter((p) => !VOLATILE.has(p.name)).map(propKey).sort();

@@ -45,7 +45,12 @@ export interface ItemTranslator {
   mergeFromDevice(serverData: string | undefined, deviceAsServer: string): string;
   fingerprints(serverData: string): string[];
   hash(serverData: string): string;
+  /** Last-modified time the item carries (REV, LAST-MODIFIED), for the newer-wins policy. */
+  modifiedAt?(serverData: string): Date | undefined;
 }
+
+/** What happens when an item changed on both sides since the last sync (per datastore). */
+export type ConflictPolicy = 'newer-wins' | 'server-wins' | 'client-wins' | 'merge' | 'duplicate';
 
 /** A server-side change waiting to be sent to the device. */
 export interface OutgoingChange {
@@ -90,6 +95,8 @@ export interface DatastoreSessionState {
   tempGuidCounter: number;
   clientDone: boolean;
   serverDone: boolean;
+  /** Something (e.g. the refresh guard) stopped this datastore: anchors are not committed. */
+  failed?: boolean;
   stats: SyncStats;
 }
 
@@ -115,6 +122,7 @@ export type ClientChangeOutcome =
   | { result: 'replaced'; guid: string }
   | { result: 'replaced-as-add'; guid: string }
   | { result: 'merged'; guid: string }
+  | { result: 'conflict'; resolution: 'server-won' | 'client-won' | 'merged' | 'duplicated'; guid: string }
   | { result: 'deleted' }
   | { result: 'not-found' }
   | { result: 'failed'; error: unknown };

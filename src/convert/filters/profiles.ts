@@ -26,8 +26,8 @@ const timeZone = z.string().refine((tz) => {
   }
 }, 'not a known IANA time zone');
 
-// YAML reads `2.1` as a number; versions are strings.
-const version = z.union([z.string(), z.number()]).transform(String);
+// YAML reads `2.1` (and `3.0` as 3) as a number; versions are strings.
+const version = z.union([z.string(), z.number()]).transform((v) => (typeof v === 'number' && Number.isInteger(v) ? v.toFixed(1) : String(v)));
 
 /** null removes a limit the device declared (`maxSize: null`: PHOTO of any size). */
 const propertyPatch = z.union([
@@ -167,8 +167,9 @@ function applyPatch(filter: FieldFilter, props: ProfileFilter['properties']): vo
       continue;
     }
     // A patch that only lifts limits does not add a property the device never listed.
-    const adds = Object.values(patch).some((v) => v !== null && v !== undefined && v !== false);
-    if (filter.properties[name] === undefined && !adds) continue;
+    const values = Object.values(patch).filter((v) => v !== undefined);
+    const liftsOnly = values.length > 0 && values.every((v) => v === null || v === false);
+    if (filter.properties[name] === undefined && liftsOnly) continue;
     const cap: PropertyCap = (filter.properties[name] ??= {});
     if (patch.maxOccur === null) delete cap.maxOccur;
     else if (patch.maxOccur !== undefined) cap.maxOccur = patch.maxOccur;

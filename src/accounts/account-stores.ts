@@ -1,0 +1,152 @@
+// From an account mapping and the session's credentials to a DataStore: provider quirks, OAuth2
+// token sources (one per account), collection names resolved (lazily for passthrough), several
+// collections behind one MultiCollectionStore. The composition root calls `open()`.
+import { GatewayError } from '../errors.js';
+import type { DataStore, DavCredentials, ItemKind, ItemRef, Listing, StoredItem } from '../datastores/datastore.js';
+import type { DavAuth, DavClientOptions } from '../datastores/dav-client.js';
+import { createDavStore, supportsSyncCollection } from '../datastores/dav-store.js';
+import type { ChangeSet, SyncCollectionSupport } from '../datastores/dav-store.js';
+import { MultiCollectionStore } from '../datastores/multi-collection-store.js';
+import { OAuth2TokenSource } from '../datastores/oauth2.js';
+import type { TokenStore } from '../datastores/oauth2.js';
+import { needsDiscovery } from './mappings.js';
+import type { AccountMapping, DatastoreMapping } from './mappings.js';
+import { providerFor } from './providers.js';
+import type { ProviderProfiles } from './providers.js';
+import { CollectionResolver, resolvePaths } from './resolve.js';
+
+export interface AccountStoresOptions {
+  profiles: ProviderProfiles;
+  /** Shared resolver (cache) for collection names; default: a private one. */
+  resolver?: CollectionResolver;
+  /** Where OAuth2 access tokens are kept between processes (e.g. backed by the StateStore). */
+  tokenStore?: TokenStore;
+  userAgent?: string;
+  dav?: Pick<DavClientOptions, 'timeoutMs' | 'concurrency' | 'retry' | 'onRequest' | 'fetch'> & { batchSize?: number };
+}
+
+export class AccountStores {
+  readonly #opts: AccountStoresOptions;
+  readonly #resolver: CollectionResolver;
+  readonly #tokens = new Map<string, OAuth2TokenSource>();
+
+  constructor(opts: AccountStoresOptions) {
+    this.#opts = opts;
+    this.#resolver = opts.resolver ?? new CollectionResolver({ profiles: opts.profiles, userAgent: opts.userAgent });
+  }
+
+  /**
+   * The DAV authentication for a mapping: its OAuth2 grant when it has one (the phone's
+   * credentials then only unlocked the gateway), else the session's DAV credentials.
+   */
+  authFor(mapping: AccountMapping, creds: DavCredentials | undefined): DavAuth {
+    const o = mapping.dav.oauth2;
+    if (o) {
+      let src = this.#tokens.get(mapping.account);
+      if (!src) {
+        src = new OAuth2TokenSource(o, {
+          store: this.#opts.tokenStore,
+          userAgent: this.#opts.userAgent,
+          label: mapping.file,
+          fetch: this.#opts.dav?.fetch,
+        });
+        this.#tokens.set(mapping.account, src);
+      }
+      return { tokenSource: src };
+    }
+    if (!creds) throw new GatewayError('AUTH_FAILED', `${mapping.file}: no DAV credentials for account ${mapping.account}`);
+    return creds;
+  }
+
+  /** Resolve the mapping's collection names for these credentials (cached per user). */
+  resolve(mapping: AccountMapping, creds: DavCredentials | undefined): Promise<AccountMapping> {
+    return this.#resolver.resolve(mapping, this.authFor(mapping, creds), creds?.username);
+  }
+
+  /**
+   * The DataStore for one datastore of an account. Synchronous, as the engine wants it: when
+   * the mapping uses collection NAMEs, the store resolves them on its first call.
+   */
+  open(mapping: AccountMapping, ds: DatastoreMapping, creds: DavCredentials | undefined): DataStore {
+    const auth = this.authFor(mapping, creds);
+    if (!needsDiscovery(mapping)) {
+      const resolved = resolvePaths(mapping).datastores.find((d) => d.name === ds.name) ?? ds;
+      return this.#build(mapping, resolved, auth);
+    }
+    return new LazyStore(ds.kind, mapping.dav.url, async () => {
+      const resolved = await this.#resolver.resolve(mapping, auth, creds?.username);
+      const d = resolved.datastores.find((x) => x.name === ds.name);
+      if (!d) throw new GatewayError('CONFIG_INVALID', `${mapping.file}: datastore ${ds.name} vanished`);
+      return this.#build(mapping, d, auth);
+    });
+  }
+
+  #build(mapping: AccountMapping, ds: DatastoreMapping, auth: DavAuth): DataStore {
+    const profile = providerFor(mapping, this.#opts.profiles);
+    const stores = ds.collections.map((url) =>
+      createDavStore({
+        kind: ds.kind,
+        collectionUrl: url,
+        credentials: auth,
+        userAgent: this.#opts.userAgent,
+        quirks: profile.quirks,
+        ...this.#opts.dav,
+      }),
+    );
+    return stores.length === 1 ? stores[0] : new MultiCollectionStore(stores, { createIn: ds.createIn });
+  }
+}
+
+/**
+ * A DataStore whose collection is known only after discovery. `collectionUrl` is the account's
+ * dav.url until then. Offers changesSince(); NOT_SUPPORTED when the real store has none.
+ */
+class LazyStore implements DataStore, SyncCollectionSupport {
+  readonly kind: ItemKind;
+  readonly #fallbackUrl: string;
+  readonly #make: () => Promise<DataStore>;
+  #store: Promise<DataStore> | undefined;
+  #ready: DataStore | undefined;
+
+  constructor(kind: ItemKind, fallbackUrl: string, make: () => Promise<DataStore>) {
+    this.kind = kind;
+    this.#fallbackUrl = fallbackUrl;
+    this.#make = make;
+  }
+
+  get collectionUrl(): string {
+    return this.#ready?.collectionUrl ?? this.#fallbackUrl;
+  }
+
+  #get(): Promise<DataStore> {
+    this.#store ??= this.#make().then(
+      (s) => (this.#ready = s),
+      (err: unknown) => {
+        this.#store = undefined; // let the next call try again
+        throw err;
+      },
+    );
+    return this.#store;
+  }
+
+  async list(): Promise<Listing> {
+    return (await this.#get()).list();
+  }
+  async fetch(hrefs: readonly string[]): Promise<StoredItem[]> {
+    return (await this.#get()).fetch(hrefs);
+  }
+  async create(data: string, nameHint: string): Promise<ItemRef> {
+    return (await this.#get()).create(data, nameHint);
+  }
+  async update(href: string, data: string, ifMatch?: string): Promise<ItemRef> {
+    return (await this.#get()).update(href, data, ifMatch);
+  }
+  async delete(href: string, ifMatch?: string): Promise<void> {
+    return (await this.#get()).delete(href, ifMatch);
+  }
+  async changesSince(syncToken: string): Promise<ChangeSet> {
+    const s = await this.#get();
+    if (!supportsSyncCollection(s)) throw new GatewayError('NOT_SUPPORTED', `${s.collectionUrl} has no sync-collection`);
+    return s.changesSince(syncToken);
+  }
+}

@@ -1,0 +1,46 @@
+// Backups of a collection taken before a destructive refresh, and restoring them (admin command).
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { GatewayError } from '../errors.js';
+import type { DataStore, StoredItem } from '../datastores/datastore.js';
+
+export interface CollectionBackup {
+  account: string;
+  datastore: string;
+  collectionUrl: string;
+  takenAt: string;
+  items: Array<{ href: string; etag: string; data: string }>;
+}
+
+/** Write a backup as JSON under `dir/<account>/`; returns the file name. */
+export async function writeBackup(dir: string, account: string, datastore: string, collectionUrl: string, items: readonly StoredItem[]): Promise<string> {
+  const takenAt = new Date().toISOString();
+  const folder = path.join(dir, account.replace(/[^\w.-]/g, '_'));
+  mkdirSync(folder, { recursive: true });
+  const file = path.join(folder, `${datastore}-${takenAt.replace(/[:.]/g, '-')}.json`);
+  const backup: CollectionBackup = { account, datastore, collectionUrl, takenAt, items: items.map((i) => ({ href: i.href, etag: i.etag, data: i.data })) };
+  writeFileSync(file, JSON.stringify(backup, null, 1));
+  return file;
+}
+
+export function readBackup(file: string): CollectionBackup {
+  try {
+    const b = JSON.parse(readFileSync(file, 'utf8')) as CollectionBackup;
+    if (!Array.isArray(b.items) || typeof b.collectionUrl !== 'string') throw new Error('not a collection backup');
+    return b;
+  } catch (err) {
+    throw new GatewayError('CONFIG_INVALID', `${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Put every backed-up item back that is missing from the collection (existing items are left alone). */
+export async function restoreBackup(backup: CollectionBackup, store: DataStore): Promise<{ restored: number; present: number }> {
+  const present = new Set((await store.list()).items.map((i) => decodeURIComponent(i.href)));
+  let restored = 0;
+  for (const item of backup.items) {
+    if (present.has(decodeURIComponent(item.href))) continue;
+    await store.create(item.data, path.basename(item.href).replace(/\.(vcf|ics)$/, ''));
+    restored++;
+  }
+  return { restored, present: backup.items.length - restored };
+}

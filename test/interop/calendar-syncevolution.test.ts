@@ -1,0 +1,428 @@
+// Interop: the SyncEvolution client syncs events and tasks through the gateway into Radicale's
+// calendar and tasks collections, once with iCalendar 2.0 files and once with vCalendar 1.0 on
+// the wire (legacy); slow sync, two-way edits on both sides, and a no-change sync.
+import assert from 'node:assert/strict';
+import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
+import type { Server } from 'node:http';
+import path from 'node:path';
+import ICAL from 'ical.js';
+import { AccountRegistry } from '../../src/accounts/mappings.js';
+import { commandSizer, encodeMessage } from '../../src/codec/index.js';
+import { convertCalendar } from '../../src/convert/calendar.js';
+import { createDavStore, verifyDavCredentials } from '../../src/datastores/index.js';
+import { createApp } from '../../src/http/app.js';
+import { createLogger } from '../../src/logger.js';
+import { ProtocolEngine } from '../../src/protocol/engine.js';
+import { createStateStore } from '../../src/state/index.js';
+import type { StateStore } from '../../src/state/state-store.js';
+import { calendarTranslators } from '../../src/sync/calendar-translators.js';
+import { contactsTranslator } from '../../src/sync/translators.js';
+import { makeTempDir, startRadicale, SyncEvolutionClient, type DavServerHandle } from '../support/index.js';
+
+type Component = InstanceType<typeof ICAL.Component>;
+
+const ZONE = 'UTC'; // the client process runs without TZ: its local time is UTC
+
+// ---- the gateway with calendar translators ------------------------------------------------
+// src/main.ts registers only contacts so far; this mirrors it with events and tasks added.
+
+interface CalGateway { url: string; close(): Promise<void> }
+
+async function startCalendarGateway(dir: string, mappingsDir: string, logStream: WriteStream): Promise<CalGateway> {
+  const log = createLogger('debug', logStream);
+  const accounts = AccountRegistry.loadDir(mappingsDir, process.env);
+  const state: StateStore = await createStateStore({ stateDir: path.join(dir, 'state') });
+  let serverUrl = '';
+  const cal = calendarTranslators({ defaultTimezone: ZONE });
+  const engine = new ProtocolEngine({
+    accounts,
+    state,
+    openDataStore: (_a, ds, creds) => createDavStore({ kind: ds.kind, collectionUrl: ds.collection, credentials: creds, userAgent: 'calendar-interop' }),
+    verifyCredentials: (account, creds) => verifyDavCredentials(account.datastores[0]!.collection, creds, { userAgent: 'calendar-interop' }),
+    translators: { contacts: contactsTranslator, events: cal.events, tasks: cal.tasks, notes: cal.notes },
+    log,
+    sizer: commandSizer,
+    encode: encodeMessage,
+    settings: {
+      get serverUrl() { return serverUrl; },
+      sessionTtlSeconds: 600, serverMaxMsgSize: 1_000_000, authCacheSeconds: 0, softwareVersion: 'test',
+    },
+  });
+  const app = createApp({ engine, state, log, syncmlPath: '/syncml', maxBodyBytes: 10_000_000, version: 'test' });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    s.once('error', reject);
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  serverUrl = `http://127.0.0.1:${port}/syncml`;
+  return {
+    url: serverUrl,
+    close: async () => {
+      await new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections?.();
+      await state.close();
+    },
+  };
+}
+
+// ---- test data ----------------------------------------------------------------------------
+
+const BERLIN_VTIMEZONE = [
+  'BEGIN:VTIMEZONE', 'TZID:Europe/Berlin',
+  'BEGIN:DAYLIGHT', 'TZOFFSETFROM:+0100', 'TZOFFSETTO:+0200', 'TZNAME:CEST', 'DTSTART:19700329T020000', 'RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU', 'END:DAYLIGHT',
+  'BEGIN:STANDARD', 'TZOFFSETFROM:+0200', 'TZOFFSETTO:+0100', 'TZNAME:CET', 'DTSTART:19701025T030000', 'RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU', 'END:STANDARD',
+  'END:VTIMEZONE',
+];
+
+type EventShape = 'utc' | 'berlin' | 'allday' | 'weekly' | 'alarm';
+
+interface EventSpec { n: number; shape: EventShape; summary: string; day: number; hour: number }
+
+const SHAPES: EventShape[] = ['utc', 'berlin', 'allday', 'weekly', 'alarm'];
+
+function eventSpecs(count: number): EventSpec[] {
+  return Array.from({ length: count }, (_, i) => ({
+    n: i + 1, shape: SHAPES[i % SHAPES.length]!, summary: `Event ${i + 1} ${SHAPES[i % SHAPES.length]} Zoë`, day: 3 + i * 2, hour: 8 + (i % 6),
+  }));
+}
+
+const pad = (n: number): string => String(n).padStart(2, '0');
+
+/**
+ * SyncEvolution sends a relative VALARM as `AALARM:-PT15M;;;…` (a duration where vCalendar 1.0
+ * has a run time); event 10 of the iCalendar run has one, event 5 an absolute one.
+ */
+function relativeAlarm(e: EventSpec): boolean {
+  return e.shape === 'alarm' && e.n === 10;
+}
+
+/** One event as the phone stores it: iCalendar 2.0 or vCalendar 1.0. */
+function eventText(e: EventSpec, legacy: boolean): string {
+  const d = `202507${pad(e.day)}`;
+  const lines: string[] = ['BEGIN:VCALENDAR', legacy ? 'VERSION:1.0' : 'VERSION:2.0'];
+  if (!legacy) lines.push('PRODID:-//interop test//EN');
+  if (e.shape === 'berlin' && !legacy) lines.push(...BERLIN_VTIMEZONE);
+  if (e.shape === 'berlin' && legacy) lines.push('TZ:+01:00', 'DAYLIGHT:TRUE;+02:00;20250330T010000Z;20251026T010000Z;CET;CEST');
+  lines.push(legacy ? 'BEGIN:VEVENT' : 'BEGIN:VEVENT', `UID:interop-event-${e.n}@example.org`, `SUMMARY:${e.summary}`);
+  if (!legacy) lines.push('DTSTAMP:20250101T120000Z');
+  switch (e.shape) {
+    case 'allday':
+      if (legacy) lines.push(`DTSTART:${d}T000000`, `DTEND:202507${pad(e.day + 1)}T000000`);
+      else lines.push(`DTSTART;VALUE=DATE:${d}`, `DTEND;VALUE=DATE:202507${pad(e.day + 1)}`);
+      break;
+    case 'berlin':
+      if (legacy) lines.push(`DTSTART:${d}T${pad(e.hour)}0000`, `DTEND:${d}T${pad(e.hour + 1)}0000`);
+      else lines.push(`DTSTART;TZID=Europe/Berlin:${d}T${pad(e.hour)}0000`, `DTEND;TZID=Europe/Berlin:${d}T${pad(e.hour + 1)}0000`);
+      break;
+    default:
+      lines.push(`DTSTART:${d}T${pad(e.hour)}0000Z`, `DTEND:${d}T${pad(e.hour)}3000Z`);
+  }
+  if (e.shape === 'weekly') lines.push(legacy ? 'RRULE:W1 #6' : 'RRULE:FREQ=WEEKLY;COUNT=6');
+  if (e.shape === 'alarm') {
+    if (legacy) lines.push(`DALARM:${d}T${pad(e.hour - 1)}4500Z;;;${e.summary}`, `AALARM:${d}T${pad(e.hour - 1)}4500Z;;;`);
+    else if (relativeAlarm(e)) lines.push('BEGIN:VALARM', 'ACTION:DISPLAY', `DESCRIPTION:${e.summary}`, 'TRIGGER:-PT15M', 'END:VALARM');
+    else lines.push('BEGIN:VALARM', 'ACTION:DISPLAY', `DESCRIPTION:${e.summary}`, `TRIGGER;VALUE=DATE-TIME:${d}T${pad(e.hour - 1)}4500Z`, 'END:VALARM');
+  }
+  lines.push('LOCATION:Room 4', 'END:VEVENT', 'END:VCALENDAR', '');
+  return lines.join('\r\n');
+}
+
+/** The instant the event starts, as the test expects it on the server. */
+function expectedStart(e: EventSpec): string {
+  const d = `2025-07-${pad(e.day)}`;
+  if (e.shape === 'allday') return `D${d.replace(/-/g, '')}`;
+  if (e.shape === 'berlin') return new Date(`${d}T${pad(e.hour - 2)}:00:00Z`).toISOString(); // CEST = UTC+2
+  return new Date(`${d}T${pad(e.hour)}:00:00Z`).toISOString();
+}
+
+interface TaskSpec { n: number; summary: string; day: number; priority: 1 | 5 | 9; status: 'NEEDS-ACTION' | 'IN-PROCESS' | 'COMPLETED' }
+
+function taskSpecs(): TaskSpec[] {
+  const st: TaskSpec['status'][] = ['NEEDS-ACTION', 'IN-PROCESS', 'NEEDS-ACTION', 'COMPLETED', 'NEEDS-ACTION'];
+  const pr: TaskSpec['priority'][] = [1, 5, 9, 1, 5];
+  return st.map((status, i) => ({ n: i + 1, summary: `Task ${i + 1} für später`, day: 10 + i, priority: pr[i]!, status }));
+}
+
+function taskText(t: TaskSpec, legacy: boolean): string {
+  const due = `202508${pad(t.day)}T150000Z`;
+  const lines = ['BEGIN:VCALENDAR', legacy ? 'VERSION:1.0' : 'VERSION:2.0'];
+  if (!legacy) lines.push('PRODID:-//interop test//EN');
+  lines.push('BEGIN:VTODO', `UID:interop-task-${t.n}@example.org`, `SUMMARY:${t.summary}`, `DUE:${due}`);
+  if (!legacy) lines.push('DTSTAMP:20250101T120000Z');
+  const vcalPriority = { 1: 1, 5: 2, 9: 3 }[t.priority];
+  lines.push(`PRIORITY:${legacy ? vcalPriority : t.priority}`);
+  const vcalStatus = { 'NEEDS-ACTION': 'NEEDS ACTION', 'IN-PROCESS': 'ACCEPTED', COMPLETED: 'COMPLETED' }[t.status];
+  lines.push(`STATUS:${legacy ? vcalStatus : t.status}`);
+  if (t.status === 'COMPLETED') lines.push('COMPLETED:20250801T100000Z');
+  lines.push('END:VTODO', 'END:VCALENDAR', '');
+  return lines.join('\r\n');
+}
+
+// ---- reading items back -------------------------------------------------------------------
+
+interface ItemSummary {
+  summary: string;
+  /** `D20250705` for all-day, ISO UTC otherwise. */
+  start: string;
+  /** First occurrences of the recurrence (ISO / date), '' without RRULE. */
+  rrule: string;
+  alarm: boolean;
+  due?: string;
+  status?: string;
+  priority?: number;
+  completed?: string;
+}
+
+function instant(item: Component, cal: Component, name: string): string | undefined {
+  const p = item.getFirstProperty(name);
+  const t = p?.getFirstValue();
+  if (!(t instanceof ICAL.Time)) return undefined;
+  if (t.isDate) return `D${t.toICALString()}`;
+  const tzid = p!.getParameter('tzid');
+  const def = typeof tzid === 'string' ? cal.getAllSubcomponents('vtimezone').find((z) => z.getFirstPropertyValue('tzid') === tzid) : undefined;
+  const z = t.clone();
+  if (def) z.zone = new ICAL.Timezone(def);
+  else if (typeof tzid === 'string') throw new Error(`no VTIMEZONE for ${tzid}`);
+  return new Date(z.toUnixTime() * 1000).toISOString();
+}
+
+/** What the test compares, read from either format (vCalendar via the converter). */
+function summarise(text: string): ItemSummary {
+  const ical = /VERSION:1\.0/.test(text) ? convertCalendar(text, 'ical20', { defaultTimezone: ZONE }) : text;
+  const cal = new ICAL.Component(ICAL.parse(ical) as unknown[]);
+  const item = cal.getFirstSubcomponent('vevent') ?? cal.getFirstSubcomponent('vtodo');
+  assert.ok(item, `no VEVENT/VTODO in\n${text}`);
+  let rrule = '';
+  const rule = item.getFirstPropertyValue('rrule');
+  if (rule instanceof ICAL.Recur) {
+    const sp = item.getFirstProperty('dtstart')!;
+    const start = (sp.getFirstValue() as InstanceType<typeof ICAL.Time>).clone();
+    const tzid = sp.getParameter('tzid');
+    const def = typeof tzid === 'string' ? cal.getAllSubcomponents('vtimezone').find((z) => z.getFirstPropertyValue('tzid') === tzid) : undefined;
+    if (def) start.zone = new ICAL.Timezone(def);
+    const it = rule.iterator(start);
+    const occ: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const nx = it.next();
+      if (!nx) break;
+      occ.push(nx.isDate ? nx.toICALString() : new Date(nx.toUnixTime() * 1000).toISOString());
+    }
+    rrule = occ.join(',');
+  }
+  const out: ItemSummary = {
+    summary: String(item.getFirstPropertyValue('summary') ?? ''),
+    start: instant(item, cal, 'dtstart') ?? '',
+    rrule,
+    alarm: item.getAllSubcomponents('valarm').length > 0,
+  };
+  if (item.name === 'vtodo') {
+    out.due = instant(item, cal, 'due');
+    out.status = String(item.getFirstPropertyValue('status') ?? '');
+    out.priority = Number(item.getFirstPropertyValue('priority') ?? 0);
+    out.completed = instant(item, cal, 'completed');
+  }
+  return out;
+}
+
+function keyed(texts: Iterable<string>): Map<string, ItemSummary> {
+  const m = new Map<string, ItemSummary>();
+  for (const t of texts) {
+    const s = summarise(t);
+    m.set(s.summary, s);
+  }
+  return m;
+}
+
+/** The fields both sides must agree on item by item. */
+function comparable(s: ItemSummary): string {
+  return [s.summary, s.start, s.rrule, s.due ?? '', s.status ?? ''].join(' | ');
+}
+
+function itemName(href: string): string {
+  return href.split('/').pop()!;
+}
+
+// ---- the tests ----------------------------------------------------------------------------
+
+for (const legacy of [false, true]) {
+  describe(`interop: SyncEvolution client, events + tasks, ${legacy ? 'vCalendar 1.0' : 'iCalendar 2.0'}`, function () {
+    this.timeout(300_000);
+    let dav: DavServerHandle;
+    let gw: CalGateway;
+    let phone: SyncEvolutionClient;
+    let logStream: WriteStream;
+    let dir: string;
+    const events = eventSpecs(10);
+    const tasks = taskSpecs();
+
+    before(async function () {
+      dir = makeTempDir(`interop-calendar-${legacy ? 'vcal' : 'ical'}-`);
+      dav = await startRadicale();
+      const mappings = path.join(dir, 'mappings');
+      mkdirSync(mappings);
+      writeFileSync(path.join(mappings, 'alice.yaml'), [
+        'account: alice',
+        'auth: passthrough',
+        'dav:',
+        `  url: ${dav.baseUrl}/`,
+        'datastores:',
+        '  calendar:',
+        '    kind: events',
+        '    uris: [calendar, ./calendar]',
+        `    collection: ${dav.collections.calendar}`,
+        '  tasks:',
+        '    kind: tasks',
+        '    uris: [tasks, ./tasks, todo]',
+        `    collection: ${dav.collections.tasks}`,
+        '',
+      ].join('\n'));
+      logStream = createWriteStream(path.join(dir, 'gateway.log'));
+      gw = await startCalendarGateway(dir, mappings, logStream);
+      phone = new SyncEvolutionClient({
+        dir: path.join(dir, 'phone'), url: gw.url, user: 'alice', password: dav.password, auth: 'basic',
+        legacy, datastores: { calendar: 'calendar', tasks: 'tasks' },
+      });
+    });
+
+    after(async function () {
+      await gw?.close();
+      logStream?.end();
+      await dav?.dispose();
+    });
+
+    it('(a) slow sync puts 10 events and 5 tasks into Radicale with the right times, rules and states', async function () {
+      for (const e of events) phone.writeItem('calendar', `event-${e.n}.ics`, eventText(e, legacy));
+      for (const t of tasks) phone.writeItem('tasks', `task-${t.n}.ics`, taskText(t, legacy));
+      const t0 = Date.now();
+      const report = await phone.sync('slow', { only: ['calendar', 'tasks'] });
+      const seconds = (Date.now() - t0) / 1000;
+      assert.equal(report.exitCode, 0, report.output.slice(-3000));
+      assert.equal(report.datastores['calendar']?.remoteNew, 10, report.output.slice(-3000));
+      assert.equal(report.datastores['tasks']?.remoteNew, 5, report.output.slice(-3000));
+
+      const onServer = await dav.listItems('calendar');
+      assert.equal(onServer.length, 10);
+      const server = keyed(onServer.map((i) => i.data));
+      for (const e of events) {
+        const s = server.get(e.summary);
+        assert.ok(s, `event ${e.summary} on the server`);
+        assert.equal(s.start, expectedStart(e), `start of ${e.summary}`);
+        if (e.shape === 'weekly') {
+          const first = new Date(expectedStart(e)).getTime();
+          const weeks = Array.from({ length: 6 }, (_, k) => new Date(first + k * 7 * 86400_000).toISOString()).join(',');
+          assert.equal(s.rrule, weeks, `six weekly occurrences of ${e.summary}`);
+        } else assert.equal(s.rrule, '', `no recurrence for ${e.summary}`);
+        if (!(relativeAlarm(e) && !legacy)) assert.equal(s.alarm, e.shape === 'alarm', `alarm of ${e.summary}`);
+      }
+      for (const item of onServer) {
+        assert.match(item.data, /VERSION:2\.0/);
+        assert.match(item.data, /^UID:interop-event-\d+@example\.org\r?$/m, 'the phone\'s UID is kept');
+        assert.match(item.data, /^DTSTAMP:/m);
+        const tzids = [...item.data.matchAll(/TZID=([^:;]+)/g)].map((m) => m[1]);
+        for (const tz of tzids) assert.match(item.data, new RegExp(`^TZID:${tz}\\r?$`, 'm'), `VTIMEZONE for ${tz}`);
+      }
+
+      const tasksOnServer = keyed((await dav.listItems('tasks')).map((i) => i.data));
+      assert.equal(tasksOnServer.size, 5);
+      for (const t of tasks) {
+        const s = tasksOnServer.get(t.summary);
+        assert.ok(s, `task ${t.summary} on the server`);
+        assert.equal(s.due, `2025-08-${pad(t.day)}T15:00:00.000Z`);
+        assert.equal(s.status, t.status, `status of ${t.summary}`);
+        assert.equal(s.priority, t.priority, `priority of ${t.summary}`);
+        assert.equal(s.completed, t.status === 'COMPLETED' ? '2025-08-01T10:00:00.000Z' : undefined);
+      }
+      console.log(`      slow sync of 10 events + 5 tasks (${legacy ? 'vCalendar 1.0' : 'iCalendar 2.0'}): ${seconds.toFixed(2)} s`);
+    });
+
+    if (!legacy) {
+      it('(a2) a relative alarm (sent by SyncEvolution as AALARM/DALARM:-PT15M) reaches the server', async function () {
+        const e = events.find(relativeAlarm)!;
+        const item = (await dav.listItems('calendar')).find((i) => summarise(i.data).summary === e.summary);
+        assert.ok(item, e.summary);
+        assert.match(item.data, /BEGIN:VALARM[\s\S]*TRIGGER(;RELATED=START)?:-PT15M[\s\S]*END:VALARM/, item.data);
+      });
+    }
+
+    it('(b) two-way: edits, adds and deletes on both sides end in the same items on both sides', async function () {
+      // Phone: move event 1 by an hour and rename it, rename event 4 (weekly), add one, delete
+      // event 2; complete task 1.
+      const moved = { ...events[0]!, summary: `${events[0]!.summary} (moved)`, hour: events[0]!.hour + 1 };
+      phone.writeItem('calendar', 'event-1.ics', eventText(moved, legacy));
+      const renamed = { ...events[3]!, summary: `${events[3]!.summary} (renamed)` };
+      phone.writeItem('calendar', 'event-4.ics', eventText(renamed, legacy));
+      const added: EventSpec = { n: 90, shape: 'utc', summary: 'Added on the phone', day: 28, hour: 12 };
+      phone.writeItem('calendar', 'event-90.ics', eventText(added, legacy));
+      phone.deleteItem('calendar', 'event-2.ics');
+      phone.writeItem('tasks', 'task-1.ics', taskText({ ...tasks[0]!, status: 'COMPLETED' }, legacy));
+
+      // Server: rename events 6 and 7, delete event 8, add an event and a task.
+      const serverItems = await dav.listItems('calendar');
+      const find = (summary: string): { href: string; data: string } => {
+        const it = serverItems.find((i) => summarise(i.data).summary === summary);
+        assert.ok(it, summary);
+        return it;
+      };
+      for (const e of [events[5]!, events[6]!]) {
+        const it = find(e.summary);
+        await dav.putItem('calendar', itemName(it.href), it.data.replace(/^SUMMARY:.*$/m, `SUMMARY:${e.summary} (server)`));
+      }
+      await dav.deleteItem(find(events[7]!.summary).href);
+      await dav.putItem('calendar', 'server-added.ics', [
+        'BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//other client//EN', ...BERLIN_VTIMEZONE,
+        'BEGIN:VEVENT', 'UID:server-added-1', 'DTSTAMP:20250101T000000Z', 'SUMMARY:Added on the server',
+        'DTSTART;TZID=Europe/Berlin:20250720T090000', 'DTEND;TZID=Europe/Berlin:20250720T100000',
+        'ATTENDEE;CN=Bob;PARTSTAT=ACCEPTED:mailto:bob@example.org', 'ORGANIZER;CN=Alice:mailto:alice@example.org',
+        'END:VEVENT', 'END:VCALENDAR', '',
+      ].join('\r\n'));
+      await dav.putItem('tasks', 'server-task.ics', [
+        'BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//other client//EN',
+        'BEGIN:VTODO', 'UID:server-task-1', 'DTSTAMP:20250101T000000Z', 'SUMMARY:Task from the server',
+        'DUE:20250830T150000Z', 'PRIORITY:1', 'STATUS:NEEDS-ACTION', 'END:VTODO', 'END:VCALENDAR', '',
+      ].join('\r\n'));
+
+      const report = await phone.sync('two-way', { only: ['calendar', 'tasks'] });
+      assert.equal(report.exitCode, 0, report.output.slice(-3000));
+      const c = report.datastores['calendar']!;
+      assert.deepEqual(
+        { localNew: c.localNew, localMod: c.localMod, localDel: c.localDel, remoteNew: c.remoteNew, remoteMod: c.remoteMod, remoteDel: c.remoteDel },
+        { localNew: 1, localMod: 2, localDel: 1, remoteNew: 1, remoteMod: 2, remoteDel: 1 },
+        report.output.slice(-3000),
+      );
+      const t = report.datastores['tasks']!;
+      assert.deepEqual({ localNew: t.localNew, remoteMod: t.remoteMod }, { localNew: 1, remoteMod: 1 }, report.output.slice(-3000));
+
+      for (const ds of ['calendar', 'tasks'] as const) {
+        const phoneNow = keyed((await phone.readItems(ds)).values());
+        const serverNow = keyed((await dav.listItems(ds)).map((i) => i.data));
+        assert.deepEqual([...phoneNow.keys()].sort(), [...serverNow.keys()].sort(), `${ds}: same items on both sides`);
+        for (const [k, s] of serverNow) assert.equal(comparable(phoneNow.get(k)!), comparable(s), `${ds}: ${k}`);
+      }
+      const serverEvents = keyed((await dav.listItems('calendar')).map((i) => i.data));
+      assert.equal(serverEvents.size, 10 + 1 - 1 - 1 + 1);
+      assert.equal(serverEvents.get(moved.summary)?.start, expectedStart(moved));
+      assert.ok(serverEvents.get(renamed.summary)?.rrule, 'the renamed weekly event still recurs');
+      assert.ok(serverEvents.has(`${events[5]!.summary} (server)`));
+      assert.ok(!serverEvents.has(events[1]!.summary) && !serverEvents.has(events[7]!.summary));
+      assert.equal((await dav.listItems('tasks')).length, 6);
+      assert.equal(keyed((await dav.listItems('tasks')).map((i) => i.data)).get(tasks[0]!.summary)?.status, 'COMPLETED');
+      // The server's attendees survive the trip through the phone.
+      const serverAdded = (await dav.listItems('calendar')).find((i) => i.data.includes('UID:server-added-1'));
+      assert.ok(serverAdded && /ATTENDEE/.test(serverAdded.data) && /ORGANIZER/.test(serverAdded.data));
+    });
+
+    it('(c) a sync with no changes changes nothing', async function () {
+      const before = [...(await dav.listItems('calendar')), ...(await dav.listItems('tasks'))];
+      const report = await phone.sync('two-way', { only: ['calendar', 'tasks'] });
+      assert.equal(report.exitCode, 0, report.output.slice(-3000));
+      for (const ds of ['calendar', 'tasks']) {
+        const r = report.datastores[ds]!;
+        assert.deepEqual([r.localNew, r.localMod, r.localDel, r.remoteNew, r.remoteMod, r.remoteDel], [0, 0, 0, 0, 0, 0], `${ds}\n${report.output.slice(-3000)}`);
+        assert.equal(r.actualMode.includes('slow'), false, `mode ${r.actualMode}`);
+      }
+      const after = [...(await dav.listItems('calendar')), ...(await dav.listItems('tasks'))];
+      assert.deepEqual(after.map((i) => `${i.href} ${i.etag}`).sort(), before.map((i) => `${i.href} ${i.etag}`).sort());
+    });
+  });
+}
