@@ -9,7 +9,7 @@ import type { ChangeSet, SyncCollectionSupport } from '../datastores/dav-store.j
 import { MultiCollectionStore } from '../datastores/multi-collection-store.js';
 import { OAuth2TokenSource } from '../datastores/oauth2.js';
 import type { TokenStore } from '../datastores/oauth2.js';
-import { needsDiscovery } from './mappings.js';
+import { isCollectionName } from './mappings.js';
 import type { AccountMapping, DatastoreMapping } from './mappings.js';
 import { providerFor } from './providers.js';
 import type { ProviderProfiles } from './providers.js';
@@ -69,7 +69,8 @@ export class AccountStores {
    */
   open(mapping: AccountMapping, ds: DatastoreMapping, creds: DavCredentials | undefined): DataStore {
     const auth = this.authFor(mapping, creds);
-    if (!needsDiscovery(mapping)) {
+    // Only a datastore that names a collection waits for discovery; URLs and /paths do not.
+    if (!ds.collections.some(isCollectionName)) {
       const resolved = resolvePaths(mapping).datastores.find((d) => d.name === ds.name) ?? ds;
       return this.#build(mapping, resolved, auth);
     }

@@ -117,6 +117,13 @@ function writeElement(el: SmlElement, out: string[]): void {
     return;
   }
   out.push('>');
+  // Item data goes in CDATA: some phones' parsers trim whitespace at the edges of plain text,
+  // which corrupts vCards and breaks large-object Size checks; CDATA is kept verbatim.
+  const cdata = el.name === 'Data' && el.children.length === 1 && typeof el.children[0] === 'string' && /[\s<&]/.test(el.children[0]);
+  if (cdata) {
+    out.push('<![CDATA[', (el.children[0] as string).replace(/]]>/g, ']]]]><![CDATA[>'), ']]>', '</', el.name, '>');
+    return;
+  }
   for (const c of el.children) {
     if (typeof c === 'string') out.push(escapeText(c));
     else if (isOpaque(c)) out.push(escapeText(utf8.decode(c.opaque)));

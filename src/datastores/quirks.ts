@@ -47,14 +47,21 @@ export function touchICalendar(
   if (!quirks.bumpSequenceOnUpdate && !quirks.advanceDtstampOnUpdate) return data;
   if (!/^BEGIN:VCALENDAR/im.test(data)) return data;
   const eol = data.includes('\r\n') ? '\r\n' : '\n';
-  // Unfold first (RFC 5545 §3.1) so SEQUENCE/DTSTAMP are whole lines.
-  const lines = data.replace(/\r?\n[ \t]/g, '').split(/\r?\n/);
+  // Lines stay folded as they are (RFC 5545 §3.1); only a replaced property's continuation
+  // lines are dropped with it.
+  const lines = data.split(/\r?\n/);
+  let dropContinuation = false;
   const out: string[] = [];
   const stack: string[] = [];
   let sawSequence = false;
   const top = (): string | undefined => stack[stack.length - 1];
   const inItem = (): boolean => ['VEVENT', 'VTODO', 'VJOURNAL'].includes(top() ?? '');
   for (const line of lines) {
+    if (/^[ \t]/.test(line)) {
+      if (!dropContinuation) out.push(line);
+      continue;
+    }
+    dropContinuation = false;
     const begin = /^BEGIN:([\w-]+)/i.exec(line);
     const end = /^END:([\w-]+)/i.exec(line);
     if (begin) {
@@ -75,10 +82,12 @@ export function touchICalendar(
       sawSequence = true;
       const own = Number(/:(\d+)\s*$/.exec(line)?.[1] ?? 0);
       out.push(`SEQUENCE:${Math.max(own, previousSequence) + 1}`);
+      dropContinuation = true;
       continue;
     }
     if (inItem() && quirks.advanceDtstampOnUpdate && /^DTSTAMP[;:]/i.test(line)) {
       out.push(`DTSTAMP:${utcStamp(now)}`);
+      dropContinuation = true;
       continue;
     }
     out.push(line);

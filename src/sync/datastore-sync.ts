@@ -209,6 +209,13 @@ export class DatastoreSync {
       return { result, guid: entry.guid };
     }
     const updated = await this.#store.update(entry.guid, merged, current.etag);
+    if (conflict === 'merged') {
+      // The merged item holds server fields the device did not send: record no ETag/hash so the
+      // merged version goes back to the device in this session and both sides converge.
+      await this.#putEntry({ luid: entry.luid, guid: updated.href, etag: '', hash: '' });
+      s.stats.clientReplaced++;
+      return { result: 'conflict', resolution: conflict, guid: updated.href };
+    }
     await this.#putEntry({ luid: entry.luid, guid: updated.href, etag: updated.etag, hash: newHash });
     s.touched.push(updated.href);
     s.stats.clientReplaced++;

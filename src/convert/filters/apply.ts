@@ -19,6 +19,7 @@ const KEEP_SERVER = new Set(['UID']);
 const MEDIA = new Set(['PHOTO', 'LOGO', 'SOUND', 'KEY']);
 /** Structured values whose components are limited one by one. */
 const STRUCTURED = new Set(['N', 'ADR', 'ORG', 'GENDER']);
+const LISTS = new Set(['CATEGORIES', 'NICKNAME']);
 
 export function utf8Length(s: string): number {
   return Buffer.byteLength(s, 'utf8');
@@ -144,6 +145,8 @@ function normText(name: string, v: string): string {
 function trimmedValues(p: ContactProperty): string[] {
   const v = p.values.slice();
   if (isMedia(p)) return [(v[0] ?? '').replace(/\s+/g, '')];
+  // Empty list items do not survive a vCard (`CATEGORIES:,a` reads as one item).
+  if (LISTS.has(p.name)) return v.map((x) => x.trim()).filter((x) => x !== '');
   while (v.length > 0 && v[v.length - 1]!.trim() === '') v.pop();
   return v;
 }

@@ -288,6 +288,27 @@ describe('filter and merge properties (fast-check)', function () {
     );
   });
 
+  it('the same through a real phone round trip (vCard 2.1 text out and back in)', function () {
+    // Phones see text: no `,`/`;` inside values here (they would be list/structure separators).
+    const plain = fc.stringMatching(/^[A-Za-z0-9éü日 .@+-]{0,24}$/);
+    const phoneContact = fc
+      .tuple(plain, plain, contactArb)
+      .map(([family, fn, c]): Contact => {
+        const clean = c.properties
+          .filter((p) => p.name !== 'N' && p.name !== 'FN')
+          .map((p) => (p.binary ? p : { ...p, values: p.values.map((v) => v.replace(/[,;\\]/g, ' ')) }));
+        return { version: '3.0', properties: [{ name: 'N', types: [], params: [], values: [family || 'X', '', '', '', ''] }, { name: 'FN', types: [], params: [], values: [fn || 'X'] }, ...clean] };
+      });
+    const phoneFilter = filterArb.map((f): FieldFilter => ({ ...f, properties: { ...f.properties, N: {}, FN: {} } }));
+    fc.assert(
+      fc.property(phoneContact, phoneFilter, (server, filter) => {
+        const device = parseContact(serializeContact(filterForDevice(server, filter), '2.1'));
+        assert.deepEqual(mergeFromDevice(server, device, filter), server);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('a device without the field: merging an empty Replace under a filter keeps every field it could not hold', function () {
     fc.assert(
       fc.property(contactArb, filterArb, (server, filter) => {

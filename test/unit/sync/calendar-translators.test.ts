@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isGatewayError } from '../../../src/errors.js';
 import { calendarTranslators } from '../../../src/sync/calendar-translators.js';
-import type { ItemTranslator } from '../../../src/sync/types.js';
+import type { DeviceFormat, ItemTranslator } from '../../../src/sync/types.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const corpus = path.resolve(repoRoot, '..', 'shared', 'corpus');
@@ -31,7 +31,7 @@ function lines(text: string, name: string): string[] {
 }
 
 /** As the sync engine does it: the device item, converted, merged into nothing (a create). */
-function created(tr: ItemTranslator, data: string, from = VCAL): string {
+function created(tr: ItemTranslator, data: string, from: DeviceFormat = VCAL): string {
   return tr.mergeFromDevice(undefined, tr.toServer(data, from));
 }
 

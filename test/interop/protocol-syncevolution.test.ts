@@ -1,0 +1,187 @@
+// Interop for the whole protocol with Debian's SyncEvolution client: multi-message packages with a
+// small MaxMsgSize, a 300 KB photo as a large object both ways, every sync type, the refresh guard,
+// a conflict, and MD5 authentication. Contacts, XML; real Radicale; embedded state store.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { parseContact } from '../../src/convert/contacts.js';
+import {
+  generateContacts21, makeTempDir, mutateContact, sleep, startRadicale, SyncEvolutionClient, type DavServerHandle,
+} from '../support/index.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+
+function fnAndTels(text: string): string {
+  const c = parseContact(text);
+  const fn = c.properties.find((p) => p.name === 'FN')?.values[0] ?? '';
+  const tels = c.properties.filter((p) => p.name === 'TEL').map((p) => (p.values[0] ?? '').replace(/[^\d+]/g, '')).filter(Boolean).sort();
+  return `${fn}|${tels.join(',')}`;
+}
+
+function photoOf(text: string): string | undefined {
+  return parseContact(text).properties.find((p) => p.name === 'PHOTO' && p.binary)?.values[0];
+}
+
+function vcardWithPhoto(name: string, photoB64: string): string {
+  const lines = ['BEGIN:VCARD', 'VERSION:2.1', `N:${name};Big;;;`, `FN:Big ${name}`, 'TEL;CELL:+49 170 1234567', 'PHOTO;ENCODING=BASE64;TYPE=JPEG:'];
+  for (let i = 0; i < photoB64.length; i += 72) lines.push(` ${photoB64.slice(i, i + 72)}`);
+  lines.push('', 'END:VCARD');
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+describe('interop: SyncEvolution client, whole protocol (contacts)', function () {
+  this.timeout(600_000);
+  let dav: DavServerHandle;
+  let gw: TestGateway;
+  let dir: string;
+  const phones: SyncEvolutionClient[] = [];
+  const phone = (id: string, extra: Partial<ConstructorParameters<typeof SyncEvolutionClient>[0]> = {}): SyncEvolutionClient => {
+    const p = new SyncEvolutionClient({
+      dir: path.join(dir, id), deviceId: `sc-${id}`, url: gw.url, user: 'alice', password: dav.password, auth: 'basic',
+      legacy: true, datastores: { contacts: 'contacts' }, ...extra,
+    });
+    phones.push(p);
+    return p;
+  };
+  const serverKeys = async (): Promise<string[]> => (await dav.listItems('contacts')).map((i) => fnAndTels(i.data)).sort();
+  const phoneKeys = async (p: SyncEvolutionClient): Promise<string[]> => [...(await p.readItems('contacts')).values()].map(fnAndTels).sort();
+  const ok = (r: { exitCode: number; output: string }): void => assert.equal(r.exitCode, 0, r.output.slice(-4000));
+
+  before(async function () {
+    dir = makeTempDir('interop-protocol');
+    dav = await startRadicale();
+    gw = await startTestGateway({
+      dav,
+      mappingYaml: [
+        'account: alice', 'auth: passthrough', 'dav:', `  url: ${dav.baseUrl}/`, 'datastores:', '  contacts:',
+        '    uris: [contacts, ./contacts]', `    collection: ${dav.collections.contacts}`, '',
+      ].join('\n'),
+    });
+  });
+  after(async function () {
+    await gw?.close();
+    await dav?.dispose();
+  });
+
+  let a: SyncEvolutionClient;
+  let b: SyncEvolutionClient;
+
+  it('slow sync of 30 contacts with MaxMsgSize 4000: the client package spans many messages', async function () {
+    a = phone('a', { maxMsgSize: 4000 });
+    for (const c of generateContacts21(30, 11)) a.writeItem('contacts', c.name, c.text);
+    const r = await a.sync('slow', { only: ['contacts'] });
+    ok(r);
+    assert.equal(r.datastores['contacts']?.remoteNew, 30);
+    assert.deepEqual(await serverKeys(), await phoneKeys(a));
+  });
+
+  it('refresh-from-server into a new phone with MaxMsgSize 4000: the server package spans many messages', async function () {
+    b = phone('b', { maxMsgSize: 4000 });
+    const r = await b.sync('refresh-from-server', { only: ['contacts'] });
+    ok(r);
+    assert.equal(r.datastores['contacts']?.localNew, 30);
+    assert.deepEqual(await phoneKeys(b), await serverKeys());
+    const replies = gw.logLines().filter((l) => l['device'] === 'sc-b').length;
+    assert.ok(replies > 3, 'several messages');
+  });
+
+  it('a 300 KB photo travels as a large object from phone to server and from server to another phone', async function () {
+    const photo = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), randomBytes(300 * 1024)]).toString('base64');
+    await sleep(1100);
+    a.writeItem('contacts', 'big.vcf', vcardWithPhoto('Photographer', photo));
+    const r = await a.sync('two-way', { only: ['contacts'] });
+    ok(r);
+    assert.equal(r.datastores['contacts']?.remoteNew, 1);
+    const onServer = (await dav.listItems('contacts')).find((i) => i.data.includes('Photographer'));
+    assert.ok(onServer, 'the contact is on the server');
+    assert.equal(photoOf(onServer.data), photo, 'photo bytes unchanged on the server');
+    assert.ok(gw.logLines().every((l) => l['status'] !== 424), 'no size mismatch');
+
+    const rb = await b.sync('two-way', { only: ['contacts'] });
+    ok(rb);
+    assert.equal(rb.datastores['contacts']?.localNew, 1);
+    const onB = [...(await b.readItems('contacts')).values()].find((t) => t.includes('Photographer'));
+    assert.ok(onB, 'the contact reached phone B');
+    assert.equal(photoOf(onB), photo, 'photo bytes unchanged on phone B');
+  });
+
+  it('one-way-from-client sends the phone\'s edit and not the server\'s; one-way-from-server then brings the server\'s', async function () {
+    const items = await a.readItems('contacts');
+    const [nameA, textA] = [...items.entries()].find(([, t]) => !t.includes('Photographer'))!;
+    await sleep(1100);
+    const editA = mutateContact(textA);
+    a.writeItem('contacts', nameA, editA.text);
+    const serverItem = (await dav.listItems('contacts')).find((i) => fnAndTels(i.data) !== fnAndTels(textA) && !i.data.includes('Photographer'))!;
+    const editS = mutateContact(serverItem.data);
+    await dav.putItem('contacts', serverItem.href.split('/').pop()!, editS.text);
+
+    const r1 = await a.sync('one-way-from-client', { only: ['contacts'] });
+    ok(r1);
+    assert.equal(r1.datastores['contacts']?.remoteMod, 1);
+    assert.equal(r1.datastores['contacts']?.localMod, 0);
+    assert.ok((await serverKeys()).some((k) => k.includes(editA.tel.replace(/\s/g, ''))));
+
+    await sleep(1100);
+    const r2 = await a.sync('one-way-from-server', { only: ['contacts'] });
+    ok(r2);
+    assert.equal(r2.datastores['contacts']?.localMod, 1);
+    assert.ok((await phoneKeys(a)).some((k) => k.includes(editS.tel.replace(/\s/g, ''))));
+  });
+
+  it('a refresh-from-client that would wipe most of the server is refused by the guard; nothing is deleted', async function () {
+    const before = await serverKeys();
+    await sleep(1100);
+    const items = [...(await b.readItems('contacts')).keys()];
+    for (const n of items.slice(0, 25)) b.deleteItem('contacts', n);
+    const r = await b.sync('refresh-from-client', { only: ['contacts'] });
+    assert.notEqual(r.exitCode, 0, 'the phone sees the refusal');
+    assert.deepEqual(await serverKeys(), before, 'server unchanged');
+    assert.ok(gw.logLines().some((l) => /refused by the refresh guard/.test(String(l['msg']))));
+  });
+
+  it('a refresh-from-client within the guard makes the server equal to the phone and keeps a backup', async function () {
+    const c = phone('c');
+    const r0 = await c.sync('refresh-from-server', { only: ['contacts'] });
+    ok(r0);
+    await sleep(1100);
+    const first = [...(await c.readItems('contacts')).keys()][0]!;
+    c.deleteItem('contacts', first);
+    const r = await c.sync('refresh-from-client', { only: ['contacts'] });
+    ok(r);
+    assert.deepEqual(await serverKeys(), await phoneKeys(c));
+    const backups = path.join(gw.dir, 'state', 'backups', 'alice');
+    assert.ok(existsSync(backups) && readdirSync(backups).length === 1, 'one backup file');
+  });
+
+  it('a conflict (same contact edited on phone and server) is merged and both sides converge', async function () {
+    const d = phone('d');
+    ok(await d.sync('slow', { only: ['contacts'] }));
+    await sleep(1100);
+    const [name, text] = [...(await d.readItems('contacts')).entries()].find(([, t]) => !t.includes('Photographer'))!;
+    const key = fnAndTels(text);
+    const edit = mutateContact(text);
+    d.writeItem('contacts', name, edit.text);
+    const serverItem = (await dav.listItems('contacts')).find((i) => fnAndTels(i.data) === key)!;
+    await dav.putItem('contacts', serverItem.href.split('/').pop()!, serverItem.data.replace(/END:VCARD/, 'X-SERVER-NOTE:added on the server\r\nEND:VCARD'));
+    const r = await d.sync('two-way', { only: ['contacts'] });
+    ok(r);
+    const merged = (await dav.listItems('contacts')).find((i) => i.data.includes(edit.tel.replace(/^\+49 /, '').split(' ')[0]!) && i.data.includes('added on the server'));
+    assert.ok(merged, 'server copy has the phone\'s TEL and the server\'s NOTE');
+    assert.ok(gw.logLines().some((l) => /conflict: item changed on both sides/.test(String(l['msg']))));
+    await sleep(1100);
+    ok(await d.sync('two-way', { only: ['contacts'] }));
+    assert.deepEqual(await phoneKeys(d), await serverKeys(), 'both sides hold the same contacts');
+  });
+
+  it('a two-way sync with no changes after all of this changes nothing', async function () {
+    ok(await a.sync('two-way', { only: ['contacts'] })); // picks up what the other phones did
+    assert.deepEqual(await phoneKeys(a), await serverKeys());
+    const before = (await dav.listItems('contacts')).map((i) => `${i.href} ${i.etag}`).sort();
+    await sleep(1100);
+    const r = await a.sync('two-way', { only: ['contacts'] });
+    ok(r);
+    const ds = r.datastores['contacts']!;
+    assert.deepEqual([ds.localNew, ds.localMod, ds.localDel, ds.remoteNew, ds.remoteMod, ds.remoteDel], [0, 0, 0, 0, 0, 0]);
+    assert.deepEqual((await dav.listItems('contacts')).map((i) => `${i.href} ${i.etag}`).sort(), before);
+  });
+});
