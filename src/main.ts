@@ -12,6 +12,8 @@ import { ProtocolEngine } from './protocol/engine.js';
 import { createStateStore } from './state/index.js';
 import type { StateStore } from './state/state-store.js';
 import { contactsTranslator } from './sync/translators.js';
+import { calendarTranslators } from './sync/calendar-translators.js';
+import { loadDeviceProfiles } from './convert/filters/index.js';
 import { writeBackup } from './accounts/backup.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -44,7 +46,8 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
     state,
     openDataStore: (_account, ds, creds) => createDavStore({ kind: ds.kind, collectionUrl: ds.collection, credentials: creds, userAgent }),
     verifyCredentials: (account, creds) => verifyDavCredentials(account.datastores[0]!.collection, creds, { userAgent }),
-    translators: { contacts: contactsTranslator },
+    translators: { contacts: contactsTranslator, ...calendarTranslators({ defaultTimezone: settings.deviceTimezone }) },
+    deviceProfiles: loadDeviceProfiles(path.join(PACKAGE_ROOT, 'config', 'devices')),
     backup: (account, datastore, collectionUrl, items) => writeBackup(path.resolve(settings.stateDir, 'backups'), account, datastore, collectionUrl, items),
     log,
     sizer: commandSizer,

@@ -13,7 +13,11 @@ commands:
   serve                      run the gateway (default); settings from config/defaults.yaml and the environment
   decode <file>              print a SyncML message (XML or WBXML) as indented XML
   encode <file.xml> [out]    write a SyncML XML message as WBXML (to out, or stdout)
+  convert <file> --to vcard21|vcard30|vcard40|vcal10|ical20 [--device-profile NAME]
+                             print what the items of a file become
   accounts check             validate every account mapping in MAPPINGS_DIR
+  restore <backup.json>      put back the items of a backup taken before a refresh from a phone
+                             (DAV credentials: DAV_USERNAME/DAV_PASSWORD, or the mapping's)
 `;
 
 export async function main(argv: string[]): Promise<void> {
@@ -42,6 +46,27 @@ export async function main(argv: string[]): Promise<void> {
         const bytes = encodeWbxml(decodeXml(readFileSync(file)));
         if (rest[1]) writeFileSync(rest[1], bytes);
         else process.stdout.write(bytes);
+        return;
+      }
+      case 'convert': {
+        const { runConvert } = await import('./convert.js');
+        await runConvert(rest);
+        return;
+      }
+      case 'restore': {
+        const file = need(rest[0], 'restore needs a backup file');
+        const { readBackup, restoreBackup } = await import('../accounts/backup.js');
+        const { createDavStore } = await import('../datastores/index.js');
+        const backup = readBackup(file);
+        const settings = loadSettings();
+        const mapping = AccountRegistry.loadDir(path.resolve(settings.mappingsDir)).get(backup.account);
+        const username = process.env['DAV_USERNAME'] ?? mapping?.dav.username;
+        const password = process.env['DAV_PASSWORD'] ?? mapping?.dav.password;
+        if (!username || password === undefined) throw new Error('restore needs DAV credentials: set DAV_USERNAME and DAV_PASSWORD');
+        const kind = mapping?.datastores.find((d) => d.name === backup.datastore)?.kind ?? 'contacts';
+        const store = createDavStore({ kind, collectionUrl: backup.collectionUrl, credentials: { username, password } });
+        const { restored, present } = await restoreBackup(backup, store);
+        console.log(`restored ${restored} items to ${backup.collectionUrl} (${present} were still there)`);
         return;
       }
       case 'accounts': {

@@ -2,6 +2,7 @@
 import { childElements, childText, el, firstChild, textOf, type SmlElement, type SmlNode } from '../codec/tree.js';
 import { DEVINF_NS, type SyncMLVersion } from '../codec/model.js';
 import type { DeviceFormat } from '../sync/types.js';
+import { ctCapsForDataStore, type FieldFilter } from '../convert/filters/index.js';
 import type { DatastoreMapping } from '../accounts/mappings.js';
 
 export interface DeviceDatastoreInfo {
@@ -13,6 +14,8 @@ export interface DeviceDatastoreInfo {
   txPref?: DeviceFormat;
   tx: DeviceFormat[];
   syncTypes: number[];
+  /** Field filters from the device's CTCap for this datastore (plain JSON). */
+  filters: FieldFilter[];
 }
 
 export interface DeviceInfo {
@@ -51,6 +54,7 @@ export function parseDevInf(devInf: SmlElement): DeviceInfo {
         rx: childElements(ds, 'Rx').map(fmt).filter((f): f is DeviceFormat => !!f),
         tx: childElements(ds, 'Tx').map(fmt).filter((f): f is DeviceFormat => !!f),
         syncTypes: syncCap ? childElements(syncCap, 'SyncType').map((t) => Number(textOf(t))).filter(Number.isFinite) : [],
+        filters: safeFilters(devInf, childText(ds, 'SourceRef') ?? ''),
       };
       const dn = childText(ds, 'DisplayName');
       if (dn) out.displayName = dn;
@@ -68,6 +72,16 @@ export function parseDevInf(devInf: SmlElement): DeviceInfo {
     if (v !== undefined) (info as unknown as Record<string, unknown>)[k] = v;
   }
   return info;
+}
+
+function safeFilters(devInf: SmlElement, sourceRef: string): FieldFilter[] {
+  try {
+    return ctCapsForDataStore(devInf, sourceRef);
+  } catch {
+    // A CTCap we cannot read means "no filter": the device gets everything and merge keeps
+    // whatever it does not send, so nothing is lost.
+    return [];
+  }
 }
 
 /** Formats the server offers per item kind: what it prefers to receive first. */

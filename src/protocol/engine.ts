@@ -21,6 +21,7 @@ import { buildServerDevInf, parseDevInf, SERVER_FORMATS, type DeviceInfo } from 
 import { ReplyBuilder, statusItemsWithAnchor, type CommandSizer } from './reply.js';
 import { sessionKeyFor, type SessionState } from './session.js';
 import { Status, statusForError } from './status.js';
+import { effectiveFilter, matchDeviceProfile, type DeviceProfile, type FieldFilter } from '../convert/filters/index.js';
 
 export interface EngineDeps {
   accounts: AccountRegistry;
@@ -33,6 +34,8 @@ export interface EngineDeps {
   sizer(wire: WireFormat): CommandSizer;
   /** Encode a reply in the client's wire format (the engine caches the bytes for resends). */
   encode(msg: SyncMLMessage, wire: WireFormat): Uint8Array;
+  /** Device profiles (config/devices) that correct or fill in what a device's DevInf says. */
+  deviceProfiles?: readonly DeviceProfile[];
   /** Saves a collection's items before a destructive refresh; returns where (for the log). */
   backup?(account: string, datastore: string, collectionUrl: string, items: readonly StoredItem[]): Promise<string>;
   settings: {
@@ -396,6 +399,7 @@ export class ProtocolEngine {
     const ds: DatastoreSessionState = {
       name: dsMap.name, mode, clientUri: sourceUri, serverUri: targetUri, clientNext: anchor.next ?? '', serverNext,
       deviceFormat: chooseDeviceFormat(dsMap.kind, translator, session.deviceInfo, sourceUri),
+      ...this.#filterField(dsMap.kind, session.deviceInfo, sourceUri, chooseDeviceFormat(dsMap.kind, translator, session.deviceInfo, sourceUri)),
       touched: [], claimed: [], seenLuids: [], outgoing: [], outgoingComputed: false, awaitingMap: {}, tempGuidCounter: 0,
       clientDone: !clientSends(mode), serverDone: false, stats: emptyStats(),
     };
@@ -448,8 +452,23 @@ export class ProtocolEngine {
     for (const ds of ctx.session.datastores) {
       const dsMap = ctx.mapping!.datastores.find((d) => d.name === ds.name);
       const tr = dsMap && this.#d.translators[dsMap.kind];
-      if (dsMap && tr) ds.deviceFormat = chooseDeviceFormat(dsMap.kind, tr, info, ds.clientUri);
+      if (dsMap && tr) {
+        ds.deviceFormat = chooseDeviceFormat(dsMap.kind, tr, info, ds.clientUri);
+        const f = this.#filterField(dsMap.kind, info, ds.clientUri, ds.deviceFormat);
+        if (f.filter) ds.filter = f.filter;
+        else delete ds.filter;
+      }
     }
+  }
+
+  /** The field filter for a device datastore: its CTCap, corrected by a matching device profile. */
+  #filterField(kind: ItemKind, info: DeviceInfo | undefined, clientUri: string, format: DeviceFormat): { filter?: FieldFilter } {
+    if (kind !== 'contacts') return {};
+    const devDs = info?.datastores.find((d) => normaliseUri(d.sourceRef) === normaliseUri(clientUri));
+    const identity = { ...(info?.man ? { man: info.man } : {}), ...(info?.mod ? { mod: info.mod } : {}), ...(info?.fwV ? { fwV: info.fwV } : {}), ...(info?.swV ? { swV: info.swV } : {}) };
+    const profile = matchDeviceProfile(this.#d.deviceProfiles ?? [], identity);
+    const filter = effectiveFilter(devDs?.filters ?? [], profile, format.type, format.version);
+    return filter ? { filter } : {};
   }
 
   async #onGet(ctx: MessageContext, cmd: PutGetCmd): Promise<void> {
@@ -539,8 +558,24 @@ export class ProtocolEngine {
       for (const inner of cmd.commands) if (!('noResp' in inner && inner.noResp)) reply.status({ msgRef: msg.header.msgId, cmdRef: inner.cmdId, cmd: cmdName(inner), data: String(Status.NOT_FOUND) });
       return;
     }
-    if (!cmd.noResp) ctx.syncStatuses.set(ds.name, reply.status({ ...ref, ...refs, data: String(Status.OK) }));
     const sync = this.#sync(ctx, ds);
+    let refusedNow = false;
+    if (ds.mode === 'refresh-from-client' && !ds.failed && !ds.refreshChecked) {
+      ds.refreshChecked = true;
+      const refusal = await this.#refreshGuardEarly(ctx, ds, sync, cmd.numberOfChanges);
+      if (refusal) {
+        ds.failed = true;
+        refusedNow = true;
+        if (!cmd.noResp) reply.status({ ...ref, ...refs, data: String(Status.FORBIDDEN), items: [{ data: refusal }] });
+      }
+    }
+    if (ds.failed) {
+      // Refused (refresh guard): nothing of this datastore is executed.
+      if (!refusedNow && !cmd.noResp) reply.status({ ...ref, ...refs, data: String(Status.FORBIDDEN) });
+      for (const inner of cmd.commands) if (!('noResp' in inner && inner.noResp)) reply.status({ msgRef: msg.header.msgId, cmdRef: inner.cmdId, cmd: cmdName(inner), data: String(Status.FORBIDDEN) });
+      return;
+    }
+    if (!cmd.noResp) ctx.syncStatuses.set(ds.name, reply.status({ ...ref, ...refs, data: String(Status.OK) }));
     for (const inner of cmd.commands) {
       const iref = { msgRef: msg.header.msgId, cmdRef: inner.cmdId, cmd: cmdName(inner) };
       if (inner.kind !== 'Add' && inner.kind !== 'Replace' && inner.kind !== 'Delete') {
@@ -695,11 +730,28 @@ export class ProtocolEngine {
   }
 
   /**
+   * Refresh from client, before anything is written: the client announces how many items it
+   * sends (NumberOfChanges); every server item beyond that number would be deleted. Returns the
+   * refusal reason when that exceeds the guard.
+   */
+  async #refreshGuardEarly(ctx: MessageContext, ds: DatastoreSessionState, sync: DatastoreSync, announced: number | undefined): Promise<string | undefined> {
+    if (announced === undefined) return undefined; // checked at the end of the package instead
+    const dsMap = ctx.mapping!.datastores.find((d) => d.name === ds.name)!;
+    const total = await sync.serverCount();
+    const atLeast = Math.max(0, total - announced);
+    if (total === 0 || atLeast / total <= dsMap.refreshGuard.maxShare || dsMap.refreshGuard.allow) return undefined;
+    const reason = `refresh from the phone would delete at least ${atLeast} of ${total} items on the server (more than ${Math.round(dsMap.refreshGuard.maxShare * 100)} %); refused by the refresh guard`;
+    ctx.log.error({ ds: ds.name, announced, serverItems: total }, `${reason}: nothing written, anchors kept (set refreshGuard.allow in the mapping to permit it)`);
+    return reason;
+  }
+
+  /**
    * Refresh from client: the server must end up with exactly the device's items. Deleting more
    * than the guard's share needs the account's permission; what is deleted is backed up first.
    */
   async #refreshFromClient(ctx: MessageContext, ds: DatastoreSessionState, sync: DatastoreSync): Promise<void> {
     const { log, session } = ctx;
+    if (ds.failed) return;
     const dsMap = ctx.mapping!.datastores.find((d) => d.name === ds.name)!;
     const { items, total } = await sync.refreshDeletions(ds);
     if (items.length === 0) return;

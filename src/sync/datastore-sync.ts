@@ -200,7 +200,9 @@ export class DatastoreSync {
       }
       conflict = policy === 'client-wins' ? 'client-won' : 'merged';
     }
-    const merged = this.#tr.mergeFromDevice(current.data, serverData);
+    // In a conflict the device never saw the server's latest version, so "the device can store X
+    // but did not send it" does not mean the user removed X: merge by property name instead.
+    const merged = this.#tr.mergeFromDevice(current.data, serverData, conflict ? undefined : s.filter);
     const newHash = this.#tr.hash(merged);
     if (newHash === this.#tr.hash(current.data)) {
       // Nothing the server does not already have (typical in a slow sync): no write.
@@ -236,6 +238,10 @@ export class DatastoreSync {
     const listing = await this.#store.list();
     const keep = new Set([...s.claimed, ...s.touched]);
     return { items: listing.items.filter((i) => !keep.has(i.href)), total: listing.items.length };
+  }
+
+  async serverCount(): Promise<number> {
+    return (await this.#store.list()).items.length;
   }
 
   /** Everything in the collection, for a backup before a destructive refresh. */
@@ -359,7 +365,7 @@ export class DatastoreSync {
         }
       }
       try {
-        result.push({ change, data: this.#tr.toDevice(item.data, s.deviceFormat), etag: item.etag, hash });
+        result.push({ change, data: this.#tr.toDevice(item.data, s.deviceFormat, s.filter), etag: item.etag, hash });
       } catch (err) {
         this.#log.warn({ ds: s.name, href: change.href, err: String(err) }, 'server item cannot be converted for the device; skipped');
       }

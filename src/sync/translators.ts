@@ -1,7 +1,8 @@
 // Item translators: the sync engine's view of the converters, one per item kind.
 // Contacts: device vCard 2.1/3.0 <-> server vCard 3.0, property-level merge, fingerprints, hashes.
 import { createHash, randomUUID } from 'node:crypto';
-import { contactFingerprint, convertContact } from '../convert/contacts.js';
+import { contactFingerprint, convertContact, parseContact, serializeContact } from '../convert/contacts.js';
+import { filterForDevice, mergeFromDevice as mergeContacts, type FieldFilter } from '../convert/filters/index.js';
 import { parseVersit, serializeProperty, serializeVersit, type VersitComponent, type VersitProperty } from '../convert/versit/index.js';
 import { GatewayError } from '../errors.js';
 import type { DeviceFormat, ItemTranslator } from './types.js';
@@ -30,11 +31,11 @@ export const contactsTranslator: ItemTranslator = {
     return convertContact(data, 'vcard30');
   },
 
-  toDevice(serverData: string, to: DeviceFormat): string {
+  toDevice(serverData: string, to: DeviceFormat, filter?: FieldFilter): string {
     const type = to.type.toLowerCase();
-    if (type === 'text/x-vcard') return convertContact(serverData, 'vcard21');
-    if (type === 'text/vcard' && to.version === '4.0') return convertContact(serverData, 'vcard40');
-    return convertContact(serverData, 'vcard30');
+    const version = type === 'text/x-vcard' ? '2.1' : type === 'text/vcard' && to.version === '4.0' ? '4.0' : '3.0';
+    if (!filter) return convertContact(serverData, version === '2.1' ? 'vcard21' : version === '4.0' ? 'vcard40' : 'vcard30');
+    return serializeContact(filterForDevice(parseContact(serverData), filter), version);
   },
 
   /**
@@ -43,7 +44,12 @@ export const contactsTranslator: ItemTranslator = {
    * the server's. Field-level filters from CTCap refine this in the converter issue. With no
    * server item (a create) this only normalises the device's item for the server.
    */
-  mergeFromDevice(serverData: string | undefined, deviceAsServer: string): string {
+  mergeFromDevice(serverData: string | undefined, deviceAsServer: string, filter?: FieldFilter): string {
+    if (serverData !== undefined && filter) {
+      // Field-level merge: what the device cannot store (CTCap, MaxOccur, truncation) keeps its
+      // server value; only what the user changed on the phone changes on the server.
+      return serializeContact(mergeContacts(parseContact(serverData), parseContact(deviceAsServer), filter), '3.0');
+    }
     const device = singleCard(deviceAsServer);
     const sentNames = new Set(device.properties.map((p) => p.name));
     const server = serverData === undefined ? undefined : singleCard(serverData);

@@ -1,6 +1,9 @@
 // Sync-engine vocabulary: sync modes, per-datastore session state and item translation.
 // No SyncML and no DAV in here: the protocol layer maps codes, the datastores do I/O.
 import type { ItemKind } from '../datastores/datastore.js';
+import type { FieldFilter } from '../convert/filters/index.js';
+
+export type { FieldFilter };
 
 export type SyncMode =
   | 'two-way'
@@ -36,13 +39,14 @@ export interface ItemTranslator {
   /** Formats the server can take from a device, most preferred first. */
   readonly deviceFormats: readonly DeviceFormat[];
   toServer(data: string, from: DeviceFormat): string;
-  toDevice(serverData: string, to: DeviceFormat): string;
+  /** Server item in the device's format, reduced to what the device can store (`filter`). */
+  toDevice(serverData: string, to: DeviceFormat, filter?: FieldFilter): string;
   /**
    * The server item to write: the device's item (as converted by `toServer`) merged into the
    * current server item, keeping server fields the device cannot store. `serverData` undefined
    * = a new item.
    */
-  mergeFromDevice(serverData: string | undefined, deviceAsServer: string): string;
+  mergeFromDevice(serverData: string | undefined, deviceAsServer: string, filter?: FieldFilter): string;
   fingerprints(serverData: string): string[];
   hash(serverData: string): string;
   /** Last-modified time the item carries (REV, LAST-MODIFIED), for the newer-wins policy. */
@@ -80,6 +84,8 @@ export interface DatastoreSessionState {
   clientNext: string;
   serverNext: string;
   deviceFormat: DeviceFormat;
+  /** What the device can store (its CTCap, corrected by a device profile); none = everything. */
+  filter?: FieldFilter;
   /** hrefs the device wrote in this session: not sent back (echo suppression). */
   touched: string[];
   /** Slow/refresh: hrefs already paired with a device item in this session. */
@@ -97,6 +103,8 @@ export interface DatastoreSessionState {
   serverDone: boolean;
   /** Something (e.g. the refresh guard) stopped this datastore: anchors are not committed. */
   failed?: boolean;
+  /** Refresh from client: the guard has looked at the client's announced item count. */
+  refreshChecked?: boolean;
   stats: SyncStats;
 }
 

@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseContact } from '../../src/convert/contacts.js';
+import { readBackup, restoreBackup } from '../../src/accounts/backup.js';
+import { createDavStore } from '../../src/datastores/index.js';
 import {
   generateContacts21, makeTempDir, mutateContact, sleep, startRadicale, SyncEvolutionClient, type DavServerHandle,
 } from '../support/index.js';
@@ -151,6 +153,17 @@ describe('interop: SyncEvolution client, whole protocol (contacts)', function ()
     assert.deepEqual(await serverKeys(), await phoneKeys(c));
     const backups = path.join(gw.dir, 'state', 'backups', 'alice');
     assert.ok(existsSync(backups) && readdirSync(backups).length === 1, 'one backup file');
+
+    // The documented restore brings the deleted contact back (and leaves the others alone).
+    const countBefore = (await dav.listItems('contacts')).length;
+    const backup = readBackup(path.join(backups, readdirSync(backups)[0]!));
+    const store = createDavStore({ kind: 'contacts', collectionUrl: backup.collectionUrl, credentials: { username: dav.user, password: dav.password } });
+    assert.deepEqual(await restoreBackup(backup, store), { restored: 1, present: countBefore });
+    assert.equal((await dav.listItems('contacts')).length, countBefore + 1);
+    // Put the server back to the phone's state for the tests that follow.
+    await sleep(1100);
+    ok(await c.sync('refresh-from-client', { only: ['contacts'] }));
+    assert.deepEqual(await serverKeys(), await phoneKeys(c));
   });
 
   it('a conflict (same contact edited on phone and server) is merged and both sides converge', async function () {

@@ -13,7 +13,7 @@ const ALLOWED: Record<string, string[]> = {
   'main.ts': ['*'],
   cli: ['*'],
   http: ['codec', 'protocol', 'state'],
-  protocol: ['codec', 'sync', 'datastores', 'state', 'accounts'],
+  protocol: ['codec', 'sync', 'datastores', 'state', 'accounts', 'convert'],
   sync: ['datastores', 'state', 'convert'],
   datastores: ['accounts'],
   accounts: ['datastores'],
