@@ -5,7 +5,10 @@ import type { Server } from 'node:http';
 import { AccountRegistry } from './accounts/mappings.js';
 import { commandSizer, encodeMessage } from './codec/index.js';
 import { loadSettings, PACKAGE_ROOT, publicSyncUrl, type Settings } from './config.js';
-import { createDavStore, verifyDavCredentials } from './datastores/index.js';
+import { verifyDavCredentials } from './datastores/index.js';
+import { AccountStores } from './accounts/account-stores.js';
+import { loadProviderProfiles, validateAccountProviders } from './accounts/providers.js';
+import type { AccountMapping } from './accounts/mappings.js';
 import { createApp } from './http/app.js';
 import { createLogger, type Logger } from './logger.js';
 import { ProtocolEngine } from './protocol/engine.js';
@@ -40,12 +43,16 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
   const accounts = AccountRegistry.loadDir(path.resolve(settings.mappingsDir), env);
   const state = await createStateStore({ ...(settings.redisUrl ? { redisUrl: settings.redisUrl } : {}), stateDir: path.resolve(settings.stateDir) });
   const userAgent = `syncml-dav-gateway/${VERSION}`;
+  const providerProfiles = loadProviderProfiles(path.join(PACKAGE_ROOT, 'config', 'providers'));
+  validateAccountProviders(accounts.list(), providerProfiles);
+  const stores = new AccountStores({ profiles: providerProfiles, userAgent, dav: { timeoutMs: settings.davTimeoutSeconds * 1000 } });
   let serverUrl = publicSyncUrl(settings);
   const engine = new ProtocolEngine({
     accounts,
     state,
-    openDataStore: (_account, ds, creds) => createDavStore({ kind: ds.kind, collectionUrl: ds.collection, credentials: creds, userAgent }),
-    verifyCredentials: (account, creds) => verifyDavCredentials(account.datastores[0]!.collection, creds, { userAgent }),
+    openDataStore: (account, ds, creds) => stores.open(account, ds, creds),
+    // One authenticated PROPFIND: on the first collection when its URL is known, else the server root.
+    verifyCredentials: (account, creds) => verifyDavCredentials(credentialCheckUrl(account), creds, { userAgent }),
     translators: { contacts: contactsTranslator, ...calendarTranslators({ defaultTimezone: settings.deviceTimezone }) },
     deviceProfiles: loadDeviceProfiles(path.join(PACKAGE_ROOT, 'config', 'devices')),
     backup: (account, datastore, collectionUrl, items) => writeBackup(path.resolve(settings.stateDir, 'backups'), account, datastore, collectionUrl, items),
@@ -77,4 +84,9 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
       await state.close();
     },
   };
+}
+
+function credentialCheckUrl(account: AccountMapping): string {
+  const first = account.datastores[0]?.collection;
+  return first && /^https?:\/\//i.test(first) ? first : account.dav.url;
 }

@@ -16,6 +16,9 @@ commands:
   convert <file> --to vcard21|vcard30|vcard40|vcal10|ical20 [--device-profile NAME]
                              print what the items of a file become
   accounts check             validate every account mapping in MAPPINGS_DIR
+  accounts probe <account>   show what the gateway sees on the account's DAV server (discovery)
+  devices list|reset|forget|export ...   inspect and manage devices' sync state (see docs/admin.md)
+  oauth google               walk through getting a Google OAuth2 refresh token
   restore <backup.json>      put back the items of a backup taken before a refresh from a phone
                              (DAV credentials: DAV_USERNAME/DAV_PASSWORD, or the mapping's)
 `;
@@ -70,12 +73,18 @@ export async function main(argv: string[]): Promise<void> {
         return;
       }
       case 'accounts': {
-        if (rest[0] !== 'check') throw new Error(`unknown accounts command ${rest[0] ?? ''}\n${USAGE}`);
-        const settings = loadSettings();
-        const reg = AccountRegistry.loadDir(path.resolve(settings.mappingsDir));
-        for (const a of reg.list()) {
-          console.log(`${a.account}\t${a.file}\t${a.datastores.map((d) => `${d.name}(${d.kind}) -> ${d.collection}`).join(', ')}`);
-        }
+        const { runAccounts } = await import('./accounts.js');
+        await runAccounts(rest);
+        return;
+      }
+      case 'devices': {
+        const { runDevices } = await import('./devices.js');
+        await runDevices(rest);
+        return;
+      }
+      case 'oauth': {
+        const { runOAuth } = await import('./oauth.js');
+        await runOAuth(rest);
         return;
       }
       case 'help': case '--help': case '-h':

@@ -86,6 +86,15 @@ export async function authenticateBasic(
   }
   const secret = mapping.auth.basic ?? mapping.auth.md5;
   if (secret === undefined || !safeEqual(secret, c.password)) return undefined;
+  return gatewayHeldDavCredentials(mapping);
+}
+
+/**
+ * DAV credentials of an account whose phone password is a gateway-held secret: the mapping's own
+ * user/password, or (OAuth2 accounts) a placeholder the DataStore factory ignores.
+ */
+export function gatewayHeldDavCredentials(mapping: AccountMapping): DavCredentials | undefined {
+  if (mapping.dav.oauth2) return { username: mapping.dav.username ?? mapping.account, password: '' };
   if (!mapping.dav.username || mapping.dav.password === undefined) return undefined;
   return { username: mapping.dav.username, password: mapping.dav.password };
 }

@@ -16,7 +16,9 @@ import { DatastoreSync } from '../sync/datastore-sync.js';
 import {
   clientSends, emptyStats, serverSends, type DatastoreSessionState, type DeviceFormat, type ItemTranslator, type SentChange, type SyncMode,
 } from '../sync/types.js';
-import { authenticateBasic, AuthCache, credType, decodeBasicCred, newNonce, verifyMd5, type CredentialVerifier } from './auth.js';
+import {
+  authenticateBasic, AuthCache, credType, decodeBasicCred, gatewayHeldDavCredentials, newNonce, verifyMd5, type CredentialVerifier,
+} from './auth.js';
 import { buildServerDevInf, parseDevInf, SERVER_FORMATS, type DeviceInfo } from './devinf.js';
 import { ReplyBuilder, statusItemsWithAnchor, type CommandSizer } from './reply.js';
 import { sessionKeyFor, type SessionState } from './session.js';
@@ -306,7 +308,7 @@ export class ProtocolEngine {
         const nonce = (await this.#d.state.getDevice({ account: mapping.account, deviceId: session.deviceId }))?.nextNonce;
         // An empty nonce would make the digest replayable: such a phone is challenged first.
         if (nonce && verifyMd5(session.version, user, mapping.auth.md5, nonce, cred.data)) {
-          dav = mapping.dav.username && mapping.dav.password !== undefined ? { username: mapping.dav.username, password: mapping.dav.password } : undefined;
+          dav = gatewayHeldDavCredentials(mapping);
         } else {
           log.info({ user, hadNonce: !!nonce }, 'MD5 credentials not valid for the current nonce; challenging');
         }
