@@ -3,67 +3,26 @@
 // the wire (legacy); slow sync, two-way edits on both sides, and a no-change sync.
 import assert from 'node:assert/strict';
 import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
-import type { Server } from 'node:http';
 import path from 'node:path';
 import ICAL from 'ical.js';
-import { AccountRegistry } from '../../src/accounts/mappings.js';
-import { commandSizer, encodeMessage } from '../../src/codec/index.js';
 import { convertCalendar } from '../../src/convert/calendar.js';
-import { createDavStore, verifyDavCredentials } from '../../src/datastores/index.js';
-import { createApp } from '../../src/http/app.js';
-import { createLogger } from '../../src/logger.js';
-import { ProtocolEngine } from '../../src/protocol/engine.js';
-import { createStateStore } from '../../src/state/index.js';
-import type { StateStore } from '../../src/state/state-store.js';
-import { calendarTranslators } from '../../src/sync/calendar-translators.js';
-import { contactsTranslator } from '../../src/sync/translators.js';
+import { startGateway } from '../../src/main.js';
 import { makeTempDir, startRadicale, SyncEvolutionClient, type DavServerHandle } from '../support/index.js';
 
 type Component = InstanceType<typeof ICAL.Component>;
 
 const ZONE = 'UTC'; // the client process runs without TZ: its local time is UTC
 
-// ---- the gateway with calendar translators ------------------------------------------------
-// src/main.ts registers only contacts so far; this mirrors it with events and tasks added.
+// ---- the gateway: the real composition root, with the device time zone the client runs in --
 
 interface CalGateway { url: string; close(): Promise<void> }
 
 async function startCalendarGateway(dir: string, mappingsDir: string, logStream: WriteStream): Promise<CalGateway> {
-  const log = createLogger('debug', logStream);
-  const accounts = AccountRegistry.loadDir(mappingsDir, process.env);
-  const state: StateStore = await createStateStore({ stateDir: path.join(dir, 'state') });
-  let serverUrl = '';
-  const cal = calendarTranslators({ defaultTimezone: ZONE });
-  const engine = new ProtocolEngine({
-    accounts,
-    state,
-    openDataStore: (_a, ds, creds) => createDavStore({ kind: ds.kind, collectionUrl: ds.collection, credentials: creds, userAgent: 'calendar-interop' }),
-    verifyCredentials: (account, creds) => verifyDavCredentials(account.datastores[0]!.collection, creds, { userAgent: 'calendar-interop' }),
-    translators: { contacts: contactsTranslator, events: cal.events, tasks: cal.tasks, notes: cal.notes },
-    log,
-    sizer: commandSizer,
-    encode: encodeMessage,
-    settings: {
-      get serverUrl() { return serverUrl; },
-      sessionTtlSeconds: 600, serverMaxMsgSize: 1_000_000, authCacheSeconds: 0, softwareVersion: 'test',
-    },
-  });
-  const app = createApp({ engine, state, log, syncmlPath: '/syncml', maxBodyBytes: 10_000_000, version: 'test' });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    s.once('error', reject);
-  });
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
-  serverUrl = `http://127.0.0.1:${port}/syncml`;
-  return {
-    url: serverUrl,
-    close: async () => {
-      await new Promise<void>((r) => server.close(() => r()));
-      server.closeAllConnections?.();
-      await state.close();
-    },
-  };
+  const gw = await startGateway(
+    { port: 0, mappingsDir, stateDir: path.join(dir, 'state'), redisUrl: '', logLevel: 'debug', authCacheSeconds: 0, deviceTimezone: ZONE },
+    { logDestination: logStream },
+  );
+  return { url: gw.url, close: () => gw.close() };
 }
 
 // ---- test data ----------------------------------------------------------------------------

@@ -138,6 +138,8 @@ function snoozeDuration(v: string): string | undefined {
 interface AlarmInput {
   kind: string;
   runTime?: VcalTime;
+  /** A duration instead of a run time (`-PT15M`): SyncEvolution/libsynthesis write relative alarms so. */
+  relative?: string;
   fields: string[];
 }
 
@@ -159,6 +161,10 @@ function alarmComponents(
       inputs.push({ kind: p.name, fields });
       continue;
     }
+    if (/^[+-]?P(?:\d+W|(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?)$/i.test(rt) && rt.length > 2) {
+      inputs.push({ kind: p.name, relative: rt.toUpperCase(), fields });
+      continue;
+    }
     const t = parseVcalTime(rt);
     if (!t) {
       warn(`${p.name} with unreadable run time "${rt}" dropped`);
@@ -171,7 +177,7 @@ function alarmComponents(
   const out: VersitComponent[] = [];
   const seen = new Map<string, VersitComponent>();
   for (const a of inputs) {
-    const key = a.runTime ? fmtFields(a.runTime.fields, a.runTime.utc) : '';
+    const key = a.relative ? `rel:${a.relative}` : a.runTime ? fmtFields(a.runTime.fields, a.runTime.utc) : '';
     const props: VersitProperty[] = [];
     let action: string;
     if (a.kind === 'AALARM') action = 'AUDIO';
@@ -190,7 +196,9 @@ function alarmComponents(
     }
     props.push(prop('ACTION', action));
     // Trigger: relative to the anchor when both are comparable, absolute UTC otherwise.
-    if (!a.runTime) {
+    if (a.relative) {
+      props.push(prop('TRIGGER', a.relative, anchor?.related === 'END' ? [{ name: 'RELATED', value: 'END' }] : []));
+    } else if (!a.runTime) {
       props.push(prop('TRIGGER', 'PT0S', anchor?.related === 'END' ? [{ name: 'RELATED', value: 'END' }] : []));
     } else {
       const runMs = toUtcMs(a.runTime, times.ref);

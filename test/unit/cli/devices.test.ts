@@ -2,10 +2,11 @@
 // forget and export print, what they change in the store, and how they refuse bad input.
 /// <reference types="mocha" />
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runDevices } from '../../../src/cli/devices.js';
+import { isGatewayError } from '../../../src/errors.js';
 import { SqliteStateStore } from '../../../src/state/sqlite-store.js';
 
 const ALICE_PHONE = { account: 'alice', deviceId: 'IMEI:3550001' };
@@ -143,13 +144,15 @@ describe('cli: syncml-gateway devices', function () {
   });
 
   it('bad command lines are refused with the usage text before the store is opened', async function () {
-    // A STATE_DIR that cannot be created proves the store is never opened.
-    env = { STATE_DIR: '/proc/definitely/not/here', REDIS_URL: '' };
+    // A STATE_DIR that cannot be created (below a regular file) proves the store is never opened.
+    const blocker = path.join(dir, 'not-a-dir');
+    writeFileSync(blocker, '');
+    env = { STATE_DIR: path.join(blocker, 'state'), REDIS_URL: '' };
     await assert.rejects(run('frobnicate'), /unknown devices command frobnicate\n.*usage: syncml-gateway devices/s);
     await assert.rejects(run('reset', 'alice'), /devices reset needs <account> <deviceId> \[datastore\]/);
     await assert.rejects(run('forget', 'a', 'b', 'c'), /devices forget needs <account> <deviceId>/);
     await assert.rejects(run('list', '--acount', 'x'), /unexpected argument --acount/);
-    await assert.rejects(run('list'), /STATE_FAILED: state store: cannot open/);
+    await assert.rejects(run('list'), (err) => isGatewayError(err, 'STATE_FAILED') && /cannot open/.test(err.message));
     assert.match(await run('help'), /devices export <account> <deviceId>|export <account> <deviceId>/);
   });
 
