@@ -1,6 +1,7 @@
 // The DataStore port: what the sync engine needs from a server-side collection (CardDAV/CalDAV).
 // Items are exchanged in the server's own format (vCard 3.0/4.0, iCalendar 2.0); conversion to
 // device formats happens in the sync engine via convert/.
+import { isGatewayError } from '../errors.js';
 
 /** A resource on the server: `href` is the absolute path (e.g. `/alice/contacts/x.vcf`). */
 export interface ItemRef {
@@ -41,6 +42,33 @@ export interface DataStore {
   create(data: string, nameHint: string): Promise<ItemRef>;
   update(href: string, data: string, ifMatch?: string): Promise<ItemRef>;
   delete(href: string, ifMatch?: string): Promise<void>;
+}
+
+/** Result of an RFC 6578 sync-collection report. */
+export interface ChangeSet {
+  changed: ItemRef[];
+  /** Canonical hrefs of removed items. */
+  deleted: string[];
+  syncToken: string;
+}
+
+/** Optional capability: incremental change listing with a sync-token. */
+export interface SyncCollectionSupport {
+  /**
+   * Changes since `syncToken` (empty string: everything). Throws GatewayError REFRESH_REQUIRED
+   * when the server no longer accepts the token, NOT_SUPPORTED when the collection has no
+   * sync-collection report: in both cases fall back to `list()`.
+   */
+  changesSince(syncToken: string): Promise<ChangeSet>;
+}
+
+export function supportsSyncCollection(store: DataStore): store is DataStore & SyncCollectionSupport {
+  return typeof (store as Partial<SyncCollectionSupport>).changesSince === 'function';
+}
+
+/** True when changesSince() cannot be used and the caller should do a full `list()`. */
+export function needsFullListing(err: unknown): boolean {
+  return isGatewayError(err, 'REFRESH_REQUIRED') || isGatewayError(err, 'NOT_SUPPORTED');
 }
 
 export interface DavCredentials {

@@ -37,29 +37,9 @@ export interface DavStoreOptions {
   quirks?: Partial<DavQuirks>;
 }
 
-/** Result of an RFC 6578 sync-collection report. */
-export interface ChangeSet {
-  changed: ItemRef[];
-  /** Canonical hrefs of removed items. */
-  deleted: string[];
-  syncToken: string;
-}
-
-/** Optional capability: incremental change listing with a sync-token. */
-export interface SyncCollectionSupport {
-  /**
-   * Changes since `syncToken` (empty string: everything). Throws SyncTokenInvalidError when
-   * the server no longer accepts the token, GatewayError NOT_SUPPORTED when the collection
-   * has no sync-collection report: in both cases fall back to `list()`.
-   */
-  changesSince(syncToken: string): Promise<ChangeSet>;
-}
-
-export function supportsSyncCollection(
-  store: DataStore,
-): store is DataStore & SyncCollectionSupport {
-  return typeof (store as Partial<SyncCollectionSupport>).changesSince === 'function';
-}
+import type { ChangeSet, SyncCollectionSupport } from './datastore.js';
+export type { ChangeSet, SyncCollectionSupport } from './datastore.js';
+export { supportsSyncCollection } from './datastore.js';
 
 /** The server refused the sync-token (RFC 6578 §3.2 DAV:valid-sync-token): list() again. */
 export class SyncTokenInvalidError extends GatewayError {
@@ -69,10 +49,7 @@ export class SyncTokenInvalidError extends GatewayError {
   }
 }
 
-/** True when changesSince() cannot be used and the caller should do a full `list()`. */
-export function needsFullListing(err: unknown): boolean {
-  return err instanceof SyncTokenInvalidError || isGatewayError(err, 'NOT_SUPPORTED');
-}
+export { needsFullListing } from './datastore.js';
 
 function isCollectionType(props: DAVResponse['props']): boolean {
   const rt: unknown = props?.resourcetype;

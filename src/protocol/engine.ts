@@ -83,7 +83,14 @@ const DEFAULT_CLIENT_MAX_MSG_SIZE = 100_000;
 /** Header, statuses' framing and Final: kept free in every reply. */
 const REPLY_OVERHEAD = 600;
 const OUTGOING_BATCH = 25;
-const LOCK_TTL_SECONDS = 120;
+/**
+ * The per-device lock lives only while one message is processed and is renewed meanwhile, so a
+ * crashed process blocks its devices for at most this long.
+ */
+const LOCK_TTL_SECONDS = 10;
+const LOCK_RENEW_MS = 3000;
+/** How long a message waits for another message of the same device (e.g. a crashed holder). */
+const LOCK_WAIT_MS = 15_000;
 const DONE_TTL_SECONDS = 300;
 
 interface MessageContext {
@@ -127,6 +134,9 @@ export class ProtocolEngine {
     } catch (err) {
       return fail(err);
     }
+    const renew = setInterval(() => {
+      this.#d.state.acquireLock(lockKey, lockOwner, LOCK_TTL_SECONDS).catch(() => undefined);
+    }, LOCK_RENEW_MS);
     try {
       const cacheKey = requestHash ? `${hdr.msgId}:${requestHash}` : undefined;
       if (cacheKey) {
@@ -145,12 +155,13 @@ export class ProtocolEngine {
       // session state is left as it was before this message (nothing committed).
       return fail(err);
     } finally {
+      clearInterval(renew);
       await this.#d.state.releaseLock(lockKey, lockOwner).catch(() => undefined);
     }
   }
 
   async #lock(key: { account: string; deviceId: string }, owner: string): Promise<boolean> {
-    for (let attempt = 0; attempt < 20; attempt++) {
+    for (let waited = 0; waited <= LOCK_WAIT_MS; waited += 250) {
       if (await this.#d.state.acquireLock(key, owner, LOCK_TTL_SECONDS)) return true;
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -405,6 +416,8 @@ export class ProtocolEngine {
       touched: [], claimed: [], seenLuids: [], outgoing: [], outgoingComputed: false, awaitingMap: {}, tempGuidCounter: 0,
       clientDone: !clientSends(mode), serverDone: false, stats: emptyStats(),
     };
+    const token = (await this.#d.state.getDevice({ account: session.account!, deviceId: session.deviceId }))?.syncTokens?.[dsMap.name];
+    if (token && status === Status.OK) ds.syncToken = token;
     session.datastores = session.datastores.filter((d) => d.name !== ds.name);
     session.datastores.push(ds);
     if (mode === 'refresh-from-server') await this.#sync(ctx, ds).resetMap();
@@ -641,6 +654,11 @@ export class ProtocolEngine {
     }
     const data = meta.format === 'b64' ? Buffer.from(raw, 'base64').toString('utf8') : raw;
     const format: DeviceFormat = meta.type ? { type: meta.type } : ds.deviceFormat;
+    if (ds.mode === 'refresh-from-client' && (cmd.kind === 'Add' || cmd.kind === 'Replace')) {
+      // Applied once the package is complete and the refresh guard has agreed (202 until then).
+      (ds.pendingWrites ??= []).push({ kind: cmd.kind, luid, data, format });
+      return Status.ACCEPTED;
+    }
     const out = cmd.kind === 'Add' ? await sync.applyAdd(ds, luid, data, format) : await sync.applyReplace(ds, luid, data, format);
     switch (out.result) {
       case 'added': case 'replaced-as-add': return Status.ITEM_ADDED;
@@ -755,24 +773,44 @@ export class ProtocolEngine {
     const { log, session } = ctx;
     if (ds.failed) return;
     const dsMap = ctx.mapping!.datastores.find((d) => d.name === ds.name)!;
-    const { items, total } = await sync.refreshDeletions(ds);
-    if (items.length === 0) return;
-    const share = total === 0 ? 0 : items.length / total;
+    const plan = await sync.planRefreshDeletions(ds);
+    const share = plan.total === 0 ? 0 : plan.deletions / plan.total;
     if (share > dsMap.refreshGuard.maxShare && !dsMap.refreshGuard.allow) {
       ds.failed = true;
-      const reason = `refresh from the phone would delete ${items.length} of ${total} items on the server (more than ${Math.round(dsMap.refreshGuard.maxShare * 100)} %); refused by the refresh guard`;
-      log.error({ ds: ds.name, deletions: items.length, serverItems: total }, `${reason}: nothing deleted, anchors kept (set refreshGuard.allow in the mapping to permit it)`);
+      delete ds.pendingWrites;
+      const reason = `refresh from the phone would delete ${plan.deletions} of ${plan.total} items on the server (more than ${Math.round(dsMap.refreshGuard.maxShare * 100)} %); refused by the refresh guard`;
+      log.error({ ds: ds.name, deletions: plan.deletions, serverItems: plan.total }, `${reason}: nothing written, anchors kept (set refreshGuard.allow in the mapping to permit it)`);
       const st = ctx.syncStatuses.get(ds.name);
       if (st) {
         st.data = String(Status.FORBIDDEN);
         st.items = [{ data: reason }];
+      } else {
+        // The Sync was answered in an earlier message: refuse the server's Sync instead.
+        ctx.reply.add({ kind: 'Alert', cmdId: ctx.reply.nextCmdId(), data: '100', items: [{ data: reason }] });
       }
       return;
     }
-    if (this.#d.backup) {
+    if (this.#d.backup && plan.deletions > 0) {
       const where = await this.#d.backup(session.account!, ds.name, dsMap.collection, await sync.snapshot());
       log.info({ ds: ds.name, backup: where }, 'collection backed up before refresh from client');
     }
+    let failed = 0;
+    for (const w of ds.pendingWrites ?? []) {
+      const out = w.kind === 'Add' ? await sync.applyAdd(ds, w.luid, w.data, w.format) : await sync.applyReplace(ds, w.luid, w.data, w.format);
+      if (out.result === 'failed') {
+        failed++;
+        this.#failed(ctx, ds, w.luid, out.error);
+      }
+    }
+    delete ds.pendingWrites;
+    if (failed > 0) {
+      // Some items did not make it: deleting now could lose data; the next session starts over.
+      ds.failed = true;
+      log.error({ ds: ds.name, failed }, 'refresh from client: some items could not be stored; nothing deleted, anchors kept');
+      return;
+    }
+    const { items, total } = await sync.refreshDeletions(ds);
+    if (items.length === 0) return;
     await sync.deleteServerItems(ds, items);
     log.warn({ ds: ds.name, deleted: items.length, serverItems: total }, 'refresh from client: server items the phone does not have were deleted');
   }
@@ -853,7 +891,13 @@ export class ProtocolEngine {
     }
     const dkey = { account: session.account!, deviceId: session.deviceId };
     const prev = await this.#d.state.getDevice(dkey);
-    await this.#d.state.putDevice(dkey, { ...prev, lastSync: new Date().toISOString() });
+    const syncTokens = { ...prev?.syncTokens };
+    for (const ds of session.datastores) {
+      if (ds.failed) continue;
+      if (ds.newSyncToken) syncTokens[ds.name] = ds.newSyncToken;
+      else delete syncTokens[ds.name];
+    }
+    await this.#d.state.putDevice(dkey, { ...prev, lastSync: new Date().toISOString(), syncTokens });
     log.info({ seconds: (Date.now() - Date.parse(session.startedAt)) / 1000 }, 'session completed; anchors saved');
   }
 }

@@ -37,6 +37,8 @@ export interface DeviceRecord {
   lastSync?: string;
   /** MD5 nonce handed to the device for its next session (b64). */
   nextNonce?: string;
+  /** Per datastore: the DAV sync-token as of the last completed session (RFC 6578). */
+  syncTokens?: Record<string, string>;
 }
 
 /**

@@ -1,7 +1,7 @@
 // The sync engine for one datastore of one device: applies device changes to the DataStore,
 // keeps the LUID<->GUID map, finds the server's changes and tracks what the device confirmed.
 import { GatewayError, isGatewayError } from '../errors.js';
-import type { DataStore, StoredItem } from '../datastores/datastore.js';
+import { needsFullListing, supportsSyncCollection, type DataStore, type StoredItem } from '../datastores/datastore.js';
 import type { DatastoreKey, MapEntry, StateStore } from '../state/state-store.js';
 import type { Logger } from '../logger.js';
 import type {
@@ -233,6 +233,38 @@ export class DatastoreSync {
     return server && device && server.getTime() > device.getTime() ? 'server-wins' : 'merge';
   }
 
+  /**
+   * Refresh from client, before anything is written: how many server items the held-back device
+   * items would leave unpaired (to be deleted), using the same pairing as the writes will.
+   */
+  async planRefreshDeletions(s: DatastoreSessionState): Promise<{ deletions: number; total: number }> {
+    const map = await this.#loadMap();
+    const saved = s.claimed;
+    s.claimed = [...saved];
+    try {
+      for (const w of s.pendingWrites ?? []) {
+        const entry = map.byLuid.get(w.luid);
+        if (entry) {
+          s.claimed.push(entry.guid);
+          continue;
+        }
+        let serverData: string;
+        try {
+          serverData = this.#tr.toServer(w.data, w.format);
+        } catch {
+          continue; // will fail as an item later; pairs with nothing
+        }
+        const match = await this.#findMatch(s, serverData);
+        if (match) s.claimed.push(match);
+      }
+      const listing = await this.#store.list();
+      const keep = new Set([...s.claimed, ...s.touched]);
+      return { deletions: listing.items.filter((i) => !keep.has(i.href)).length, total: listing.items.length };
+    } finally {
+      s.claimed = saved;
+    }
+  }
+
   /** Refresh from client: server items the device did not send (to be deleted), and the total. */
   async refreshDeletions(s: DatastoreSessionState): Promise<{ items: ItemRefLike[]; total: number }> {
     const listing = await this.#store.list();
@@ -306,9 +338,36 @@ export class DatastoreSync {
       s.outgoingComputed = true;
       return;
     }
-    const listing = await this.#store.list();
     const map = await this.#loadMap();
     const touched = new Set(s.touched);
+    if (s.mode !== 'slow' && s.mode !== 'refresh-from-server' && s.syncToken && supportsSyncCollection(this.#store)) {
+      // RFC 6578: only what changed since this device's last session; a no-change sync costs
+      // one REPORT whatever the size of the collection.
+      try {
+        const changes = await this.#store.changesSince(s.syncToken);
+        for (const item of changes.changed) {
+          if (touched.has(item.href)) continue;
+          const entry = map.byGuid.get(item.href);
+          if (!entry) out.push({ op: 'Add', href: item.href });
+          else if (entry.etag !== item.etag) out.push({ op: 'Replace', href: item.href, luid: entry.luid });
+        }
+        for (const href of changes.deleted) {
+          const entry = map.byGuid.get(href);
+          if (entry && !touched.has(href)) out.push({ op: 'Delete', href, luid: entry.luid });
+        }
+        s.newSyncToken = changes.syncToken;
+        s.outgoing = out;
+        s.outgoingComputed = true;
+        this.#log.info({ ds: s.name, mode: s.mode, via: 'sync-collection', adds: count(out, 'Add'), replaces: count(out, 'Replace'), deletes: count(out, 'Delete') }, 'server changes found');
+        return;
+      } catch (err) {
+        if (!needsFullListing(err)) throw err;
+        this.#log.info({ ds: s.name, err: String(err) }, 'sync-token not usable; falling back to a full listing');
+        out.length = 0;
+      }
+    }
+    const listing = await this.#store.list();
+    if (listing.version !== undefined && supportsSyncCollection(this.#store)) s.newSyncToken = listing.version;
     if (s.mode === 'slow' || s.mode === 'refresh-from-server') {
       const claimed = new Set(s.claimed);
       if (s.mode === 'slow') {

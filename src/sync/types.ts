@@ -103,6 +103,15 @@ export interface DatastoreSessionState {
   serverDone: boolean;
   /** Something (e.g. the refresh guard) stopped this datastore: anchors are not committed. */
   failed?: boolean;
+  /** DAV sync-token saved at the end of this device's last completed session (RFC 6578). */
+  syncToken?: string;
+  /** The collection's sync-token as of this session's change detection; saved on completion. */
+  newSyncToken?: string;
+  /**
+   * Refresh from client: the device's items, held back until its whole package is in, so that a
+   * refresh the guard refuses writes nothing at all.
+   */
+  pendingWrites?: Array<{ kind: 'Add' | 'Replace'; luid: string; data: string; format: DeviceFormat }>;
   /** Refresh from client: the guard has looked at the client's announced item count. */
   refreshChecked?: boolean;
   stats: SyncStats;
