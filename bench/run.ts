@@ -1,0 +1,122 @@
+// `npm run bench`: every benchmark of the project in one run, with ratios computed inside the run
+// (WBXML vs XML on the same messages, sync-collection vs full listing, SQLite vs Redis, XML vs
+// WBXML end to end). Not a test: nothing here passes or fails on a number.
+// Options: --skip-dav, --skip-e2e, --contacts N (end-to-end size, default 100).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { decodeXml, encodeXml } from '../src/codec/xml.js';
+import { decodeWbxml, encodeWbxml } from '../src/codec/wbxml/index.js';
+import { add100Message, benchWbxml } from './wbxml.js';
+import { benchVcard } from './convert-vcard.js';
+import { benchVcal } from './convert-vcal.js';
+import { benchState } from './state.js';
+
+const args = process.argv.slice(2);
+const has = (flag: string): boolean => args.includes(flag);
+const contacts = Number(args[args.indexOf('--contacts') + 1]) || 100;
+const round = (x: number): number => Math.round(x * 10) / 10;
+
+function rate(bytes: number, fn: () => void, ms = 400): number {
+  for (let i = 0; i < 10; i++) fn();
+  let calls = 0;
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  while (performance.now() - t0 < ms) {
+    fn();
+    calls++;
+  }
+  const c = process.cpuUsage(c0);
+  return (bytes * calls) / ((c.user + c.system) / 1e6) / 1e6;
+}
+
+function section(title: string, rows: Record<string, number | string>): void {
+  console.log(`\n## ${title}`);
+  for (const [k, v] of Object.entries(rows)) console.log(`  ${k.padEnd(44)} ${v}`);
+}
+
+async function codecs(): Promise<void> {
+  const w = await benchWbxml();
+  // The XML codec on the same messages: the WBXML captures re-encoded as XML, and the 100-contact package.
+  const shared = path.resolve(import.meta.dirname, '..', '..', 'shared');
+  const corpusXml: Uint8Array[] = [];
+  const { readdirSync, statSync, existsSync } = await import('node:fs');
+  const walk = (d: string): string[] => (existsSync(d) ? readdirSync(d).flatMap((f) => {
+    const p = path.join(d, f);
+    return statSync(p).isDirectory() ? walk(p) : p.endsWith('.wbxml') ? [p] : [];
+  }) : []);
+  for (const f of [...walk(path.join(shared, 'corpus')), ...walk(path.join(shared, 'fixtures'))]) {
+    corpusXml.push(new TextEncoder().encode(encodeXml(decodeWbxml(new Uint8Array(readFileSync(f))).root)));
+  }
+  const xmlTotal = corpusXml.reduce((s, b) => s + b.length, 0);
+  const xmlTrees = corpusXml.map((b) => decodeXml(b));
+  const xDec = rate(xmlTotal, () => corpusXml.forEach((b) => decodeXml(b)));
+  const xEnc = rate(xmlTotal, () => xmlTrees.forEach((t) => encodeXml(t)));
+  const add100 = add100Message();
+  const add100Xml = new TextEncoder().encode(encodeXml(add100));
+  const add100Wbxml = encodeWbxml(add100);
+  const aDec = rate(add100Xml.length, () => decodeXml(add100Xml));
+  const aEnc = rate(add100Xml.length, () => encodeXml(add100));
+  // Messages per second is the fair comparison across encodings (WBXML is ~3x smaller).
+  const wbxmlMsgs = (w['wbxml.add100.decode_MBps'] ?? 0) * 1e6 / add100Wbxml.length;
+  const xmlMsgs = aDec * 1e6 / add100Xml.length;
+  section('SyncML codecs (MB/s, one core, CPU time)', {
+    ...w,
+    'xml.corpus.bytes (same messages as XML)': xmlTotal,
+    'xml.corpus.decode_MBps': round(xDec),
+    'xml.corpus.encode_MBps': round(xEnc),
+    'xml.add100.bytes': add100Xml.length,
+    'xml.add100.decode_MBps': round(aDec),
+    'xml.add100.encode_MBps': round(aEnc),
+    'ratio add100 decode msgs/s WBXML : XML': `${round(wbxmlMsgs / xmlMsgs)} : 1`,
+  });
+}
+
+async function converters(): Promise<void> {
+  section('vCard conversion (contacts/s, one core)', await benchVcard());
+  section('vCalendar conversion (events/s, one core)', await benchVcal());
+}
+
+async function state(): Promise<void> {
+  section('State stores (5,000-item slow sync)', await benchState());
+}
+
+async function dav(): Promise<void> {
+  const { benchDav } = await import('./dav.js');
+  const r = await benchDav();
+  section('DAV change detection (Radicale, 5,000 contacts)', {
+    ...r,
+    'ratio no-change time list : sync-collection': `${round((r['nochange_list_ms'] ?? 0) / Math.max(1, r['nochange_sync_ms'] ?? 1))} : 1`,
+  });
+}
+
+async function endToEnd(): Promise<void> {
+  const { e2eSlowSync } = await import('./e2e.js');
+  const xml = await e2eSlowSync(contacts, false);
+  const wbxml = await e2eSlowSync(contacts, true);
+  section(`End to end: SyncEvolution client -> gateway -> Radicale, ${contacts} vCard 2.1 contacts`, {
+    'xml.slow_sync_s': xml.slowSeconds,
+    'xml.no_change_s': xml.noChangeSeconds,
+    'xml.refresh_from_server_s': xml.refreshSeconds,
+    'wbxml.slow_sync_s': wbxml.slowSeconds,
+    'wbxml.no_change_s': wbxml.noChangeSeconds,
+    'wbxml.refresh_from_server_s': wbxml.refreshSeconds,
+    'ratio slow sync XML : WBXML': `${round(xml.slowSeconds / wbxml.slowSeconds)} : 1`,
+  });
+}
+
+const steps: Array<[string, () => Promise<void>, boolean]> = [
+  ['codecs', codecs, true],
+  ['converters', converters, true],
+  ['state', state, true],
+  ['dav', dav, !has('--skip-dav')],
+  ['e2e', endToEnd, !has('--skip-e2e')],
+];
+for (const [name, fn, enabled] of steps) {
+  if (!enabled) continue;
+  try {
+    await fn();
+  } catch (err) {
+    console.log(`\n## ${name}: not measured (${(err as Error).message})`);
+  }
+}
+process.exit(0);
