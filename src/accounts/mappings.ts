@@ -24,6 +24,8 @@ const datastoreSchema = z.object({
   /** With several collections: the one that receives new items (default the first). */
   createIn: collectionRef.optional(),
   kind: z.enum(['contacts', 'events', 'tasks', 'notes']).optional(),
+  /** A phone datastore mixing events and to-dos: its VTODOs go to this collection (URL or /path). */
+  tasksCollection: z.string().url().optional(),
   /** What happens when an item changed on both sides since the last sync. */
   conflict: z.enum(['newer-wins', 'server-wins', 'client-wins', 'merge', 'duplicate']).optional(),
   /** Refuse a refresh-from-client that would delete more than `maxShare` of the server's items. */
@@ -69,6 +71,8 @@ export interface DatastoreMapping {
   createIn: number;
   conflict: ConflictPolicy;
   refreshGuard: { maxShare: number; allow: boolean };
+  /** Events datastore that also carries the phone's to-dos, stored in this collection. */
+  tasksCollection?: string;
 }
 
 export type ConflictPolicy = 'newer-wins' | 'server-wins' | 'client-wins' | 'merge' | 'duplicate';
@@ -146,6 +150,7 @@ export function parseMapping(text: string, file: string, env: NodeJS.ProcessEnv 
     return {
       name, kind: ds.kind ?? kindFromName(name), uris: ds.uris,
       collection: collections[createIn], collections, createIn,
+      ...(ds.tasksCollection !== undefined ? { tasksCollection: ds.tasksCollection } : {}),
       conflict: ds.conflict ?? 'newer-wins',
       refreshGuard: { maxShare: ds.refreshGuard?.maxShare ?? 0.5, allow: ds.refreshGuard?.allow ?? false },
     };
@@ -178,7 +183,8 @@ export function needsDiscovery(mapping: AccountMapping): boolean {
 
 /** Phones write `./contacts`, `Contacts`, `contacts/`: compare without case, `./` and slashes. */
 export function normaliseUri(uri: string): string {
-  return uri.trim().replace(/^\.\//, '').replace(/^\/+|\/+$/g, '').toLowerCase();
+  // Synthesis clients append a filter (`events?/dr(-30,90)`): the datastore is the part before it.
+  return uri.trim().replace(/\?.*$/, '').replace(/^\.\//, '').replace(/^\/+|\/+$/g, '').toLowerCase();
 }
 
 export class AccountRegistry {

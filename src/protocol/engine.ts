@@ -23,6 +23,7 @@ import { buildServerDevInf, parseDevInf, SERVER_FORMATS, type DeviceInfo } from 
 import { ReplyBuilder, statusItemsWithAnchor, type CommandSizer } from './reply.js';
 import { sessionKeyFor, type SessionState } from './session.js';
 import { Status, statusForError } from './status.js';
+import { mixedCalendarTranslator } from '../sync/mixed-calendar.js';
 import { effectiveFilter, matchDeviceProfile, type DeviceProfile, type FieldFilter } from '../convert/filters/index.js';
 
 export interface EngineDeps {
@@ -107,6 +108,7 @@ interface MessageContext {
 export class ProtocolEngine {
   readonly #d: EngineDeps;
   readonly #authCache: AuthCache;
+  #mixed?: ItemTranslator;
 
   constructor(deps: EngineDeps) {
     this.#d = deps;
@@ -386,7 +388,7 @@ export class ProtocolEngine {
       reply.status({ ...ref, ...refs, data: String(Status.NOT_FOUND) });
       return;
     }
-    const translator = this.#d.translators[dsMap.kind];
+    const translator = this.#translatorFor(dsMap);
     if (!translator) {
       log.warn({ ds: dsMap.name, kind: dsMap.kind }, 'datastore kind not supported yet; answered 406');
       reply.status({ ...ref, ...refs, data: String(Status.NOT_SUPPORTED) });
@@ -466,7 +468,7 @@ export class ProtocolEngine {
     // Formats chosen before the DevInf arrived (Put after Alert) are corrected here.
     for (const ds of ctx.session.datastores) {
       const dsMap = ctx.mapping!.datastores.find((d) => d.name === ds.name);
-      const tr = dsMap && this.#d.translators[dsMap.kind];
+      const tr = dsMap && this.#translatorFor(dsMap);
       if (dsMap && tr) {
         ds.deviceFormat = chooseDeviceFormat(dsMap.kind, tr, info, ds.clientUri);
         const f = this.#filterField(dsMap.kind, info, ds.clientUri, ds.deviceFormat);
@@ -474,6 +476,16 @@ export class ProtocolEngine {
         else delete ds.filter;
       }
     }
+  }
+
+  /** The translator for a mapped datastore; a mixed events+tasks datastore gets both. */
+  #translatorFor(dsMap: DatastoreMapping): ItemTranslator | undefined {
+    const t = this.#d.translators;
+    if (dsMap.tasksCollection !== undefined && dsMap.kind === 'events' && t.events && t.tasks) {
+      this.#mixed ??= mixedCalendarTranslator(t.events, t.tasks);
+      return this.#mixed;
+    }
+    return t[dsMap.kind];
   }
 
   /** The field filter for a device datastore: its CTCap, corrected by a matching device profile. */
@@ -554,7 +566,7 @@ export class ProtocolEngine {
       const dsMap = ctx.mapping!.datastores.find((d) => d.name === ds.name)!;
       const store = this.#d.openDataStore(ctx.mapping!, dsMap, ctx.session.dav!);
       const key = { account: ctx.session.account!, deviceId: ctx.session.deviceId, datastore: ds.name };
-      s = new DatastoreSync(store, this.#d.state, key, this.#d.translators[dsMap.kind]!, ctx.log, { conflict: dsMap.conflict ?? 'newer-wins' });
+      s = new DatastoreSync(store, this.#d.state, key, this.#translatorFor(dsMap)!, ctx.log, { conflict: dsMap.conflict ?? 'newer-wins' });
       ctx.syncs.set(ds.name, s);
     }
     return s;
