@@ -372,7 +372,17 @@ export class ProtocolEngine {
       if (!cmd.noResp) reply.status({ ...ref, data: String(Status.OK) });
       return;
     }
-    const requested = MODE_BY_ALERT[code];
+    if (code === '224') {
+      // Suspend: nothing is committed; the next session starts from the saved anchors.
+      log.info('client suspended the session; nothing committed');
+      if (!cmd.noResp) reply.status({ ...ref, data: String(Status.OK) });
+      for (const ds of session.datastores) ds.failed = true;
+      return;
+    }
+    // Resume (1.2): suspended state is not kept, so the resume is refused with 509 and the
+    // datastore is synchronised normally (two-way, or slow when the anchors do not match).
+    const resume = code === '225' && session.version === '1.2';
+    const requested = resume ? 'two-way' : MODE_BY_ALERT[code];
     if (!requested) {
       log.info({ alert: code }, 'alert code not supported; answered 406');
       if (!cmd.noResp) reply.status({ ...ref, data: String(Status.NOT_SUPPORTED) });
@@ -400,6 +410,7 @@ export class ProtocolEngine {
     let mode = requested;
     let status: number = Status.OK;
     const isFull = requested === 'slow' || requested === 'refresh-from-client' || requested === 'refresh-from-server';
+    if (resume) status = Status.CANNOT_RESUME;
     if (!isFull && (!saved || saved.client === '' || saved.client !== (anchor.last ?? ''))) {
       mode = SLOW_COUNTERPART[requested];
       status = Status.REFRESH_REQUIRED;
@@ -603,8 +614,23 @@ export class ProtocolEngine {
       return;
     }
     if (!cmd.noResp) ctx.syncStatuses.set(ds.name, reply.status({ ...ref, ...refs, data: String(Status.OK) }));
+    // A Sequence inside Sync is executed in order (it is what Sync does anyway); an Atomic would
+    // need a rollback DAV servers cannot give, so it is refused whole (406) before anything runs.
+    const flat: Command[] = [];
     for (const inner of cmd.commands) {
+      if (inner.kind === 'Sequence') {
+        if (!inner.noResp) reply.status({ msgRef: msg.header.msgId, cmdRef: inner.cmdId, cmd: 'Sequence', data: String(Status.OK) });
+        flat.push(...inner.commands);
+      } else flat.push(inner);
+    }
+    for (const inner of flat) {
       const iref = { msgRef: msg.header.msgId, cmdRef: inner.cmdId, cmd: cmdName(inner) };
+      if (inner.kind === 'Atomic') {
+        log.warn('Atomic inside Sync refused (406): its commands cannot be rolled back on a DAV server');
+        if (!inner.noResp) reply.status({ ...iref, data: String(Status.NOT_SUPPORTED) });
+        for (const a of inner.commands) if (!('noResp' in a && a.noResp)) reply.status({ msgRef: msg.header.msgId, cmdRef: a.cmdId, cmd: cmdName(a), data: String(Status.NOT_SUPPORTED) });
+        continue;
+      }
       if (inner.kind !== 'Add' && inner.kind !== 'Replace' && inner.kind !== 'Delete') {
         log.info({ command: cmdName(inner) }, 'command inside Sync not supported; answered 406');
         if (!('noResp' in inner && inner.noResp)) reply.status({ ...iref, data: String(Status.NOT_SUPPORTED) });

@@ -26,6 +26,8 @@ export const Status = {
   COMMAND_FAILED: 500,
   SERVICE_UNAVAILABLE: 503,
   REFRESH_REQUIRED: 508,
+  /** libsynthesis: "cannot resume, overridden" — the client then runs a normal sync. */
+  CANNOT_RESUME: 509,
   DATASTORE_FAILURE: 510,
   PROCESSING_ERROR: 506,
   VERSION_NOT_SUPPORTED: 513,

@@ -98,4 +98,47 @@ describe('protocol: sessions (real Radicale, embedded store)', function () {
     assert.equal(part2.message!.final, true);
     assert.ok(part2.message!.body.some((c) => c.kind === 'Sync'), 'server Sync after the Final');
   });
+
+  it('Sequence inside Sync is executed in order; Atomic is refused whole with 406 and nothing of it runs', async function () {
+    const client = new ScriptedClient(gw.url, 'IMEI:seq-phone', '4', { user: 'bob', password: 'bob-md5-secret' });
+    await client.send([alert('1', '201', 'contacts', './c', { next: 's1' })]);
+    const before = (await dav.listItems('contacts')).length;
+    const res = await client.send([hdrOk, syncCmd('2', 'contacts', './c', [
+      { kind: 'Sequence', cmdId: '3', commands: [addCmd('4', 'SEQ-1', vcard21(91)), addCmd('5', 'SEQ-2', vcard21(92))] },
+      { kind: 'Atomic', cmdId: '6', commands: [addCmd('7', 'ATOM-1', vcard21(93))] },
+    ])]);
+    const st = statusesOf(res.message);
+    assert.equal(st.find((s) => s.cmd === 'Sequence')!.data, '200');
+    assert.deepEqual(st.filter((s) => s.cmd === 'Add' && ['4', '5'].includes(s.cmdRef)).map((s) => s.data), ['201', '201']);
+    assert.equal(st.find((s) => s.cmd === 'Atomic')!.data, '406');
+    assert.equal(st.find((s) => s.cmdRef === '7')!.data, '406');
+    assert.equal((await dav.listItems('contacts')).length, before + 2);
+  });
+
+  it('a resume (Alert 225) is answered 509 and the datastore syncs normally; a suspend (224) commits nothing', async function () {
+    // A completed first session, so that the device has saved anchors.
+    const first = new ScriptedClient(gw.url, 'IMEI:resume-phone', '5', { user: 'bob', password: 'bob-md5-secret' });
+    await first.send([alert('1', '201', 'contacts', './c', { next: 'r1' })]);
+    let reply = await first.send([hdrOk, syncCmd('2', 'contacts', './c', [])]);
+    for (let i = 0; i < 50 && !(reply.message!.final && !reply.message!.body.some((c) => c.kind === 'Sync')); i++) reply = await first.send([hdrOk]);
+    await first.send([hdrOk]);
+    assert.ok(await gw.state.getAnchors({ account: 'bob', deviceId: 'IMEI:resume-phone', datastore: 'contacts' }), 'first session completed');
+
+    const client = new ScriptedClient(gw.url, 'IMEI:resume-phone', '6', { user: 'bob', password: 'bob-md5-secret' });
+    const res = await client.send([alert('1', '225', 'contacts', './c', { last: 'r1', next: 'r2' })]);
+    const st = statusesOf(res.message);
+    assert.equal(st.find((s) => s.cmd === 'Alert')!.data, '509', 'cannot resume: a normal sync instead');
+    const srvAlert = res.message!.body.find((c) => c.kind === 'Alert');
+    assert.equal(srvAlert?.kind === 'Alert' ? srvAlert.data : undefined, '200', 'anchors match: two-way');
+    const stale = new ScriptedClient(gw.url, 'IMEI:resume-phone', '7', { user: 'bob', password: 'bob-md5-secret' });
+    const res2 = await stale.send([alert('1', '225', 'contacts', './c', { last: 'unknown', next: 'r3' })]);
+    assert.equal(statusesOf(res2.message).find((s) => s.cmd === 'Alert')!.data, '508', 'anchors do not match: slow sync');
+
+    const sus = new ScriptedClient(gw.url, 'IMEI:suspend-phone', '6', { user: 'bob', password: 'bob-md5-secret' });
+    await sus.send([alert('1', '201', 'contacts', './c', { next: 'p1' })]);
+    const s2 = await sus.send([hdrOk, { kind: 'Alert', cmdId: '2', data: '224', items: [] }, syncCmd('3', 'contacts', './c', [])]);
+    assert.equal(statusesOf(s2.message).find((s) => s.cmd === 'Alert')!.data, '200');
+    await sus.send([hdrOk]);
+    assert.equal(await gw.state.getAnchors({ account: 'bob', deviceId: 'IMEI:suspend-phone', datastore: 'contacts' }), undefined, 'anchors not committed');
+  });
 });
