@@ -107,7 +107,7 @@ for (const storeKind of ['sqlite', 'redis'] as const) {
 
       const setRetries = (on: boolean): void => {
         // RetryInterval is also the client's per-request timeout; 0 disables resending.
-        const r = phone.cli(['--configure', '--template', 'none', 'keyring=no', `RetryInterval=${on ? 8 : 0}`, 'RetryDuration=90', 'phone']);
+        const r = phone.cli(['--configure', '--template', 'none', 'keyring=no', `RetryInterval=${on ? 20 : 0}`, 'RetryDuration=90', 'phone']);
         assert.equal(r.code, 0, r.output);
       };
 

@@ -31,7 +31,7 @@ function vcardWithPhoto(name: string, photoB64: string): string {
   return `${lines.join('\r\n')}\r\n`;
 }
 
-describe('interop: SyncEvolution client, whole protocol (contacts)', function () {
+for (const wbxml of [false, true]) describe(`interop: SyncEvolution client, whole protocol (contacts, ${wbxml ? 'WBXML' : 'XML'})`, function () {
   this.timeout(600_000);
   let dav: DavServerHandle;
   let gw: TestGateway;
@@ -40,7 +40,7 @@ describe('interop: SyncEvolution client, whole protocol (contacts)', function ()
   const phone = (id: string, extra: Partial<ConstructorParameters<typeof SyncEvolutionClient>[0]> = {}): SyncEvolutionClient => {
     const p = new SyncEvolutionClient({
       dir: path.join(dir, id), deviceId: `sc-${id}`, url: gw.url, user: 'alice', password: dav.password, auth: 'basic',
-      legacy: true, datastores: { contacts: 'contacts' }, ...extra,
+      legacy: true, wbxml, datastores: { contacts: 'contacts' }, ...extra,
     });
     phones.push(p);
     return p;
@@ -50,7 +50,7 @@ describe('interop: SyncEvolution client, whole protocol (contacts)', function ()
   const ok = (r: { exitCode: number; output: string }): void => assert.equal(r.exitCode, 0, r.output.slice(-4000));
 
   before(async function () {
-    dir = makeTempDir('interop-protocol');
+    dir = makeTempDir(`interop-protocol-${wbxml ? 'wbxml' : 'xml'}`);
     dav = await startRadicale();
     gw = await startTestGateway({
       dav,
@@ -196,5 +196,32 @@ describe('interop: SyncEvolution client, whole protocol (contacts)', function ()
     const ds = r.datastores['contacts']!;
     assert.deepEqual([ds.localNew, ds.localMod, ds.localDel, ds.remoteNew, ds.remoteMod, ds.remoteDel], [0, 0, 0, 0, 0, 0]);
     assert.deepEqual((await dav.listItems('contacts')).map((i) => `${i.href} ${i.etag}`).sort(), before);
+  });
+
+  it('MD5 authentication with the SyncEvolution client: challenged, then accepted, and the next session uses the new nonce', async function () {
+    const gw2 = await startTestGateway({
+      dav,
+      mappingYaml: [
+        'account: carol', 'auth:', '  md5: ${CAROL_SECRET}', 'dav:', `  url: ${dav.baseUrl}/`, `  username: ${dav.user}`, '  password: ${CAROL_DAV}',
+        'datastores:', '  contacts:', '    uris: [contacts]', `    collection: ${dav.collections.contacts}`, '',
+      ].join('\n'),
+      env: { ...process.env, CAROL_SECRET: 'carol-phone-secret', CAROL_DAV: dav.password },
+    });
+    try {
+      const m = new SyncEvolutionClient({
+        dir: path.join(dir, 'md5'), deviceId: 'sc-md5', url: gw2.url, user: 'carol', password: 'carol-phone-secret', auth: 'md5',
+        legacy: true, wbxml, datastores: { contacts: 'contacts' },
+      });
+      const r1 = await m.sync('slow', { only: ['contacts'] });
+      ok(r1);
+      assert.deepEqual(await phoneKeys(m), await serverKeys());
+      await sleep(1100);
+      ok(await m.sync('two-way', { only: ['contacts'] }));
+      const auth = gw2.logLines().filter((l) => l['msg'] === 'authenticated').map((l) => l['credType']);
+      assert.ok(auth.length >= 2 && auth.every((t) => t === 'syncml:auth-md5'), JSON.stringify(auth));
+      assert.ok(gw2.logLines().every((l) => !JSON.stringify(l).includes('carol-phone-secret')));
+    } finally {
+      await gw2.close();
+    }
   });
 });
