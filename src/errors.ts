@@ -20,10 +20,13 @@ export type GatewayErrorCode =
 
 export class GatewayError extends Error {
   readonly code: GatewayErrorCode;
-  constructor(code: GatewayErrorCode, message: string, options?: { cause?: unknown }) {
+  /** Machine-readable facts for the caller (e.g. the `href` of an item that already exists). */
+  readonly details?: Readonly<Record<string, string>>;
+  constructor(code: GatewayErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, string> }) {
     super(message, options);
     this.name = 'GatewayError';
     this.code = code;
+    if (options?.details) this.details = options.details;
   }
 }
 

@@ -253,6 +253,7 @@ export class DavStore implements DataStore, SyncCollectionSupport {
       // Xandikos accepts duplicate UIDs under other names, so this check must be ours.
       throw new GatewayError('ALREADY_EXISTS', `an item with UID ${uid} exists at ${href}`, {
         cause: err,
+        details: { href, etag: existing.etag },
       });
     }
   }

@@ -1,5 +1,6 @@
 // The sync engine for one datastore of one device: applies device changes to the DataStore,
 // keeps the LUID<->GUID map, finds the server's changes and tracks what the device confirmed.
+import { createHash } from 'node:crypto';
 import { GatewayError, isGatewayError } from '../errors.js';
 import { needsFullListing, supportsSyncCollection, type DataStore, type StoredItem } from '../datastores/datastore.js';
 import type { DatastoreKey, MapEntry, StateStore } from '../state/state-store.js';
@@ -161,9 +162,25 @@ export class DatastoreSync {
   }
 
   /** Create a server item from a device item and map it. */
-  async #createFromDevice(serverData: string, luid: string): Promise<{ href: string; etag: string }> {
-    const data = this.#tr.mergeFromDevice(undefined, serverData);
-    const created = await this.#store.create(data, luid);
+  /**
+   * Create a server item from a device item and map it. An item without UID gets one derived
+   * from device + LUID: if the gateway crashed between the DAV write and the map write, the
+   * phone's resend of the same Add finds that item (ALREADY_EXISTS) instead of duplicating it.
+   */
+  async #createFromDevice(serverData: string, luid: string, stable = true): Promise<{ href: string; etag: string }> {
+    const data = this.#tr.mergeFromDevice(undefined, stable ? withUid(serverData, stableUid(this.#key, luid)) : serverData);
+    let created: { href: string; etag: string };
+    try {
+      created = await this.#store.create(data, luid);
+    } catch (err) {
+      const href = isGatewayError(err, 'ALREADY_EXISTS') ? err.details?.['href'] : undefined;
+      if (!href || this.#map?.byGuid.has(href)) throw err;
+      this.#log.info({ luid, href }, 'item from an interrupted session found on the server; mapped instead of created again');
+      const [existing] = await this.#store.fetch([href]);
+      if (!existing) throw err;
+      // The resend may carry a newer version than the one written before the crash.
+      created = this.#tr.hash(existing.data) === this.#tr.hash(data) ? { href, etag: existing.etag } : await this.#store.update(href, data, existing.etag);
+    }
     await this.#putEntry({ luid, guid: created.href, etag: created.etag, hash: this.#tr.hash(data) });
     return created;
   }
@@ -192,7 +209,7 @@ export class DatastoreSync {
       if (policy === 'duplicate') {
         // The device's version becomes a new server item; the server's version, now unmapped,
         // goes to the device as an Add.
-        const created = await this.#createFromDevice(stripUid(serverData), entry.luid);
+        const created = await this.#createFromDevice(stripUid(serverData), entry.luid, false);
         s.touched.push(created.href);
         s.claimed.push(created.href);
         s.stats.clientAdded++;
@@ -490,6 +507,16 @@ function safeDate(f: () => Date | undefined): Date | undefined {
   } catch {
     return undefined;
   }
+}
+
+function stableUid(key: DatastoreKey, luid: string): string {
+  return `sgw-${createHash('sha256').update(`${key.account}\u0000${key.deviceId}\u0000${key.datastore}\u0000${luid}`).digest('hex').slice(0, 32)}`;
+}
+
+/** Insert `UID:` after the first BEGIN of the item's main component when it has none. */
+function withUid(data: string, uid: string): string {
+  if (/^UID[;:]/im.test(data)) return data;
+  return data.replace(/^(BEGIN:(?:VCARD|VEVENT|VTODO|VJOURNAL)\r?\n)/im, `$1UID:${uid}\r\n`);
 }
 
 /** A duplicate must not share the original's UID (CardDAV/CalDAV servers refuse that). */

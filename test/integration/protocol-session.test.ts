@@ -141,4 +141,24 @@ describe('protocol: sessions (real Radicale, embedded store)', function () {
     await sus.send([hdrOk]);
     assert.equal(await gw.state.getAnchors({ account: 'bob', deviceId: 'IMEI:suspend-phone', datastore: 'contacts' }), undefined, 'anchors not committed');
   });
+
+  it('an Add whose map entry was lost (crash between the DAV write and the map write) is found again, not duplicated', async function () {
+    const key = { account: 'bob', deviceId: 'IMEI:crash-phone', datastore: 'contacts' };
+    const first = new ScriptedClient(gw.url, key.deviceId, '8', { user: 'bob', password: 'bob-md5-secret' });
+    await first.send([alert('1', '201', 'contacts', './c', { next: 'c1' })]);
+    await first.send([hdrOk, syncCmd('2', 'contacts', './c', [addCmd('3', 'CR-1', vcard21(61))])], { final: false });
+    const before = (await dav.listItems('contacts')).length;
+    // What a crash right after the PUT leaves behind: the item exists, its map entry does not.
+    await gw.state.deleteMapEntries(key, ['CR-1']);
+    const again = new ScriptedClient(gw.url, key.deviceId, '9', { user: 'bob', password: 'bob-md5-secret' });
+    await again.send([alert('1', '201', 'contacts', './c', { next: 'c2' })]);
+    // The slow-sync matcher would also find it by content; a changed item shows that the UID does it.
+    const res = await again.send([hdrOk, syncCmd('2', 'contacts', './c', [addCmd('3', 'CR-1', vcard21(61).replace('Item61', 'Item61b'))])], { final: false });
+    assert.equal(statusesOf(res.message).find((s) => s.cmd === 'Add')!.data, '201');
+    assert.equal((await dav.listItems('contacts')).length, before, 'no second copy');
+    const entry = (await gw.state.getMap(key)).find((e) => e.luid === 'CR-1');
+    assert.ok(entry, 'mapped again');
+    const item = (await dav.listItems('contacts')).find((i) => decodeURIComponent(i.href) === decodeURIComponent(entry.guid));
+    assert.match(item!.data, /Item61b/, 'the resent (newer) version is on the server');
+  });
 });
