@@ -110,13 +110,68 @@ export function buildServerDevInf(o: ServerDevInfOptions): SmlElement {
     t('FwV', o.softwareVersion), t('SwV', o.softwareVersion), t('HwV', 'server'), t('DevID', o.serverId), t('DevTyp', 'server'),
   ];
   if (o.version !== '1.0') kids.push(el('UTC'), el('SupportLargeObjs'), el('SupportNumberOfChanges'));
+  const flatCaps: SmlNode[] = [];
+  const seen = new Set<string>();
   for (const ds of o.datastores) {
     const formats = SERVER_FORMATS[ds.kind]!;
     const dsKids: SmlNode[] = [t('SourceRef', ds.uris[0] ?? ds.name), t('DisplayName', ds.name), t('MaxGUIDSize', String(o.maxGuidSize ?? 255))];
     dsKids.push(ct('Rx-Pref', formats.pref), ...formats.others.map((f) => ct('Rx', f)));
     dsKids.push(ct('Tx-Pref', formats.pref), ...formats.others.map((f) => ct('Tx', f)));
+    const caps = SERVER_CTCAPS[ds.kind];
+    for (const f of caps ? [formats.pref, ...formats.others] : []) {
+      // 1.2: CTCap per DataStore, nested Property/PropParam; 1.1/1.0: one flat list in DevInf.
+      if (o.version === '1.2') dsKids.push(ctCap12(f, caps!));
+      else if (!seen.has(f.type)) {
+        seen.add(f.type);
+        flatCaps.push(...ctCapFlat(f, caps!));
+      }
+    }
     dsKids.push(el('SyncCap', [1, 2, 3, 4, 5, 6, 7].map((n) => t('SyncType', String(n)))));
     kids.push(el('DataStore', dsKids));
   }
+  if (flatCaps.length) kids.push(el('CTCap', flatCaps));
   return el('DevInf', kids, DEVINF_NS);
+}
+
+/** What the gateway stores of each property (everything it converts); params with their values. */
+type CapList = Array<[name: string, values?: string[], params?: Record<string, string[]>]>;
+
+const SERVER_CTCAPS: Partial<Record<string, CapList>> = {
+  contacts: [
+    ['BEGIN', ['VCARD']], ['END', ['VCARD']], ['VERSION', ['2.1', '3.0']], ['N'], ['FN'],
+    ['TEL', undefined, { TYPE: ['HOME', 'WORK', 'CELL', 'VOICE', 'FAX', 'PAGER', 'PREF', 'CAR', 'MSG', 'VIDEO'] }],
+    ['EMAIL', undefined, { TYPE: ['INTERNET', 'HOME', 'WORK', 'PREF'] }],
+    ['ADR', undefined, { TYPE: ['HOME', 'WORK', 'PREF', 'DOM', 'INTL', 'POSTAL', 'PARCEL'] }],
+    ['URL', undefined, { TYPE: ['HOME', 'WORK'] }], ['ORG'], ['TITLE'], ['ROLE'], ['NOTE'], ['BDAY'], ['ANNIVERSARY'],
+    ['NICKNAME'], ['CATEGORIES'], ['PHOTO', undefined, { TYPE: ['JPEG', 'PNG', 'GIF'] }], ['UID'], ['REV'], ['GEO'], ['X-*'],
+  ],
+  events: [
+    ['BEGIN', ['VCALENDAR', 'VEVENT', 'VTODO', 'VALARM', 'VTIMEZONE']], ['END', ['VCALENDAR', 'VEVENT', 'VTODO', 'VALARM', 'VTIMEZONE']],
+    ['VERSION', ['1.0', '2.0']], ['UID'], ['SUMMARY'], ['DESCRIPTION'], ['LOCATION'], ['DTSTART'], ['DTEND'], ['DURATION'],
+    ['RRULE'], ['EXDATE'], ['AALARM'], ['DALARM'], ['TRIGGER'], ['STATUS'], ['CLASS'], ['CATEGORIES'], ['PRIORITY'],
+    ['ATTENDEE'], ['TZ'], ['DAYLIGHT'], ['LAST-MODIFIED'], ['X-*'],
+  ],
+};
+SERVER_CTCAPS['tasks'] = [...SERVER_CTCAPS['events']!, ['DUE'], ['COMPLETED'], ['PERCENT-COMPLETE']];
+
+function ctCap12(f: DeviceFormat, caps: CapList): SmlElement {
+  const t = (name: string, value: string): SmlElement => el(name, [value]);
+  return el('CTCap', [
+    t('CTType', f.type), t('VerCT', f.version ?? ''),
+    ...caps.map(([name, values, params]) => el('Property', [
+      t('PropName', name),
+      ...(values ?? []).map((v) => t('ValEnum', v)),
+      ...Object.entries(params ?? {}).map(([p, vs]) => el('PropParam', [t('ParamName', p), ...vs.map((v) => t('ValEnum', v))])),
+    ])),
+  ]);
+}
+
+function ctCapFlat(f: DeviceFormat, caps: CapList): SmlNode[] {
+  const t = (name: string, value: string): SmlElement => el(name, [value]);
+  const out: SmlNode[] = [t('CTType', f.type)];
+  for (const [name, values, params] of caps) {
+    out.push(t('PropName', name), ...(values ?? []).map((v) => t('ValEnum', v)));
+    for (const [p, vs] of Object.entries(params ?? {})) out.push(t('ParamName', p), ...vs.map((v) => t('ValEnum', v)));
+  }
+  return out;
 }
