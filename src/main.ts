@@ -70,6 +70,7 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
       sessionTtlSeconds: settings.sessionTtlSeconds,
       serverMaxMsgSize: settings.serverMaxMsgSize,
       authCacheSeconds: settings.authCacheSeconds,
+      replyDeadlineSeconds: settings.replyDeadlineSeconds,
       softwareVersion: VERSION,
     },
   });

@@ -47,6 +47,11 @@ export interface EngineDeps {
     serverMaxMsgSize: number;
     authCacheSeconds: number;
     softwareVersion: string;
+    /**
+     * Keep-alive: after this long the reply goes out with what is ready and the server's package
+     * continues in the next message, so phones with short timeouts do not give up.
+     */
+    replyDeadlineSeconds?: number;
   };
 }
 
@@ -103,6 +108,8 @@ interface MessageContext {
   syncs: Map<string, DatastoreSync>;
   /** The Status answering each datastore's Sync in this message (a refused refresh amends it). */
   syncStatuses: Map<string, StatusCmd>;
+  /** When this message must be answered (keep-alive). */
+  deadline: number;
 }
 
 export class ProtocolEngine {
@@ -208,7 +215,10 @@ export class ProtocolEngine {
     const budget = (session.clientMaxMsgSize ?? DEFAULT_CLIENT_MAX_MSG_SIZE) - REPLY_OVERHEAD;
     const reply = new ReplyBuilder(String(session.serverMsgId), budget, this.#d.sizer(session.wire));
     const log = baseLog.child(session.account ? { account: session.account } : {});
-    const ctx: MessageContext = { msg, session, reply, log, syncs: new Map(), syncStatuses: new Map() };
+    const ctx: MessageContext = {
+      msg, session, reply, log, syncs: new Map(), syncStatuses: new Map(),
+      deadline: Date.now() + (this.#d.settings.replyDeadlineSeconds ?? 60) * 1000,
+    };
 
     // ---- SyncHdr and authentication
     const hdrStatus = { msgRef: hdr.msgId, cmdRef: '0', cmd: 'SyncHdr', targetRefs: [hdr.target.locURI], sourceRefs: [hdr.source.locURI] };
@@ -781,6 +791,10 @@ export class ProtocolEngine {
         if (i < batch.length) {
           sync.requeue(ds, batch.slice(i).map((c) => c.change));
           return; // message full
+        }
+        if (Date.now() > ctx.deadline && ds.outgoing.length > 0) {
+          log.info({ ds: ds.name, left: ds.outgoing.length }, 'reply deadline reached: the rest follows in the next message');
+          return;
         }
       }
       ds.serverDone = true;

@@ -161,4 +161,30 @@ describe('protocol: sessions (real Radicale, embedded store)', function () {
     const item = (await dav.listItems('contacts')).find((i) => decodeURIComponent(i.href) === decodeURIComponent(entry.guid));
     assert.match(item!.data, /Item61b/, 'the resent (newer) version is on the server');
   });
+
+  it('keep-alive: past the reply deadline the server package goes out in parts (no Final until the rest is sent)', async function () {
+    const slow = await startTestGateway({ dav, settings: { replyDeadlineSeconds: 0 } });
+    for (let i = 0; i < 30; i++) await dav.putItem('contacts', `keepalive-${i}.vcf`, `BEGIN:VCARD\r\nVERSION:3.0\r\nUID:keepalive-${i}\r\nFN:Keep Alive ${i}\r\nN:Alive;Keep ${i};;;\r\nEND:VCARD\r\n`);
+    try {
+      const client = new ScriptedClient(slow.url, 'IMEI:keepalive-phone', '1', { user: 'alice', password: dav.password });
+      await client.send([alert('1', '201', 'contacts', './contacts', { next: 'k1' })]);
+      const total = (await dav.listItems('contacts')).length;
+      assert.ok(total > 25, `need more than one batch of server items (${total})`);
+      let reply = await client.send([hdrOk, syncCmd('2', 'contacts', './contacts', [])]);
+      let parts = 0;
+      let adds = 0;
+      for (let i = 0; i < 20; i++) {
+        const sync = reply.message!.body.find((c) => c.kind === 'Sync');
+        if (sync?.kind === 'Sync') adds += sync.commands.length;
+        parts++;
+        if (reply.message!.final) break;
+        reply = await client.send([hdrOk, { kind: 'Alert', cmdId: '2', data: '222', items: [] }]);
+      }
+      assert.ok(parts >= 2, `several messages (${parts})`);
+      assert.equal(adds, total, 'every server item sent once');
+      assert.ok(slow.logLines().some((l) => /reply deadline reached/.test(String(l['msg']))));
+    } finally {
+      await slow.close();
+    }
+  });
 });
