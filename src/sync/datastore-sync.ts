@@ -185,7 +185,21 @@ export class DatastoreSync {
     return created;
   }
 
+  /**
+   * A DAV 412 means someone changed the item between our read and our write: read it again and
+   * resolve once more, now as a conflict under the datastore's policy.
+   */
   async #replaceMapped(s: DatastoreSessionState, entry: MapEntry, serverData: string, result: 'replaced'): Promise<ClientChangeOutcome> {
+    try {
+      return await this.#replaceMappedOnce(s, entry, serverData, result);
+    } catch (err) {
+      if (!isGatewayError(err, 'ETAG_MISMATCH')) throw err;
+      this.#log.warn({ ds: s.name, luid: entry.luid, href: entry.guid }, 'item changed on the server while it was being written (412): resolving again');
+      return this.#replaceMappedOnce(s, entry, serverData, result);
+    }
+  }
+
+  async #replaceMappedOnce(s: DatastoreSessionState, entry: MapEntry, serverData: string, result: 'replaced'): Promise<ClientChangeOutcome> {
     s.claimed.push(entry.guid);
     const [current] = await this.#store.fetch([entry.guid]);
     if (!current) {

@@ -1,0 +1,158 @@
+// The sync engine against an in-memory DataStore (a fake is fine here: the real CardDAV adapter
+// has its own contract tests against Radicale and Xandikos) and the real SQLite state store:
+// conflict policies, a 412 during a write, echo suppression and slow-sync matching.
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { GatewayError } from '../../../src/errors.js';
+import type { DataStore, ItemRef, Listing, StoredItem } from '../../../src/datastores/datastore.js';
+import { createLogger } from '../../../src/logger.js';
+import { SqliteStateStore } from '../../../src/state/sqlite-store.js';
+import { DatastoreSync } from '../../../src/sync/datastore-sync.js';
+import { contactsTranslator } from '../../../src/sync/translators.js';
+import { emptyStats, type ConflictPolicy, type DatastoreSessionState, type SyncMode } from '../../../src/sync/types.js';
+
+class MemoryStore implements DataStore {
+  readonly kind = 'contacts' as const;
+  readonly collectionUrl = 'http://dav.test/alice/contacts/';
+  readonly items = new Map<string, { etag: string; data: string }>();
+  #n = 0;
+  /** Called before an update is applied; lets a test change the item "concurrently". */
+  beforeUpdate?: (href: string) => void;
+
+  put(href: string, data: string): ItemRef {
+    const etag = `"${++this.#n}"`;
+    this.items.set(href, { etag, data });
+    return { href, etag };
+  }
+  async list(): Promise<Listing> {
+    return { items: [...this.items].map(([href, v]) => ({ href, etag: v.etag })) };
+  }
+  async fetch(hrefs: readonly string[]): Promise<StoredItem[]> {
+    return hrefs.flatMap((h) => {
+      const v = this.items.get(h);
+      return v ? [{ href: h, ...v }] : [];
+    });
+  }
+  async create(data: string, nameHint: string): Promise<ItemRef> {
+    return this.put(`/alice/contacts/${nameHint}-${this.#n}.vcf`, data);
+  }
+  async update(href: string, data: string, ifMatch?: string): Promise<ItemRef> {
+    this.beforeUpdate?.(href);
+    const cur = this.items.get(href);
+    if (!cur) throw new GatewayError('NOT_FOUND', href);
+    if (ifMatch && cur.etag !== ifMatch) throw new GatewayError('ETAG_MISMATCH', `${href} changed`);
+    return this.put(href, data);
+  }
+  async delete(href: string, ifMatch?: string): Promise<void> {
+    const cur = this.items.get(href);
+    if (cur && ifMatch && cur.etag !== ifMatch) throw new GatewayError('ETAG_MISMATCH', href);
+    this.items.delete(href);
+  }
+}
+
+const card = (fn: string, tel: string, extra = ''): string =>
+  `BEGIN:VCARD\r\nVERSION:3.0\r\nUID:${fn.replace(/\s/g, '-')}\r\nN:${fn.split(' ')[1]};${fn.split(' ')[0]};;;\r\nFN:${fn}\r\nTEL;TYPE=CELL:${tel}\r\n${extra}END:VCARD\r\n`;
+const card21 = (fn: string, tel: string): string =>
+  `BEGIN:VCARD\r\nVERSION:2.1\r\nN:${fn.split(' ')[1]};${fn.split(' ')[0]}\r\nFN:${fn}\r\nTEL;CELL:${tel}\r\nEND:VCARD\r\n`;
+
+function session(mode: SyncMode): DatastoreSessionState {
+  return {
+    name: 'contacts', mode, clientUri: './contacts', serverUri: 'contacts', clientNext: 'n', serverNext: 's',
+    deviceFormat: { type: 'text/x-vcard', version: '2.1' }, touched: [], claimed: [], seenLuids: [], outgoing: [],
+    outgoingComputed: false, awaitingMap: {}, tempGuidCounter: 0, clientDone: false, serverDone: false, stats: emptyStats(),
+  };
+}
+
+describe('sync engine (DatastoreSync) with an in-memory DataStore and the SQLite state store', function () {
+  const log = createLogger('silent');
+  let state: SqliteStateStore;
+  let store: MemoryStore;
+  const key = { account: 'alice', deviceId: 'IMEI:1', datastore: 'contacts' };
+
+  beforeEach(async function () {
+    state = new SqliteStateStore({ stateDir: mkdtempSync(path.join(tmpdir(), 'sync-unit-')) });
+    store = new MemoryStore();
+  });
+  afterEach(async function () {
+    await state.close();
+  });
+
+  /** One item known to both sides (mapped), then changed on the server. */
+  async function conflictSetup(policy: ConflictPolicy): Promise<{ sync: DatastoreSync; href: string }> {
+    const sync = new DatastoreSync(store, state, key, contactsTranslator, log, { conflict: policy });
+    const s = session('slow');
+    const out = await sync.applyAdd(s, 'L1', card21('Ada Lovelace', '+491701'), { type: 'text/x-vcard' });
+    assert.equal(out.result, 'added');
+    const href = 'guid' in out ? out.guid : '';
+    store.put(href, store.items.get(href)!.data.replace('END:VCARD', 'NOTE:server edit\r\nEND:VCARD'));
+    return { sync, href };
+  }
+
+  it('server-wins: the device change is not written (419) and the server version goes to the device', async function () {
+    const { sync, href } = await conflictSetup('server-wins');
+    const s = session('two-way');
+    const before = store.items.get(href)!.data;
+    const out = await sync.applyReplace(s, 'L1', card21('Ada Lovelace', '+491709'), { type: 'text/x-vcard' });
+    assert.deepEqual(out, { result: 'conflict', resolution: 'server-won', guid: href });
+    assert.equal(store.items.get(href)!.data, before);
+    await sync.computeOutgoing(s);
+    assert.deepEqual(s.outgoing, [{ op: 'Replace', href, luid: 'L1' }]);
+  });
+
+  it('client-wins: the device version is written; server fields it did not send are kept', async function () {
+    const { sync, href } = await conflictSetup('client-wins');
+    const out = await sync.applyReplace(session('two-way'), 'L1', card21('Ada Lovelace', '+491709'), { type: 'text/x-vcard' });
+    assert.equal(out.result === 'conflict' && out.resolution, 'client-won');
+    assert.match(store.items.get(href)!.data, /\+491709/);
+    assert.match(store.items.get(href)!.data, /NOTE:server edit/);
+  });
+
+  it('duplicate: the device version becomes a new item, the server version goes to the device as an Add', async function () {
+    const { sync, href } = await conflictSetup('duplicate');
+    const s = session('two-way');
+    const out = await sync.applyReplace(s, 'L1', card21('Ada Lovelace', '+491709'), { type: 'text/x-vcard' });
+    assert.equal(out.result === 'conflict' && out.resolution, 'duplicated');
+    assert.equal(store.items.size, 2);
+    await sync.computeOutgoing(s);
+    assert.deepEqual(s.outgoing, [{ op: 'Add', href }]);
+  });
+
+  it('a 412 between read and write (someone edits meanwhile) is resolved as a conflict, not a failure', async function () {
+    const { sync, href } = await conflictSetup('merge');
+    let once = true;
+    store.beforeUpdate = (h) => {
+      if (once && h === href) {
+        once = false;
+        store.put(h, store.items.get(h)!.data.replace('END:VCARD', 'X-CONCURRENT:yes\r\nEND:VCARD'));
+      }
+    };
+    const out = await sync.applyReplace(session('two-way'), 'L1', card21('Ada Lovelace', '+491709'), { type: 'text/x-vcard' });
+    assert.equal(out.result, 'conflict');
+    const data = store.items.get(href)!.data;
+    assert.match(data, /\+491709/);
+    assert.match(data, /X-CONCURRENT:yes/, 'the concurrent edit survives');
+  });
+
+  it('slow sync pairs a device item with the server item of the same person instead of adding it again', async function () {
+    store.put('/alice/contacts/x.vcf', card('Grace Hopper', '+49 170 222'));
+    const sync = new DatastoreSync(store, state, key, contactsTranslator, log);
+    const s = session('slow');
+    const out = await sync.applyAdd(s, 'L7', card21('Grace Hopper', '+49170222'), { type: 'text/x-vcard' });
+    assert.equal(out.result, 'merged');
+    assert.equal(store.items.size, 1);
+    await sync.computeOutgoing(s);
+    assert.deepEqual(s.outgoing, [], 'nothing to send back: the item is paired');
+  });
+
+  it('echo suppression: what the gateway wrote for this device is not sent back next time', async function () {
+    const sync = new DatastoreSync(store, state, key, contactsTranslator, log);
+    const s1 = session('slow');
+    await sync.applyAdd(s1, 'L1', card21('Alan Turing', '+491'), { type: 'text/x-vcard' });
+    await sync.computeOutgoing(s1);
+    const s2 = session('two-way');
+    await new DatastoreSync(store, state, key, contactsTranslator, log).computeOutgoing(s2);
+    assert.deepEqual(s2.outgoing, []);
+  });
+});
