@@ -155,4 +155,17 @@ describe('sync engine (DatastoreSync) with an in-memory DataStore and the SQLite
     await new DatastoreSync(store, state, key, contactsTranslator, log).computeOutgoing(s2);
     assert.deepEqual(s2.outgoing, []);
   });
+
+  it('MaxGUIDSize: hrefs longer than the device accepts become short temporary GUIDs, mapped back on Map', async function () {
+    const sync = new DatastoreSync(store, state, key, contactsTranslator, log);
+    const s = session('refresh-from-server');
+    const long = '/alice/contacts/0a1b2c3d-4e5f-6789-abcd-ef0123456789.vcf';
+    const ids = Array.from({ length: 40 }, () => sync.guidFor(s, long, 4));
+    assert.ok(ids.every((g) => g.length <= 4));
+    assert.equal(new Set(ids).size, 40, 'unique within the session');
+    assert.equal(sync.guidFor(s, '/a.vcf', 64), '/a.vcf', 'short hrefs are sent as they are');
+    s.awaitingMap[ids[0]!] = { op: 'Add', href: long, etag: '"1"' };
+    assert.equal(await sync.applyMap(s, ids[0]!, 'PHONE-1'), true);
+    assert.deepEqual((await state.getMap(key)).map((e) => [e.luid, e.guid]), [['PHONE-1', long]]);
+  });
 });
