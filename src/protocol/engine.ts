@@ -511,7 +511,7 @@ export class ProtocolEngine {
 
   /** The field filter for a device datastore: its CTCap, corrected by a matching device profile. */
   #filterField(kind: ItemKind, info: DeviceInfo | undefined, clientUri: string, format: DeviceFormat): { filter?: FieldFilter } {
-    if (kind !== 'contacts') return {};
+    if (kind === 'notes') return {};
     const devDs = info?.datastores.find((d) => normaliseUri(d.sourceRef) === normaliseUri(clientUri));
     const identity = { ...(info?.man ? { man: info.man } : {}), ...(info?.mod ? { mod: info.mod } : {}), ...(info?.fwV ? { fwV: info.fwV } : {}), ...(info?.swV ? { swV: info.swV } : {}) };
     const profile = matchDeviceProfile(this.#d.deviceProfiles ?? [], identity);

@@ -1,5 +1,7 @@
 // Item translators for events, tasks (vCalendar 1.0 / iCalendar 2.0 on the device) and notes
 // (text/plain, vNote 1.1, VJOURNAL); the server side is always one iCalendar 2.0 object per item.
+import { filterCalendarForDevice, protectUnstorable } from './calendar-filter.js';
+import type { FieldFilter } from './types.js';
 import { createHash, randomUUID } from 'node:crypto';
 import ICAL from 'ical.js';
 import { calendarFingerprint, convertCalendar } from '../convert/calendar.js';
@@ -432,19 +434,20 @@ function calendarTranslator(kind: 'events' | 'tasks', opts: CalendarTranslatorOp
       return normaliseItem(convertCalendar(data, 'ical20', { ...convOpts, now: now() }), comp);
     },
 
-    toDevice(serverData: string, to: DeviceFormat): string {
-      if (!isVcal(to)) return convertCalendar(serverData, 'ical20', convOpts);
+    toDevice(serverData: string, to: DeviceFormat, filter?: FieldFilter): string {
+      if (!isVcal(to)) return filterCalendarForDevice(convertCalendar(serverData, 'ical20', convOpts), filter, 'ical2.0');
       // vCalendar 1.0 has no exceptions: send the series itself (moved instances stay on the
       // server; the phone shows them at their regular times).
       const cal = parseCal(serverData);
       const items = itemsOf(cal, comp);
       const master = masterOf(items);
       if (master && items.length > 1) for (const c of items) if (c !== master) cal.removeSubcomponent(c);
-      return convertCalendar(serialize(cal), 'vcal10', convOpts);
+      return filterCalendarForDevice(convertCalendar(serialize(cal), 'vcal10', convOpts), filter, 'vcal1.0');
     },
 
-    mergeFromDevice(serverData: string | undefined, deviceAsServer: string): string {
-      return mergeCalendar(comp, serverData, deviceAsServer, inst, now());
+    mergeFromDevice(serverData: string | undefined, deviceAsServer: string, filter?: FieldFilter): string {
+      const device = serverData === undefined ? deviceAsServer : protectUnstorable(serverData, deviceAsServer, filter);
+      return mergeCalendar(comp, serverData, device, inst, now());
     },
 
     fingerprints(serverData: string): string[] {
