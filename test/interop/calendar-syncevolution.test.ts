@@ -383,5 +383,30 @@ for (const legacy of [false, true]) {
       const after = [...(await dav.listItems('calendar')), ...(await dav.listItems('tasks'))];
       assert.deepEqual(after.map((i) => `${i.href} ${i.etag}`).sort(), before.map((i) => `${i.href} ${i.etag}`).sort());
     });
+
+    it('(d) refresh-from-server into a second phone, then one-way-from-client and one-way-from-server between the two', async function () {
+      const second = new SyncEvolutionClient({
+        dir: path.join(dir, 'phone2'), deviceId: 'sc-second', url: gw.url, user: 'alice', password: dav.password, auth: 'basic',
+        legacy, datastores: { calendar: 'calendar', tasks: 'tasks' },
+      });
+      const r = await second.sync('refresh-from-server', { only: ['calendar', 'tasks'] });
+      assert.equal(r.exitCode, 0, r.output.slice(-3000));
+      const serverAll = async (): Promise<string[]> => [...keyed([...(await dav.listItems('calendar')), ...(await dav.listItems('tasks'))].map((i) => i.data)).values()].map(comparable).sort();
+      const phoneAll = async (p: SyncEvolutionClient): Promise<string[]> => [...keyed([...(await p.readItems('calendar')).values(), ...(await p.readItems('tasks')).values()]).values()].map(comparable).sort();
+      assert.deepEqual(await phoneAll(second), await serverAll(), 'the new phone holds every event and task');
+
+      // The second phone renames an event and sends it one way; the first phone receives it one way.
+      await new Promise((res) => setTimeout(res, 1100));
+      const [name, text] = [...(await second.readItems('calendar')).entries()][0]!;
+      const renamed = text.replace(/^SUMMARY([^:\r\n]*):(.*)$/m, 'SUMMARY$1:$2 (moved)');
+      second.writeItem('calendar', name, renamed);
+      const up = await second.sync('one-way-from-client', { only: ['calendar', 'tasks'] });
+      assert.equal(up.exitCode, 0, up.output.slice(-3000));
+      assert.equal(up.datastores['calendar']?.remoteMod, 1);
+      const down = await phone.sync('one-way-from-server', { only: ['calendar', 'tasks'] });
+      assert.equal(down.exitCode, 0, down.output.slice(-3000));
+      assert.equal(down.datastores['calendar']?.localMod, 1);
+      assert.deepEqual(await phoneAll(phone), await serverAll(), 'the first phone got the change');
+    });
   });
 }
