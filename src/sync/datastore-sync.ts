@@ -83,40 +83,23 @@ export class DatastoreSync {
 
   // ------------------------------------------------------------------ device -> server
 
-  async applyAdd(s: DatastoreSessionState, luid: string, data: string, format: DeviceFormat): Promise<ClientChangeOutcome> {
-    try {
-      const serverData = this.#tr.toServer(data, format);
-      const map = await this.#loadMap();
-      if (s.mode === 'slow' || s.mode === 'refresh-from-client') s.seenLuids.push(luid);
-      const existing = map.byLuid.get(luid);
-      // A known LUID: a resend of an Add whose session did not complete, or a slow sync.
-      if (existing) return await this.#replaceMapped(s, existing, serverData, 'replaced');
-      if (isFullSync(s)) {
-        const match = await this.#findMatch(s, serverData);
-        if (match) {
-          s.stats.matched++;
-          return await this.#pairWithServerItem(s, luid, match, serverData);
-        }
-      }
-      const created = await this.#createFromDevice(serverData, luid);
-      s.touched.push(created.href);
-      s.claimed.push(created.href);
-      s.stats.clientAdded++;
-      return { result: 'added', guid: created.href };
-    } catch (error) {
-      s.stats.clientFailed++;
-      return { result: 'failed', error };
-    }
+  /** An Add from the device. A known LUID is a resend of an Add whose session did not complete. */
+  applyAdd(s: DatastoreSessionState, luid: string, data: string, format: DeviceFormat): Promise<ClientChangeOutcome> {
+    return this.#applyItem(s, luid, data, format, 'added');
   }
 
-  async applyReplace(s: DatastoreSessionState, luid: string, data: string, format: DeviceFormat): Promise<ClientChangeOutcome> {
+  /** A Replace from the device; of an unknown item it stores the item as new (SyncML 201). */
+  applyReplace(s: DatastoreSessionState, luid: string, data: string, format: DeviceFormat): Promise<ClientChangeOutcome> {
+    return this.#applyItem(s, luid, data, format, 'replaced-as-add');
+  }
+
+  async #applyItem(s: DatastoreSessionState, luid: string, data: string, format: DeviceFormat, whenNew: 'added' | 'replaced-as-add'): Promise<ClientChangeOutcome> {
     try {
       const serverData = this.#tr.toServer(data, format);
       const map = await this.#loadMap();
-      if (s.mode === 'slow' || s.mode === 'refresh-from-client') s.seenLuids.push(luid);
+      if (isFullSync(s)) s.seenLuids.push(luid);
       const existing = map.byLuid.get(luid);
       if (existing) return await this.#replaceMapped(s, existing, serverData, 'replaced');
-      // Replace of an unknown item: store it as new (SyncML status 201).
       if (isFullSync(s)) {
         const match = await this.#findMatch(s, serverData);
         if (match) {
@@ -128,7 +111,7 @@ export class DatastoreSync {
       s.touched.push(created.href);
       s.claimed.push(created.href);
       s.stats.clientAdded++;
-      return { result: 'replaced-as-add', guid: created.href };
+      return { result: whenNew, guid: created.href };
     } catch (error) {
       s.stats.clientFailed++;
       return { result: 'failed', error };
