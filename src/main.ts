@@ -10,6 +10,7 @@ import { ComponentSplitStore } from './datastores/split-store.js';
 import { AccountStores } from './accounts/account-stores.js';
 import { loadProviderProfiles, validateAccountProviders } from './accounts/providers.js';
 import type { AccountMapping } from './accounts/mappings.js';
+import type { TokenStore } from './datastores/oauth2.js';
 import { createApp } from './http/app.js';
 import { createLogger, type Logger } from './logger.js';
 import { ProtocolEngine } from './protocol/engine.js';
@@ -46,7 +47,8 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
   const userAgent = `syncml-dav-gateway/${VERSION}`;
   const providerProfiles = loadProviderProfiles(path.join(PACKAGE_ROOT, 'config', 'providers'));
   validateAccountProviders(accounts.list(), providerProfiles);
-  const stores = new AccountStores({ profiles: providerProfiles, userAgent, dav: { timeoutMs: settings.davTimeoutSeconds * 1000 } });
+  const tokenStore = tokenStoreOn(state);
+  const stores = new AccountStores({ profiles: providerProfiles, userAgent, tokenStore, dav: { timeoutMs: settings.davTimeoutSeconds * 1000 } });
   let serverUrl = publicSyncUrl(settings);
   const engine = new ProtocolEngine({
     accounts,
@@ -96,4 +98,15 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
 function credentialCheckUrl(account: AccountMapping): string {
   const first = account.datastores[0]?.collection;
   return first && /^https?:\/\//i.test(first) ? first : account.dav.url;
+}
+
+/**
+ * OAuth2 access tokens live in the state store (TTL'd entries beside the sessions), so several
+ * gateway processes share one token instead of each refreshing its own.
+ */
+export function tokenStoreOn(state: StateStore): TokenStore {
+  return {
+    get: (key) => state.getSession<string>(`oauth2:${key}`),
+    set: (key, value, ttlSeconds) => state.putSession(`oauth2:${key}`, value, ttlSeconds ?? 3600),
+  };
 }
