@@ -1,6 +1,6 @@
 // vCalendar 1.0 RRULE grammar (D/W/MP/MD/YM/YD, #count, end date, $ markers) <-> RFC 5545
 // RRULE. Pure string work; time-zone handling of end dates is delegated to the caller.
-import type { LocalFields } from './tz.js';
+import { msToFields, type LocalFields } from './tz.js';
 
 export const WEEKDAYS = ['SU', 'MO', 'TU', 'WE', 'TH', 'FR', 'SA'] as const;
 
@@ -41,15 +41,7 @@ function addMonths(f: LocalFields, months: number): LocalFields {
 }
 
 function minusOneSecond(ms: number): LocalFields {
-  const dt = new Date(ms - 1000);
-  return {
-    y: dt.getUTCFullYear(),
-    m: dt.getUTCMonth() + 1,
-    d: dt.getUTCDate(),
-    hh: dt.getUTCHours(),
-    mi: dt.getUTCMinutes(),
-    ss: dt.getUTCSeconds(),
-  };
+  return msToFields(ms - 1000);
 }
 
 function fieldsMs(f: LocalFields): number {
