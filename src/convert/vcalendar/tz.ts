@@ -344,6 +344,7 @@ const matchCache = new Map<string, string | null>();
 // DAYLIGHT start/end values from phones are often given in local time or off by a day
 // (Symbian test data); accept transitions within this window.
 const TRANSITION_SLACK_MS = 36 * 3600000;
+const MAX_DAYLIGHT_PERIOD_MS = 370 * 86400000;
 
 function zoneFits(zone: string, info: VcalZoneInfo, refYear: number): boolean {
   if (info.daylight.length === 0) {
@@ -385,6 +386,12 @@ export function matchZone(info: VcalZoneInfo, refYear: number, preferred?: strin
     }
     matchCache.set(key, found ?? null);
     return found;
+  }
+  // A daylight period longer than a year is no DST rule (Symbian writes 1899..2101 for "always"):
+  // no zone can match it, and checking 200 years of transitions per zone costs seconds.
+  if (info.daylight.some((d) => Math.abs(d.endUtcMs - d.startUtcMs) > MAX_DAYLIGHT_PERIOD_MS)) {
+    matchCache.set(key, null);
+    return undefined;
   }
   const candidates = preferred && isKnownZone(preferred) ? [preferred, ...zoneList()] : zoneList();
   for (const z of candidates) {
