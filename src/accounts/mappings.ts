@@ -26,6 +26,8 @@ const datastoreSchema = z.object({
   kind: z.enum(['contacts', 'events', 'tasks', 'notes']).optional(),
   /** A phone datastore mixing events and to-dos: its VTODOs go to this collection (URL or /path). */
   tasksCollection: z.string().url().optional(),
+  /** Slow-sync matching: which fingerprints make a phone item "the same" as a server item. */
+  match: z.array(z.enum(['uid', 'name+phone', 'name+email', 'name', 'summary+start'])).min(1).optional(),
   /** What happens when an item changed on both sides since the last sync. */
   conflict: z.enum(['newer-wins', 'server-wins', 'client-wins', 'merge', 'duplicate']).optional(),
   /** Refuse a refresh-from-client that would delete more than `maxShare` of the server's items. */
@@ -71,9 +73,13 @@ export interface DatastoreMapping {
   createIn: number;
   conflict: ConflictPolicy;
   refreshGuard: { maxShare: number; allow: boolean };
+  /** Fingerprint kinds used for slow-sync matching; undefined = all the translator offers. */
+  match?: MatchRule[];
   /** Events datastore that also carries the phone's to-dos, stored in this collection. */
   tasksCollection?: string;
 }
+
+export type MatchRule = 'uid' | 'name+phone' | 'name+email' | 'name' | 'summary+start';
 
 export type ConflictPolicy = 'newer-wins' | 'server-wins' | 'client-wins' | 'merge' | 'duplicate';
 
@@ -151,6 +157,7 @@ export function parseMapping(text: string, file: string, env: NodeJS.ProcessEnv 
       name, kind: ds.kind ?? kindFromName(name), uris: ds.uris,
       collection: collections[createIn], collections, createIn,
       ...(ds.tasksCollection !== undefined ? { tasksCollection: ds.tasksCollection } : {}),
+      ...(ds.match ? { match: ds.match } : {}),
       conflict: ds.conflict ?? 'newer-wins',
       refreshGuard: { maxShare: ds.refreshGuard?.maxShare ?? 0.5, allow: ds.refreshGuard?.allow ?? false },
     };

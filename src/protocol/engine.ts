@@ -587,7 +587,7 @@ export class ProtocolEngine {
       const dsMap = ctx.mapping!.datastores.find((d) => d.name === ds.name)!;
       const store = this.#d.openDataStore(ctx.mapping!, dsMap, ctx.session.dav!);
       const key = { account: ctx.session.account!, deviceId: ctx.session.deviceId, datastore: ds.name };
-      s = new DatastoreSync(store, this.#d.state, key, this.#translatorFor(dsMap)!, ctx.log, { conflict: dsMap.conflict ?? 'newer-wins' });
+      s = new DatastoreSync(store, this.#d.state, key, this.#translatorFor(dsMap)!, ctx.log, { conflict: dsMap.conflict ?? 'newer-wins', ...(dsMap.match ? { match: dsMap.match } : {}) });
       ctx.syncs.set(ds.name, s);
     }
     return s;

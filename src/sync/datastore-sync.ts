@@ -6,11 +6,14 @@ import { needsFullListing, supportsSyncCollection, type DataStore, type StoredIt
 import type { DatastoreKey, MapEntry, StateStore } from '../state/state-store.js';
 import type { Logger } from '../logger.js';
 import type {
-  ClientChangeOutcome, ConflictPolicy, DatastoreSessionState, DeviceFormat, ItemTranslator, OutgoingChange, SentChange,
+  ClientChangeOutcome, ConflictPolicy, DatastoreSessionState, DeviceFormat, ItemTranslator, MatchRule, OutgoingChange, SentChange,
 } from './types.js';
+import { fingerprintKind } from './types.js';
 
 export interface DatastoreSyncOptions {
   conflict: ConflictPolicy;
+  /** Slow-sync matching rules; undefined = every fingerprint the translator gives. */
+  match?: readonly MatchRule[];
 }
 
 /** An outgoing change with its device-format content, ready for the protocol layer. */
@@ -322,6 +325,12 @@ export class DatastoreSync {
     );
   }
 
+  #fingerprints(data: string): string[] {
+    const all = safeFingerprints(this.#tr, data);
+    const rules = this.#opts.match;
+    return rules ? all.filter((fp) => rules.includes(fingerprintKind(fp))) : all;
+  }
+
   /** Slow sync: find an unpaired server item that is "the same" as the device's. */
   async #findMatch(s: DatastoreSessionState, serverData: string): Promise<string | undefined> {
     if (!s.matchIndex) {
@@ -329,12 +338,12 @@ export class DatastoreSync {
       const index: Record<string, string[]> = {};
       for (let i = 0; i < listing.items.length; i += FETCH_BATCH) {
         const batch = await this.#store.fetch(listing.items.slice(i, i + FETCH_BATCH).map((it) => it.href));
-        for (const item of batch) for (const fp of safeFingerprints(this.#tr, item.data)) (index[fp] ??= []).push(item.href);
+        for (const item of batch) for (const fp of this.#fingerprints(item.data)) (index[fp] ??= []).push(item.href);
       }
       s.matchIndex = index;
     }
     const claimed = new Set(s.claimed);
-    for (const fp of safeFingerprints(this.#tr, serverData)) {
+    for (const fp of this.#fingerprints(serverData)) {
       const hit = s.matchIndex[fp]?.find((href) => !claimed.has(href));
       if (hit) return hit;
     }

@@ -56,6 +56,18 @@ export interface ItemTranslator {
 /** What happens when an item changed on both sides since the last sync (per datastore). */
 export type ConflictPolicy = 'newer-wins' | 'server-wins' | 'client-wins' | 'merge' | 'duplicate';
 
+/** Kinds of fingerprints used to pair items in a slow sync (see `fingerprintKind`). */
+export type MatchRule = 'uid' | 'name+phone' | 'name+email' | 'name' | 'summary+start';
+
+/** Which rule a translator's fingerprint key belongs to (the keys' prefixes are the contract). */
+export function fingerprintKind(key: string): MatchRule {
+  if (key.startsWith('uid:')) return 'uid';
+  if (key.includes('|tel:')) return 'name+phone';
+  if (key.includes('|mail:')) return 'name+email';
+  if (/^(vevent|vtodo|vjournal|note)\|/i.test(key)) return 'summary+start';
+  return 'name';
+}
+
 /** A server-side change waiting to be sent to the device. */
 export interface OutgoingChange {
   op: 'Add' | 'Replace' | 'Delete';

@@ -168,4 +168,12 @@ describe('sync engine (DatastoreSync) with an in-memory DataStore and the SQLite
     assert.equal(await sync.applyMap(s, ids[0]!, 'PHONE-1'), true);
     assert.deepEqual((await state.getMap(key)).map((e) => [e.luid, e.guid]), [['PHONE-1', long]]);
   });
+
+  it('slow-sync matching rules per datastore: with only name+email, a name+phone twin is not paired', async function () {
+    store.put('/alice/contacts/x.vcf', card('Grace Hopper', '+49 170 222'));
+    const strict = new DatastoreSync(store, state, key, contactsTranslator, log, { conflict: 'newer-wins', match: ['name+email'] });
+    const out = await strict.applyAdd(session('slow'), 'L8', card21('Grace Hopper', '+49170222'), { type: 'text/x-vcard' });
+    assert.equal(out.result, 'added', 'no e-mail on either side: not the same by this rule');
+    assert.equal(store.items.size, 2);
+  });
 });
