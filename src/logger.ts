@@ -1,9 +1,9 @@
 // Structured logging (pino). Secrets never reach a log line: credentials are redacted by path.
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+export function createLogger(level: string, destination?: NodeJS.WritableStream | DestinationStream): Logger {
   const opts = {
     level,
     base: { svc: 'syncml-gateway' },

@@ -35,7 +35,7 @@ export interface RunningGateway {
 export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** Log destination (tests write to a file); default stdout. */
-  logDestination?: NodeJS.WritableStream;
+  logDestination?: Parameters<typeof createLogger>[1];
 }
 
 export async function startGateway(overrides: Partial<Settings> = {}, opts: StartOptions = {}): Promise<RunningGateway> {

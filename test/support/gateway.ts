@@ -1,6 +1,7 @@
 // Test helpers around the gateway itself: start it in-process against real services with a
 // mapping for alice, read its log, and speak SyncML to it message by message.
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { pino } from 'pino';
 import path from 'node:path';
 import { CONTENT_TYPES, decodeMessage, encodeMessage } from '../../src/codec/index.js';
 import type { Command, Item, SyncHdr, SyncMLMessage, WireFormat } from '../../src/codec/model.js';
@@ -43,7 +44,8 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
     '',
   ].join('\n'));
   const logFile = path.join(dir, 'gateway.log');
-  const logStream = createWriteStream(logFile);
+  // Synchronous writes: a test reads the log right after the request that wrote it.
+  const logStream = pino.destination({ dest: logFile, sync: true, mkdir: true });
   const gw = await startGateway({
     port: 0, mappingsDir: mappings, stateDir: path.join(dir, 'state'), logLevel: 'debug', authCacheSeconds: 0,
     ...(o.redisUrl ? { redisUrl: o.redisUrl } : { redisUrl: '' }),
@@ -56,7 +58,8 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
     logLines: () => readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
     close: async () => {
       await gw.close();
-      await new Promise<void>((r) => logStream.end(r));
+      logStream.flushSync();
+      logStream.end();
     },
   };
 }
