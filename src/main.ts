@@ -6,7 +6,6 @@ import { AccountRegistry } from './accounts/mappings.js';
 import { commandSizer, encodeMessage } from './codec/index.js';
 import { loadSettings, PACKAGE_ROOT, publicSyncUrl, type Settings } from './config.js';
 import { verifyDavCredentials } from './datastores/index.js';
-import { ComponentSplitStore } from './datastores/split-store.js';
 import { AccountStores } from './accounts/account-stores.js';
 import { loadProviderProfiles, validateAccountProviders } from './accounts/providers.js';
 import type { AccountMapping } from './accounts/mappings.js';
@@ -53,12 +52,7 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
   const engine = new ProtocolEngine({
     accounts,
     state,
-    openDataStore: (account, ds, creds) => ds.tasksCollection === undefined
-      ? stores.open(account, ds, creds)
-      : new ComponentSplitStore(
-        stores.open(account, ds, creds),
-        stores.open(account, { ...ds, name: `${ds.name}:tasks`, kind: 'tasks', collection: ds.tasksCollection, collections: [ds.tasksCollection], createIn: 0 }, creds),
-      ),
+    openDataStore: (account, ds, creds) => stores.open(account, ds, creds),
     // One authenticated PROPFIND: on the first collection when its URL is known, else the server root.
     verifyCredentials: (account, creds) => verifyDavCredentials(credentialCheckUrl(account), creds, { userAgent }),
     translators: { contacts: contactsTranslator, ...calendarTranslators({ defaultTimezone: settings.deviceTimezone }) },

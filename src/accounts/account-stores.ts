@@ -84,16 +84,16 @@ export class AccountStores {
 
   #build(mapping: AccountMapping, ds: DatastoreMapping, auth: DavAuth): DataStore {
     const profile = providerFor(mapping, this.#opts.profiles);
-    const stores = ds.collections.map((url) =>
-      createDavStore({
-        kind: ds.kind,
-        collectionUrl: url,
-        credentials: auth,
-        userAgent: this.#opts.userAgent,
-        quirks: profile.quirks,
-        ...this.#opts.dav,
-      }),
-    );
+    const make = (kind: ItemKind, url: string): DataStore => createDavStore({
+      kind, collectionUrl: url, credentials: auth, userAgent: this.#opts.userAgent, quirks: profile.quirks, ...this.#opts.dav,
+    });
+    const stores = ds.collections.map((url) => make(ds.kind, url));
+    if (ds.tasksCollection !== undefined) {
+      // A phone datastore mixing events and to-dos (Nokia, UIQ): VTODOs live in their own collection.
+      const tasksAt = stores.length;
+      const mixed = [...stores, make('tasks', ds.tasksCollection)];
+      return new MultiCollectionStore(mixed, { routeCreate: (data) => (/^BEGIN:VTODO/im.test(data) ? tasksAt : ds.createIn) });
+    }
     return stores.length === 1 ? stores[0] : new MultiCollectionStore(stores, { createIn: ds.createIn });
   }
 }

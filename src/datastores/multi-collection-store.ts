@@ -1,5 +1,6 @@
-// One phone datastore drawing from several DAV collections (e.g. two address books): listings
-// merge, creates go to one chosen collection, updates and deletes route by href prefix.
+// One phone datastore drawing from several DAV collections (e.g. two address books, or the events
+// and to-dos of a phone calendar): listings merge, creates go to one chosen collection (or the
+// one `routeCreate` picks by content), updates and deletes route by href prefix.
 import { GatewayError } from '../errors.js';
 import type { DataStore, ItemKind, ItemRef, Listing, StoredItem } from './datastore.js';
 import { supportsSyncCollection, SyncTokenInvalidError } from './dav-store.js';
@@ -9,6 +10,11 @@ import { canonicalHref } from './href.js';
 export interface MultiCollectionOptions {
   /** Index in `stores` of the collection that receives new items (default 0). */
   createIn?: number;
+  /**
+   * Pick the collection for a new item by its content (index in `stores`). Given when the
+   * collections hold different kinds, e.g. VEVENTs in one and VTODOs in the other.
+   */
+  routeCreate?: (data: string) => number;
 }
 
 /**
@@ -21,12 +27,13 @@ export class MultiCollectionStore implements DataStore, SyncCollectionSupport {
   readonly kind: ItemKind;
   readonly stores: readonly DataStore[];
   readonly #createIn: DataStore;
+  readonly #routeCreate: ((data: string) => number) | undefined;
   readonly #paths: string[];
 
   constructor(stores: readonly DataStore[], opts: MultiCollectionOptions = {}) {
     if (stores.length === 0) throw new GatewayError('CONFIG_INVALID', 'MultiCollectionStore needs at least one collection');
     const kinds = new Set(stores.map((s) => s.kind));
-    if (kinds.size > 1) {
+    if (kinds.size > 1 && !opts.routeCreate) {
       throw new GatewayError('CONFIG_INVALID', `collections of one datastore must hold one kind, got ${[...kinds].join(', ')}`);
     }
     const idx = opts.createIn ?? 0;
@@ -36,6 +43,7 @@ export class MultiCollectionStore implements DataStore, SyncCollectionSupport {
     this.kind = stores[0].kind;
     this.stores = stores;
     this.#createIn = stores[idx];
+    this.#routeCreate = opts.routeCreate;
     this.#paths = stores.map((s) => canonicalHref(s.collectionUrl, s.collectionUrl));
     for (let i = 0; i < this.#paths.length; i++) {
       for (let j = 0; j < this.#paths.length; j++) {
@@ -92,7 +100,9 @@ export class MultiCollectionStore implements DataStore, SyncCollectionSupport {
   }
 
   create(data: string, nameHint: string): Promise<ItemRef> {
-    return this.#createIn.create(data, nameHint);
+    const target = this.#routeCreate ? this.stores[this.#routeCreate(data)] : this.#createIn;
+    if (!target) return Promise.reject(new GatewayError('INVALID_ITEM', 'no collection of this datastore takes the item'));
+    return target.create(data, nameHint);
   }
 
   update(href: string, data: string, ifMatch?: string): Promise<ItemRef> {
