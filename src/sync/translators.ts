@@ -48,7 +48,11 @@ export const contactsTranslator: ItemTranslator = {
     if (serverData !== undefined && filter) {
       // Field-level merge: what the device cannot store (CTCap, MaxOccur, truncation) keeps its
       // server value; only what the user changed on the phone changes on the server.
-      return serializeContact(mergeContacts(parseContact(serverData), parseContact(deviceAsServer), filter), '3.0');
+      const merged = mergeContacts(parseContact(serverData), parseContact(deviceAsServer), filter);
+      // Same rule as for a new item below: an empty property is never written to the server
+      // (otherwise every slow sync rewrites items that did not change, e.g. SyncEvolution's `GEO:;`).
+      merged.properties = merged.properties.filter((p) => p.values.some((v) => v.replace(/[;,\s\\]/g, '') !== ''));
+      return serializeContact(merged, '3.0');
     }
     const device = singleCard(deviceAsServer);
     const sentNames = new Set(device.properties.map((p) => p.name));

@@ -1,0 +1,36 @@
+// Regression: SyncEvolution sends empty placeholder properties (`GEO:;`, `NOTE:`). A new item
+// dropped them but the field-level merge kept `GEO:;`, so every slow sync of a known phone
+// rewrote every contact on the server (300 needless PUTs for 300 contacts).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { decodeXml } from '../../../src/codec/xml.js';
+import { treeToMessage } from '../../../src/codec/message.js';
+import type { PutGetCmd } from '../../../src/codec/model.js';
+import type { SmlElement } from '../../../src/codec/tree.js';
+import { effectiveFilter } from '../../../src/convert/filters/index.js';
+import { parseDevInf } from '../../../src/protocol/devinf.js';
+import { contactsTranslator as t } from '../../../src/sync/translators.js';
+import { repoRoot } from '../../support/processes.js';
+
+const sent = [
+  'BEGIN:VCARD', 'VERSION:2.1', 'REV:20100328T103410Z', 'N;CHARSET=UTF-8:Müller;Peter;;;', 'FN;CHARSET=UTF-8:Peter Müller', 'X-EVOLUTION-FILE-AS:',
+  'NICKNAME:', 'TITLE;CHARSET=UTF-8:Directrice générale', 'ORG;CHARSET=UTF-8:Müller & Söhne KG;;;', 'ROLE:', 'TEL;VOICE;CELL:+49 170 1674352',
+  'EMAIL;INTERNET:peter.3.1@example.org', 'URL:', 'ADR;HOME;CHARSET=UTF-8:;;Hauptstraße 53;Springfield;;62704;USA', 'BDAY:', 'NOTE:', 'PHOTO:', 'GEO:;',
+  'END:VCARD', '',
+].join('\r\n');
+
+describe('contacts translator: SyncEvolution placeholders', function () {
+  it('merging what the phone sent into what it created from the same item changes nothing', function () {
+    const file = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'syncevolution', 'xml-slow-sync-legacy-formats', '001-request.xml');
+    const put = treeToMessage(decodeXml(readFileSync(file))).body.find((c): c is PutGetCmd => c.kind === 'Put')!;
+    const ds = parseDevInf(put.items[0]!.data as SmlElement).datastores.find((d) => /addressbook/.test(d.sourceRef))!;
+    const filter = effectiveFilter(ds.filters, undefined, 'text/x-vcard', '2.1');
+    assert.ok(filter, 'SyncEvolution sends a CTCap');
+    const asServer = t.toServer(sent, { type: 'text/x-vcard' });
+    const created = t.mergeFromDevice(undefined, asServer.replace('BEGIN:VCARD\r\n', 'BEGIN:VCARD\r\nUID:u1\r\n'));
+    const merged = t.mergeFromDevice(created, asServer, filter);
+    assert.doesNotMatch(merged, /^GEO/m);
+    assert.equal(t.hash(merged), t.hash(created));
+  });
+});
