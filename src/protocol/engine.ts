@@ -633,6 +633,10 @@ export class ProtocolEngine {
         flat.push(...inner.commands);
       } else flat.push(inner);
     }
+    if (ds.mode !== 'refresh-from-client') {
+      const luids = flat.flatMap((c) => (c.kind === 'Add' || c.kind === 'Replace' ? c.items.map((i) => i.source?.locURI ?? i.target?.locURI ?? '') : []));
+      await sync.prefetch(luids.filter(Boolean));
+    }
     for (const inner of flat) {
       const iref = { msgRef: msg.header.msgId, cmdRef: inner.cmdId, cmd: cmdName(inner) };
       if (inner.kind === 'Atomic') {

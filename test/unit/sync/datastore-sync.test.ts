@@ -176,4 +176,19 @@ describe('sync engine (DatastoreSync) with an in-memory DataStore and the SQLite
     assert.equal(out.result, 'added', 'no e-mail on either side: not the same by this rule');
     assert.equal(store.items.size, 2);
   });
+
+  it('prefetch: the server copies of a message\'s mapped items are read in batches, not one REPORT each', async function () {
+    const sync = new DatastoreSync(store, state, key, contactsTranslator, log);
+    const s1 = session('slow');
+    for (let i = 0; i < 120; i++) await sync.applyAdd(s1, `P${i}`, card21(`Person${i} Test`, `+49170${i}`), { type: 'text/x-vcard' });
+    let fetches = 0;
+    const realFetch = store.fetch.bind(store);
+    store.fetch = async (hrefs) => { fetches++; return realFetch(hrefs); };
+    const again = new DatastoreSync(store, state, key, contactsTranslator, log);
+    const s2 = session('slow');
+    await again.prefetch(Array.from({ length: 120 }, (_, i) => `P${i}`));
+    for (let i = 0; i < 120; i++) await again.applyReplace(s2, `P${i}`, card21(`Person${i} Test`, `+49170${i}`), { type: 'text/x-vcard' });
+    assert.equal(fetches, 3, '120 items in batches of 50');
+    assert.equal(store.items.size, 120);
+  });
 });
