@@ -1,6 +1,7 @@
 // vCalendar 1.0 RRULE grammar (D/W/MP/MD/YM/YD, #count, end date, $ markers) <-> RFC 5545
 // RRULE. Pure string work; time-zone handling of end dates is delegated to the caller.
 import { msToFields, type LocalFields } from './tz.js';
+import { fieldsFromMatch } from './vcal-time.js';
 
 export const WEEKDAYS = ['SU', 'MO', 'TU', 'WE', 'TH', 'FR', 'SA'] as const;
 
@@ -185,14 +186,7 @@ export function vcalRruleToIcal(rule: string, ctx: VcalRruleContext): RruleResul
     const m = END_DATE_RE.exec(untilValue);
     if (!m) return { warnings: [...warnings, `bad RRULE end date "${untilValue}"`] };
     const utc = m[7] === 'Z';
-    let f: LocalFields = {
-      y: Number(m[1]),
-      m: Number(m[2]),
-      d: Number(m[3]),
-      hh: Number(m[4] ?? 0),
-      mi: Number(m[5] ?? 0),
-      ss: Number(m[6] ?? 0),
-    };
+    let f: LocalFields = fieldsFromMatch(m);
     if (ctx.allDay) {
       parts.push(`UNTIL=${untilValue.slice(0, 8)}`);
     } else {

@@ -13,17 +13,15 @@ export interface VcalTime {
 // T240000 (end of day) as some phones write all-day ends.
 const VALUE_RE = /^(\d{4})-?(\d{2})-?(\d{2})(?:[T ](\d{2}):?(\d{2})(?::?(\d{2})(?:[.,]\d+)?)?\s*(Z)?)?$/i;
 
+/** Date/time fields from a match whose groups 1-6 are year, month, day, hour, minute, second. */
+export function fieldsFromMatch(m: RegExpExecArray): LocalFields {
+  return { y: Number(m[1]), m: Number(m[2]), d: Number(m[3]), hh: Number(m[4] ?? 0), mi: Number(m[5] ?? 0), ss: Number(m[6] ?? 0) };
+}
+
 export function parseVcalTime(value: string): VcalTime | undefined {
   const m = VALUE_RE.exec(value.trim());
   if (!m) return undefined;
-  const f: LocalFields = {
-    y: Number(m[1]),
-    m: Number(m[2]),
-    d: Number(m[3]),
-    hh: Number(m[4] ?? 0),
-    mi: Number(m[5] ?? 0),
-    ss: Number(m[6] ?? 0),
-  };
+  const f = fieldsFromMatch(m);
   if (f.m < 1 || f.m > 12 || f.d < 1 || f.d > 31 || f.hh > 24 || f.mi > 59 || f.ss > 60) return undefined;
   if (f.hh === 24) {
     // T240000 = midnight at the end of that day.
