@@ -432,10 +432,11 @@ export class ProtocolEngine {
       return;
     }
     const serverNext = newAnchor();
+    const deviceFormat = chooseDeviceFormat(dsMap.kind, translator, session.deviceInfo, sourceUri);
     const ds: DatastoreSessionState = {
       name: dsMap.name, mode, clientUri: sourceUri, serverUri: targetUri, clientNext: anchor.next ?? '', serverNext,
-      deviceFormat: chooseDeviceFormat(dsMap.kind, translator, session.deviceInfo, sourceUri),
-      ...this.#filterField(dsMap.kind, session.deviceInfo, sourceUri, chooseDeviceFormat(dsMap.kind, translator, session.deviceInfo, sourceUri)),
+      deviceFormat,
+      ...this.#filterField(dsMap.kind, session.deviceInfo, sourceUri, deviceFormat),
       touched: [], claimed: [], seenLuids: [], outgoing: [], outgoingComputed: false, awaitingMap: {}, tempGuidCounter: 0,
       clientDone: !clientSends(mode), serverDone: false, stats: emptyStats(),
     };

@@ -2,28 +2,15 @@
 // calendar and tasks collections, once with iCalendar 2.0 files and once with vCalendar 1.0 on
 // the wire (legacy); slow sync, two-way edits on both sides, and a no-change sync.
 import assert from 'node:assert/strict';
-import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import ICAL from 'ical.js';
 import { convertCalendar } from '../../src/convert/calendar.js';
-import { startGateway } from '../../src/main.js';
 import { makeTempDir, startRadicale, SyncEvolutionClient, type DavServerHandle } from '../support/index.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 type Component = InstanceType<typeof ICAL.Component>;
 
 const ZONE = 'UTC'; // the client process runs without TZ: its local time is UTC
-
-// ---- the gateway: the real composition root, with the device time zone the client runs in --
-
-interface CalGateway { url: string; close(): Promise<void> }
-
-async function startCalendarGateway(dir: string, mappingsDir: string, logStream: WriteStream): Promise<CalGateway> {
-  const gw = await startGateway(
-    { port: 0, mappingsDir, stateDir: path.join(dir, 'state'), redisUrl: '', logLevel: 'debug', authCacheSeconds: 0, deviceTimezone: ZONE },
-    { logDestination: logStream },
-  );
-  return { url: gw.url, close: () => gw.close() };
-}
 
 // ---- test data ----------------------------------------------------------------------------
 
@@ -208,9 +195,8 @@ for (const legacy of [false, true]) {
   describe(`interop: SyncEvolution client, events + tasks, ${legacy ? 'vCalendar 1.0' : 'iCalendar 2.0'}`, function () {
     this.timeout(300_000);
     let dav: DavServerHandle;
-    let gw: CalGateway;
+    let gw: TestGateway;
     let phone: SyncEvolutionClient;
-    let logStream: WriteStream;
     let dir: string;
     const events = eventSpecs(10);
     const tasks = taskSpecs();
@@ -218,9 +204,8 @@ for (const legacy of [false, true]) {
     before(async function () {
       dir = makeTempDir(`interop-calendar-${legacy ? 'vcal' : 'ical'}-`);
       dav = await startRadicale();
-      const mappings = path.join(dir, 'mappings');
-      mkdirSync(mappings);
-      writeFileSync(path.join(mappings, 'alice.yaml'), [
+      // The device time zone is the one the client process runs in.
+      gw = await startTestGateway({ dav, settings: { deviceTimezone: ZONE }, mappingYaml: [
         'account: alice',
         'auth: passthrough',
         'dav:',
@@ -235,9 +220,7 @@ for (const legacy of [false, true]) {
         '    uris: [tasks, ./tasks, todo]',
         `    collection: ${dav.collections.tasks}`,
         '',
-      ].join('\n'));
-      logStream = createWriteStream(path.join(dir, 'gateway.log'));
-      gw = await startCalendarGateway(dir, mappings, logStream);
+      ].join('\n') });
       phone = new SyncEvolutionClient({
         dir: path.join(dir, 'phone'), url: gw.url, user: 'alice', password: dav.password, auth: 'basic',
         legacy, datastores: { calendar: 'calendar', tasks: 'tasks' },
@@ -246,7 +229,6 @@ for (const legacy of [false, true]) {
 
     after(async function () {
       await gw?.close();
-      logStream?.end();
       await dav?.dispose();
     });
 

@@ -1,14 +1,13 @@
 // Interop: Debian's SyncEvolution client (the "phone") syncs contacts through the gateway into a
 // real Radicale, with state in a real Redis. Run for XML and for WBXML.
 import assert from 'node:assert/strict';
-import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { parseContact } from '../../src/convert/contacts.js';
-import { startGateway, type RunningGateway } from '../../src/main.js';
 import {
   cellPhoneOf, generateContacts21, makeTempDir, mutateContact, startRadicale, startRedis, sleep,
   SyncEvolutionClient, type DavServerHandle, type RedisHandle,
 } from '../support/index.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 interface Summary { fn: string; tels: string[]; emails: string[]; org: string; photo: boolean }
 
@@ -39,29 +38,14 @@ for (const wbxml of [false, true]) {
     this.timeout(240_000);
     let redis: RedisHandle;
     let dav: DavServerHandle;
-    let gw: RunningGateway;
+    let gw: TestGateway;
     let phone: SyncEvolutionClient;
-    let logStream: WriteStream;
     let dir: string;
 
     before(async function () {
       dir = makeTempDir(`interop-contacts-${wbxml ? 'wbxml' : 'xml'}-`);
       [redis, dav] = await Promise.all([startRedis(), startRadicale()]);
-      const mappings = path.join(dir, 'mappings');
-      mkdirSync(mappings);
-      writeFileSync(path.join(mappings, 'alice.yaml'), [
-        'account: alice',
-        'auth: passthrough',
-        'dav:',
-        `  url: ${dav.baseUrl}/`,
-        'datastores:',
-        '  contacts:',
-        '    uris: [./contacts, contacts, addressbook, Contacts, card]',
-        `    collection: ${dav.collections.contacts}`,
-        '',
-      ].join('\n'));
-      logStream = createWriteStream(path.join(dir, 'gateway.log'));
-      gw = await startGateway({ port: 0, mappingsDir: mappings, redisUrl: redis.url, logLevel: 'debug' }, { logDestination: logStream });
+      gw = await startTestGateway({ dav, redisUrl: redis.url });
       phone = new SyncEvolutionClient({
         dir: path.join(dir, 'phone'), url: gw.url, user: 'alice', password: dav.password, auth: 'basic',
         wbxml, legacy: true, datastores: { contacts: 'contacts' },
@@ -70,7 +54,6 @@ for (const wbxml of [false, true]) {
 
     after(async function () {
       await gw?.close();
-      logStream?.end();
       await Promise.all([dav?.dispose(), redis?.stop()]);
     });
 
