@@ -102,6 +102,13 @@ async function endToEnd(): Promise<void> {
     'wbxml.refresh_from_server_s': wbxml.refreshSeconds,
     'ratio slow sync XML : WBXML': `${round(xml.slowSeconds / wbxml.slowSeconds)} : 1`,
   });
+  const { slowResync } = await import('./slow-resync.js');
+  const r = await slowResync(300);
+  section('Forced slow sync of a known phone (300 mapped contacts)', {
+    'first_slow_sync_s': r.firstSlowS,
+    'resync_s': r.resyncS,
+    'resync_dav_requests': r.resyncDavRequests,
+  });
 }
 
 const steps: Array<[string, () => Promise<void>, boolean]> = [
