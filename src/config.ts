@@ -23,6 +23,7 @@ const settingsSchema = z.object({
   serverMaxMsgSize: z.coerce.number().int().min(2000),
   davTimeoutSeconds: z.coerce.number().int().positive(),
   replyDeadlineSeconds: z.coerce.number().min(0),
+  resumeTtlSeconds: z.coerce.number().int().min(0),
   deviceTimezone: z.string().refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } }, 'not an IANA time zone'),
 });
 
@@ -33,6 +34,7 @@ const ENV_NAMES: Record<keyof Settings, string> = {
   redisUrl: 'REDIS_URL', logLevel: 'LOG_LEVEL', publicUrl: 'PUBLIC_URL', maxBodyBytes: 'MAX_BODY_BYTES',
   sessionTtlSeconds: 'SESSION_TTL_SECONDS', authCacheSeconds: 'AUTH_CACHE_SECONDS', serverMaxMsgSize: 'SERVER_MAX_MSG_SIZE',
   deviceTimezone: 'DEVICE_TIMEZONE', davTimeoutSeconds: 'DAV_TIMEOUT_SECONDS', replyDeadlineSeconds: 'REPLY_DEADLINE_SECONDS',
+  resumeTtlSeconds: 'RESUME_TTL_SECONDS',
 };
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Settings> = {}): Settings {

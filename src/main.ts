@@ -67,6 +67,7 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
       serverMaxMsgSize: settings.serverMaxMsgSize,
       authCacheSeconds: settings.authCacheSeconds,
       replyDeadlineSeconds: settings.replyDeadlineSeconds,
+      resumeTtlSeconds: settings.resumeTtlSeconds,
       softwareVersion: VERSION,
     },
   });

@@ -14,7 +14,7 @@ import type { Logger } from '../logger.js';
 import type { StateStore } from '../state/state-store.js';
 import { DatastoreSync } from '../sync/datastore-sync.js';
 import {
-  clientSends, emptyStats, serverSends, type DatastoreSessionState, type DeviceFormat, type ItemTranslator, type SentChange, type SyncMode,
+  clientSends, emptyStats, serverSends, type DatastoreSessionState, type DeviceFormat, type ItemTranslator, type OutgoingChange, type SentChange, type SyncMode,
 } from '../sync/types.js';
 import {
   authenticateBasic, AuthCache, credType, decodeBasicCred, gatewayHeldDavCredentials, newNonce, verifyMd5, type CredentialVerifier,
@@ -52,6 +52,8 @@ export interface EngineDeps {
      * continues in the next message, so phones with short timeouts do not give up.
      */
     replyDeadlineSeconds?: number;
+    /** How long an interrupted or suspended session can be resumed (Alert 225). */
+    resumeTtlSeconds?: number;
   };
 }
 
@@ -110,6 +112,8 @@ interface MessageContext {
   syncStatuses: Map<string, StatusCmd>;
   /** When this message must be answered (keep-alive). */
   deadline: number;
+  /** The device's interrupted or suspended session, loaded once for Alerts 225 (null: none). */
+  prior?: SessionState | null;
 }
 
 export class ProtocolEngine {
@@ -201,7 +205,7 @@ export class ProtocolEngine {
     const hdr = msg.header;
     let session = await this.#d.state.getSession<SessionState>(key);
     const isInit = msg.body.some((c) => c.kind === 'Alert' && c.data !== undefined && MODE_BY_ALERT[c.data] !== undefined);
-    if (session?.phase === 'done') session = undefined;
+    if (session?.phase === 'done' || session?.phase === 'suspended') session = undefined;
     if (session && hdr.msgId === '1' && isInit && session.lastClientMsgId !== '1') {
       baseLog.info('client started a new session with a reused SessionID; the old one is abandoned');
       session = undefined;
@@ -244,7 +248,14 @@ export class ProtocolEngine {
 
     // ---- package transitions and the server's own data
     let completed = false;
-    if (session.phase === 'init') {
+    if (session.suspendRequested) {
+      // Alert 224: the session ends here; what was exchanged stays (map entries), anchors do not
+      // move, and a later session can continue it (Alert 225).
+      delete session.suspendRequested;
+      session.phase = 'suspended';
+      reply.final = true;
+      log.info({ datastores: session.datastores.map((d) => d.name) }, 'client suspended the session; it can be resumed');
+    } else if (session.phase === 'init') {
       if (msg.final) {
         if (!session.deviceInfo && !session.askedDevInf) this.#askDevInf(ctx);
         session.phase = 'sync';
@@ -271,9 +282,11 @@ export class ProtocolEngine {
     }
 
     // A completed session is kept briefly (phase done) so that a resend of its last message
-    // still finds the cached reply.
+    // still finds the cached reply. One that exchanged data is kept long enough to be resumed.
     if (completed) session.phase = 'done';
-    await this.#d.state.putSession(key, session, completed ? DONE_TTL_SECONDS : this.#d.settings.sessionTtlSeconds);
+    else if (!session.resumable && session.datastores.length > 0 && session.version === '1.2') await this.#markResumable(session);
+    const resumeTtl = Math.max(this.#d.settings.sessionTtlSeconds, this.#d.settings.resumeTtlSeconds ?? 0);
+    await this.#d.state.putSession(key, session, completed ? DONE_TTL_SECONDS : session.resumable ? resumeTtl : this.#d.settings.sessionTtlSeconds);
     return { reply: reply.build(this.#replyHeader(hdr, String(session.serverMsgId), key), msg.version), sessionKey: key, completed };
   }
 
@@ -383,14 +396,13 @@ export class ProtocolEngine {
       return;
     }
     if (code === '224') {
-      // Suspend: nothing is committed; the next session starts from the saved anchors.
-      log.info('client suspended the session; nothing committed');
+      // Suspend: nothing is committed; the session ends with this message and can be resumed.
       if (!cmd.noResp) reply.status({ ...ref, data: String(Status.OK) });
-      for (const ds of session.datastores) ds.failed = true;
+      session.suspendRequested = true;
       return;
     }
-    // Resume (1.2): suspended state is not kept, so the resume is refused with 509 and the
-    // datastore is synchronised normally (two-way, or slow when the anchors do not match).
+    // Resume (1.2): the datastore continues the device's interrupted session in the mode it had;
+    // when there is nothing to continue, 509 and a normal sync (libsynthesis does the same).
     const resume = code === '225' && session.version === '1.2';
     const requested = resume ? 'two-way' : MODE_BY_ALERT[code];
     if (!requested) {
@@ -417,6 +429,15 @@ export class ProtocolEngine {
     const dsKey = { account: session.account!, deviceId: session.deviceId, datastore: dsMap.name };
     const saved = await this.#d.state.getAnchors(dsKey);
     const anchor = item?.meta?.anchor ?? cmd.meta?.anchor ?? {};
+    if (resume) {
+      const prior = await this.#resumableDatastore(ctx, dsMap.name);
+      // The device's Last must still be the saved one (or absent, as libsynthesis sends it).
+      if (prior && (anchor.last === undefined || anchor.last === '' || anchor.last === (saved?.client ?? ''))) {
+        this.#resumeDatastore(ctx, prior, { sourceUri, targetUri, clientNext: anchor.next ?? prior.ds.clientNext, saved, translator, dsMap, ref, refs });
+        return;
+      }
+      log.info({ ds: dsMap.name, hadSession: !!prior }, 'resume requested but there is no interrupted session to continue: 509 and a normal sync');
+    }
     let mode = requested;
     let status: number = Status.OK;
     const isFull = requested === 'slow' || requested === 'refresh-from-client' || requested === 'refresh-from-server';
@@ -456,6 +477,77 @@ export class ProtocolEngine {
     });
     session.sentAlerts[`${reply.msgId}:${alertId}`] = ds.name;
     log.info({ ds: ds.name, requested, mode, format: ds.deviceFormat }, 'sync alerted');
+  }
+
+  /** The device's interrupted or suspended session and its state for one datastore, if any. */
+  async #resumableDatastore(ctx: MessageContext, name: string): Promise<{ session: SessionState; ds: DatastoreSessionState } | undefined> {
+    const { session } = ctx;
+    if (ctx.prior === undefined) {
+      const rec = await this.#d.state.getDevice({ account: session.account!, deviceId: session.deviceId });
+      const prior = rec?.openSession && rec.openSession !== session.key ? await this.#d.state.getSession<SessionState>(rec.openSession) : undefined;
+      const usable = prior && prior.account === session.account && prior.deviceId === session.deviceId && prior.phase !== 'done';
+      ctx.prior = usable ? prior : null;
+    }
+    const ds = ctx.prior?.datastores.find((d) => d.name === name && !d.failed);
+    return ctx.prior && ds ? { session: ctx.prior, ds } : undefined;
+  }
+
+  /**
+   * Continue a datastore where an interrupted session left it: same mode, what the device already
+   * sent stays applied and mapped, and the server sends only what the device has not confirmed.
+   */
+  #resumeDatastore(
+    ctx: MessageContext,
+    prior: { session: SessionState; ds: DatastoreSessionState },
+    a: {
+      sourceUri: string; targetUri: string; clientNext: string; saved: { server: string } | undefined; translator: ItemTranslator; dsMap: DatastoreMapping;
+      ref: { msgRef: string; cmdRef: string; cmd: string }; refs: { targetRefs: string[]; sourceRefs: string[] };
+    },
+  ): void {
+    const { reply, session, log } = ctx;
+    const old = prior.ds;
+    // Changes sent but never confirmed go out again (an Add with the same id), before the rest.
+    const unconfirmed: OutgoingChange[] = Object.entries(prior.session.sent)
+      .filter(([, s]) => s.ds === old.name)
+      .map(([, s]) => ({ op: s.op, href: s.href, ...(s.luid !== undefined ? { luid: s.luid } : {}), ...(s.guid !== undefined ? { guid: s.guid } : {}) }));
+    const chunk = prior.session.outChunk?.ds === old.name ? prior.session.outChunk : undefined;
+    if (chunk) unconfirmed.push({ op: chunk.op, href: chunk.href, ...(chunk.luid !== undefined ? { luid: chunk.luid } : {}), ...(chunk.guid !== undefined ? { guid: chunk.guid } : {}) });
+    const deviceFormat = chooseDeviceFormat(a.dsMap.kind, a.translator, session.deviceInfo, a.sourceUri);
+    const ds: DatastoreSessionState = {
+      ...old,
+      clientUri: a.sourceUri, serverUri: a.targetUri, clientNext: a.clientNext, deviceFormat,
+      outgoing: [...unconfirmed, ...old.outgoing],
+      clientDone: !clientSends(old.mode), serverDone: false,
+    };
+    const { filter } = this.#filterField(a.dsMap.kind, session.deviceInfo, a.sourceUri, deviceFormat);
+    if (filter) ds.filter = filter;
+    else delete ds.filter;
+    if (prior.session.inChunk?.ds === old.name) session.inChunk = prior.session.inChunk;
+    session.datastores = session.datastores.filter((d) => d.name !== ds.name);
+    session.datastores.push(ds);
+    reply.status({ ...a.ref, ...a.refs, data: String(Status.OK), ...(a.clientNext ? { items: statusItemsWithAnchor(a.clientNext) } : {}) });
+    const alertId = reply.nextCmdId();
+    reply.add({
+      kind: 'Alert', cmdId: alertId, data: ALERT_BY_MODE[ds.mode],
+      items: [{
+        target: { locURI: a.sourceUri }, source: { locURI: a.targetUri },
+        meta: { anchor: a.saved?.server ? { last: a.saved.server, next: ds.serverNext } : { next: ds.serverNext } },
+      }],
+    });
+    session.sentAlerts[`${reply.msgId}:${alertId}`] = ds.name;
+    log.info({
+      ds: ds.name, mode: ds.mode, resumedSession: prior.session.key, unconfirmed: unconfirmed.length, queued: old.outgoing.length,
+      outgoingComputed: ds.outgoingComputed, applied: ds.stats,
+    }, 'interrupted session resumed');
+  }
+
+  /** Name this session in the device record as the one a later Alert 225 continues. */
+  async #markResumable(session: SessionState): Promise<void> {
+    if (!session.account) return;
+    const key = { account: session.account, deviceId: session.deviceId };
+    const prev = await this.#d.state.getDevice(key);
+    await this.#d.state.putDevice(key, { ...prev, openSession: session.key });
+    session.resumable = true;
   }
 
   // ------------------------------------------------------------------ DevInf
@@ -765,7 +857,7 @@ export class ProtocolEngine {
             log.warn({ ds: ds.name, href: ch.change.href, bytes: byteLength(data), maxObjSize: session.clientMaxObjSize }, 'item larger than the device accepts (MaxObjSize); not sent');
             continue;
           }
-          const cmd = this.#changeCommand(ctx, ds, sync, ch.change.op, ch.change.href, ch.change.luid, data);
+          const cmd = this.#changeCommand(ctx, ds, sync, ch.change, data);
           const size = reply.measure(cmd);
           if (size > reply.room) {
             if (syncCmd.commands.length > 0) break; // next message
@@ -904,12 +996,13 @@ export class ProtocolEngine {
     return true;
   }
 
-  #changeCommand(ctx: MessageContext, ds: DatastoreSessionState, sync: DatastoreSync, op: 'Add' | 'Replace' | 'Delete', href: string, luid: string | undefined, data: string | undefined): ItemCmd {
+  #changeCommand(ctx: MessageContext, ds: DatastoreSessionState, sync: DatastoreSync, change: OutgoingChange, data: string | undefined): ItemCmd {
+    const { op, href, luid } = change;
     const cmdId = ctx.reply.nextCmdId();
     const meta = { type: ds.deviceFormat.type };
     if (op === 'Add') {
       const devDs = ctx.session.deviceInfo?.datastores.find((d) => normaliseUri(d.sourceRef) === normaliseUri(ds.clientUri));
-      const guid = sync.guidFor(ds, href, devDs?.maxGuidSize);
+      const guid = change.guid ?? sync.guidFor(ds, href, devDs?.maxGuidSize);
       return { kind: 'Add', cmdId, meta, items: [{ source: { locURI: guid }, data: data ?? '' }] };
     }
     if (op === 'Replace') return { kind: 'Replace', cmdId, meta, items: [{ target: { locURI: luid! }, data: data ?? '' }] };
@@ -954,7 +1047,8 @@ export class ProtocolEngine {
       if (ds.newSyncToken) syncTokens[ds.name] = ds.newSyncToken;
       else delete syncTokens[ds.name];
     }
-    await this.#d.state.putDevice(dkey, { ...prev, lastSync: new Date().toISOString(), syncTokens });
+    const { openSession: _done, ...rest } = prev ?? {};
+    await this.#d.state.putDevice(dkey, { ...rest, lastSync: new Date().toISOString(), syncTokens });
     log.info({ seconds: (Date.now() - Date.parse(session.startedAt)) / 1000 }, 'session completed; anchors saved');
   }
 }

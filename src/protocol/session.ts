@@ -6,7 +6,8 @@ import type { DavCredentials } from '../datastores/datastore.js';
 import type { DatastoreSessionState, SentChange } from '../sync/types.js';
 import type { DeviceInfo } from './devinf.js';
 
-export type SessionPhase = 'init' | 'sync' | 'map' | 'done';
+/** `suspended`: the client sent Alert 224; the session can be resumed by a later one (Alert 225). */
+export type SessionPhase = 'init' | 'sync' | 'map' | 'suspended' | 'done';
 
 export interface SessionState {
   key: string;
@@ -33,6 +34,10 @@ export interface SessionState {
   /** Datastores whose server Sync has been opened in some message (NumberOfChanges only once). */
   syncOpened: string[];
   askedDevInf: boolean;
+  /** The device record names this session as the one to resume if it is interrupted. */
+  resumable?: boolean;
+  /** Alert 224 arrived in this message: answer it and end the session without committing. */
+  suspendRequested?: boolean;
   /** A chunked item from the device, being assembled (large objects). */
   inChunk?: { ds: string; kind: 'Add' | 'Replace'; luid: string; data: string; size?: number };
   /** A large server item being sent in chunks. */

@@ -39,6 +39,11 @@ export interface DeviceRecord {
   nextNonce?: string;
   /** Per datastore: the DAV sync-token as of the last completed session (RFC 6578). */
   syncTokens?: Record<string, string>;
+  /**
+   * Session key of this device's last session that did not complete (interrupted or suspended):
+   * the one an Alert 225 resumes. Cleared when a session completes.
+   */
+  openSession?: string;
 }
 
 /**

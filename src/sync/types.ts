@@ -74,6 +74,8 @@ export interface OutgoingChange {
   href: string;
   /** Device id for Replace/Delete. */
   luid?: string;
+  /** An Add sent before a suspend goes out again with the same Source id (the device may map it). */
+  guid?: string;
 }
 
 /** What the device must confirm for a sent change, keyed by `${msgId}:${cmdId}:${n}` in session state. */

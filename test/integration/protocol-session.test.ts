@@ -115,7 +115,7 @@ describe('protocol: sessions (real Radicale, embedded store)', function () {
     assert.equal((await dav.listItems('contacts')).length, before + 2);
   });
 
-  it('a resume (Alert 225) is answered 509 and the datastore syncs normally; a suspend (224) commits nothing', async function () {
+  it('a resume (Alert 225) with nothing to continue is answered 509 and the datastore syncs normally', async function () {
     // A completed first session, so that the device has saved anchors.
     const first = new ScriptedClient(gw.url, 'IMEI:resume-phone', '5', { user: 'bob', password: 'bob-md5-secret' });
     await first.send([alert('1', '201', 'contacts', './c', { next: 'r1' })]);
@@ -134,12 +134,49 @@ describe('protocol: sessions (real Radicale, embedded store)', function () {
     const res2 = await stale.send([alert('1', '225', 'contacts', './c', { last: 'unknown', next: 'r3' })]);
     assert.equal(statusesOf(res2.message).find((s) => s.cmd === 'Alert')!.data, '508', 'anchors do not match: slow sync');
 
-    const sus = new ScriptedClient(gw.url, 'IMEI:suspend-phone', '6', { user: 'bob', password: 'bob-md5-secret' });
+  });
+
+  it('a suspended session (Alert 224) commits nothing; the next session resumes it (225 → 200) in its slow mode and completes it', async function () {
+    const key = { account: 'bob', deviceId: 'IMEI:suspend-phone', datastore: 'contacts' };
+    const sus = new ScriptedClient(gw.url, key.deviceId, '6', { user: 'bob', password: 'bob-md5-secret' });
     await sus.send([alert('1', '201', 'contacts', './c', { next: 'p1' })]);
-    const s2 = await sus.send([hdrOk, { kind: 'Alert', cmdId: '2', data: '224', items: [] }, syncCmd('3', 'contacts', './c', [])]);
+    const s1 = await sus.send([hdrOk, syncCmd('2', 'contacts', './c', [addCmd('3', 'SUS-1', vcard21(71))])], { final: false });
+    assert.equal(statusesOf(s1.message).find((s) => s.cmd === 'Add')!.data, '201');
+    const s2 = await sus.send([hdrOk, { kind: 'Alert', cmdId: '2', data: '224', items: [] }]);
     assert.equal(statusesOf(s2.message).find((s) => s.cmd === 'Alert')!.data, '200');
-    await sus.send([hdrOk]);
-    assert.equal(await gw.state.getAnchors({ account: 'bob', deviceId: 'IMEI:suspend-phone', datastore: 'contacts' }), undefined, 'anchors not committed');
+    assert.ok(s2.message!.final, 'the session ends with the suspend');
+    assert.equal(await gw.state.getAnchors(key), undefined, 'anchors not committed');
+    const onServer = (await dav.listItems('contacts')).length;
+
+    const res = new ScriptedClient(gw.url, key.deviceId, '7', { user: 'bob', password: 'bob-md5-secret' });
+    const r1 = await res.send([alert('1', '225', 'contacts', './c', { next: 'p2' })]);
+    assert.equal(statusesOf(r1.message).find((s) => s.cmd === 'Alert')!.data, '200', 'resumed, not 509');
+    const srvAlert = r1.message!.body.find((c) => c.kind === 'Alert');
+    assert.equal(srvAlert?.kind === 'Alert' ? srvAlert.data : undefined, '201', 'the suspended session\'s slow sync continues');
+    // Only the item not sent before the suspend; SUS-1 is already on the server and mapped.
+    let reply = await res.send([hdrOk, syncCmd('2', 'contacts', './c', [addCmd('3', 'SUS-2', vcard21(72))])]);
+    assert.equal(statusesOf(reply.message).find((s) => s.cmd === 'Add')!.data, '201');
+    assert.equal((await dav.listItems('contacts')).length, onServer + 1, 'one new item; SUS-1 not stored twice');
+    const mapItems: Array<{ target: { locURI: string }; source: { locURI: string } }> = [];
+    for (let i = 0; i < 50; i++) {
+      for (const c of reply.message!.body) {
+        if (c.kind !== 'Sync') continue;
+        for (const add of c.commands) if (add.kind === 'Add') for (const it of add.items) mapItems.push({ target: { locURI: it.source!.locURI }, source: { locURI: `S-${mapItems.length}` } });
+      }
+      if (reply.message!.final) break;
+      reply = await res.send([hdrOk]);
+    }
+    const done = await res.send([hdrOk, { kind: 'Map', cmdId: '2', target: { locURI: 'contacts' }, source: { locURI: './c' }, mapItems }]);
+    assert.ok(done.message!.final);
+    assert.equal((await gw.state.getAnchors(key))?.client, 'p2', 'the resumed session completed and saved the new anchor');
+    const luids = new Set((await gw.state.getMap(key)).map((e) => e.luid));
+    assert.ok(luids.has('SUS-1') && luids.has('SUS-2'), 'both sessions\' items are mapped');
+    assert.equal(luids.size, onServer + 1, 'every server item is mapped exactly once');
+
+    // Completed: a further 225 has nothing to continue.
+    const again = new ScriptedClient(gw.url, key.deviceId, '8', { user: 'bob', password: 'bob-md5-secret' });
+    const a1 = await again.send([alert('1', '225', 'contacts', './c', { last: 'p2', next: 'p3' })]);
+    assert.equal(statusesOf(a1.message).find((s) => s.cmd === 'Alert')!.data, '509');
   });
 
   it('an Add whose map entry was lost (crash between the DAV write and the map write) is found again, not duplicated', async function () {

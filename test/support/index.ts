@@ -6,7 +6,7 @@ export type { RedisHandle, RedisOptions } from './redis.js';
 export { startRadicale, startXandikos, parseMultistatus } from './dav-servers.js';
 export type { CollectionKey, DavItem, DavServerHandle, DavServerOptions } from './dav-servers.js';
 export { SyncEvolutionClient, buildCurlPreload, parseSyncReport, ALL_DATASTORES } from './syncevolution.js';
-export type { DatastoreKey, DatastoreReport, SyncEvolutionOptions, SyncMode, SyncReport } from './syncevolution.js';
+export type { DatastoreKey, DatastoreReport, SyncEvolutionOptions, SyncInterrupt, SyncMode, SyncReport } from './syncevolution.js';
 export {
   generateContacts21, mutateContact, cellPhoneOf, encodeQuotedPrintable, tinyJpeg, tinyPng,
 } from './contacts.js';

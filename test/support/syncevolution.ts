@@ -132,6 +132,12 @@ export function parseSyncReport(output: string, names: readonly string[]): Recor
   return result;
 }
 
+/** Send the running client a signal once `when` resolves (SIGINT = the user pressed CTRL-C). */
+export interface SyncInterrupt {
+  when: () => Promise<unknown>;
+  signal?: NodeJS.Signals;
+}
+
 // ---- the client ---------------------------------------------------------------------------
 
 export class SyncEvolutionClient {
@@ -280,7 +286,7 @@ export class SyncEvolutionClient {
   }
 
   /** Run one sync session of the given datastores (default: all three). */
-  async sync(mode: SyncMode, opts: { only?: DatastoreKey[] } = {}): Promise<SyncReport> {
+  async sync(mode: SyncMode, opts: { only?: DatastoreKey[]; interrupt?: SyncInterrupt } = {}): Promise<SyncReport> {
     const bin = requireBinary('syncevolution', 'syncevolution');
     const preload = buildCurlPreload();
     this.#configure();
@@ -297,12 +303,27 @@ export class SyncEvolutionClient {
       timedOut = true;
       void proc.kill();
     }, this.#opts.timeoutMs);
+    let interrupted = false;
+    if (opts.interrupt) {
+      const { when, signal = 'SIGINT' } = opts.interrupt;
+      void Promise.race([when(), proc.exited.then(() => 'gone' as const)]).then((r) => {
+        if (r === 'gone' || proc.exitReason()) return;
+        interrupted = true;
+        // Only the client itself (not its process group): SyncEvolution suspends on one SIGINT.
+        try {
+          process.kill(proc.pid, signal);
+        } catch {
+          /* already gone */
+        }
+      });
+    }
     const { code } = await proc.exited;
     clearTimeout(timer);
     const t1 = Date.now();
     this.#lastSyncEnd = t1;
     let output = readFileSync(outFile, 'utf8');
     if (timedOut) output += `\n[test support] sync killed after ${this.#opts.timeoutMs} ms\n`;
+    if (interrupted) output += `\n[test support] sync interrupted with ${opts.interrupt?.signal ?? 'SIGINT'}\n`;
     const newLogs = this.#logDirs().filter((d) => !logsBefore.has(d));
     return {
       exitCode: code ?? -1,
