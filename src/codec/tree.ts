@@ -1,5 +1,6 @@
 // The encoding-neutral element tree that both codecs (XML and WBXML) produce and consume.
 // Everything above the codec sees only this tree (via message.ts), never XML or WBXML bytes.
+import { decodeUtf8Lossless } from './lossless-utf8.js';
 
 /** Opaque bytes as WBXML carries them (OPAQUE token); XML has no equivalent and uses text. */
 export interface OpaqueNode {
@@ -43,15 +44,16 @@ export function firstChild(parent: SmlElement, name: string): SmlElement | undef
   return undefined;
 }
 
-const utf8 = new TextDecoder('utf-8');
-
-/** Concatenated character content of an element (text and opaque children; opaque read as UTF-8). */
+/**
+ * Concatenated character content of an element (text and opaque children; opaque read as UTF-8,
+ * bytes that are not UTF-8 on their own kept as escapes, see lossless-utf8.ts).
+ */
 export function textOf(node: SmlElement | undefined): string | undefined {
   if (!node) return undefined;
   let s = '';
   for (const c of node.children) {
     if (typeof c === 'string') s += c;
-    else if (isOpaque(c)) s += utf8.decode(c.opaque);
+    else if (isOpaque(c)) s += decodeUtf8Lossless(c.opaque);
   }
   return s;
 }

@@ -3,6 +3,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { GatewayError } from '../errors.js';
 import { isElement, isOpaque, type SmlElement, type SmlNode } from './tree.js';
+import { decodeUtf8Lossless } from './lossless-utf8.js';
 
 export interface XmlDecodeOptions {
   /** Deepest element nesting accepted (SyncML with DevInf needs ~12). */
@@ -30,7 +31,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: false });
 
 /** Parse a SyncML XML document into its root element. Throws BAD_MESSAGE on anything malformed. */
 export function decodeXml(input: string | Uint8Array, opts: XmlDecodeOptions = {}): SmlElement {
-  const text = typeof input === 'string' ? input : utf8.decode(input);
+  // A large-object chunk may end inside a character: such bytes are kept (see lossless-utf8.ts).
+  const text = typeof input === 'string' ? input : decodeUtf8Lossless(input);
   rejectDangerousDoctype(text);
   const valid = XMLValidator.validate(text);
   if (valid !== true) {

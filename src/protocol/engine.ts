@@ -6,6 +6,7 @@ import type {
   AlertCmd, Command, Item, ItemCmd, MapCmd, Meta, PutGetCmd, ResultsCmd, StatusCmd, SyncCmd, SyncHdr, SyncMLMessage, WireFormat,
 } from '../codec/model.js';
 import { DEVINF_URIS } from '../codec/model.js';
+import { encodeUtf8Lossless, restoreUtf8 } from '../codec/lossless-utf8.js';
 import { isElement, type SmlElement } from '../codec/tree.js';
 import { AccountRegistry, normaliseUri, type AccountMapping, type DatastoreMapping } from '../accounts/mappings.js';
 import type { DataStore, DavCredentials, ItemKind, StoredItem } from '../datastores/datastore.js';
@@ -783,12 +784,16 @@ export class ProtocolEngine {
       return Status.CHUNK_ACCEPTED;
     }
     if (continues) {
-      raw = pending.data + raw;
+      // Chunks are cut by bytes: join them as bytes, check Size, then read the characters.
+      const bytes = encodeUtf8Lossless(pending.data + raw);
       delete session.inChunk;
-      if (pending.size !== undefined && !sizeMatches(raw, pending.size)) {
-        log.warn({ ds: ds.name, luid, declared: pending.size, received: byteLength(raw) }, 'chunked item size mismatch (424)');
+      raw = utf8Decoder.decode(bytes);
+      if (pending.size !== undefined && !sizeMatches(bytes, raw, pending.size)) {
+        log.warn({ ds: ds.name, luid, declared: pending.size, received: bytes.length }, 'chunked item size mismatch (424)');
         return Status.SIZE_MISMATCH;
       }
+    } else {
+      raw = restoreUtf8(raw);
     }
 
     if (cmd.kind === 'Delete') {
@@ -1057,6 +1062,7 @@ export class ProtocolEngine {
 const MAX_OBJECT_BYTES = 16 * 1024 * 1024;
 
 const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8');
 
 function byteLength(s: string): number {
   return utf8.encode(s).length;
@@ -1066,10 +1072,10 @@ function byteLength(s: string): number {
  * Declared Size vs received data: libsynthesis counts bytes as transported; XML parsing turns
  * CRLF into LF, so a size that counts the CRs is accepted too.
  */
-function sizeMatches(data: string, declared: number): boolean {
-  const bytes = byteLength(data);
-  const lfs = data.split('\n').length - 1;
-  return declared === bytes || declared === bytes + lfs || declared === data.length;
+function sizeMatches(bytes: Uint8Array, text: string, declared: number): boolean {
+  let lfs = 0;
+  for (const b of bytes) if (b === 0x0a) lfs++;
+  return declared === bytes.length || declared === bytes.length + lfs || declared === text.length;
 }
 
 /** XML parsers hand phones LF line ends anyway (XML 1.0 §2.11); sending LF keeps Size exact. */

@@ -483,7 +483,11 @@ function buildNotesTranslator(opts: CalendarTranslatorOptions): ItemTranslator {
     ],
 
     toServer(data: string, from: DeviceFormat): string {
-      return normaliseItem(writeNote(noteFromDevice(data, from), 'ical20', { now: now() }), 'vjournal');
+      const note = noteFromDevice(data, from);
+      const journal = normaliseItem(writeNote(note, 'ical20', { now: now() }), 'vjournal');
+      // A memo without a UID of its own must not get one from its text: two equal memos would
+      // collide on the server. The sync engine gives it one derived from device and LUID.
+      return note.uid ? journal : journal.replace(/^UID[;:].*\r?\n/m, '');
     },
 
     toDevice(serverData: string, to: DeviceFormat): string {

@@ -1,5 +1,5 @@
 // Real CardDAV/CalDAV servers for integration tests: Radicale (htpasswd user alice/secret) and
-// Xandikos (no auth), each with an address book, a VEVENT calendar and a VTODO list, plus
+// Xandikos (no auth), each with an address book, a VEVENT calendar, a VTODO list and a VJOURNAL list, plus
 // small HTTP helpers so tests can look at and edit the server side directly.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,7 +9,7 @@ import {
 } from './processes.js';
 import type { ServiceProcess } from './processes.js';
 
-export type CollectionKey = 'contacts' | 'calendar' | 'tasks';
+export type CollectionKey = 'contacts' | 'calendar' | 'tasks' | 'notes';
 
 export interface DavItem {
   /** Path on the server exactly as the server spells it in its multistatus, e.g. /alice/contacts/x%40y.vcf */
@@ -122,9 +122,11 @@ const mkAddressbookBody = `<?xml version="1.0" encoding="utf-8"?>
 <D:resourcetype><D:collection/><C:addressbook/></D:resourcetype>
 <D:displayname>Contacts</D:displayname></D:prop></D:set></D:mkcol>`;
 
-const mkCalendarBody = (comp: 'VEVENT' | 'VTODO'): string => `<?xml version="1.0" encoding="utf-8"?>
+const CALENDAR_NAMES = { VEVENT: 'Calendar', VTODO: 'Tasks', VJOURNAL: 'Notes' } as const;
+
+const mkCalendarBody = (comp: keyof typeof CALENDAR_NAMES): string => `<?xml version="1.0" encoding="utf-8"?>
 <C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop>
-<D:displayname>${comp === 'VEVENT' ? 'Calendar' : 'Tasks'}</D:displayname>
+<D:displayname>${CALENDAR_NAMES[comp]}</D:displayname>
 <C:supported-calendar-component-set><C:comp name="${comp}"/></C:supported-calendar-component-set>
 </D:prop></D:set></C:mkcalendar>`;
 
@@ -138,7 +140,7 @@ async function exists(req: Requester, url: string): Promise<boolean> {
   return first !== undefined && !/ 404 /.test(first.status ?? '');
 }
 
-async function ensureCollection(req: Requester, url: string, kind: 'addressbook' | 'VEVENT' | 'VTODO'): Promise<void> {
+async function ensureCollection(req: Requester, url: string, kind: 'addressbook' | keyof typeof CALENDAR_NAMES): Promise<void> {
   if (await exists(req, url)) return;
   const res = kind === 'addressbook'
     ? await req('MKCOL', url, { headers: { 'Content-Type': 'application/xml' }, body: mkAddressbookBody })
@@ -152,6 +154,7 @@ const queryBody: Record<CollectionKey, string> = {
 <D:prop><D:getetag/><C:address-data/></D:prop></C:addressbook-query>`,
   calendar: calendarQuery(),
   tasks: calendarQuery(),
+  notes: calendarQuery(),
 };
 
 function calendarQuery(): string {
@@ -260,6 +263,7 @@ export async function startRadicale(opts: DavServerOptions = {}): Promise<DavSer
     contacts: `${baseUrl}/${user}/contacts/`,
     calendar: `${baseUrl}/${user}/calendar/`,
     tasks: `${baseUrl}/${user}/tasks/`,
+    notes: `${baseUrl}/${user}/notes/`,
   };
   let proc: ServiceProcess | undefined;
 
@@ -288,6 +292,7 @@ export async function startRadicale(opts: DavServerOptions = {}): Promise<DavSer
   await ensureCollection(req, collections.contacts, 'addressbook');
   await ensureCollection(req, collections.calendar, 'VEVENT');
   await ensureCollection(req, collections.tasks, 'VTODO');
+  await ensureCollection(req, collections.notes, 'VJOURNAL');
 
   return {
     kind: 'radicale',
@@ -331,6 +336,7 @@ export async function startXandikos(opts: DavServerOptions = {}): Promise<DavSer
     contacts: `${baseUrl}/${user}/contacts/addressbook/`,
     calendar: `${baseUrl}/${user}/calendars/calendar/`,
     tasks: `${baseUrl}/${user}/calendars/tasks/`,
+    notes: `${baseUrl}/${user}/calendars/notes/`,
   };
   let proc: ServiceProcess | undefined;
 
@@ -352,6 +358,7 @@ export async function startXandikos(opts: DavServerOptions = {}): Promise<DavSer
 
   await start();
   await ensureCollection(req, collections.tasks, 'VTODO');
+  await ensureCollection(req, collections.notes, 'VJOURNAL');
 
   return {
     kind: 'xandikos',

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { repoRoot, requireBinary, spawnService } from './processes.js';
 
-export type DatastoreKey = 'contacts' | 'calendar' | 'tasks';
+export type DatastoreKey = 'contacts' | 'calendar' | 'tasks' | 'notes';
 export type SyncMode =
   | 'slow'
   | 'two-way'
@@ -20,7 +20,7 @@ export type SyncMode =
   | 'one-way-from-client'
   | 'one-way-from-server';
 
-export const ALL_DATASTORES: readonly DatastoreKey[] = ['contacts', 'calendar', 'tasks'];
+export const ALL_DATASTORES: readonly DatastoreKey[] = ['contacts', 'calendar', 'tasks', 'notes'];
 
 export interface SyncEvolutionOptions {
   /** Run folder: config, sync state (anchors, change tracking), logs, item files. */
@@ -41,7 +41,7 @@ export interface SyncEvolutionOptions {
   auth?: 'basic' | 'md5';
   /** SyncML version to offer; default: the newest the server supports (1.2). */
   syncMLVersion?: '1.0' | '1.1' | '1.2';
-  /** Server-side database names (Target LocURI) [contacts / calendar / tasks]. */
+  /** Server-side database names (Target LocURI) [contacts / calendar / tasks / notes]. */
   datastores?: Partial<Record<DatastoreKey, string>>;
   /** SyncEvolution loglevel; 5 keeps every raw message in the session log dir [5]. */
   logLevel?: number;
@@ -162,7 +162,7 @@ export class SyncEvolutionClient {
       syncMLVersion: opts.syncMLVersion,
       logLevel: opts.logLevel ?? 5,
       timeoutMs: opts.timeoutMs ?? 300_000,
-      datastores: { contacts: 'contacts', calendar: 'calendar', tasks: 'tasks', ...(opts.datastores ?? {}) },
+      datastores: { contacts: 'contacts', calendar: 'calendar', tasks: 'tasks', notes: 'notes', ...(opts.datastores ?? {}) },
     };
     for (const ds of ALL_DATASTORES) mkdirSync(this.itemsDir(ds), { recursive: true });
   }
@@ -273,7 +273,8 @@ export class SyncEvolutionClient {
     ]);
     const vcard = o.legacy ? 'text/x-vcard' : 'text/vcard';
     const ical = o.legacy ? 'text/x-vcalendar' : 'text/calendar';
-    const fmt: Record<DatastoreKey, string> = { contacts: vcard, calendar: ical, tasks: ical };
+    // Memos are plain text on the phone and on the wire (SyncEvolution's memo convention).
+    const fmt: Record<DatastoreKey, string> = { contacts: vcard, calendar: ical, tasks: ical, notes: 'text/plain' };
     for (const ds of ALL_DATASTORES) {
       // databaseFormat = how files are parsed; with legacy, also force the wire format.
       run([
@@ -285,7 +286,7 @@ export class SyncEvolutionClient {
     this.#configured = true;
   }
 
-  /** Run one sync session of the given datastores (default: all three). */
+  /** Run one sync session of the given datastores (default: all four). */
   async sync(mode: SyncMode, opts: { only?: DatastoreKey[]; interrupt?: SyncInterrupt } = {}): Promise<SyncReport> {
     const bin = requireBinary('syncevolution', 'syncevolution');
     const preload = buildCurlPreload();

@@ -241,6 +241,13 @@ describe('calendar translators', function () {
       }
     });
 
+    it('a plain-text memo gets no UID from its text, so two equal memos do not collide on the server', function () {
+      const a = notes.toServer('Call back', TEXT);
+      assert.deepEqual(lines(a, 'UID'), [], 'the sync engine derives the UID from device and LUID');
+      assert.equal(a, notes.toServer('Call back', TEXT));
+      assert.match(notes.mergeFromDevice(undefined, a), /^UID:/m, 'a created item still gets a UID');
+    });
+
     it('a phone edit keeps the server\'s UID and categories', function () {
       const server = notes.mergeFromDevice(undefined, notes.toServer(
         'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VJOURNAL\r\nUID:memo-1\r\nDTSTAMP:20250101T000000Z\r\nSUMMARY:Idea\r\nDESCRIPTION:Idea\\nfirst\r\nCATEGORIES:Private\r\nEND:VJOURNAL\r\nEND:VCALENDAR\r\n', ICAL2));
