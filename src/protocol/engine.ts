@@ -873,6 +873,7 @@ export class ProtocolEngine {
                 ...(ch.change.luid !== undefined ? { luid: ch.change.luid } : {}),
                 ...(cmd.kind === 'Add' ? { guid: cmd.items[0]!.source!.locURI } : {}),
                 ...(ch.etag !== undefined ? { etag: ch.etag } : {}), ...(ch.hash !== undefined ? { hash: ch.hash } : {}),
+                ...(ch.fields !== undefined ? { fields: ch.fields } : {}),
               };
               sync.requeue(ds, batch.slice(i + 1).map((c) => c.change));
               this.#emitChunk(ctx, ds, syncCmd);
@@ -888,6 +889,7 @@ export class ProtocolEngine {
             op: ch.change.op, href: ch.change.href,
             ...(ch.change.luid !== undefined ? { luid: ch.change.luid } : {}),
             ...(ch.etag !== undefined ? { etag: ch.etag } : {}), ...(ch.hash !== undefined ? { hash: ch.hash } : {}),
+            ...(ch.fields !== undefined ? { fields: ch.fields } : {}),
           });
         }
         if (i < batch.length) {
@@ -997,6 +999,7 @@ export class ProtocolEngine {
     this.#recordSent(ctx, ds, reply.msgId, cmd, {
       op: ch.op, href: ch.href, ...(ch.luid !== undefined ? { luid: ch.luid } : {}),
       ...(ch.etag !== undefined ? { etag: ch.etag } : {}), ...(ch.hash !== undefined ? { hash: ch.hash } : {}),
+      ...(ch.fields !== undefined ? { fields: ch.fields } : {}),
     });
     return true;
   }

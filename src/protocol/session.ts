@@ -43,7 +43,7 @@ export interface SessionState {
   /** A large server item being sent in chunks. */
   outChunk?: {
     ds: string; op: 'Add' | 'Replace'; href: string; luid?: string; guid?: string; data: string; offset: number;
-    type: string; etag?: string; hash?: string;
+    type: string; etag?: string; hash?: string; fields?: string;
   };
 }
 

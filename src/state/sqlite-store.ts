@@ -85,6 +85,8 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (account, device_id)
   ) WITHOUT ROWID;
   `,
+  // 2: per-field digests of what the device last had (three-way conflict merge).
+  `ALTER TABLE map_entries ADD COLUMN fields TEXT;`,
 ];
 
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
@@ -98,6 +100,7 @@ interface MapRow {
   guid: string;
   etag: string;
   hash: string | null;
+  fields: string | null;
 }
 
 export class SqliteStateStore implements StateStore {
@@ -331,7 +334,7 @@ export class SqliteStateStore implements StateStore {
       checkMapEntry(e);
       // Same GUID under another LUID: that entry is replaced (the unique index would refuse it).
       this.#s.deleteGuidElsewhere.run(dsId, e.guid, e.luid);
-      this.#s.upsertEntry.run(dsId, e.luid, e.guid, e.etag, e.hash ?? null);
+      this.#s.upsertEntry.run(dsId, e.luid, e.guid, e.etag, e.hash ?? null, e.fields ?? null);
     }
   }
 
@@ -389,11 +392,11 @@ function prepare(db: Db) {
       'SELECT anchor_client, anchor_server FROM datastores WHERE account = ? AND device_id = ? AND datastore = ?',
     ),
     setAnchors: s('UPDATE datastores SET anchor_client = ?, anchor_server = ? WHERE id = ?'),
-    getMap: s(`SELECT luid, guid, etag, hash FROM map_entries WHERE ds_id = (${ds})`),
+    getMap: s(`SELECT luid, guid, etag, hash, fields FROM map_entries WHERE ds_id = (${ds})`),
     deleteGuidElsewhere: s('DELETE FROM map_entries WHERE ds_id = ? AND guid = ? AND luid <> ?'),
     upsertEntry: s(
-      `INSERT INTO map_entries (ds_id, luid, guid, etag, hash) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (ds_id, luid) DO UPDATE SET guid = excluded.guid, etag = excluded.etag, hash = excluded.hash`,
+      `INSERT INTO map_entries (ds_id, luid, guid, etag, hash, fields) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (ds_id, luid) DO UPDATE SET guid = excluded.guid, etag = excluded.etag, hash = excluded.hash, fields = excluded.fields`,
     ),
     deleteEntry: s('DELETE FROM map_entries WHERE ds_id = ? AND luid = ?'),
     getDevice: s('SELECT record FROM devices WHERE account = ? AND device_id = ?'),
@@ -437,6 +440,7 @@ function prepare(db: Db) {
 function toEntry(r: MapRow): MapEntry {
   const e: MapEntry = { luid: r.luid, guid: r.guid, etag: r.etag };
   if (r.hash !== null) e.hash = r.hash;
+  if (r.fields !== null) e.fields = r.fields;
   return e;
 }
 

@@ -28,6 +28,11 @@ export interface MapEntry {
   etag: string;
   /** Hash of the item content as last synchronised (change detection / echo suppression). */
   hash?: string;
+  /**
+   * Per-field digests of the item as the device last had it (the translator's encoding): in a
+   * conflict, fields the device sends back unchanged do not overwrite the server's edits.
+   */
+  fields?: string;
 }
 
 export interface DeviceRecord {

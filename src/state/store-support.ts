@@ -7,6 +7,7 @@ export function checkMapEntry(e: MapEntry): void {
     throw new TypeError('map entry needs string luid, guid and etag');
   }
   if (e.hash !== undefined && typeof e.hash !== 'string') throw new TypeError('map entry hash must be a string');
+  if (e.fields !== undefined && typeof e.fields !== 'string') throw new TypeError('map entry fields must be a string');
 }
 
 export function checkMapEntries(entries: readonly MapEntry[]): void {
@@ -21,8 +22,9 @@ export function checkTtl(ttlSeconds: number): void {
   if (!(ttlSeconds > 0) || !Number.isFinite(ttlSeconds)) throw new TypeError(`bad TTL ${ttlSeconds}`);
 }
 
-/** `[guid, etag]` or `[guid, etag, hash]`: about half the bytes of an object with field names. */
+/** `[guid, etag]`, `[guid, etag, hash]` or `[guid, etag, hash, fields]`: about half the bytes of an object with field names. */
 export function encodeMapValue(e: MapEntry): string {
+  if (e.fields !== undefined) return JSON.stringify([e.guid, e.etag, e.hash ?? null, e.fields]);
   return JSON.stringify(e.hash === undefined ? [e.guid, e.etag] : [e.guid, e.etag, e.hash]);
 }
 
@@ -33,6 +35,7 @@ export function decodeMapValue(luid: string, value: string): MapEntry {
   }
   const entry: MapEntry = { luid, guid: v[0], etag: v[1] };
   if (typeof v[2] === 'string') entry.hash = v[2];
+  if (typeof v[3] === 'string') entry.fields = v[3];
   return entry;
 }
 

@@ -23,6 +23,8 @@ export interface MaterialisedChange {
   data?: string;
   etag?: string;
   hash?: string;
+  /** Field digests of what the device will hold (base of a later three-way conflict merge). */
+  fields?: string;
 }
 
 const FETCH_BATCH = 50;
@@ -194,8 +196,18 @@ export class DatastoreSync {
       // The resend may carry a newer version than the one written before the crash.
       created = this.#tr.hash(existing.data) === this.#tr.hash(data) ? { href, etag: existing.etag } : await this.#store.update(href, data, existing.etag);
     }
-    await this.#putEntry({ luid, guid: created.href, etag: created.etag, hash: this.#tr.hash(data) });
+    await this.#putEntry({ luid, guid: created.href, etag: created.etag, hash: this.#tr.hash(data), ...this.#fields(serverData) });
     return created;
+  }
+
+  /** Field digests of the item as the device has it, for `MapEntry.fields` (none if unsupported). */
+  #fields(deviceAsServer: string): { fields?: string } {
+    try {
+      const fields = this.#tr.fieldDigests?.(deviceAsServer);
+      return fields !== undefined ? { fields } : {};
+    } catch {
+      return {};
+    }
   }
 
   /**
@@ -245,12 +257,22 @@ export class DatastoreSync {
       conflict = policy === 'client-wins' ? 'client-won' : 'merged';
     }
     // In a conflict the device never saw the server's latest version, so "the device can store X
-    // but did not send it" does not mean the user removed X: merge by property name instead.
-    const merged = this.#tr.mergeFromDevice(current.data, serverData, conflict ? undefined : s.filter);
+    // but did not send it" does not mean the user removed X: merge by property name instead. And a
+    // field the device sent back as it had it (same digest as when it last synced) was not edited
+    // there: the server's edit of that field must survive (three-way merge).
+    let fromDevice = serverData;
+    if (conflict === 'merged' && entry.fields && this.#tr.withoutUnchanged) {
+      try {
+        fromDevice = this.#tr.withoutUnchanged(serverData, entry.fields);
+      } catch {
+        fromDevice = serverData;
+      }
+    }
+    const merged = this.#tr.mergeFromDevice(current.data, fromDevice, conflict ? undefined : s.filter);
     const newHash = this.#tr.hash(merged);
     if (newHash === this.#tr.hash(current.data)) {
       // Nothing the server does not already have (typical in a slow sync): no write.
-      await this.#putEntry({ luid: entry.luid, guid: entry.guid, etag: current.etag, hash: newHash });
+      await this.#putEntry({ luid: entry.luid, guid: entry.guid, etag: current.etag, hash: newHash, ...this.#fields(serverData) });
       s.touched.push(entry.guid);
       return { result, guid: entry.guid };
     }
@@ -258,11 +280,11 @@ export class DatastoreSync {
     if (conflict === 'merged') {
       // The merged item holds server fields the device did not send: record no ETag/hash so the
       // merged version goes back to the device in this session and both sides converge.
-      await this.#putEntry({ luid: entry.luid, guid: updated.href, etag: '', hash: '' });
+      await this.#putEntry({ luid: entry.luid, guid: updated.href, etag: '', hash: '', ...(entry.fields !== undefined ? { fields: entry.fields } : {}) });
       s.stats.clientReplaced++;
       return { result: 'conflict', resolution: conflict, guid: updated.href };
     }
-    await this.#putEntry({ luid: entry.luid, guid: updated.href, etag: updated.etag, hash: newHash });
+    await this.#putEntry({ luid: entry.luid, guid: updated.href, etag: updated.etag, hash: newHash, ...this.#fields(serverData) });
     s.touched.push(updated.href);
     s.stats.clientReplaced++;
     return conflict ? { result: 'conflict', resolution: conflict, guid: updated.href } : { result, guid: updated.href };
@@ -474,12 +496,23 @@ export class DatastoreSync {
         }
       }
       try {
-        result.push({ change, data: this.#tr.toDevice(item.data, s.deviceFormat, s.filter), etag: item.etag, hash });
+        const data = this.#tr.toDevice(item.data, s.deviceFormat, s.filter);
+        result.push({ change, data, etag: item.etag, hash, ...this.#fieldsOfDeviceCopy(data, s) });
       } catch (err) {
         this.#log.warn({ ds: s.name, href: change.href, err: String(err) }, 'server item cannot be converted for the device; skipped');
       }
     }
     return result;
+  }
+
+  /** Field digests of what the device will hold once it stores `deviceData`. */
+  #fieldsOfDeviceCopy(deviceData: string, s: DatastoreSessionState): { fields?: string } {
+    if (!this.#tr.fieldDigests) return {};
+    try {
+      return this.#fields(this.#tr.toServer(deviceData, s.deviceFormat));
+    } catch {
+      return {};
+    }
   }
 
   /** Put changes back at the head of the queue (they did not fit into the message). */
@@ -503,7 +536,7 @@ export class DatastoreSync {
       return;
     }
     if (sent.op === 'Replace' && sent.luid) {
-      await this.#putEntry({ luid: sent.luid, guid: sent.href, etag: sent.etag ?? '', ...(sent.hash ? { hash: sent.hash } : {}) });
+      await this.#putEntry({ luid: sent.luid, guid: sent.href, etag: sent.etag ?? '', ...(sent.hash ? { hash: sent.hash } : {}), ...(sent.fields ? { fields: sent.fields } : {}) });
       s.stats.serverReplaced++;
     }
     // Adds are recorded when the device's Map arrives.
@@ -513,7 +546,7 @@ export class DatastoreSync {
   async applyMap(s: DatastoreSessionState, guid: string, luid: string): Promise<boolean> {
     const sent = s.awaitingMap[guid];
     if (!sent) return false;
-    await this.#putEntry({ luid, guid: sent.href, etag: sent.etag ?? '', ...(sent.hash ? { hash: sent.hash } : {}) });
+    await this.#putEntry({ luid, guid: sent.href, etag: sent.etag ?? '', ...(sent.hash ? { hash: sent.hash } : {}), ...(sent.fields ? { fields: sent.fields } : {}) });
     delete s.awaitingMap[guid];
     s.stats.serverAdded++;
     return true;

@@ -20,6 +20,39 @@ function propKey(p: VersitProperty): string {
   return serializeProperty({ ...p, group: undefined } as VersitProperty, '3.0');
 }
 
+/** Fields that identify or stamp the item rather than hold what the user edits. */
+const NOT_DIGESTED = new Set([...VOLATILE, 'UID']);
+
+/**
+ * One digest per property name over all its values, in a form that survives a phone rewriting the
+ * card (TYPE and parameter order, 2.1 vs 3.0 syntax): unchanged digest = the user did not edit it.
+ */
+function contactDigests(data: string): Map<string, string> {
+  const byName = new Map<string, string[]>();
+  for (const p of parseContact(data).properties) {
+    if (NOT_DIGESTED.has(p.name)) continue;
+    const canonical = JSON.stringify([
+      [...p.types].sort(), p.params.map((q) => `${q.name}=${String(q.value)}`).sort(), p.values, p.binary ?? false, p.uri ?? false, p.mediaType ?? '',
+    ]);
+    byName.set(p.name, [...(byName.get(p.name) ?? []), canonical]);
+  }
+  return new Map([...byName].map(([name, values]) => [name, createHash('sha1').update(values.sort().join('\n')).digest('base64').slice(0, 10)]));
+}
+
+/** `NAME=digest;NAME=digest`: names are vCard/iCalendar tokens, digests base64 without `;`/`=` clashes. */
+function encodeDigests(d: Map<string, string>): string {
+  return [...d].map(([n, h]) => `${n}=${h}`).sort().join(';');
+}
+
+function decodeDigests(s: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of s.split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0) out.set(part.slice(0, i), part.slice(i + 1));
+  }
+  return out;
+}
+
 export const contactsTranslator: ItemTranslator = {
   kind: 'contacts',
   deviceFormats: [
@@ -84,6 +117,18 @@ export const contactsTranslator: ItemTranslator = {
     if (!m) return undefined;
     const [, y, mo, d, h = '00', mi = '00', se = '00'] = m;
     return new Date(`${y}-${mo}-${d}T${h}:${mi}:${se}Z`);
+  },
+
+  fieldDigests(serverData: string): string {
+    return encodeDigests(contactDigests(serverData));
+  },
+
+  withoutUnchanged(deviceAsServer: string, base: string): string {
+    const before = decodeDigests(base);
+    const now = contactDigests(deviceAsServer);
+    const contact = parseContact(deviceAsServer);
+    contact.properties = contact.properties.filter((p) => before.get(p.name) === undefined || before.get(p.name) !== now.get(p.name));
+    return serializeContact(contact, '3.0');
   },
 
   hash(serverData: string): string {

@@ -51,6 +51,13 @@ export interface ItemTranslator {
   hash(serverData: string): string;
   /** Last-modified time the item carries (REV, LAST-MODIFIED), for the newer-wins policy. */
   modifiedAt?(serverData: string): Date | undefined;
+  /**
+   * Per-field digests of an item (server format), one compact string for `MapEntry.fields`: the
+   * version the device last had, the base of a three-way conflict merge.
+   */
+  fieldDigests?(serverData: string): string;
+  /** The device's item without the fields whose digests equal `base` (it did not edit those). */
+  withoutUnchanged?(deviceAsServer: string, base: string): string;
 }
 
 /** What happens when an item changed on both sides since the last sync (per datastore). */
@@ -87,6 +94,8 @@ export interface SentChange {
   guid?: string;
   etag?: string;
   hash?: string;
+  /** Field digests of what the device gets (see `ItemTranslator.fieldDigests`). */
+  fields?: string;
 }
 
 /** Per-datastore state of one running session (JSON-serialisable; lives in the state store). */

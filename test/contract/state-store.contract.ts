@@ -69,15 +69,18 @@ export function stateStoreContract(name: string, make: () => Promise<StoreFixtur
     });
 
     describe('map', function () {
-      it('round-trips entries, with and without hash', async function () {
+      it('round-trips entries, with and without hash and field digests', async function () {
         const entries: MapEntry[] = [
           { luid: '1', guid: '/dav/addressbooks/alice/contacts/a.vcf', etag: '"e1"', hash: 'h1' },
           { luid: '2', guid: '/dav/addressbooks/alice/contacts/b.vcf', etag: 'W/"e2"' },
+          { luid: '3', guid: '/dav/addressbooks/alice/contacts/c.vcf', etag: '"e3"', hash: 'h3', fields: 'EMAIL=abc;TEL=def' },
+          { luid: '4', guid: '/dav/addressbooks/alice/contacts/d.vcf', etag: '"e4"', fields: 'FN=xyz' },
         ];
         await store.putMapEntries(ds, entries);
         const got = sorted(await store.getMap(ds));
         assert.deepEqual(got, entries);
         assert.equal('hash' in got[1], false, 'an entry stored without hash comes back without the property');
+        assert.equal('hash' in got[3], false, 'fields without hash: still no hash');
       });
 
       it('upserts by LUID: a new GUID/etag replaces the old one and frees the old GUID', async function () {

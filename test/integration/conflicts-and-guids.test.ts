@@ -14,11 +14,16 @@
 //     temporary id, the phone's Map of those ids is stored against the real DAV hrefs, and a later
 //     server change reaches the phone as a Replace of its own LUID.
 //
-// Why real Radicale: conflicts are detected by ETags and the server's changes are found with
-// sync-collection tokens; the unit tests' in-memory store fakes both. Only a real server shows
-// that an outside PUT changes the ETag the map holds, that the conflict writes pass If-Match, that
-// a duplicate does not clash on UID, and that the hrefs behind the short ids are the ones
-// Radicale lists.
+//  3. Three-way merge: under `merge` (and so under the default newer-wins when the phone sends no
+//     REV) a server edit of a field the phone sends back unchanged survives; the map keeps per-field
+//     digests of what the phone last had (`MapEntry.fields`) to tell the two apart.
+//
+// Why real Radicale: conflicts are detected by ETags and, in the two-way sessions, the server's
+// changes are found with sync-collection tokens; the unit tests' in-memory store fakes both. Only
+// a real server shows that an outside PUT changes the ETag the map holds, that the conditional
+// writes of a resolution succeed, that a duplicate does not clash on UID, and that the hrefs
+// behind the short ids are the ones Radicale lists. Each scenario has its own address book and
+// its own phone (device id), so the tests do not depend on each other.
 import assert from 'node:assert/strict';
 import type { Command, ItemCmd, SyncMLMessage } from '../../src/codec/model.js';
 import { el, type SmlElement } from '../../src/codec/tree.js';
@@ -34,6 +39,7 @@ const SCENARIOS = {
   'newer-rev': { conflict: 'newer-wins' },
   'newer-devrev': { conflict: 'newer-wins' },
   'newer-norev': { conflict: 'newer-wins' },
+  'merge-unchanged': { conflict: 'merge' },
 } as const;
 type Scenario = keyof typeof SCENARIOS;
 const GUID_DS = 'p900';
@@ -137,7 +143,6 @@ interface SessionResult {
   /** What the phone mapped: server id from the Add → its new LUID. */
   mapped: Array<{ guid: string; luid: string }>;
   mapStatus?: string;
-  last: SyncMLMessage;
 }
 
 describe('conflict policies and short GUIDs (real Radicale, embedded store, scripted SyncML client)', function () {
@@ -210,11 +215,11 @@ describe('conflict policies and short GUIDs (real Radicale, embedded store, scri
     collect(reply);
     for (let i = 0; !reply.final; i++) {
       assert.ok(i < 20, 'the server package ends');
+      // Not final yet: statuses plus Alert 222, "send the next message".
       ids = counter();
-      const cont: Command = { kind: 'Alert', cmdId: '', data: '222', items: [{ target: { locURI: o.serverUri }, source: { locURI: o.clientUri } }] };
       const body = deviceStatuses(reply, ids);
-      cont.cmdId = ids();
-      reply = (await client.send([...body, cont])).message!;
+      body.push({ kind: 'Alert', cmdId: ids(), data: '222', items: [{ target: { locURI: o.serverUri }, source: { locURI: o.clientUri } }] });
+      reply = (await client.send(body)).message!;
       collect(reply);
     }
     // Package 5: statuses for the server's last message and the Map of its Adds.
@@ -239,7 +244,6 @@ describe('conflict policies and short GUIDs (real Radicale, embedded store, scri
       serverCmds,
       mapped,
       ...(mapStatus !== undefined ? { mapStatus } : {}),
-      last,
     };
   }
 
@@ -424,6 +428,35 @@ describe('conflict policies and short GUIDs (real Radicale, embedded store, scri
       assert.equal(back.length, 1);
       assert.ok(hasTel(itemData(back[0]!), TEL_DEVICE) && hasNote(itemData(back[0]!)));
       assertLogged(run, 'newer-wins', 'merge');
+    });
+  });
+
+  // Phones send the whole card: the EMAIL the phone sends back is the one it had, not an edit.
+  describe('three-way merge: a field the phone did not edit keeps the server\'s edit', function () {
+    it('merge keeps the server\'s edit of a field the phone sent back unchanged, and takes the phone\'s edit of another', async function () {
+      const tag = 'merge-unchanged';
+      const ds = `ab-${tag}`;
+      const deviceId = `IMEI:conflict-${tag}`;
+      const key = { account: 'alice', deviceId, datastore: ds };
+      const card = (email: string): string =>
+        `BEGIN:VCARD\r\nVERSION:3.0\r\nUID:conflict-${tag}\r\nN:Conflict;Casey;;;\r\nFN:Casey Conflict\r\nTEL;TYPE=CELL:${TEL_ORIGINAL}\r\nEMAIL;TYPE=INTERNET:${email}\r\nEND:VCARD\r\n`;
+      const put = await dav.putItem(collections[tag], `casey-${tag}.vcf`, card('casey@example.org'));
+      const first = await runSession({ deviceId, sessionId: '1', serverUri: ds, clientUri: `./${ds}`, code: '201', anchor: { next: 'mu1' }, newLuid: () => 'MU-1' });
+      assert.equal(first.mapStatus, '200');
+      assert.equal((await gw.state.getAnchors(key))?.client, 'mu1');
+      // Radicale: only the e-mail address changes. Phone: only the number changes; like every
+      // SyncML phone it sends the whole contact, so its (old) e-mail address comes along.
+      await dav.putItem(collections[tag], `casey-${tag}.vcf`, card('casey@server-edit.example'));
+      const second = await runSession({
+        deviceId, sessionId: '2', serverUri: ds, clientUri: `./${ds}`, code: '200', anchor: { last: 'mu1', next: 'mu2' },
+        changes: (next) => [replaceCmd(next(), 'MU-1', deviceCard())], newLuid: (n) => `MU-new-${n}`,
+      });
+      assert.equal(statusesOf(second.syncReply).find((s) => s.cmd === 'Replace')?.data, '207');
+      const items = await itemsIn(tag);
+      const all = items.map((i) => i.data).join('\n');
+      assert.ok(items.some((i) => samePath(i.href, put.href) && hasTel(i.data, TEL_DEVICE)), 'the phone\'s edit is applied');
+      // Today Radicale ends up with EMAIL:casey@example.org only; the server's edit is gone for good.
+      assert.match(all, /casey@server-edit\.example/, `the server's edit of EMAIL survives somewhere on Radicale:\n${all}`);
     });
   });
 

@@ -186,6 +186,27 @@ for (const wbxml of [false, true]) describe(`interop: SyncEvolution client, whol
     assert.deepEqual(await phoneKeys(d), await serverKeys(), 'both sides hold the same contacts');
   });
 
+  it('three-way merge: the server edits a contact\'s e-mail, the phone its phone number; both edits survive on both sides', async function () {
+    const e = phone('e');
+    ok(await e.sync('slow', { only: ['contacts'] }));
+    await sleep(1100);
+    const [name, text] = [...(await e.readItems('contacts')).entries()].find(([, t]) => /EMAIL/.test(t) && !t.includes('Photographer'))!;
+    const key = fnAndTels(text);
+    const serverItem = (await dav.listItems('contacts')).find((i) => fnAndTels(i.data) === key)!;
+    const oldMail = /EMAIL[^:]*:(.*)/.exec(serverItem.data)![1]!.trim();
+    await dav.putItem('contacts', serverItem.href.split('/').pop()!, serverItem.data.replace(oldMail, 'edited.on.server@example.org'));
+    const edit = mutateContact(text); // the phone changes its cell number and sends the whole card, old e-mail included
+    e.writeItem('contacts', name, edit.text);
+    ok(await e.sync('two-way', { only: ['contacts'] }));
+    const digits = edit.tel.replace(/[^\d]/g, '');
+    const merged = (await dav.listItems('contacts')).find((i) => i.data.includes('edited.on.server@example.org'));
+    assert.ok(merged, 'the server\'s e-mail edit survived the phone\'s Replace');
+    assert.ok(merged.data.replace(/[^\d\n]/g, '').includes(digits), 'the phone\'s number edit reached the server');
+    assert.ok(!merged.data.includes(oldMail), 'the old e-mail did not come back');
+    const onPhone = (await e.readItems('contacts')).get(name)!;
+    assert.ok(onPhone.includes('edited.on.server@example.org'), 'the merged card went back to the phone');
+  });
+
   it('a two-way sync with no changes after all of this changes nothing', async function () {
     ok(await a.sync('two-way', { only: ['contacts'] })); // picks up what the other phones did
     assert.deepEqual(await phoneKeys(a), await serverKeys());
@@ -222,6 +243,39 @@ for (const wbxml of [false, true]) describe(`interop: SyncEvolution client, whol
       assert.ok(gw2.logLines().every((l) => !JSON.stringify(l).includes('carol-phone-secret')));
     } finally {
       await gw2.close();
+    }
+  });
+
+  it('keep-alive: with a reply deadline of 0 s the server package goes out a batch per message, and the client follows it to the end', async function () {
+    // A slow DAV server cannot be faked with a real one; a deadline of 0 makes every reply leave
+    // after one batch, which is what a 60 s deadline does when the DAV side takes minutes.
+    const gw3 = await startTestGateway({
+      dav,
+      mappingYaml: [
+        'account: alice', 'auth: passthrough', 'dav:', `  url: ${dav.baseUrl}/`, 'datastores:', '  contacts:',
+        '    uris: [contacts]', `    collection: ${dav.collections.contacts}`, '',
+      ].join('\n'),
+      settings: { replyDeadlineSeconds: 0 },
+    });
+    try {
+      for (let i = 0; i < 60; i++) {
+        await dav.putItem('contacts', `keepalive-${i}.vcf`, `BEGIN:VCARD\r\nVERSION:3.0\r\nUID:keepalive-${i}\r\nN:Alive;Keep${i};;;\r\nFN:Keep${i} Alive\r\nTEL;TYPE=CELL:+49 170 555${String(i).padStart(4, '0')}\r\nEND:VCARD\r\n`);
+      }
+      const k = new SyncEvolutionClient({
+        dir: path.join(dir, 'keepalive'), deviceId: 'sc-keepalive', url: gw3.url, user: 'alice', password: dav.password, auth: 'basic',
+        legacy: true, wbxml, datastores: { contacts: 'contacts' },
+      });
+      const r = await k.sync('refresh-from-server', { only: ['contacts'] });
+      ok(r);
+      const total = (await dav.listItems('contacts')).length;
+      assert.ok(total > 25, `more items than one batch (${total})`);
+      assert.equal(r.datastores['contacts']?.localNew, total);
+      assert.deepEqual(await phoneKeys(k), await serverKeys());
+      const early = gw3.logLines().filter((l) => l['msg'] === 'reply deadline reached: the rest follows in the next message');
+      // 25 items per batch; messages that fill up (the large photo) are cut by size instead.
+      assert.ok(early.length >= 2, `the package was cut by the deadline ${early.length} times`);
+    } finally {
+      await gw3.close();
     }
   });
 });

@@ -94,6 +94,26 @@ describe('SqliteStateStore', function () {
     }
   });
 
+  it('upgrades a schema-1 file (no field digests) in place, keeping its map', async function () {
+    const dir = tempDir();
+    const ds = { account: 'alice', deviceId: 'old-phone', datastore: 'contacts' };
+    const v1 = new SqliteStateStore({ stateDir: dir });
+    await v1.commitAnchors(ds, { client: 'c1', server: 's1' }, { put: [{ luid: '1', guid: '/a', etag: '"1"', hash: 'h' }] });
+    await v1.close();
+    const db = new Database(path.join(dir, 'state.sqlite'));
+    db.exec('ALTER TABLE map_entries DROP COLUMN fields');
+    db.pragma('user_version = 1');
+    db.close();
+    const v2 = new SqliteStateStore({ stateDir: dir });
+    try {
+      assert.deepEqual(await v2.getMap(ds), [{ luid: '1', guid: '/a', etag: '"1"', hash: 'h' }]);
+      await v2.putMapEntries(ds, [{ luid: '2', guid: '/b', etag: '"2"', fields: 'TEL=x' }]);
+      assert.deepEqual((await v2.getMap(ds)).find((e) => e.luid === '2'), { luid: '2', guid: '/b', etag: '"2"', fields: 'TEL=x' });
+    } finally {
+      await v2.close();
+    }
+  });
+
   it('refuses a file written by a newer schema version', async function () {
     const dir = tempDir();
     const db = new Database(path.join(dir, 'state.sqlite'));
