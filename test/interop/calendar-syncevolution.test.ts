@@ -390,5 +390,44 @@ for (const legacy of [false, true]) {
       assert.equal(down.datastores['calendar']?.localMod, 1);
       assert.deepEqual(await phoneAll(phone), await serverAll(), 'the first phone got the change');
     });
+
+    it('(e) an event with a 45 KB description travels as a large object both ways (MaxMsgSize 8000), every byte intact', async function () {
+      const small = (id: string): SyncEvolutionClient => new SyncEvolutionClient({
+        dir: path.join(dir, id), deviceId: `sc-${id}`, url: gw.url, user: 'alice', password: dav.password, auth: 'basic',
+        legacy, maxMsgSize: 8000, datastores: { calendar: 'calendar', tasks: 'tasks' },
+      });
+      const description = Array.from({ length: 700 }, (_, i) => `Zeile ${i + 1}: Tagesordnung für Zoë, Ελληνικά, 日本語.`).join('\n');
+      const descOf = (text: string): string => {
+        const ical = /VERSION:1\.0/.test(text) ? convertCalendar(text, 'ical20', { defaultTimezone: ZONE }) : text;
+        const ev = new ICAL.Component(ICAL.parse(ical) as unknown[]).getFirstSubcomponent('vevent');
+        return String(ev?.getFirstPropertyValue('description') ?? '').replace(/\r\n?/g, '\n');
+      };
+      const sender = small('big-sender');
+      assert.equal((await sender.sync('slow', { only: ['calendar'] })).exitCode, 0);
+      await new Promise((res) => setTimeout(res, 1100));
+      const escaped = description.replace(/\\/g, '\\\\').replace(/;/g, '\\;').replace(/,/g, '\\,').replace(/\n/g, '\\n');
+      const lines = legacy
+        ? ['BEGIN:VCALENDAR', 'VERSION:1.0', 'BEGIN:VEVENT', 'UID:big-event@example.org', 'SUMMARY:Big agenda', 'DTSTART:20250801T090000Z', 'DTEND:20250801T100000Z',
+          `DESCRIPTION;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:${[...Buffer.from(description.replace(/\n/g, '\r\n'))].map((b) => (b >= 0x21 && b <= 0x7e && b !== 0x3d ? String.fromCharCode(b) : `=${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('')}`,
+          'END:VEVENT', 'END:VCALENDAR']
+        : ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//interop test//EN', 'BEGIN:VEVENT', 'UID:big-event@example.org', 'DTSTAMP:20250101T120000Z', 'SUMMARY:Big agenda',
+          'DTSTART:20250801T090000Z', 'DTEND:20250801T100000Z', `DESCRIPTION:${escaped}`, 'END:VEVENT', 'END:VCALENDAR'];
+      sender.writeItem('calendar', 'big-event.ics', `${lines.join('\r\n')}\r\n`);
+      assert.ok(Buffer.byteLength(description) > 5 * 8000, 'much larger than one message');
+      const up = await sender.sync('two-way', { only: ['calendar'] });
+      assert.equal(up.exitCode, 0, up.output.slice(-3000));
+      assert.equal(up.datastores['calendar']?.remoteNew, 1);
+      const onServer = (await dav.listItems('calendar')).find((i) => i.data.includes('Big agenda'));
+      assert.ok(onServer, 'the event is on the server');
+      assert.equal(descOf(onServer.data), description, 'description unchanged on the server');
+      assert.ok(gw.logLines().every((l) => l['status'] !== 424), 'no size mismatch');
+
+      const receiver = small('big-receiver');
+      const down = await receiver.sync('slow', { only: ['calendar'] });
+      assert.equal(down.exitCode, 0, down.output.slice(-3000));
+      const got = [...(await receiver.readItems('calendar')).values()].find((t) => t.includes('Big agenda'));
+      assert.ok(got, 'the event reached the second phone');
+      assert.equal(descOf(got), description, 'description unchanged on the second phone');
+    });
   });
 }
