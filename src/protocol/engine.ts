@@ -12,7 +12,7 @@ import { AccountRegistry, normaliseUri, type AccountMapping, type DatastoreMappi
 import type { DataStore, DavCredentials, ItemKind, StoredItem } from '../datastores/datastore.js';
 import { describeError, GatewayError, isGatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { StateStore } from '../state/state-store.js';
+import type { DeviceKey, DeviceRecord, StateStore } from '../state/state-store.js';
 import { DatastoreSync } from '../sync/datastore-sync.js';
 import {
   clientSends, emptyStats, serverSends, type DatastoreSessionState, type DeviceFormat, type ItemTranslator, type OutgoingChange, type SentChange, type SyncMode,
@@ -115,6 +115,8 @@ interface MessageContext {
   deadline: number;
   /** The device's interrupted or suspended session, loaded once for Alerts 225 (null: none). */
   prior?: SessionState | null;
+  /** The device record, read at most once per message and written once at its end (if changed). */
+  device?: { key: DeviceKey; record: DeviceRecord; changed: boolean };
 }
 
 export class ProtocolEngine {
@@ -235,6 +237,7 @@ export class ProtocolEngine {
         // Nothing else in the message is executed.
         for (const c of msg.body) if (c.kind !== 'Status' && !c.noResp) reply.status({ msgRef: hdr.msgId, cmdRef: c.cmdId, cmd: cmdName(c), data: String(code) });
         reply.final = true;
+        await this.#saveDevice(ctx);
         await this.#d.state.putSession(key, session, this.#d.settings.sessionTtlSeconds);
         return { reply: reply.build(this.#replyHeader(hdr, String(session.serverMsgId), key), msg.version), sessionKey: key, completed: false };
       }
@@ -249,11 +252,9 @@ export class ProtocolEngine {
 
     // ---- package transitions and the server's own data
     let completed = false;
-    if (session.suspendRequested) {
+    if (session.phase === 'suspended') {
       // Alert 224: the session ends here; what was exchanged stays (map entries), anchors do not
       // move, and a later session can continue it (Alert 225).
-      delete session.suspendRequested;
-      session.phase = 'suspended';
       reply.final = true;
       log.info({ datastores: session.datastores.map((d) => d.name) }, 'client suspended the session; it can be resumed');
     } else if (session.phase === 'init') {
@@ -285,7 +286,8 @@ export class ProtocolEngine {
     // A completed session is kept briefly (phase done) so that a resend of its last message
     // still finds the cached reply. One that exchanged data is kept long enough to be resumed.
     if (completed) session.phase = 'done';
-    else if (!session.resumable && session.datastores.length > 0 && session.version === '1.2') await this.#markResumable(session);
+    else if (!session.resumable && session.datastores.length > 0 && session.version === '1.2') await this.#markResumable(ctx);
+    await this.#saveDevice(ctx);
     const resumeTtl = Math.max(this.#d.settings.sessionTtlSeconds, this.#d.settings.resumeTtlSeconds ?? 0);
     await this.#d.state.putSession(key, session, completed ? DONE_TTL_SECONDS : session.resumable ? resumeTtl : this.#d.settings.sessionTtlSeconds);
     return { reply: reply.build(this.#replyHeader(hdr, String(session.serverMsgId), key), msg.version), sessionKey: key, completed };
@@ -300,15 +302,32 @@ export class ProtocolEngine {
   }
 
   /** The challenge an account expects: MD5 with a fresh nonce (remembered per device) or basic. */
-  async #challenge(mapping: AccountMapping | undefined, deviceId: string): Promise<Meta> {
+  async #challenge(ctx: MessageContext, mapping: AccountMapping | undefined): Promise<Meta> {
     if (mapping?.auth.mode === 'secret' && mapping.auth.md5 !== undefined) {
       const nonce = newNonce();
-      const key = { account: mapping.account, deviceId };
-      const prev = await this.#d.state.getDevice(key);
-      await this.#d.state.putDevice(key, { ...prev, nextNonce: nonce });
+      await this.#updateDevice(ctx, mapping.account, (r) => ({ ...r, nextNonce: nonce }));
       return { type: 'syncml:auth-md5', format: 'b64', nextNonce: nonce };
     }
     return { type: 'syncml:auth-basic', format: 'b64' };
+  }
+
+  /** The device record of `account` (read once per message; `{}` for a device not seen yet). */
+  async #device(ctx: MessageContext, account = ctx.session.account!): Promise<DeviceRecord> {
+    if (ctx.device?.key.account !== account) {
+      const key = { account, deviceId: ctx.session.deviceId };
+      ctx.device = { key, record: (await this.#d.state.getDevice(key)) ?? {}, changed: false };
+    }
+    return ctx.device.record;
+  }
+
+  /** Change the device record; written once, when the message has been handled (#saveDevice). */
+  async #updateDevice(ctx: MessageContext, account: string, change: (r: DeviceRecord) => DeviceRecord): Promise<void> {
+    const record = change(await this.#device(ctx, account));
+    ctx.device = { key: ctx.device!.key, record, changed: true };
+  }
+
+  async #saveDevice(ctx: MessageContext): Promise<void> {
+    if (ctx.device?.changed) await this.#d.state.putDevice(ctx.device.key, ctx.device.record);
   }
 
   async #authenticate(ctx: MessageContext): Promise<{ code: number; chal?: Meta }> {
@@ -316,7 +335,7 @@ export class ProtocolEngine {
     const hdr = msg.header;
     const cred = hdr.cred;
     const deny = async (code: number, mapping: AccountMapping | undefined): Promise<{ code: number; chal: Meta }> =>
-      ({ code, chal: await this.#challenge(mapping, session.deviceId) });
+      ({ code, chal: await this.#challenge(ctx, mapping) });
     if (!cred) {
       log.info('no credentials sent; challenging');
       return deny(Status.MISSING_CREDENTIALS, hdr.source.locName ? this.#d.accounts.get(hdr.source.locName) : undefined);
@@ -342,7 +361,7 @@ export class ProtocolEngine {
           log.info({ user }, 'MD5 credentials for an account without an MD5 secret; challenging for basic');
           return deny(Status.INVALID_CREDENTIALS, mapping);
         }
-        const nonce = (await this.#d.state.getDevice({ account: mapping.account, deviceId: session.deviceId }))?.nextNonce;
+        const nonce = (await this.#device(ctx, mapping.account)).nextNonce;
         // An empty nonce would make the digest replayable: such a phone is challenged first.
         if (nonce && verifyMd5(session.version, user, mapping.auth.md5, nonce, cred.data)) {
           dav = gatewayHeldDavCredentials(mapping);
@@ -364,7 +383,7 @@ export class ProtocolEngine {
     ctx.log = ctx.log.child({ account: mapping.account });
     ctx.log.info({ credType: type }, 'authenticated');
     // 212 = authenticated for the session; an MD5 account gets the nonce for its next session.
-    const chal = mapping.auth.mode === 'secret' && mapping.auth.md5 !== undefined ? await this.#challenge(mapping, session.deviceId) : undefined;
+    const chal = mapping.auth.mode === 'secret' && mapping.auth.md5 !== undefined ? await this.#challenge(ctx, mapping) : undefined;
     return chal ? { code: Status.AUTH_ACCEPTED, chal } : { code: Status.AUTH_ACCEPTED };
   }
 
@@ -399,7 +418,7 @@ export class ProtocolEngine {
     if (code === '224') {
       // Suspend: nothing is committed; the session ends with this message and can be resumed.
       if (!cmd.noResp) reply.status({ ...ref, data: String(Status.OK) });
-      session.suspendRequested = true;
+      session.phase = 'suspended';
       return;
     }
     // Resume (1.2): the datastore continues the device's interrupted session in the mode it had;
@@ -430,20 +449,18 @@ export class ProtocolEngine {
     const dsKey = { account: session.account!, deviceId: session.deviceId, datastore: dsMap.name };
     const saved = await this.#d.state.getAnchors(dsKey);
     const anchor = item?.meta?.anchor ?? cmd.meta?.anchor ?? {};
+    let resumed: { session: SessionState; ds: DatastoreSessionState } | undefined;
     if (resume) {
       const prior = await this.#resumableDatastore(ctx, dsMap.name);
       // The device's Last must still be the saved one (or absent, as libsynthesis sends it).
-      if (prior && (anchor.last === undefined || anchor.last === '' || anchor.last === (saved?.client ?? ''))) {
-        this.#resumeDatastore(ctx, prior, { sourceUri, targetUri, clientNext: anchor.next ?? prior.ds.clientNext, saved, translator, dsMap, ref, refs });
-        return;
-      }
-      log.info({ ds: dsMap.name, hadSession: !!prior }, 'resume requested but there is no interrupted session to continue: 509 and a normal sync');
+      if (prior && (anchor.last === undefined || anchor.last === '' || anchor.last === (saved?.client ?? ''))) resumed = prior;
+      else log.info({ ds: dsMap.name, hadSession: !!prior }, 'resume requested but there is no interrupted session to continue: 509 and a normal sync');
     }
-    let mode = requested;
+    let mode = resumed?.ds.mode ?? requested;
     let status: number = Status.OK;
     const isFull = requested === 'slow' || requested === 'refresh-from-client' || requested === 'refresh-from-server';
-    if (resume) status = Status.CANNOT_RESUME;
-    if (!isFull && (!saved || saved.client === '' || saved.client !== (anchor.last ?? ''))) {
+    if (resume && !resumed) status = Status.CANNOT_RESUME;
+    if (!resumed && !isFull && (!saved || saved.client === '' || saved.client !== (anchor.last ?? ''))) {
       mode = SLOW_COUNTERPART[requested];
       status = Status.REFRESH_REQUIRED;
       log.info({ ds: dsMap.name, requested, storedAnchor: saved?.client ?? null, clientLast: anchor.last ?? null }, 'anchors do not match: slow sync required (508)');
@@ -453,39 +470,42 @@ export class ProtocolEngine {
       reply.status({ ...ref, ...refs, data: String(Status.NOT_SUPPORTED) });
       return;
     }
-    const serverNext = newAnchor();
     const deviceFormat = chooseDeviceFormat(dsMap.kind, translator, session.deviceInfo, sourceUri);
-    const ds: DatastoreSessionState = {
-      name: dsMap.name, mode, clientUri: sourceUri, serverUri: targetUri, clientNext: anchor.next ?? '', serverNext,
-      deviceFormat,
-      ...this.#filterField(dsMap.kind, session.deviceInfo, sourceUri, deviceFormat),
-      touched: [], claimed: [], seenLuids: [], outgoing: [], outgoingComputed: false, awaitingMap: {}, tempGuidCounter: 0,
-      clientDone: !clientSends(mode), serverDone: false, stats: emptyStats(),
-    };
-    const token = (await this.#d.state.getDevice({ account: session.account!, deviceId: session.deviceId }))?.syncTokens?.[dsMap.name];
-    if (token && status === Status.OK) ds.syncToken = token;
+    const ds: DatastoreSessionState = resumed
+      ? this.#continueDatastore(ctx, resumed)
+      : {
+        name: dsMap.name, mode, clientUri: sourceUri, serverUri: targetUri, clientNext: '', serverNext: newAnchor(), deviceFormat,
+        touched: [], claimed: [], seenLuids: [], outgoing: [], outgoingComputed: false, awaitingMap: {}, tempGuidCounter: 0,
+        clientDone: !clientSends(mode), serverDone: false, stats: emptyStats(),
+      };
+    Object.assign(ds, { clientUri: sourceUri, serverUri: targetUri, clientNext: anchor.next ?? ds.clientNext, deviceFormat });
+    const { filter } = this.#filterField(dsMap.kind, session.deviceInfo, sourceUri, deviceFormat);
+    if (filter) ds.filter = filter;
+    else delete ds.filter;
+    const token = (await this.#device(ctx)).syncTokens?.[dsMap.name];
+    if (!resumed && token && status === Status.OK) ds.syncToken = token;
     session.datastores = session.datastores.filter((d) => d.name !== ds.name);
     session.datastores.push(ds);
-    if (mode === 'refresh-from-server') await this.#sync(ctx, ds).resetMap();
+    if (mode === 'refresh-from-server' && !resumed) await this.#sync(ctx, ds).resetMap();
     reply.status({ ...ref, ...refs, data: String(status), items: anchor.next !== undefined ? statusItemsWithAnchor(anchor.next) : [] });
     const alertId = reply.nextCmdId();
     reply.add({
       kind: 'Alert', cmdId: alertId, data: ALERT_BY_MODE[mode],
       items: [{
         target: { locURI: sourceUri }, source: { locURI: targetUri },
-        meta: { anchor: saved?.server ? { last: saved.server, next: serverNext } : { next: serverNext } },
+        meta: { anchor: saved?.server ? { last: saved.server, next: ds.serverNext } : { next: ds.serverNext } },
       }],
     });
     session.sentAlerts[`${reply.msgId}:${alertId}`] = ds.name;
-    log.info({ ds: ds.name, requested, mode, format: ds.deviceFormat }, 'sync alerted');
+    log.info({ ds: ds.name, requested, mode, format: ds.deviceFormat, ...(resumed ? { resumedSession: resumed.session.key } : {}) }, 'sync alerted');
   }
 
   /** The device's interrupted or suspended session and its state for one datastore, if any. */
   async #resumableDatastore(ctx: MessageContext, name: string): Promise<{ session: SessionState; ds: DatastoreSessionState } | undefined> {
     const { session } = ctx;
     if (ctx.prior === undefined) {
-      const rec = await this.#d.state.getDevice({ account: session.account!, deviceId: session.deviceId });
-      const prior = rec?.openSession && rec.openSession !== session.key ? await this.#d.state.getSession<SessionState>(rec.openSession) : undefined;
+      const rec = await this.#device(ctx);
+      const prior = rec.openSession && rec.openSession !== session.key ? await this.#d.state.getSession<SessionState>(rec.openSession) : undefined;
       const usable = prior && prior.account === session.account && prior.deviceId === session.deviceId && prior.phase !== 'done';
       ctx.prior = usable ? prior : null;
     }
@@ -494,60 +514,28 @@ export class ProtocolEngine {
   }
 
   /**
-   * Continue a datastore where an interrupted session left it: same mode, what the device already
+   * A datastore's state where an interrupted session left it: same mode, what the device already
    * sent stays applied and mapped, and the server sends only what the device has not confirmed.
    */
-  #resumeDatastore(
-    ctx: MessageContext,
-    prior: { session: SessionState; ds: DatastoreSessionState },
-    a: {
-      sourceUri: string; targetUri: string; clientNext: string; saved: { server: string } | undefined; translator: ItemTranslator; dsMap: DatastoreMapping;
-      ref: { msgRef: string; cmdRef: string; cmd: string }; refs: { targetRefs: string[]; sourceRefs: string[] };
-    },
-  ): void {
-    const { reply, session, log } = ctx;
+  #continueDatastore(ctx: MessageContext, prior: { session: SessionState; ds: DatastoreSessionState }): DatastoreSessionState {
     const old = prior.ds;
     // Changes sent but never confirmed go out again (an Add with the same id), before the rest.
-    const unconfirmed: OutgoingChange[] = Object.entries(prior.session.sent)
-      .filter(([, s]) => s.ds === old.name)
-      .map(([, s]) => ({ op: s.op, href: s.href, ...(s.luid !== undefined ? { luid: s.luid } : {}), ...(s.guid !== undefined ? { guid: s.guid } : {}) }));
-    const chunk = prior.session.outChunk?.ds === old.name ? prior.session.outChunk : undefined;
-    if (chunk) unconfirmed.push({ op: chunk.op, href: chunk.href, ...(chunk.luid !== undefined ? { luid: chunk.luid } : {}), ...(chunk.guid !== undefined ? { guid: chunk.guid } : {}) });
-    const deviceFormat = chooseDeviceFormat(a.dsMap.kind, a.translator, session.deviceInfo, a.sourceUri);
-    const ds: DatastoreSessionState = {
-      ...old,
-      clientUri: a.sourceUri, serverUri: a.targetUri, clientNext: a.clientNext, deviceFormat,
-      outgoing: [...unconfirmed, ...old.outgoing],
-      clientDone: !clientSends(old.mode), serverDone: false,
-    };
-    const { filter } = this.#filterField(a.dsMap.kind, session.deviceInfo, a.sourceUri, deviceFormat);
-    if (filter) ds.filter = filter;
-    else delete ds.filter;
-    if (prior.session.inChunk?.ds === old.name) session.inChunk = prior.session.inChunk;
-    session.datastores = session.datastores.filter((d) => d.name !== ds.name);
-    session.datastores.push(ds);
-    reply.status({ ...a.ref, ...a.refs, data: String(Status.OK), ...(a.clientNext ? { items: statusItemsWithAnchor(a.clientNext) } : {}) });
-    const alertId = reply.nextCmdId();
-    reply.add({
-      kind: 'Alert', cmdId: alertId, data: ALERT_BY_MODE[ds.mode],
-      items: [{
-        target: { locURI: a.sourceUri }, source: { locURI: a.targetUri },
-        meta: { anchor: a.saved?.server ? { last: a.saved.server, next: ds.serverNext } : { next: ds.serverNext } },
-      }],
-    });
-    session.sentAlerts[`${reply.msgId}:${alertId}`] = ds.name;
-    log.info({
-      ds: ds.name, mode: ds.mode, resumedSession: prior.session.key, unconfirmed: unconfirmed.length, queued: old.outgoing.length,
-      outgoingComputed: ds.outgoingComputed, applied: ds.stats,
+    const chunk = prior.session.outChunk?.ds === old.name ? [prior.session.outChunk] : [];
+    const unconfirmed: OutgoingChange[] = [...Object.values(prior.session.sent).filter((s) => s.ds === old.name), ...chunk]
+      .map((s) => ({ op: s.op, href: s.href, ...(s.luid !== undefined ? { luid: s.luid } : {}), ...(s.guid !== undefined ? { guid: s.guid } : {}) }));
+    if (prior.session.inChunk?.ds === old.name) ctx.session.inChunk = prior.session.inChunk;
+    ctx.log.info({
+      ds: old.name, mode: old.mode, resumedSession: prior.session.key, unconfirmed: unconfirmed.length, queued: old.outgoing.length,
+      outgoingComputed: old.outgoingComputed, applied: old.stats,
     }, 'interrupted session resumed');
+    return { ...old, outgoing: [...unconfirmed, ...old.outgoing], clientDone: !clientSends(old.mode), serverDone: false };
   }
 
   /** Name this session in the device record as the one a later Alert 225 continues. */
-  async #markResumable(session: SessionState): Promise<void> {
+  async #markResumable(ctx: MessageContext): Promise<void> {
+    const { session } = ctx;
     if (!session.account) return;
-    const key = { account: session.account, deviceId: session.deviceId };
-    const prev = await this.#d.state.getDevice(key);
-    await this.#d.state.putDevice(key, { ...prev, openSession: session.key });
+    await this.#updateDevice(ctx, session.account, (r) => ({ ...r, openSession: session.key }));
     session.resumable = true;
   }
 
@@ -576,9 +564,7 @@ export class ProtocolEngine {
   async #storeDevInf(ctx: MessageContext, devInf: SmlElement): Promise<void> {
     const info: DeviceInfo = parseDevInf(devInf);
     ctx.session.deviceInfo = info;
-    const key = { account: ctx.session.account!, deviceId: ctx.session.deviceId };
-    const prev = await this.#d.state.getDevice(key);
-    await this.#d.state.putDevice(key, { ...prev, devInf: info });
+    await this.#updateDevice(ctx, ctx.session.account!, (r) => ({ ...r, devInf: info }));
     ctx.log.info({ man: info.man, mod: info.mod, datastores: info.datastores.map((d) => d.sourceRef) }, 'device information stored');
     // Formats chosen before the DevInf arrived (Put after Alert) are corrected here.
     for (const ds of ctx.session.datastores) {
@@ -1047,16 +1033,17 @@ export class ProtocolEngine {
       await this.#d.state.commitAnchors(key, { client: ds.clientNext, server: ds.serverNext });
       log.info({ ds: ds.name, mode: ds.mode, ...ds.stats }, 'datastore synchronised');
     }
-    const dkey = { account: session.account!, deviceId: session.deviceId };
-    const prev = await this.#d.state.getDevice(dkey);
-    const syncTokens = { ...prev?.syncTokens };
-    for (const ds of session.datastores) {
-      if (ds.failed) continue;
-      if (ds.newSyncToken) syncTokens[ds.name] = ds.newSyncToken;
-      else delete syncTokens[ds.name];
-    }
-    const { openSession: _done, ...rest } = prev ?? {};
-    await this.#d.state.putDevice(dkey, { ...rest, lastSync: new Date().toISOString(), syncTokens });
+    await this.#updateDevice(ctx, session.account!, (prev) => {
+      const syncTokens = { ...prev.syncTokens };
+      for (const ds of session.datastores) {
+        if (ds.failed) continue;
+        if (ds.newSyncToken) syncTokens[ds.name] = ds.newSyncToken;
+        else delete syncTokens[ds.name];
+      }
+      // Completed: nothing left for an Alert 225 to continue.
+      const { openSession: _done, ...rest } = prev;
+      return { ...rest, lastSync: new Date().toISOString(), syncTokens };
+    });
     log.info({ seconds: (Date.now() - Date.parse(session.startedAt)) / 1000 }, 'session completed; anchors saved');
   }
 }

@@ -36,8 +36,6 @@ export interface SessionState {
   askedDevInf: boolean;
   /** The device record names this session as the one to resume if it is interrupted. */
   resumable?: boolean;
-  /** Alert 224 arrived in this message: answer it and end the session without committing. */
-  suspendRequested?: boolean;
   /** A chunked item from the device, being assembled (large objects). */
   inChunk?: { ds: string; kind: 'Add' | 'Replace'; luid: string; data: string; size?: number };
   /** A large server item being sent in chunks. */
