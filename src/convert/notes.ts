@@ -22,6 +22,11 @@ export interface Note {
 export interface NoteOptions {
   /** DTSTAMP for VJOURNAL output when the note carries no LAST-MODIFIED (default: now). */
   now?: Date;
+  /**
+   * A VJOURNAL for a note without a UID gets one derived from its text (default). The sync engine
+   * turns this off: two equal memos must stay two items, so it derives the UID from device + LUID.
+   */
+  uidFromText?: boolean;
 }
 
 function firstLine(text: string): string {
@@ -125,10 +130,10 @@ export function writeNote(note: Note, to: NoteFormat, opts: NoteOptions = {}): s
     if (note.lastModified) props.push(prop('LAST-MODIFIED', note.lastModified));
     return serializeVersit({ name: 'VNOTE', properties: props, components: [] }, { version: 'vcal1.0' });
   }
-  const uid = note.uid ?? `note-${createHash('sha1').update(body).digest('hex').slice(0, 20)}`;
+  const uid = note.uid ?? (opts.uidFromText === false ? undefined : `note-${createHash('sha1').update(body).digest('hex').slice(0, 20)}`);
   const now = (opts.now ?? new Date()).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
   const props: VersitProperty[] = [
-    prop('UID', escapeText(uid, 'ical2.0')),
+    ...(uid !== undefined ? [prop('UID', escapeText(uid, 'ical2.0'))] : []),
     prop('DTSTAMP', note.lastModified ?? now),
     prop('SUMMARY', escapeText(note.summary || firstLine(body), 'ical2.0')),
     prop('DESCRIPTION', escapeText(body, 'ical2.0')),

@@ -483,11 +483,7 @@ function buildNotesTranslator(opts: CalendarTranslatorOptions): ItemTranslator {
     ],
 
     toServer(data: string, from: DeviceFormat): string {
-      const note = noteFromDevice(data, from);
-      const journal = normaliseItem(writeNote(note, 'ical20', { now: now() }), 'vjournal');
-      // A memo without a UID of its own must not get one from its text: two equal memos would
-      // collide on the server. The sync engine gives it one derived from device and LUID.
-      return note.uid ? journal : journal.replace(/^UID[;:].*\r?\n/m, '');
+      return normaliseItem(writeNote(noteFromDevice(data, from), 'ical20', { now: now(), uidFromText: false }), 'vjournal');
     },
 
     toDevice(serverData: string, to: DeviceFormat): string {
