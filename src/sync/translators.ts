@@ -1,7 +1,7 @@
 // Item translators: the sync engine's view of the converters, one per item kind.
 // Contacts: device vCard 2.1/3.0 <-> server vCard 3.0, property-level merge, fingerprints, hashes.
 import { createHash, randomUUID } from 'node:crypto';
-import { contactFingerprint, convertContact, parseContact, serializeContact } from '../convert/contacts.js';
+import { contactFingerprint, convertContact, parseContact, serializeContact, type Contact } from '../convert/contacts.js';
 import { filterForDevice, mergeFromDevice as mergeContacts, type FieldFilter } from '../convert/filters/index.js';
 import { parseVersit, serializeProperty, serializeVersit, type VersitComponent, type VersitProperty } from '../convert/versit/index.js';
 import { GatewayError } from '../errors.js';
@@ -27,9 +27,9 @@ const NOT_DIGESTED = new Set([...VOLATILE, 'UID']);
  * One digest per property name over all its values, in a form that survives a phone rewriting the
  * card (TYPE and parameter order, 2.1 vs 3.0 syntax): unchanged digest = the user did not edit it.
  */
-function contactDigests(data: string): Map<string, string> {
+function contactDigests(contact: Contact): Map<string, string> {
   const byName = new Map<string, string[]>();
-  for (const p of parseContact(data).properties) {
+  for (const p of contact.properties) {
     if (NOT_DIGESTED.has(p.name)) continue;
     const canonical = JSON.stringify([
       [...p.types].sort(), p.params.map((q) => `${q.name}=${String(q.value)}`).sort(), p.values, p.binary ?? false, p.uri ?? false, p.mediaType ?? '',
@@ -120,13 +120,13 @@ export const contactsTranslator: ItemTranslator = {
   },
 
   fieldDigests(serverData: string): string {
-    return encodeDigests(contactDigests(serverData));
+    return encodeDigests(contactDigests(parseContact(serverData)));
   },
 
   withoutUnchanged(deviceAsServer: string, base: string): string {
     const before = decodeDigests(base);
-    const now = contactDigests(deviceAsServer);
     const contact = parseContact(deviceAsServer);
+    const now = contactDigests(contact);
     contact.properties = contact.properties.filter((p) => before.get(p.name) === undefined || before.get(p.name) !== now.get(p.name));
     return serializeContact(contact, '3.0');
   },
