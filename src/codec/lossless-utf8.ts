@@ -6,30 +6,50 @@
 import { isUtf8 } from 'node:buffer';
 
 const ESCAPE_BASE = 0xdc00;
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-const lenientUtf8 = new TextDecoder('utf-8');
+const utf8 = new TextDecoder('utf-8');
+
+/** Length of the valid UTF-8 sequence starting at `i` (RFC 3629 table), 0 if there is none. */
+function sequenceAt(bytes: Uint8Array, i: number): number {
+  const b = bytes[i]!;
+  if (b < 0x80) return 1;
+  let len: number;
+  let lo = 0x80;
+  let hi = 0xbf;
+  if (b >= 0xc2 && b <= 0xdf) len = 2;
+  else if (b >= 0xe0 && b <= 0xef) {
+    len = 3;
+    if (b === 0xe0) lo = 0xa0; // no overlong forms
+    if (b === 0xed) hi = 0x9f; // no surrogates
+  } else if (b >= 0xf0 && b <= 0xf4) {
+    len = 4;
+    if (b === 0xf0) lo = 0x90;
+    if (b === 0xf4) hi = 0x8f; // nothing above U+10FFFF
+  } else return 0;
+  if (i + len > bytes.length) return 0;
+  const second = bytes[i + 1]!;
+  if (second < lo || second > hi) return 0;
+  for (let k = 2; k < len; k++) if ((bytes[i + k]! & 0xc0) !== 0x80) return 0;
+  return len;
+}
 
 /** UTF-8 bytes to text; bytes that are not part of a valid sequence become lone surrogates. */
 export function decodeUtf8Lossless(bytes: Uint8Array): string {
-  if (isUtf8(bytes)) return lenientUtf8.decode(bytes);
+  if (isUtf8(bytes)) return utf8.decode(bytes);
+  // Valid runs are decoded in one call each; only the bytes between them are escaped.
   let out = '';
+  let runStart = 0;
   let i = 0;
   while (i < bytes.length) {
-    const b = bytes[i]!;
-    const len = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
-    if (len > 0 && i + len <= bytes.length) {
-      try {
-        out += strictUtf8.decode(bytes.subarray(i, i + len));
-        i += len;
-        continue;
-      } catch {
-        /* not a valid sequence: escape the lead byte */
-      }
+    const len = sequenceAt(bytes, i);
+    if (len > 0) {
+      i += len;
+      continue;
     }
-    out += String.fromCharCode(ESCAPE_BASE + b);
+    out += utf8.decode(bytes.subarray(runStart, i)) + String.fromCharCode(ESCAPE_BASE + bytes[i]!);
     i++;
+    runStart = i;
   }
-  return out;
+  return out + utf8.decode(bytes.subarray(runStart));
 }
 
 const LONE_ESCAPE = /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/;
@@ -61,5 +81,5 @@ export function encodeUtf8Lossless(s: string): Uint8Array {
 
 /** Text with escaped bytes turned back into characters (bytes still invalid become U+FFFD). */
 export function restoreUtf8(s: string): string {
-  return hasEscapedBytes(s) ? lenientUtf8.decode(encodeUtf8Lossless(s)) : s;
+  return hasEscapedBytes(s) ? utf8.decode(encodeUtf8Lossless(s)) : s;
 }

@@ -53,6 +53,14 @@ describe('codec: text that is not UTF-8 on its own (chunks cut inside a characte
     }), { numRuns: 300 });
   });
 
+  it('property: any bytes at all come back byte for byte, and valid UTF-8 decodes like TextDecoder', function () {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+      const s = decodeUtf8Lossless(bytes);
+      assert.deepEqual([...encodeUtf8Lossless(s)], [...bytes]);
+      if (!hasEscapedBytes(s)) assert.equal(s, new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    }), { numRuns: 2000 });
+  });
+
   it('a chunk cut inside a character survives the XML and WBXML codecs byte for byte', function () {
     const whole = Buffer.from('BEGIN:VCARD\nNOTE:Grüße 日本\nEND:VCARD');
     const cut = whole.indexOf(Buffer.from('日')) + 1;
