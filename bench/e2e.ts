@@ -1,12 +1,10 @@
 // End-to-end timings with the real SyncEvolution client as the phone, the gateway in-process
 // (embedded store) and a real Radicale: slow sync of N contacts, a no-change sync, and a
 // refresh-from-server into a second, empty phone. Run: npx tsx bench/e2e.ts [N]
-import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { startGateway } from '../src/main.js';
 import { generateContacts21, makeTempDir, sleep, startRadicale, SyncEvolutionClient } from '../test/support/index.js';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { startTestGateway } from '../test/support/gateway.js';
 
 export interface E2eFigures {
   slowSeconds: number;
@@ -17,16 +15,8 @@ export interface E2eFigures {
 export async function e2eSlowSync(n: number, wbxml: boolean): Promise<E2eFigures> {
   const dir = makeTempDir('bench-e2e');
   const dav = await startRadicale();
-  const mappings = path.join(dir, 'mappings');
-  mkdirSync(mappings);
-  writeFileSync(path.join(mappings, 'alice.yaml'), [
-    'account: alice', 'auth: passthrough', 'dav:', `  url: ${dav.baseUrl}/`, 'datastores:', '  contacts:',
-    '    uris: [contacts]', `    collection: ${dav.collections.contacts}`, '',
-  ].join('\n'));
-  const gw = await startGateway(
-    { port: 0, mappingsDir: mappings, stateDir: path.join(dir, 'state'), redisUrl: '', logLevel: 'warn' },
-    { logDestination: createWriteStream(path.join(dir, 'gateway.log')) },
-  );
+  // The test gateway's default mapping: alice, passthrough, one address book on this Radicale.
+  const gw = await startTestGateway({ dav, settings: { logLevel: 'warn', authCacheSeconds: 60 } });
   try {
     const phone = (id: string): SyncEvolutionClient => new SyncEvolutionClient({
       dir: path.join(dir, id), deviceId: `bench-${id}`, url: gw.url, user: 'alice', password: dav.password, auth: 'basic',

@@ -1,21 +1,14 @@
 // A forced slow sync of a phone whose items the gateway already knows (after a 508, a restored
 // phone, a reset device): every item is compared with its server copy. Prints wall time and the
 // number of DAV requests the gateway made. Run: npx tsx bench/slow-resync.ts [N]
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { startGateway } from '../src/main.js';
 import { generateContacts21, makeTempDir, sleep, startRadicale, SyncEvolutionClient } from '../test/support/index.js';
+import { startTestGateway } from '../test/support/gateway.js';
 
 export async function slowResync(n: number): Promise<{ firstSlowS: number; resyncS: number; resyncDavRequests: number }> {
   const dir = makeTempDir('bench-resync');
   const dav = await startRadicale();
-  const mappings = path.join(dir, 'mappings');
-  mkdirSync(mappings);
-  writeFileSync(path.join(mappings, 'alice.yaml'), [
-    'account: alice', 'auth: passthrough', 'dav:', `  url: ${dav.baseUrl}/`, 'datastores:', '  contacts:',
-    '    uris: [contacts]', `    collection: ${dav.collections.contacts}`, '',
-  ].join('\n'));
   // Count the gateway's DAV requests by wrapping fetch for this process.
   let davRequests = 0;
   const realFetch = globalThis.fetch;
@@ -23,10 +16,7 @@ export async function slowResync(n: number): Promise<{ firstSlowS: number; resyn
     if (String(input instanceof Request ? input.url : input).startsWith(dav.baseUrl)) davRequests++;
     return realFetch(input, init);
   }) as typeof fetch;
-  const gw = await startGateway(
-    { port: 0, mappingsDir: mappings, stateDir: path.join(dir, 'state'), redisUrl: '', logLevel: 'warn', authCacheSeconds: 600 },
-    { logDestination: createWriteStream(path.join(dir, 'gateway.log')) },
-  );
+  const gw = await startTestGateway({ dav, settings: { logLevel: 'warn', authCacheSeconds: 600 } });
   try {
     const phone = new SyncEvolutionClient({
       dir: path.join(dir, 'phone'), url: gw.url, user: 'alice', password: dav.password, auth: 'basic', legacy: true, datastores: { contacts: 'contacts' },

@@ -29,6 +29,7 @@ import type { Command, ItemCmd, SyncMLMessage } from '../../src/codec/model.js';
 import { el, type SmlElement } from '../../src/codec/tree.js';
 import { parseMultistatus, startRadicale, type DavItem, type DavServerHandle } from '../support/index.js';
 import { alert, ScriptedClient, startTestGateway, statusesOf, syncCmd, type TestGateway } from '../support/gateway.js';
+import { accountYaml } from '../support/mapping.js';
 
 /** One mapped datastore per scenario, each on its own Radicale address book. */
 const SCENARIOS = {
@@ -165,18 +166,12 @@ describe('conflict policies and short GUIDs (real Radicale, embedded store, scri
     }
     gw = await startTestGateway({
       dav,
-      mappingYaml: [
-        'account: alice',
-        'auth: passthrough',
-        'dav:',
-        `  url: ${dav.baseUrl}/`,
-        'datastores:',
-        ...Object.entries(SCENARIOS).flatMap(([name, s]) => [
-          `  ab-${name}:`, '    kind: contacts', `    uris: [ab-${name}]`, `    collection: ${collections[name as Scenario]}`, `    conflict: ${s.conflict}`,
-        ]),
-        `  ${GUID_DS}:`, '    kind: contacts', `    uris: [${GUID_DS}]`, `    collection: ${collections[GUID_DS]}`,
-        '',
-      ].join('\n'),
+      mappingYaml: accountYaml(dav, { datastores: {
+        ...Object.fromEntries(Object.entries(SCENARIOS).map(([name, s]) => [
+          `ab-${name}`, { kind: 'contacts', uris: [`ab-${name}`], collection: collections[name as Scenario], conflict: s.conflict },
+        ])),
+        [GUID_DS]: { kind: 'contacts', uris: [GUID_DS], collection: collections[GUID_DS] },
+      } }),
     });
   });
   after(async function () {

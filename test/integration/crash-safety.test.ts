@@ -9,7 +9,7 @@ import path from 'node:path';
 import { countKeys, duplicatesOf } from '../support/contact-keys.js';
 import { spawnGateway, writeAliceMapping, type GatewayProcess } from '../support/gateway-process.js';
 import {
-  generateContacts21, makeTempDir, sleep, startRadicale, startRedis, SyncEvolutionClient,
+  generateContacts21, makeTempDir, prng, sleep, startRadicale, startRedis, SyncEvolutionClient,
   type DavServerHandle, type RedisHandle, type SyncReport,
 } from '../support/index.js';
 
@@ -20,17 +20,6 @@ const CONTACTS = 500;
 const MAX_MSG_SIZE = 20_000;
 const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
 
-/** Small deterministic PRNG (mulberry32), so a failing run can be replayed with CRASH_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Session log dirs of the phone (SyncEvolution writes one per sync). */
 function logDirs(phone: SyncEvolutionClient): string[] {

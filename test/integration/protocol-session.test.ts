@@ -8,6 +8,7 @@ import { startRadicale, type DavServerHandle } from '../support/index.js';
 import {
   addCmd, alert, postSyncml, ScriptedClient, startTestGateway, statusesOf, syncCmd, vcard21, type TestGateway,
 } from '../support/gateway.js';
+import { accountYaml } from '../support/mapping.js';
 
 const hdrOk: Command = { kind: 'Status', cmdId: '1', msgRef: '1', cmdRef: '0', cmd: 'SyncHdr', targetRefs: [], sourceRefs: [], data: '200', items: [] };
 
@@ -20,20 +21,10 @@ describe('protocol: sessions (real Radicale, embedded store)', function () {
     dav = await startRadicale();
     gw = await startTestGateway({
       dav,
-      mappingYaml: [
-        'account: bob',
-        'auth:',
-        '  md5: ${BOB_SYNCML_SECRET}',
-        'dav:',
-        `  url: ${dav.baseUrl}/`,
-        `  username: ${dav.user}`,
-        '  password: ${BOB_DAV_PASSWORD}',
-        'datastores:',
-        '  contacts:',
-        '    uris: [contacts]',
-        `    collection: ${dav.collections.contacts}`,
-        '',
-      ].join('\n'),
+      mappingYaml: accountYaml(dav, {
+        account: 'bob', auth: { md5: '${BOB_SYNCML_SECRET}' }, davLogin: { username: dav.user, password: '${BOB_DAV_PASSWORD}' },
+        datastores: { contacts: { uris: ['contacts'], collection: dav.collections.contacts } },
+      }),
       env: { ...process.env, BOB_SYNCML_SECRET: 'bob-md5-secret', BOB_DAV_PASSWORD: dav.password },
     });
   });

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import type { Command, SyncMLMessage } from '../../src/codec/model.js';
 import { startRadicale, type DavServerHandle } from '../support/index.js';
 import { alert, ScriptedClient, startTestGateway, statusesOf, syncCmd, type TestGateway } from '../support/gateway.js';
+import { accountYaml } from '../support/mapping.js';
 import {
   CORPUS, hordeSession, itemCommands, loadRecorded, Replayer, statusFor, syncEvolutionExchanges, type Exchange,
 } from '../support/replay.js';
@@ -61,11 +62,8 @@ describe('replay of recorded sessions (real Radicale, embedded store)', function
       dav = await startRadicale();
       gw = await startTestGateway({
         dav,
-        mappingYaml: [
-          'account: alice', 'auth: passthrough', 'dav:', `  url: ${dav.baseUrl}/`, 'datastores:',
-          // The P900 keeps events and to-dos in one datastore: its VTODOs go to the tasks collection.
-          '  calendar:', '    uris: [calendar]', `    collection: ${dav.collections.calendar}`, `    tasksCollection: ${dav.collections.tasks}`, '',
-        ].join('\n'),
+        // The P900 keeps events and to-dos in one datastore: its VTODOs go to the tasks collection.
+        mappingYaml: accountYaml(dav, { datastores: { calendar: { uris: ['calendar'], collection: dav.collections.calendar, tasksCollection: dav.collections.tasks } } }),
       });
       // The two events Horde sent in session 1, so that our server Sync has the same Adds and the
       // client's Map (recorded against Horde's ids) can be pointed at ours.
@@ -174,15 +172,13 @@ describe('replay of recorded sessions (real Radicale, embedded store)', function
       dav = await startRadicale();
       gw = await startTestGateway({
         dav,
-        mappingYaml: [
-          'account: alice', 'auth: passthrough', 'dav:', `  url: ${dav.baseUrl}/`, 'datastores:',
-          '  contacts:', '    uris: [contacts, card, contact, addressbook]', `    collection: ${dav.collections.contacts}`,
-          '  calendar:', '    uris: [calendar, horde, events]', `    collection: ${dav.collections.calendar}`,
-          '  tasks:', '    uris: [tasks, todo]', `    collection: ${dav.collections.tasks}`,
+        mappingYaml: accountYaml(dav, { datastores: {
+          contacts: { uris: ['contacts', 'card', 'contact', 'addressbook'], collection: dav.collections.contacts },
+          calendar: { uris: ['calendar', 'horde', 'events'], collection: dav.collections.calendar },
+          tasks: { uris: ['tasks', 'todo'], collection: dav.collections.tasks },
           // Notes only need to be alerted here; no note items are replayed.
-          '  notes:', '    uris: [notes, note]', `    collection: ${dav.collections.tasks}`,
-          '',
-        ].join('\n'),
+          notes: { uris: ['notes', 'note'], collection: dav.collections.notes },
+        } }),
       });
     });
     after(async function () {

@@ -7,6 +7,7 @@ import ICAL from 'ical.js';
 import { convertCalendar } from '../../src/convert/calendar.js';
 import { makeTempDir, startRadicale, SyncEvolutionClient, type DavServerHandle } from '../support/index.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { accountYaml } from '../support/mapping.js';
 
 type Component = InstanceType<typeof ICAL.Component>;
 
@@ -205,22 +206,10 @@ for (const legacy of [false, true]) {
       dir = makeTempDir(`interop-calendar-${legacy ? 'vcal' : 'ical'}-`);
       dav = await startRadicale();
       // The device time zone is the one the client process runs in.
-      gw = await startTestGateway({ dav, settings: { deviceTimezone: ZONE }, mappingYaml: [
-        'account: alice',
-        'auth: passthrough',
-        'dav:',
-        `  url: ${dav.baseUrl}/`,
-        'datastores:',
-        '  calendar:',
-        '    kind: events',
-        '    uris: [calendar, ./calendar]',
-        `    collection: ${dav.collections.calendar}`,
-        '  tasks:',
-        '    kind: tasks',
-        '    uris: [tasks, ./tasks, todo]',
-        `    collection: ${dav.collections.tasks}`,
-        '',
-      ].join('\n') });
+      gw = await startTestGateway({ dav, settings: { deviceTimezone: ZONE }, mappingYaml: accountYaml(dav, { datastores: {
+        calendar: { kind: 'events', uris: ['calendar', './calendar'], collection: dav.collections.calendar },
+        tasks: { kind: 'tasks', uris: ['tasks', './tasks', 'todo'], collection: dav.collections.tasks },
+      } }) });
       phone = new SyncEvolutionClient({
         dir: path.join(dir, 'phone'), url: gw.url, user: 'alice', password: dav.password, auth: 'basic',
         legacy, datastores: { calendar: 'calendar', tasks: 'tasks' },

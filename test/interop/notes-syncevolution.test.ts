@@ -7,6 +7,7 @@ import path from 'node:path';
 import ICAL from 'ical.js';
 import { makeTempDir, sleep, startRadicale, SyncEvolutionClient, type DavServerHandle, type SyncReport } from '../support/index.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { accountYaml } from '../support/mapping.js';
 
 /** Memo text as compared across phone and server: LF line ends, no trailing blank lines. */
 const norm = (t: string): string => t.replace(/\r\n?/g, '\n').replace(/\n+$/, '');
@@ -49,10 +50,7 @@ for (const wbxml of [false, true]) describe(`interop: SyncEvolution client, memo
     dav = await startRadicale();
     gw = await startTestGateway({
       dav,
-      mappingYaml: [
-        'account: alice', 'auth: passthrough', 'dav:', `  url: ${dav.baseUrl}/`, 'datastores:',
-        '  notes:', '    kind: notes', '    uris: [notes, memo, Notes]', `    collection: ${dav.collections.notes}`, '',
-      ].join('\n'),
+      mappingYaml: accountYaml(dav, { datastores: { notes: { kind: 'notes', uris: ['notes', 'memo', 'Notes'], collection: dav.collections.notes } } }),
     });
   });
   after(async function () {

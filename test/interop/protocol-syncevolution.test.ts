@@ -12,6 +12,7 @@ import {
   generateContacts21, makeTempDir, mutateContact, sleep, startRadicale, SyncEvolutionClient, type DavServerHandle,
 } from '../support/index.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { accountYaml } from '../support/mapping.js';
 
 function fnAndTels(text: string): string {
   const c = parseContact(text);
@@ -52,13 +53,7 @@ for (const wbxml of [false, true]) describe(`interop: SyncEvolution client, whol
   before(async function () {
     dir = makeTempDir(`interop-protocol-${wbxml ? 'wbxml' : 'xml'}`);
     dav = await startRadicale();
-    gw = await startTestGateway({
-      dav,
-      mappingYaml: [
-        'account: alice', 'auth: passthrough', 'dav:', `  url: ${dav.baseUrl}/`, 'datastores:', '  contacts:',
-        '    uris: [contacts, ./contacts]', `    collection: ${dav.collections.contacts}`, '',
-      ].join('\n'),
-    });
+    gw = await startTestGateway({ dav });
   });
   after(async function () {
     await gw?.close();
@@ -222,10 +217,7 @@ for (const wbxml of [false, true]) describe(`interop: SyncEvolution client, whol
   it('MD5 authentication with the SyncEvolution client: challenged, then accepted, and the next session uses the new nonce', async function () {
     const gw2 = await startTestGateway({
       dav,
-      mappingYaml: [
-        'account: carol', 'auth:', '  md5: ${CAROL_SECRET}', 'dav:', `  url: ${dav.baseUrl}/`, `  username: ${dav.user}`, '  password: ${CAROL_DAV}',
-        'datastores:', '  contacts:', '    uris: [contacts]', `    collection: ${dav.collections.contacts}`, '',
-      ].join('\n'),
+      mappingYaml: accountYaml(dav, { account: 'carol', auth: { md5: '${CAROL_SECRET}' }, davLogin: { username: dav.user, password: '${CAROL_DAV}' } }),
       env: { ...process.env, CAROL_SECRET: 'carol-phone-secret', CAROL_DAV: dav.password },
     });
     try {
@@ -249,14 +241,7 @@ for (const wbxml of [false, true]) describe(`interop: SyncEvolution client, whol
   it('keep-alive: with a reply deadline of 0 s the server package goes out a batch per message, and the client follows it to the end', async function () {
     // A slow DAV server cannot be faked with a real one; a deadline of 0 makes every reply leave
     // after one batch, which is what a 60 s deadline does when the DAV side takes minutes.
-    const gw3 = await startTestGateway({
-      dav,
-      mappingYaml: [
-        'account: alice', 'auth: passthrough', 'dav:', `  url: ${dav.baseUrl}/`, 'datastores:', '  contacts:',
-        '    uris: [contacts]', `    collection: ${dav.collections.contacts}`, '',
-      ].join('\n'),
-      settings: { replyDeadlineSeconds: 0 },
-    });
+    const gw3 = await startTestGateway({ dav, settings: { replyDeadlineSeconds: 0 } });
     try {
       for (let i = 0; i < 60; i++) {
         await dav.putItem('contacts', `keepalive-${i}.vcf`, `BEGIN:VCARD\r\nVERSION:3.0\r\nUID:keepalive-${i}\r\nN:Alive;Keep${i};;;\r\nFN:Keep${i} Alive\r\nTEL;TYPE=CELL:+49 170 555${String(i).padStart(4, '0')}\r\nEND:VCARD\r\n`);

@@ -15,8 +15,8 @@ const STREETS = ['Hauptstraße', 'Rue de la Paix', 'Main Street', 'Königsallee'
 const CITIES: Array<[string, string, string]> = [['Berlin', '10115', 'Germany'], ['Paris', '75002', 'France'],
   ['Springfield', '62704', 'USA'], ['Düsseldorf', '40212', 'Germany'], ['Kraków', '30-001', 'Poland']];
 
-/** mulberry32: tiny seeded PRNG, so the same seed gives byte-identical contacts. */
-function prng(seed: number): () => number {
+/** mulberry32: tiny seeded PRNG, so the same seed gives byte-identical contacts (and kill times). */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

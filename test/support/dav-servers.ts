@@ -265,26 +265,14 @@ export async function startRadicale(opts: DavServerOptions = {}): Promise<DavSer
     tasks: `${baseUrl}/${user}/tasks/`,
     notes: `${baseUrl}/${user}/notes/`,
   };
-  let proc: ServiceProcess | undefined;
-
-  const start = async (): Promise<void> => {
-    if (proc) return;
-    if (await isListening(port)) throw new Error(`radicale: port ${port} is already in use`);
+  const handle = await runServer({
+    kind: 'radicale', baseUrl, port, user, password, collections, storageDir: path.join(storage, 'collection-root', user), dir, owned, logFile, req,
     // Radicale reads ~/.config/radicale too; pin HOME so a developer's config cannot leak in.
-    const p = spawnService(bin, ['--config', configFile], logFile, {
+    spawn: () => spawnService(bin, ['--config', configFile], logFile, {
       cwd: dir,
       env: { ...process.env, HOME: dir, XDG_CONFIG_HOME: path.join(dir, '.config') },
-    });
-    proc = p;
-    await waitHttp(baseUrl, p, `radicale on port ${port}`);
-  };
-  const stop = async (): Promise<void> => {
-    const p = proc;
-    proc = undefined;
-    await p?.stop();
-  };
-
-  await start();
+    }),
+  });
   // PROPFIND on the principal makes Radicale create the user's home collection.
   const home = await req('PROPFIND', `/${user}/`, { headers: { Depth: '0' } });
   await expectStatus(home, [207], `radicale: PROPFIND /${user}/ as ${user}`);
@@ -293,26 +281,7 @@ export async function startRadicale(opts: DavServerOptions = {}): Promise<DavSer
   await ensureCollection(req, collections.calendar, 'VEVENT');
   await ensureCollection(req, collections.tasks, 'VTODO');
   await ensureCollection(req, collections.notes, 'VJOURNAL');
-
-  return {
-    kind: 'radicale',
-    baseUrl,
-    port,
-    user,
-    password,
-    collections,
-    storageDir: path.join(storage, 'collection-root', user),
-    dir,
-    logFile,
-    start,
-    stop,
-    dispose: async () => {
-      await stop();
-      if (owned) removeTempDir(dir);
-    },
-    request: req,
-    ...davOps(req, collections),
-  };
+  return handle;
 }
 
 // ---- Xandikos ---------------------------------------------------------------------------
@@ -338,45 +307,47 @@ export async function startXandikos(opts: DavServerOptions = {}): Promise<DavSer
     tasks: `${baseUrl}/${user}/calendars/tasks/`,
     notes: `${baseUrl}/${user}/calendars/notes/`,
   };
-  let proc: ServiceProcess | undefined;
+  const handle = await runServer({
+    kind: 'xandikos', baseUrl, port, user, password, collections, storageDir: storage, dir, owned, logFile, req,
+    spawn: () => {
+      const args = ['-d', storage, '--current-user-principal', `/${user}/`, '-l', '127.0.0.1', '-p', String(port)];
+      // --defaults only on first start: it would try to create what already exists.
+      if (!existsSync(storage)) args.push('--defaults');
+      return spawnService(bin, args, logFile, { cwd: dir, env: { ...process.env, HOME: dir } });
+    },
+  });
+  await ensureCollection(req, collections.tasks, 'VTODO');
+  await ensureCollection(req, collections.notes, 'VJOURNAL');
+  return handle;
+}
 
+/** Start/stop/dispose around one server process, and the handle both servers return. */
+async function runServer(o: {
+  kind: DavServerHandle['kind']; baseUrl: string; port: number; user: string; password: string; collections: Record<CollectionKey, string>;
+  storageDir: string; dir: string; owned: boolean; logFile: string; req: Requester; spawn: () => ServiceProcess;
+}): Promise<DavServerHandle> {
+  let proc: ServiceProcess | undefined;
   const start = async (): Promise<void> => {
     if (proc) return;
-    if (await isListening(port)) throw new Error(`xandikos: port ${port} is already in use`);
-    const args = ['-d', storage, '--current-user-principal', `/${user}/`, '-l', '127.0.0.1', '-p', String(port)];
-    // --defaults only on first start: it would try to create what already exists.
-    if (!existsSync(storage)) args.push('--defaults');
-    const p = spawnService(bin, args, logFile, { cwd: dir, env: { ...process.env, HOME: dir } });
+    if (await isListening(o.port)) throw new Error(`${o.kind}: port ${o.port} is already in use`);
+    const p = o.spawn();
     proc = p;
-    await waitHttp(baseUrl, p, `xandikos on port ${port}`);
+    await waitHttp(o.baseUrl, p, `${o.kind} on port ${o.port}`);
   };
   const stop = async (): Promise<void> => {
     const p = proc;
     proc = undefined;
     await p?.stop();
   };
-
   await start();
-  await ensureCollection(req, collections.tasks, 'VTODO');
-  await ensureCollection(req, collections.notes, 'VJOURNAL');
-
   return {
-    kind: 'xandikos',
-    baseUrl,
-    port,
-    user,
-    password,
-    collections,
-    storageDir: storage,
-    dir,
-    logFile,
-    start,
-    stop,
+    kind: o.kind, baseUrl: o.baseUrl, port: o.port, user: o.user, password: o.password, collections: o.collections,
+    storageDir: o.storageDir, dir: o.dir, logFile: o.logFile, start, stop,
     dispose: async () => {
       await stop();
-      if (owned) removeTempDir(dir);
+      if (o.owned) removeTempDir(o.dir);
     },
-    request: req,
-    ...davOps(req, collections),
+    request: o.req,
+    ...davOps(o.req, o.collections),
   };
 }

@@ -3,6 +3,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DavServerHandle } from './dav-servers.js';
+import { accountYaml } from './mapping.js';
 import { getFreePort, isListening, makeTempDir, repoRoot, spawnService, waitUntil } from './processes.js';
 import type { ServiceProcess } from './processes.js';
 
@@ -109,16 +110,6 @@ export function readLogLines(file: string): Array<Record<string, unknown>> {
 export function writeAliceMapping(dir: string, dav: DavServerHandle): string {
   const mappings = path.join(dir, 'mappings');
   mkdirSync(mappings, { recursive: true });
-  writeFileSync(path.join(mappings, 'alice.yaml'), [
-    'account: alice',
-    'auth: passthrough',
-    'dav:',
-    `  url: ${dav.baseUrl}/`,
-    'datastores:',
-    '  contacts:',
-    '    uris: [./contacts, contacts, addressbook, Contacts, card]',
-    `    collection: ${dav.collections.contacts}`,
-    '',
-  ].join('\n'));
+  writeFileSync(path.join(mappings, 'alice.yaml'), accountYaml(dav));
   return mappings;
 }

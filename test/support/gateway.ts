@@ -8,6 +8,7 @@ import type { Command, Item, SyncHdr, SyncMLMessage, WireFormat } from '../../sr
 import type { Settings } from '../../src/config.js';
 import { startGateway, type RunningGateway } from '../../src/main.js';
 import type { DavServerHandle } from './dav-servers.js';
+import { accountYaml } from './mapping.js';
 import { makeTempDir } from './processes.js';
 
 export interface TestGateway extends RunningGateway {
@@ -32,17 +33,7 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
   const dir = makeTempDir('gateway');
   const mappings = path.join(dir, 'mappings');
   mkdirSync(mappings);
-  writeFileSync(path.join(mappings, 'alice.yaml'), o.mappingYaml ?? [
-    'account: alice',
-    'auth: passthrough',
-    'dav:',
-    `  url: ${o.dav.baseUrl}/`,
-    'datastores:',
-    '  contacts:',
-    '    uris: [./contacts, contacts, addressbook, Contacts, card]',
-    `    collection: ${o.dav.collections.contacts}`,
-    '',
-  ].join('\n'));
+  writeFileSync(path.join(mappings, 'alice.yaml'), o.mappingYaml ?? accountYaml(o.dav));
   const logFile = path.join(dir, 'gateway.log');
   // Synchronous writes: a test reads the log right after the request that wrote it.
   const logStream = pino.destination({ dest: logFile, sync: true, mkdir: true });
