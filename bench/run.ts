@@ -76,6 +76,11 @@ async function converters(): Promise<void> {
   section('vCalendar conversion (events/s, one core)', await benchVcal());
 }
 
+async function chunks(): Promise<void> {
+  const { benchChunks } = await import('./chunks.js');
+  section('Large-object chunks and conflict bookkeeping (one core, wall time)', benchChunks());
+}
+
 async function state(): Promise<void> {
   section('State stores (5,000-item slow sync)', await benchState());
 }
@@ -114,6 +119,7 @@ async function endToEnd(): Promise<void> {
 const steps: Array<[string, () => Promise<void>, boolean]> = [
   ['codecs', codecs, true],
   ['converters', converters, true],
+  ['chunks', chunks, true],
   ['state', state, true],
   ['dav', dav, !has('--skip-dav')],
   ['e2e', endToEnd, !has('--skip-e2e')],

@@ -9,6 +9,10 @@ import type {
   ClientChangeOutcome, ConflictPolicy, DatastoreSessionState, DeviceFormat, ItemTranslator, MatchRule, OutgoingChange, SentChange,
 } from './types.js';
 import { fingerprintKind } from './types.js';
+import { unchangedFields } from './field-digests.js';
+
+/** Per-field digests of a device item (`MapEntry.fields`), when its translator makes them. */
+type DeviceFields = { fields?: string };
 
 export interface DatastoreSyncOptions {
   conflict: ConflictPolicy;
@@ -128,18 +132,19 @@ export class DatastoreSync {
   async #applyItem(s: DatastoreSessionState, luid: string, data: string, format: DeviceFormat, whenNew: 'added' | 'replaced-as-add'): Promise<ClientChangeOutcome> {
     try {
       const serverData = this.#tr.toServer(data, format);
+      const fields = this.#fieldsOf(data, format);
       const map = await this.#loadMap();
       if (isFullSync(s)) s.seenLuids.push(luid);
       const existing = map.byLuid.get(luid);
-      if (existing) return await this.#replaceMapped(s, existing, serverData, 'replaced');
+      if (existing) return await this.#replaceMapped(s, existing, serverData, fields);
       if (isFullSync(s)) {
         const match = await this.#findMatch(s, serverData);
         if (match) {
           s.stats.matched++;
-          return await this.#pairWithServerItem(s, luid, match, serverData);
+          return await this.#pairWithServerItem(s, luid, match, serverData, fields);
         }
       }
-      const created = await this.#createFromDevice(serverData, luid);
+      const created = await this.#createFromDevice(serverData, luid, fields);
       s.touched.push(created.href);
       s.claimed.push(created.href);
       s.stats.clientAdded++;
@@ -182,7 +187,7 @@ export class DatastoreSync {
    * from device + LUID: if the gateway crashed between the DAV write and the map write, the
    * phone's resend of the same Add finds that item (ALREADY_EXISTS) instead of duplicating it.
    */
-  async #createFromDevice(serverData: string, luid: string, stable = true): Promise<{ href: string; etag: string }> {
+  async #createFromDevice(serverData: string, luid: string, fields: DeviceFields, stable = true): Promise<{ href: string; etag: string }> {
     const data = this.#tr.mergeFromDevice(undefined, stable ? withUid(serverData, stableUid(this.#key, luid)) : serverData);
     let created: { href: string; etag: string };
     try {
@@ -196,14 +201,14 @@ export class DatastoreSync {
       // The resend may carry a newer version than the one written before the crash.
       created = this.#tr.hash(existing.data) === this.#tr.hash(data) ? { href, etag: existing.etag } : await this.#store.update(href, data, existing.etag);
     }
-    await this.#putEntry({ luid, guid: created.href, etag: created.etag, hash: this.#tr.hash(data), ...this.#fields(serverData) });
+    await this.#putEntry({ luid, guid: created.href, etag: created.etag, hash: this.#tr.hash(data), ...fields });
     return created;
   }
 
-  /** Field digests of the item as the device has it, for `MapEntry.fields` (none if unsupported). */
-  #fields(deviceAsServer: string): { fields?: string } {
+  /** Field digests of an item as the device has it, for `MapEntry.fields` (none if unsupported). */
+  #fieldsOf(deviceData: string, format: DeviceFormat): DeviceFields {
     try {
-      const fields = this.#tr.fieldDigests?.(deviceAsServer);
+      const fields = this.#tr.fieldDigests?.(deviceData, format);
       return fields !== undefined ? { fields } : {};
     } catch {
       return {};
@@ -214,22 +219,23 @@ export class DatastoreSync {
    * A DAV 412 means someone changed the item between our read and our write: read it again and
    * resolve once more, now as a conflict under the datastore's policy.
    */
-  async #replaceMapped(s: DatastoreSessionState, entry: MapEntry, serverData: string, result: 'replaced'): Promise<ClientChangeOutcome> {
+  async #replaceMapped(s: DatastoreSessionState, entry: MapEntry, serverData: string, fields: DeviceFields): Promise<ClientChangeOutcome> {
     try {
-      return await this.#replaceMappedOnce(s, entry, serverData, result);
+      return await this.#replaceMappedOnce(s, entry, serverData, fields);
     } catch (err) {
       if (!isGatewayError(err, 'ETAG_MISMATCH')) throw err;
       this.#log.warn({ ds: s.name, luid: entry.luid, href: entry.guid }, 'item changed on the server while it was being written (412): resolving again');
-      return this.#replaceMappedOnce(s, entry, serverData, result);
+      return this.#replaceMappedOnce(s, entry, serverData, fields);
     }
   }
 
-  async #replaceMappedOnce(s: DatastoreSessionState, entry: MapEntry, serverData: string, result: 'replaced'): Promise<ClientChangeOutcome> {
+  async #replaceMappedOnce(s: DatastoreSessionState, entry: MapEntry, serverData: string, fields: DeviceFields): Promise<ClientChangeOutcome> {
+    const result = 'replaced';
     s.claimed.push(entry.guid);
     const current = await this.#current(entry.guid);
     if (!current) {
       // Gone on the server (deleted there): the device's edit brings it back.
-      const created = await this.#createFromDevice(serverData, entry.luid);
+      const created = await this.#createFromDevice(serverData, entry.luid, fields);
       s.touched.push(created.href);
       s.claimed.push(created.href);
       s.stats.clientAdded++;
@@ -248,7 +254,7 @@ export class DatastoreSync {
       if (policy === 'duplicate') {
         // The device's version becomes a new server item; the server's version, now unmapped,
         // goes to the device as an Add.
-        const created = await this.#createFromDevice(stripUid(serverData), entry.luid, false);
+        const created = await this.#createFromDevice(stripUid(serverData), entry.luid, fields, false);
         s.touched.push(created.href);
         s.claimed.push(created.href);
         s.stats.clientAdded++;
@@ -261,18 +267,15 @@ export class DatastoreSync {
     // field the device sent back as it had it (same digest as when it last synced) was not edited
     // there: the server's edit of that field must survive (three-way merge).
     let fromDevice = serverData;
-    if (conflict === 'merged' && entry.fields && this.#tr.withoutUnchanged) {
-      try {
-        fromDevice = this.#tr.withoutUnchanged(serverData, entry.fields);
-      } catch {
-        fromDevice = serverData;
-      }
+    if (conflict === 'merged' && entry.fields && fields.fields && this.#tr.withoutFields) {
+      const unchanged = unchangedFields(entry.fields, fields.fields);
+      if (unchanged.length) fromDevice = this.#tr.withoutFields(serverData, unchanged);
     }
     const merged = this.#tr.mergeFromDevice(current.data, fromDevice, conflict ? undefined : s.filter);
     const newHash = this.#tr.hash(merged);
     if (newHash === this.#tr.hash(current.data)) {
       // Nothing the server does not already have (typical in a slow sync): no write.
-      await this.#putEntry({ luid: entry.luid, guid: entry.guid, etag: current.etag, hash: newHash, ...this.#fields(serverData) });
+      await this.#putEntry({ luid: entry.luid, guid: entry.guid, etag: current.etag, hash: newHash, ...fields });
       s.touched.push(entry.guid);
       return { result, guid: entry.guid };
     }
@@ -284,7 +287,7 @@ export class DatastoreSync {
       s.stats.clientReplaced++;
       return { result: 'conflict', resolution: conflict, guid: updated.href };
     }
-    await this.#putEntry({ luid: entry.luid, guid: updated.href, etag: updated.etag, hash: newHash, ...this.#fields(serverData) });
+    await this.#putEntry({ luid: entry.luid, guid: updated.href, etag: updated.etag, hash: newHash, ...fields });
     s.touched.push(updated.href);
     s.stats.clientReplaced++;
     return conflict ? { result: 'conflict', resolution: conflict, guid: updated.href } : { result, guid: updated.href };
@@ -360,16 +363,16 @@ export class DatastoreSync {
     }
   }
 
-  async #pairWithServerItem(s: DatastoreSessionState, luid: string, href: string, serverData: string): Promise<ClientChangeOutcome> {
+  async #pairWithServerItem(s: DatastoreSessionState, luid: string, href: string, serverData: string, fields: DeviceFields): Promise<ClientChangeOutcome> {
     const [current] = await this.#store.fetch([href]);
     if (!current) {
-      const created = await this.#createFromDevice(serverData, luid);
+      const created = await this.#createFromDevice(serverData, luid, fields);
       s.touched.push(created.href);
       s.claimed.push(created.href);
       s.stats.clientAdded++;
       return { result: 'added', guid: created.href };
     }
-    return this.#replaceMapped(s, { luid, guid: href, etag: current.etag }, serverData, 'replaced').then((o) =>
+    return this.#replaceMapped(s, { luid, guid: href, etag: current.etag }, serverData, fields).then((o) =>
       o.result === 'replaced' ? { result: 'merged', guid: o.guid } : o,
     );
   }
@@ -497,22 +500,12 @@ export class DatastoreSync {
       }
       try {
         const data = this.#tr.toDevice(item.data, s.deviceFormat, s.filter);
-        result.push({ change, data, etag: item.etag, hash, ...this.#fieldsOfDeviceCopy(data, s) });
+        result.push({ change, data, etag: item.etag, hash, ...this.#fieldsOf(data, s.deviceFormat) });
       } catch (err) {
         this.#log.warn({ ds: s.name, href: change.href, err: String(err) }, 'server item cannot be converted for the device; skipped');
       }
     }
     return result;
-  }
-
-  /** Field digests of what the device will hold once it stores `deviceData`. */
-  #fieldsOfDeviceCopy(deviceData: string, s: DatastoreSessionState): { fields?: string } {
-    if (!this.#tr.fieldDigests) return {};
-    try {
-      return this.#fields(this.#tr.toServer(deviceData, s.deviceFormat));
-    } catch {
-      return {};
-    }
   }
 
   /** Put changes back at the head of the queue (they did not fit into the message). */

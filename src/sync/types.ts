@@ -52,12 +52,13 @@ export interface ItemTranslator {
   /** Last-modified time the item carries (REV, LAST-MODIFIED), for the newer-wins policy. */
   modifiedAt?(serverData: string): Date | undefined;
   /**
-   * Per-field digests of an item (server format), one compact string for `MapEntry.fields`: the
-   * version the device last had, the base of a three-way conflict merge.
+   * Per-field digests of an item in the device's format (see field-digests.ts), for
+   * `MapEntry.fields`: taken from what the server sends and from what the device sends back, so
+   * that a field the device did not edit has the same digest both times.
    */
-  fieldDigests?(serverData: string): string;
-  /** The device's item without the fields whose digests equal `base` (it did not edit those). */
-  withoutUnchanged?(deviceAsServer: string, base: string): string;
+  fieldDigests?(deviceData: string, from: DeviceFormat): string;
+  /** A server-format item without the named fields (the device did not edit them). */
+  withoutFields?(serverData: string, names: readonly string[]): string;
 }
 
 /** What happens when an item changed on both sides since the last sync (per datastore). */

@@ -10,6 +10,7 @@ import type { PutGetCmd } from '../../../src/codec/model.js';
 import type { SmlElement } from '../../../src/codec/tree.js';
 import { effectiveFilter } from '../../../src/convert/filters/index.js';
 import { parseDevInf } from '../../../src/protocol/devinf.js';
+import { unchangedFields } from '../../../src/sync/field-digests.js';
 import { contactsTranslator as t } from '../../../src/sync/translators.js';
 import { repoRoot } from '../../support/processes.js';
 
@@ -32,5 +33,26 @@ describe('contacts translator: SyncEvolution placeholders', function () {
     const merged = t.mergeFromDevice(created, asServer, filter);
     assert.doesNotMatch(merged, /^GEO/m);
     assert.equal(t.hash(merged), t.hash(created));
+  });
+});
+
+describe('contacts translator: field digests for the three-way conflict merge', function () {
+  const v21 = { type: 'text/x-vcard', version: '2.1' };
+  const v30 = { type: 'text/vcard', version: '3.0' };
+  const card = (tel: string): string => ['BEGIN:VCARD', 'VERSION:2.1', 'N:Rossi;Zoë;;;', 'FN:Zoë Rossi', `TEL;CELL;VOICE:${tel}`,
+    'EMAIL;INTERNET:zoe@example.org', 'END:VCARD', ''].join('\r\n');
+
+  it('the same card as 2.1 (sent to the phone) and as 3.0 gives the same digests', function () {
+    const asServer = t.toServer(card('+49 170 1'), v21);
+    assert.equal(t.fieldDigests!(card('+49 170 1'), v21), t.fieldDigests!(asServer, v30));
+  });
+
+  it('an edited field changes only its own digest; the rest count as unchanged', function () {
+    const base = t.fieldDigests!(card('+49 170 1'), v21);
+    const now = t.fieldDigests!(card('+49 170 2'), v21);
+    assert.deepEqual(unchangedFields(base, now).sort(), ['EMAIL', 'FN', 'N']);
+    const withoutUnchanged = t.withoutFields!(t.toServer(card('+49 170 2'), v21), unchangedFields(base, now));
+    assert.match(withoutUnchanged, /^TEL/m);
+    assert.doesNotMatch(withoutUnchanged, /^EMAIL/m);
   });
 });
