@@ -16,7 +16,8 @@ export type GatewayErrorCode =
   | 'CONFIG_INVALID'
   | 'DEVICE_BUSY'
   | 'TOO_LARGE'
-  | 'NOT_SUPPORTED';
+  | 'NOT_SUPPORTED'
+  | 'LISTEN_FAILED'; // the gateway cannot open its port (in use, no permission)
 
 export class GatewayError extends Error {
   readonly code: GatewayErrorCode;
