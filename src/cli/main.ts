@@ -8,7 +8,7 @@ import { decodeAny, decodeXml, formatXml, messageToTree } from '../codec/index.j
 import { encodeWbxml } from '../codec/wbxml/index.js';
 import { loadSettings } from '../config.js';
 import { describeError } from '../errors.js';
-import { exitCodeFor, HelpRequested, parseCommand, UsageError, VERSION } from './usage.js';
+import { exitCodeFor, isHelpRequested, isUsageError, parseCommand, UsageError, VERSION } from './usage.js';
 
 export const USAGE = `usage: syncml-gateway [--help | --version] [command] [--help]
 
@@ -57,9 +57,9 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
   try {
     await run(cmd, rest, stdout);
   } catch (err) {
-    if (err instanceof HelpRequested) {
+    if (isHelpRequested(err)) {
       stdout.write(err.text);
-    } else if (err instanceof UsageError) {
+    } else if (isUsageError(err)) {
       stderr.write(`syncml-gateway ${cmd}: ${err.message}\n\n${err.usage}`);
       code = exitCodeFor(err);
     } else {

@@ -25,8 +25,17 @@ export class HelpRequested extends Error {
   }
 }
 
+// Checked by name, not instanceof: a test runner may load this module twice (CJS and ESM).
+export function isUsageError(err: unknown): err is UsageError {
+  return err instanceof Error && err.name === 'UsageError' && typeof (err as UsageError).usage === 'string';
+}
+
+export function isHelpRequested(err: unknown): err is HelpRequested {
+  return err instanceof Error && err.name === 'HelpRequested' && typeof (err as HelpRequested).text === 'string';
+}
+
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof UsageError) return EXIT.USAGE;
+  if (isUsageError(err)) return EXIT.USAGE;
   if (isGatewayError(err, 'CONFIG_INVALID')) return EXIT.CONFIG;
   return EXIT.FAILED;
 }
