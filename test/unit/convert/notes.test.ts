@@ -2,12 +2,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ICAL from 'ical.js';
 import { convertNote, parseNote } from '../../../src/convert/notes.js';
 import { requireShared, SHARED_CORPUS } from '../../support/shared.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const corpus = SHARED_CORPUS;
 const NOW = new Date(Date.UTC(2024, 0, 1));
 

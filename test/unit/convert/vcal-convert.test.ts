@@ -1,15 +1,13 @@
 // vCalendar 1.0 <-> iCalendar 2.0 item conversion: all-day forms, TZ/DAYLIGHT, alarms, enums,
 // fingerprints, splitting, and the third-party corpus (../shared/corpus).
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ICAL from 'ical.js';
 import { calendarFingerprint, convertCalendar, splitByComponent } from '../../../src/convert/calendar.js';
 import { isGatewayError } from '../../../src/errors.js';
 import { listFilesBelow, requireShared, SHARED_CORPUS } from '../../support/shared.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const corpus = SHARED_CORPUS;
 const NOW = new Date(Date.UTC(2024, 0, 1));
 

@@ -3,13 +3,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isGatewayError } from '../../../src/errors.js';
 import { calendarTranslators } from '../../../src/sync/calendar-translators.js';
 import type { DeviceFormat, ItemTranslator } from '../../../src/sync/types.js';
 import { requireShared, SHARED_CORPUS } from '../../support/shared.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const corpus = SHARED_CORPUS;
 const NOW = new Date(Date.UTC(2026, 0, 2, 3, 4, 5));
 const { events, tasks, notes } = calendarTranslators({ defaultTimezone: 'Europe/Berlin', now: () => NOW });

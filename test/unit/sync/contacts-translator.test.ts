@@ -12,7 +12,6 @@ import { effectiveFilter } from '../../../src/convert/filters/index.js';
 import { parseDevInf } from '../../../src/protocol/devinf.js';
 import { unchangedFields } from '../../../src/sync/field-digests.js';
 import { contactsTranslator as t } from '../../../src/sync/translators.js';
-import { repoRoot } from '../../support/processes.js';
 import { requireShared, SHARED_FIXTURES } from '../../support/shared.js';
 
 const sent = [
