@@ -68,7 +68,9 @@ const AUTH_ACCEPTED = 'passthrough, { basic: "${SECRET}" } or { md5: "${SECRET}"
 export function describeIssues(file: string, issues: readonly z.core.$ZodIssue[], raw: unknown): string[] {
   return issues.map((issue) => {
     const field = issue.path.join('.') || '(top level)';
-    const found = valueAt(raw, issue.path);
+    // Secrets (resolved from the environment) are never repeated in a message.
+    const secretField = issue.path.some((k) => typeof k === 'string' && /password|secret|token|^md5$|^basic$/i.test(k));
+    const found = secretField ? '[hidden]' : valueAt(raw, issue.path);
     const at = `${file}: field ${field}`;
     if (issue.path.length === 1 && issue.path[0] === 'auth' && (issue.code === 'invalid_union' || issue.code === 'invalid_type')) {
       const hint = didYouMean(found, ['passthrough']);

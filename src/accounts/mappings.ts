@@ -148,8 +148,10 @@ export function parseMapping(text: string, file: string, env: NodeJS.ProcessEnv 
   } catch (err) {
     throw new MappingProblems([`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]} (quote values with \${...} inside { }: md5: "\${SECRET}")`]);
   }
-  const result = mappingSchema.safeParse(raw);
+  // ${ENV} first, so that a URL or name may come from the environment (dav.url: "${NEXTCLOUD_URL}").
   const problems: string[] = [];
+  raw = resolveEnv(raw, file, '', env, problems);
+  const result = mappingSchema.safeParse(raw);
   if (!result.success) problems.push(...describeIssues(file, result.error.issues, raw));
   // Kinds are checked even when other fields are wrong: every problem in one run.
   const rawStores = (raw as { datastores?: unknown } | null)?.datastores;
@@ -162,7 +164,7 @@ export function parseMapping(text: string, file: string, env: NodeJS.ProcessEnv 
     }
   }
   if (!result.success) throw new MappingProblems(problems);
-  const m = resolveEnv(result.data, file, '', env, problems) as AccountMappingFile;
+  const m: AccountMappingFile = result.data;
   if (m.account === TEMPLATE_ACCOUNT && m.auth !== 'passthrough') {
     problems.push(`${file}: field auth: a template (account "*") serves every user with their own password: it needs auth: passthrough`);
   }
