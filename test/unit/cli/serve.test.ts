@@ -100,6 +100,28 @@ describe('cli: syncml-gateway serve', function () {
     }
   });
 
+  it('MAPPINGS_WATCH: a changed file is picked up without SIGHUP; an invalid one is refused', async function () {
+    const { startGateway } = await import('../../../src/main.js');
+    const { Writable } = await import('node:stream');
+    const watched = path.join(dir, 'watched');
+    mkdirSync(watched);
+    writeFileSync(path.join(watched, 'alice.yaml'), MAPPING);
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({ write(chunk: Buffer, _enc, cb) { for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>); cb(); } });
+    const gw = await startGateway({ port: 0, host: '127.0.0.1', mappingsDir: watched, stateDir: path.join(dir, 'state-watch'), redisUrl: '', mappingsWatch: true, logLevel: 'info' }, { logDestination: sink });
+    try {
+      const reloaded = (n: number): Promise<void> => waitUntil(() => Promise.resolve(lines.filter((l) => /^mappings (not )?reloaded/.test(String(l['msg']))).length >= n), 'reload', 10_000);
+      writeFileSync(path.join(watched, 'bob.yaml'), MAPPING.replace('alice', 'bob'));
+      await reloaded(1);
+      assert.deepEqual(lines.find((l) => l['msg'] === 'mappings reloaded')?.['accounts'], ['alice', 'bob']);
+      writeFileSync(path.join(watched, 'bob.yaml'), MAPPING.replace('alice', 'bob').replace('passthrough', 'pasthrough'));
+      await waitUntil(() => Promise.resolve(lines.some((l) => String(l['msg']).startsWith('mappings not reloaded'))), 'refused reload', 10_000);
+      assert.match((lines.find((l) => String(l['msg']).startsWith('mappings not reloaded'))!['problems'] as string[])[0]!, /bob\.yaml: field auth/);
+    } finally {
+      await gw.close(1000);
+    }
+  });
+
   describe('HTTPS listener', function () {
     let cert: string;
     let key: string;
