@@ -140,6 +140,8 @@ function resolveEnv(value: unknown, file: string, field: string, env: NodeJS.Pro
 /** The account name of a mapping template: it serves every user without a file of their own. */
 export const TEMPLATE_ACCOUNT = '*';
 
+const MAX_TEMPLATE_USERS = 10_000;
+
 /** One mapping file; throws MappingProblems listing every problem of the file. */
 export function parseMapping(text: string, file: string, env: NodeJS.ProcessEnv = process.env): AccountMapping {
   let raw: unknown;
@@ -286,6 +288,8 @@ export class AccountRegistry {
     let m = this.#fromTemplate.get(key);
     if (!m) {
       m = instantiateTemplate(this.#template, account);
+      // Names arrive before authentication: keep the cache bounded (oldest out first).
+      if (this.#fromTemplate.size >= MAX_TEMPLATE_USERS) this.#fromTemplate.delete(this.#fromTemplate.keys().next().value!);
       this.#fromTemplate.set(key, m);
     }
     return m;
