@@ -5,13 +5,14 @@
 /// <reference types="mocha" />
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { findBinary, getFreePort, makeTempDir, repoRoot, waitUntil } from '../../support/processes.js';
 import { startRedis, type RedisHandle } from '../../support/redis.js';
 import { runCli } from './run-cli.js';
+import { skipOrFailInCi } from '../../support/shared.js';
 
 const MAPPING = ['account: alice', 'auth: passthrough', 'dav:', '  url: http://127.0.0.1:9/', 'datastores:', '  contacts:',
   '    uris: [contacts]', '    collection: http://127.0.0.1:9/alice/contacts/', ''].join('\n');
@@ -120,6 +121,45 @@ describe('cli: syncml-gateway serve', function () {
     } finally {
       await gw.close(1000);
     }
+  });
+
+  describe('what the container image runs (built dist/, as npm install leaves it)', function () {
+    before(function () {
+      if (!existsSync(path.join(repoRoot, 'dist', 'cli', 'main.js'))) skipOrFailInCi(this, 'dist/ not built: npm run build');
+    });
+
+    it('syncml-gateway through a symlink on PATH (as /usr/local/bin in the image) runs the CLI', function () {
+      const bin = path.join(dir, 'path-bin');
+      mkdirSync(bin, { recursive: true });
+      symlinkSync(path.join(repoRoot, 'bin', 'syncml-gateway.js'), path.join(bin, 'syncml-gateway'));
+      const out = execFileSync('syncml-gateway', ['--version'], { env: { ...process.env, PATH: `${bin}:${process.env['PATH']}` }, encoding: 'utf8' });
+      assert.match(out, /^syncml-gateway \d+\.\d+\.\d+\n$/);
+    });
+
+    it('bin/healthcheck.js checks the configured port, 0.0.0.0 on loopback; 1 when nothing answers', async function () {
+      const port = await getFreePort();
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src', 'cli', 'run.ts'), 'serve'], {
+        cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, REDIS_URL: '', PORT: String(port), HOST: '0.0.0.0', MAPPINGS_DIR: mappings, STATE_DIR: path.join(dir, 'state-health') },
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const health = (env: Record<string, string>): number => {
+        try {
+          execFileSync(process.execPath, [path.join(repoRoot, 'bin', 'healthcheck.js')], { env: { ...process.env, ...env }, stdio: 'ignore' });
+          return 0;
+        } catch (err) {
+          return (err as { status: number }).status;
+        }
+      };
+      try {
+        await waitUntil(() => Promise.resolve(out.includes('gateway listening')), 'gateway listening', 20_000);
+        assert.equal(health({ HOST: '0.0.0.0', PORT: String(port) }), 0);
+        assert.equal(health({ HOST: '127.0.0.1', PORT: String(await getFreePort()) }), 1);
+      } finally {
+        child.kill('SIGKILL');
+      }
+    });
   });
 
   describe('HTTPS listener', function () {
