@@ -110,6 +110,17 @@ export function providerFor(mapping: Pick<AccountMapping, 'dav'>, profiles: Prov
   return profiles.get('generic')!;
 }
 
+/**
+ * The provider a DAV server's own answer names, when it does: Nextcloud lists its `nc-`/`oc-`
+ * extensions in the DAV response header. Radicale and Xandikos do not identify themselves (their
+ * Server header names only the Python HTTP server), so this never says radicale or generic.
+ */
+export function providerFromServerAnswer(headers: Headers): ProviderName | undefined {
+  const dav = (headers.get('dav') ?? '').toLowerCase();
+  if (/(^|[\s,])(nc|oc)-[a-z-]+/.test(dav) || /nextcloud/.test(headers.get('server') ?? '')) return 'nextcloud';
+  return undefined;
+}
+
 /** Discovery roots for an account: the profile's (with `{origin}` filled in) or dav.url. */
 export function discoveryRoots(mapping: Pick<AccountMapping, 'dav'>, profile: ProviderProfile): string[] {
   const origin = new URL(mapping.dav.url).origin;

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { AccountStores } from '../accounts/account-stores.js';
 import { AccountRegistry, isCollectionName } from '../accounts/mappings.js';
 import type { AccountMapping } from '../accounts/mappings.js';
-import { DEFAULT_PROVIDERS_DIR, discoveryRoots, loadProviderProfiles, validateAccountProvider } from '../accounts/providers.js';
+import { DEFAULT_PROVIDERS_DIR, discoveryRoots, loadProviderProfiles, providerFromServerAnswer, validateAccountProvider } from '../accounts/providers.js';
+import { DavClient } from '../datastores/dav-client.js';
 import type { ProviderProfiles } from '../accounts/providers.js';
 import { matchCollection } from '../accounts/resolve.js';
 import { loadSettings } from '../config.js';
@@ -111,6 +112,13 @@ async function probe(
       dav?.onRequest?.(e);
     },
   });
+  // The server's own answer can name the provider (Nextcloud behind a path the URL does not show).
+  const options = await new DavClient({ credentials: auth, retry: false, ...(dav?.fetch ? { fetch: dav.fetch } : {}) })
+    .fetch(roots[0]!, { method: 'OPTIONS' }).catch(() => undefined);
+  const said = options ? providerFromServerAnswer(options.headers) : undefined;
+  if (said && said !== profile.name) {
+    out(`provider?    the server answers like ${said}: add "provider: ${said}" under dav: in ${mapping.file}`);
+  }
   out(`principal    ${found.principal}`);
   out(`address home ${found.addressbookHome ?? '-'}`);
   out(`calendar home ${found.calendarHome ?? '-'}`);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { AccountRegistry, parseMapping } from '../../../src/accounts/mappings.js';
 import { didYouMean } from '../../../src/accounts/mapping-problems.js';
-import { loadProviderProfiles, providerFor } from '../../../src/accounts/providers.js';
+import { loadProviderProfiles, providerFor, providerFromServerAnswer } from '../../../src/accounts/providers.js';
 import { isGatewayError } from '../../../src/errors.js';
 import { repoRoot } from '../../support/processes.js';
 
@@ -109,6 +109,10 @@ describe('account mappings: templates, all problems at once, documentation examp
     assert.equal(providerFor({ dav: { url: 'http://127.0.0.1:5232/' } }, profiles).name, 'generic');
     assert.equal(providerFor({ dav: { url: 'http://dav.example:8080/remote.php/dav/' } }, profiles).name, 'nextcloud');
     assert.equal(providerFor({ dav: { url: 'http://127.0.0.1:5232/', provider: 'radicale' } }, profiles).name, 'radicale');
+    // The server's own answer (accounts probe): Nextcloud's DAV header; Radicale's says nothing.
+    const nextcloud = new Headers({ dav: '1, 3, extended-mkcol, access-control, calendarserver-principal-property-search, oc-resource-sharing, addressbook, nc-calendar-search' });
+    assert.equal(providerFromServerAnswer(nextcloud), 'nextcloud');
+    assert.equal(providerFromServerAnswer(new Headers({ dav: '1, 2, 3, calendar-access, addressbook, extended-mkcol', server: 'WSGIServer/0.2 CPython/3.11.2' })), undefined);
   });
 
   it('replace() swaps the set; a reload that fails leaves the registry as it was', function () {
