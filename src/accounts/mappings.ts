@@ -154,7 +154,11 @@ export function parseMapping(text: string, file: string, env: NodeJS.ProcessEnv 
   const problems: string[] = [];
   raw = resolveEnv(raw, file, '', env, problems);
   const result = mappingSchema.safeParse(raw);
-  if (!result.success) problems.push(...describeIssues(file, result.error.issues, raw));
+  if (!result.success) {
+    // A field whose ${ENV} is missing is reported once, not again as "invalid URL".
+    const unset = new Set(problems.map((p) => p.slice(file.length + 2).split(':')[0]));
+    problems.push(...describeIssues(file, result.error.issues.filter((i) => !unset.has(i.path.join('.'))), raw));
+  }
   // Kinds are checked even when other fields are wrong: every problem in one run.
   const rawStores = (raw as { datastores?: unknown } | null)?.datastores;
   if (rawStores && typeof rawStores === 'object') {

@@ -91,6 +91,12 @@ describe('account mappings: templates, all problems at once, documentation examp
     assert.match(problemsOf(() => parseMapping(named('foo'), 'x.yaml', {}))[0]!, /datastores\.foo\.kind: missing/);
   });
 
+  it('a missing ${ENV} is one problem naming the variable (not also "invalid URL")', function () {
+    const text = ALICE.replace('url: https://other.example/', 'url: "${DAV_URL}/"');
+    assert.deepEqual(problemsOf(() => parseMapping(text, 'x.yaml', {})), ['x.yaml: dav.url: environment variable DAV_URL is not set']);
+    assert.equal(parseMapping(text, 'x.yaml', { DAV_URL: 'https://dav.example' }).dav.url, 'https://dav.example/');
+  });
+
   it('secrets from the environment never appear in a problem', function () {
     const text = ALICE.replace('auth: passthrough', 'auth:\n  md5: ${S}').replace('  url: https://other.example/', '  url: https://other.example/\n  pasword: ${S}');
     const p = problemsOf(() => parseMapping(text, 'x.yaml', { S: 'hunter2-secret' })).join('\n');
