@@ -80,11 +80,8 @@ export async function closeGracefully(servers: Server[], graceMs: number): Promi
   ]);
   clearTimeout(timer);
   if (!timedOut) return 0;
-  let dropped = 0;
-  for (const s of servers) {
-    s.getConnections((_e, n) => { dropped += n; });
-    s.closeAllConnections();
-  }
+  const counts = await Promise.all(servers.map((s) => new Promise<number>((r) => s.getConnections((_e, n) => r(n ?? 0)))));
+  for (const s of servers) s.closeAllConnections();
   await closed;
-  return dropped;
+  return counts.reduce((a, b) => a + b, 0);
 }

@@ -95,6 +95,7 @@ describe('cli: syncml-gateway serve', function () {
       const took = Date.now() - t0;
       assert.ok(took < 5000, `took ${took} ms`);
       assert.match(out, /shutting down/);
+      assert.match(out, /"dropped":1,.*connections still busy after the grace period were closed/);
       hung.destroy();
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
