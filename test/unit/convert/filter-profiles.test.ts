@@ -185,7 +185,7 @@ describe('syncml-gateway convert', function () {
     });
     await assert.rejects(run(['x.vcf']), /convert needs --to/);
     await assert.rejects(run(['x.vcf', '--to', 'vcard22']), /unknown format vcard22/);
-    await assert.rejects(run(['x.vcf', '--to', 'vcard30', '--frobnicate']), /unknown option --frobnicate/);
+    await assert.rejects(run(['x.vcf', '--to', 'vcard30', '--frobnicate']), /unknown option '?--frobnicate/i);
     await assert.rejects(run(['/nonexistent/x.vcf', '--to', 'vcard30']), /x\.vcf: cannot be read/);
     await assert.rejects(run([path.join(corpusRoot, 'gammu/vcards/se-1.vcf'), '--to', 'vcard30', '--device-profile', 'nope']), /no device profile nope .*have: default/);
   });
