@@ -32,6 +32,7 @@ export function parseVersit(input: string | Uint8Array, opts: ParseVersitOptions
   const n = lines.length;
   const roots: VersitComponent[] = [];
   const stack: VersitComponent[] = [];
+  const qpFolds = qpIndentFolds(lines);
   let i = 0;
 
   while (i < n) {
@@ -55,14 +56,15 @@ export function parseVersit(input: string | Uint8Array, opts: ParseVersitOptions
     let raw = line.slice(colon + 1);
     const encoding = header.encoding;
     if (encoding === 'QUOTED-PRINTABLE') {
-      // QP soft line break: "=" at the end joins the next physical line (not indented in 2.1,
-      // but Funambol indents it like a fold, so one leading blank is dropped). A following
+      // QP soft line break: "=" at the end joins the next physical line. A leading blank there
+      // is content (RFC 2045; phones fold "=D1=8B=" CRLF " 3-5"), except in objects written
+      // by a folder that indents every continuation (Funambol): see qpIndentFolds. A following
       // BEGIN/END line is never swallowed (values that merely end in "=").
       for (;;) {
         if (i >= n) break;
         const next = lines[i];
         if (raw.endsWith('=') && !/^(END|BEGIN):/i.test(next)) {
-          raw = raw.slice(0, -1) + (isFoldLine(next) ? next.slice(1) : next);
+          raw = raw.slice(0, -1) + (qpFolds.has(i) ? next.slice(1) : next);
           i++;
         } else if (isFoldLine(next)) {
           raw += next.slice(1);
@@ -157,6 +159,46 @@ export function parseVersit(input: string | Uint8Array, opts: ParseVersitOptions
   }
   if (roots.length === 0) throw new GatewayError('INVALID_ITEM', 'no BEGIN line found: not a vCard/vCalendar object');
   return roots;
+}
+
+const QP_HEADER_RE = /^[^:]*;\s*(?:ENCODING\s*=\s*)?(?:QUOTED-PRINTABLE|QUOTEDPRINTABLE|QP)\s*[;:]/i;
+
+/**
+ * Indices of lines after a QP soft break whose leading blank is folding, not content. Decided per
+ * top-level object: its writer indents continuations (Funambol) when it has several soft-break
+ * continuations and all are indented. One non-indented continuation shows a writer that does not
+ * indent, and a single indented one is read as RFC 2045 says: the blank is a space of the value.
+ */
+function qpIndentFolds(lines: string[]): Set<number> {
+  const out = new Set<number>();
+  let depth = 0;
+  let cont: number[] = [];
+  let plain = 0;
+  const flush = (): void => {
+    if (cont.length >= 2 && plain === 0) for (const k of cont) out.add(k);
+    cont = [];
+    plain = 0;
+  };
+  for (let k = 0; k < lines.length; k++) {
+    const line = lines[k];
+    if (/^BEGIN:/i.test(line)) {
+      if (depth === 0) flush();
+      depth++;
+      continue;
+    }
+    if (/^END:/i.test(line)) {
+      depth = Math.max(0, depth - 1);
+      continue;
+    }
+    if (!QP_HEADER_RE.test(line)) continue;
+    while (lines[k].endsWith('=') && k + 1 < lines.length && !/^(END|BEGIN):/i.test(lines[k + 1])) {
+      k++;
+      if (isFoldLine(lines[k])) cont.push(k);
+      else plain++;
+    }
+  }
+  flush();
+  return out;
 }
 
 function lineWarn(warn: (m: string) => void, lineNo: number): (m: string) => void {
