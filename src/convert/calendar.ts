@@ -19,6 +19,8 @@ export interface CalendarConvertOptions {
   countMode?: 'intervals' | 'occurrences';
   /** DTSTAMP for items without LAST-MODIFIED/DCREATED (default: now). */
   now?: Date;
+  /** vCalendar items without UID: content-derived UID (default) or none (the caller sets one). */
+  uidFromContent?: boolean;
   onWarning?: (message: string) => void;
 }
 
@@ -89,7 +91,7 @@ function icalTexts(input: string | Uint8Array, opts: CalendarConvertOptions): st
   const text = toText(input);
   for (const cal of cals) {
     if (detectCalendarFormat(cal) === 'vcal10') {
-      out.push(vcalToIcal(cal, { defaultTimezone: opts.defaultTimezone, countMode: opts.countMode, now: opts.now, onWarning: warn }));
+      out.push(vcalToIcal(cal, { defaultTimezone: opts.defaultTimezone, countMode: opts.countMode, now: opts.now, uidFromContent: opts.uidFromContent, onWarning: warn }));
     } else {
       out.push(text);
     }
@@ -108,7 +110,7 @@ export function convertCalendar(input: string | Uint8Array, to: CalendarFormat, 
   for (const cal of cals) {
     const from = detectCalendarFormat(cal);
     if (from === 'vcal10') {
-      const ical = vcalToIcal(cal, { defaultTimezone: opts.defaultTimezone, countMode: opts.countMode, now: opts.now, onWarning: warn });
+      const ical = vcalToIcal(cal, { defaultTimezone: opts.defaultTimezone, countMode: opts.countMode, now: opts.now, uidFromContent: opts.uidFromContent, onWarning: warn });
       if (to === 'ical20') parts.push(ical);
       else parts.push(icalToVcal(parseIcal(ical), { ...opts, onWarning: warn }));
     } else {

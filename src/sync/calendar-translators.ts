@@ -431,7 +431,8 @@ function calendarTranslator(kind: 'events' | 'tasks', opts: CalendarTranslatorOp
 
     // The content decides between 1.0 and 2.0: Meta/Type is often missing or generic.
     toServer(data: string): string {
-      return normaliseItem(convertCalendar(data, 'ical20', { ...convOpts, now: now() }), comp);
+      // No content-derived UID: the sync engine derives one from (account, device, datastore, LUID).
+      return normaliseItem(convertCalendar(data, 'ical20', { ...convOpts, now: now(), uidFromContent: false }), comp);
     },
 
     toDevice(serverData: string, to: DeviceFormat, filter?: FieldFilter): string {

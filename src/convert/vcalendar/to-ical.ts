@@ -33,6 +33,12 @@ export interface ToIcalOptions {
   countMode?: 'intervals' | 'occurrences';
   /** DTSTAMP when the item carries no LAST-MODIFIED/DCREATED. */
   now?: Date;
+  /**
+   * An item without UID gets `vcal-<sha1 of its content>` (default, for the stateless `convert`
+   * command). The gateway passes false and derives the UID from identity (account, device,
+   * datastore, LUID): two phone items with equal content are still two items.
+   */
+  uidFromContent?: boolean;
   onWarning?: (message: string) => void;
 }
 
@@ -304,11 +310,11 @@ function convertItem(
   const summary = summaryP ? text(summaryP) : undefined;
 
   let uid = first(c, 'UID')?.value.trim();
-  if (!uid) {
+  if (!uid && opts.uidFromContent !== false) {
     // RFC 5545 needs a UID; derive it from the content so re-conversion gives the same one.
     uid = `vcal-${createHash('sha1').update(serializeVersit(c, { version: 'vcal1.0' })).digest('hex').slice(0, 20)}`;
   }
-  out.push(prop('UID', escapeText(uid, 'ical2.0')));
+  if (uid) out.push(prop('UID', escapeText(uid, 'ical2.0')));
   const stampSrc = first(c, 'LAST-MODIFIED') ?? first(c, 'DCREATED');
   const stamp = (stampSrc && utcValue(stampSrc.value, ref)) ?? formatLocal((opts.now ?? new Date()).getTime(), true);
   out.push(prop('DTSTAMP', stamp));
