@@ -4,7 +4,7 @@ import ICAL from 'ical.js';
 import { GatewayError } from '../errors.js';
 import type { VersitComponent } from './versit/index.js';
 import { parseVersit, serializeVersit, unescapeText } from './versit/index.js';
-import { icalToVcal, localToUtcMs, vcalToIcal } from './vcalendar/index.js';
+import { icalToVcal, localToUtcMs, vcalToIcal, type PriorityScale } from './vcalendar/index.js';
 
 export interface CalendarConvertOptions {
   /** IANA zone of the device: floating phone times are read (and local output written) in it. */
@@ -21,6 +21,8 @@ export interface CalendarConvertOptions {
   now?: Date;
   /** vCalendar items without UID: content-derived UID (default) or none (the caller sets one). */
   uidFromContent?: boolean;
+  /** The device's vCalendar PRIORITY scale: 3 (phones, default), 5 (Palm) or 9 (Psion, desktop). */
+  priorityScale?: PriorityScale;
   onWarning?: (message: string) => void;
 }
 
@@ -91,7 +93,7 @@ function icalTexts(input: string | Uint8Array, opts: CalendarConvertOptions): st
   const text = toText(input);
   for (const cal of cals) {
     if (detectCalendarFormat(cal) === 'vcal10') {
-      out.push(vcalToIcal(cal, { defaultTimezone: opts.defaultTimezone, countMode: opts.countMode, now: opts.now, uidFromContent: opts.uidFromContent, onWarning: warn }));
+      out.push(vcalToIcal(cal, { defaultTimezone: opts.defaultTimezone, countMode: opts.countMode, now: opts.now, uidFromContent: opts.uidFromContent, priorityScale: opts.priorityScale, onWarning: warn }));
     } else {
       out.push(text);
     }
@@ -110,7 +112,7 @@ export function convertCalendar(input: string | Uint8Array, to: CalendarFormat, 
   for (const cal of cals) {
     const from = detectCalendarFormat(cal);
     if (from === 'vcal10') {
-      const ical = vcalToIcal(cal, { defaultTimezone: opts.defaultTimezone, countMode: opts.countMode, now: opts.now, uidFromContent: opts.uidFromContent, onWarning: warn });
+      const ical = vcalToIcal(cal, { defaultTimezone: opts.defaultTimezone, countMode: opts.countMode, now: opts.now, uidFromContent: opts.uidFromContent, priorityScale: opts.priorityScale, onWarning: warn });
       if (to === 'ical20') parts.push(ical);
       else parts.push(icalToVcal(parseIcal(ical), { ...opts, onWarning: warn }));
     } else {

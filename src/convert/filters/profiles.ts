@@ -64,6 +64,8 @@ const profileSchema = z.object({
     tasks: z.enum(['vcal10', 'ical20']).optional(),
   }).strict().optional(),
   defaultTimezone: timeZone.optional(),
+  /** vCalendar PRIORITY scale: 3 levels (phones, default), 5 (Palm), 9 (Psion/Epoc, desktop PIMs). */
+  priorityScale: z.union([z.literal(3), z.literal(5), z.literal(9)]).optional(),
   filters: z.array(filterPatch).default([]),
 }).strict();
 
@@ -78,6 +80,7 @@ export interface DeviceProfile {
   match: { man?: RegExp; mod?: RegExp; fwV?: RegExp; swV?: RegExp };
   format?: { contacts?: 'vcard21' | 'vcard30' | 'vcard40'; events?: 'vcal10' | 'ical20'; tasks?: 'vcal10' | 'ical20' };
   defaultTimezone?: string;
+  priorityScale?: 3 | 5 | 9;
   filters: ProfileFilter[];
 }
 
@@ -118,6 +121,7 @@ export function parseDeviceProfile(text: string, file: string): DeviceProfile {
   };
   if (d.format) profile.format = d.format;
   if (d.defaultTimezone !== undefined) profile.defaultTimezone = d.defaultTimezone;
+  if (d.priorityScale !== undefined) profile.priorityScale = d.priorityScale;
   return profile;
 }
 
@@ -217,6 +221,11 @@ export function effectiveFilter(
     if (e.mode === 'patch' || (e.mode === 'fill' && base !== undefined)) {
       if (result) applyPatch(result, e.properties);
     }
+  }
+  if (profile?.priorityScale !== undefined && t.includes('calendar')) {
+    // A declaration, not a restriction: an empty property list filters nothing.
+    result ??= { ctType: t, properties: {}, ...(verCt !== undefined ? { verCt } : {}) };
+    result.priorityScale = profile.priorityScale;
   }
   return result;
 }

@@ -12,6 +12,7 @@ import {
   statusToIcal,
   transpToIcal,
   type CalKind,
+  type PriorityScale,
 } from './mappings.js';
 import { vcalRruleToIcal } from './rrule.js';
 import { buildVtimezone, fieldsToMs, formatLocal, localToUtcMs, type LocalFields } from './tz.js';
@@ -39,6 +40,8 @@ export interface ToIcalOptions {
    * datastore, LUID): two phone items with equal content are still two items.
    */
   uidFromContent?: boolean;
+  /** The device's PRIORITY scale (see mappings.ts); default 3 (phones). */
+  priorityScale?: PriorityScale;
   onWarning?: (message: string) => void;
 }
 
@@ -381,7 +384,7 @@ function convertItem(
         break;
       }
       case 'PRIORITY': {
-        const n = priorityToIcal(p.value);
+        const n = priorityToIcal(p.value, opts.priorityScale, warn);
         if (n !== undefined && n > 0) out.push(prop('PRIORITY', String(n)));
         break;
       }

@@ -10,6 +10,7 @@ import {
   statusToVcal,
   transpToVcal,
   type CalKind,
+  type PriorityScale,
 } from './mappings.js';
 import { icalRruleToVcal } from './rrule.js';
 import {
@@ -26,6 +27,8 @@ import {
 } from './tz.js';
 
 export interface ToVcalOptions {
+  /** The device's PRIORITY scale (see mappings.ts); default 3 (phones). */
+  priorityScale?: PriorityScale;
   /** Device zone: floating times are read in it; `deviceTime: 'local'` writes in it. */
   defaultTimezone?: string;
   /** Write alarm run times as UTC (`…Z`) whenever the instant is known. */
@@ -250,7 +253,7 @@ function convertItem(comp: ICALComponent, ctx: Ctx): VersitComponent {
         out.push(prop('RESOURCES', p.getValues().map((v) => escapeComponent(String(v), 'vcal1.0')).join(';')));
         break;
       case 'PRIORITY': {
-        const n = priorityToVcal(Number(p.getFirstValue()));
+        const n = priorityToVcal(Number(p.getFirstValue()), ctx.opts.priorityScale);
         if (n !== undefined) out.push(prop('PRIORITY', String(n)));
         break;
       }
