@@ -436,9 +436,10 @@ function calendarTranslator(kind: 'events' | 'tasks', opts: CalendarTranslatorOp
     ],
 
     // The content decides between 1.0 and 2.0: Meta/Type is often missing or generic.
-    toServer(data: string, _from?: DeviceFormat, filter?: FieldFilter): string {
+    toServer(data: string, _from?: DeviceFormat, filter?: FieldFilter, onWarning?: (m: string) => void): string {
       // No content-derived UID: the sync engine derives one from (account, device, datastore, LUID).
-      return normaliseItem(convertCalendar(data, 'ical20', { ...convOpts, ...scaleOf(filter), now: now(), uidFromContent: false }), comp);
+      const warn = onWarning ? { onWarning } : {};
+      return normaliseItem(convertCalendar(data, 'ical20', { ...convOpts, ...scaleOf(filter), ...warn, now: now(), uidFromContent: false }), comp);
     },
 
     toDevice(serverData: string, to: DeviceFormat, filter?: FieldFilter): string {

@@ -42,6 +42,15 @@ export function parseVersit(input: string | Uint8Array, opts: ParseVersitOptions
     // A header folded before its colon (rare): keep unfolding until the colon shows up.
     // A header folded before its colon or inside a quoted param value: unfold until it is whole.
     while (findColon(line) < 0 && i < n && isFoldLine(lines[i])) line += lines[i++].slice(1);
+    if (findColon(line) < 0 && BREAKABLE_HEADER_RE.test(line) && i < n && lines[i].indexOf(':') > 0 && !/^(BEGIN|END):/i.test(lines[i])) {
+      // A raw line break inside the parameter list (vCal 1.0 ATTENDEE from some phones:
+      // "ATTENDEE;ROLE=ATTENDEE;STATUS=NEEDS" CRLF "ACTION;EXPECT=FYI:a@b"): join the halves,
+      // with ';' before a parameter, a space inside a parameter value.
+      const next = lines[i++];
+      const sep = line.endsWith(';') || /^[A-Za-z-]+=/.test(next) ? (line.endsWith(';') ? '' : ';') : ' ';
+      warn(`line ${lineNo}: parameter list of ${line.slice(0, line.indexOf(';'))} broken by a line break, joined with the next line`);
+      line = `${line}${sep}${next}`;
+    }
     let colon = findColon(line);
     if (colon === UNBALANCED) colon = line.indexOf(':');
     if (colon < 0) {
@@ -161,6 +170,8 @@ export function parseVersit(input: string | Uint8Array, opts: ParseVersitOptions
   return roots;
 }
 
+// Properties whose parameter list phones break with a raw line break (issue #13).
+const BREAKABLE_HEADER_RE = /^(ATTENDEE|ORGANIZER|X-ORGANIZER);/i;
 const QP_HEADER_RE = /^[^:]*;\s*(?:ENCODING\s*=\s*)?(?:QUOTED-PRINTABLE|QUOTEDPRINTABLE|QP)\s*[;:]/i;
 
 /**
