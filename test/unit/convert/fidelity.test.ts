@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import fc from 'fast-check';
 import ICAL from 'ical.js';
 import { convertCalendar } from '../../../src/convert/calendar.js';
 import { parseContact } from '../../../src/convert/contacts.js';
@@ -84,5 +85,102 @@ describe('fidelity (#13) defect 8: PRIORITY scales keep order and round-trip', (
     const ical = convertCalendar(fixture('palm-priorities.vcs'), 'ical20', { now: NOW, priorityScale: 9 });
     assert.deepEqual(priorities(ical), [1, 2, 3, 4, 5]);
     assert.deepEqual(vcalPriorities(convertCalendar(ical, 'vcal10', { priorityScale: 9 })), ['1', '2', '3', '4', '5']);
+  });
+});
+
+/** Quoted-printable of the UTF-8 bytes of `text`, with soft breaks every 60 characters (as phones). */
+function qp(text: string): string {
+  let out = '';
+  let len = 0;
+  for (const b of Buffer.from(text, 'utf8')) {
+    const tok = (b >= 0x21 && b <= 0x7e && b !== 0x3d) || b === 0x20 ? String.fromCharCode(b) : `=${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    if (len + tok.length > 60) {
+      out += '=\r\n';
+      len = 0;
+    }
+    out += tok;
+    len += tok.length;
+  }
+  return out.replace(/ (=\r\n|$)/g, '=20$1');
+}
+
+describe('fidelity (#13) defect 3: multi-line QP values give valid iCalendar', () => {
+  it('escapes every decoded value of the fixture; ical.js reads each back as sent', () => {
+    const out = convertCalendar(fixture('qp-multiline-values.vcs'), 'ical20', { now: NOW });
+    for (const l of out.split('\r\n')) assert.ok(!/[\r\n]/.test(l), 'no raw line break inside a line');
+    const ev = icalItems(out)[0]!;
+    assert.equal(ev.getFirstPropertyValue('summary'), 'Plan\nmeeting');
+    assert.equal(ev.getFirstPropertyValue('description'), 'Agenda:\n1. Budget\n2. Straße; Weg, Platz\n');
+    assert.equal(ev.getFirstPropertyValue('location'), 'Room 4\nBuilding B');
+    assert.equal(ev.getFirstPropertyValue('url'), 'http://example.org/meeting');
+    const attach = ev.getAllProperties('attach');
+    assert.equal(attach.length, 2);
+    assert.equal(attach[0]!.getParameter('fmttype'), 'text/plain');
+    assert.equal(Buffer.from(String(attach[0]!.getFirstValue()), 'base64').toString('utf8'), 'Bring:\n- laptop\n- charger');
+    assert.equal(attach[1]!.getFirstValue(), 'http://example.org/agenda.pdf');
+  });
+
+  it('fuzz: any text in any property, QP-encoded, converts to iCalendar ical.js parses, text kept', () => {
+    const alphabet = ['a', 'Z', '7', ' ', 'ä', 'ж', '日', '😀', '\r\n', '\n', ';', ',', '\\', ':', '=', '"', '\t', '\x01', '<', '>', '@'];
+    const text = fc.array(fc.constantFrom(...alphabet), { minLength: 1, maxLength: 40 }).map((a) => a.join(''));
+    const names = ['SUMMARY', 'DESCRIPTION', 'LOCATION', 'ATTACH', 'URL', 'CLASS', 'CATEGORIES', 'X-FOO', 'ATTENDEE', 'COMMENT', 'RESOURCES'];
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom(...names), text), { minLength: 1, maxLength: 6 }), (props) => {
+        const lines = props.map(([n, v]) => `${n};CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:${qp(v)}`);
+        const input = ['BEGIN:VCALENDAR', 'VERSION:1.0', 'BEGIN:VEVENT', 'UID:f', 'DTSTART:20261201T100000Z', ...lines, 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+        const out = convertCalendar(input, 'ical20', { now: NOW });
+        const ev = icalItems(out)[0]!;
+        for (const [n, v] of props) {
+          if (n !== 'DESCRIPTION' && n !== 'LOCATION' && n !== 'COMMENT') continue;
+          const want = v.replace(/\r\n|\r/g, '\n').replace(/\\([\\;,:nN])/g, (_m, c: string) => (c === 'n' || c === 'N' ? '\n' : c)).replace(/\x01/g, '');
+          const got = ev.getAllProperties(n.toLowerCase()).map((p) => p.getFirstValue());
+          assert.ok(got.includes(want), `${n}: ${JSON.stringify(want)} in ${JSON.stringify(got)}`);
+        }
+        // The vCalendar the phone gets back parses too.
+        parseVersit(convertCalendar(out, 'vcal10'));
+      }),
+      { numRuns: 300, seed: 13 },
+    );
+  });
+});
+
+describe('fidelity (#13) defect 6: ATTENDEE kept, repaired or logged', () => {
+  it('joins a parameter list broken by a line break; keeps tel: and name-only attendees', () => {
+    const warnings: string[] = [];
+    const out = convertCalendar(fixture('attendee-broken.vcs'), 'ical20', { now: NOW, onWarning: (m) => warnings.push(m) });
+    const ev = icalItems(out)[0]!;
+    const att = ev.getAllProperties('attendee').map((p) => ({ v: p.getFirstValue(), cn: p.getParameter('cn'), ps: p.getParameter('partstat'), rsvp: p.getParameter('rsvp') }));
+    assert.deepEqual(att, [
+      { v: 'mailto:anna.berg@example.org', cn: 'Anna Berg', ps: 'NEEDS-ACTION', rsvp: undefined },
+      { v: 'mailto:carl@example.org', cn: undefined, ps: 'ACCEPTED', rsvp: 'TRUE' },
+      { v: 'tel:+46812345678', cn: undefined, ps: undefined, rsvp: undefined },
+    ]);
+    assert.equal(ev.getFirstPropertyValue('organizer'), 'mailto:erik@example.org');
+    assert.equal(ev.getFirstPropertyValue('x-vcal-attendee'), 'Dora Lind');
+    assert.equal(warnings.filter((w) => /broken by a line break/.test(w)).length, 2);
+    assert.ok(warnings.some((w) => /Dora Lind.*no address/.test(w)), 'name-only attendee logged');
+    assert.ok(!out.includes('ACTION;EXPECT'), 'no stray property from the second half');
+    // Back to the phone: every attendee again, the name-only one as it was.
+    const back = convertCalendar(out, 'vcal10');
+    const vcalAtt = parseVersit(back)[0]!.components[0]!.properties.filter((p) => p.name === 'ATTENDEE').map((p) => p.value);
+    assert.deepEqual(vcalAtt, ['Anna Berg <anna.berg@example.org>', 'carl@example.org', 'Dora Lind', '+46812345678', 'Erik Holm <erik@example.org>']);
+  });
+});
+
+describe('fidelity (#13) defect 7: ATTACH on iCalendar -> vCalendar', () => {
+  it('keeps URI, inline text and binary attachments', () => {
+    const out = convertCalendar(fixture('ical-attach.ics'), 'vcal10');
+    const ev = parseVersit(out)[0]!.components[0]!;
+    const attach = ev.properties.filter((p) => p.name === 'ATTACH');
+    assert.equal(attach.length, 3);
+    assert.equal(attach[0]!.value, 'https://example.org/minutes.pdf');
+    assert.deepEqual(attach[0]!.params, [{ name: 'VALUE', value: 'URL' }]);
+    assert.equal(attach[1]!.value, 'Dial-in:\r\n+46 8 000 000');
+    assert.equal(attach[2]!.encoding, 'BASE64');
+    assert.equal(attach[2]!.value, 'iVBORw0KGgo=');
+    // And in again: the same three.
+    const again = icalItems(convertCalendar(out, 'ical20', { now: NOW }))[0]!.getAllProperties('attach');
+    assert.equal(again.length, 3);
+    assert.equal(again[0]!.getFirstValue(), 'https://example.org/minutes.pdf');
   });
 });
