@@ -21,6 +21,8 @@ export interface CalendarConvertOptions {
   now?: Date;
   /** vCalendar items without UID: content-derived UID (default) or none (the caller sets one). */
   uidFromContent?: boolean;
+  /** Charset of unlabelled 8-bit device data (device profile `charset`). */
+  defaultCharset?: string;
   /** The device's vCalendar PRIORITY scale: 3 (phones, default), 5 (Palm) or 9 (Psion, desktop). */
   priorityScale?: PriorityScale;
   onWarning?: (message: string) => void;
@@ -32,8 +34,9 @@ function toText(input: string | Uint8Array): string {
   return typeof input === 'string' ? input : new TextDecoder('utf-8').decode(input);
 }
 
-function parseStrict(input: string | Uint8Array, warn: (m: string) => void): VersitComponent[] {
+function parseStrict(input: string | Uint8Array, warn: (m: string) => void, defaultCharset?: string): VersitComponent[] {
   const roots = parseVersit(input, {
+    ...(defaultCharset !== undefined ? { defaultCharset } : {}),
     onWarning: (m) => {
       // A component closed by its parent's END is a truncated object (Symbian Invalid/2.vcs).
       if (/unterminated|never ended/i.test(m)) throw new GatewayError('INVALID_ITEM', `truncated calendar object: ${m}`);
@@ -107,7 +110,7 @@ function icalTexts(input: string | Uint8Array, opts: CalendarConvertOptions): st
  */
 export function convertCalendar(input: string | Uint8Array, to: CalendarFormat, opts: CalendarConvertOptions = {}): string {
   const warn = opts.onWarning ?? (() => undefined);
-  const cals = parseStrict(input, warn);
+  const cals = parseStrict(input, warn, opts.defaultCharset);
   const parts: string[] = [];
   for (const cal of cals) {
     const from = detectCalendarFormat(cal);

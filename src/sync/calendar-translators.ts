@@ -413,9 +413,9 @@ function normText(s: string): string {
 }
 
 /** The device's PRIORITY scale from the PRIORITY values its CTCap (or device profile) lists. */
-function scaleOf(filter: FieldFilter | undefined): { priorityScale?: PriorityScale } {
+function scaleOf(filter: FieldFilter | undefined): { priorityScale?: PriorityScale; defaultCharset?: string } {
   const scale = filter?.priorityScale ?? priorityScaleOf(filter?.properties['PRIORITY']?.valEnum);
-  return scale ? { priorityScale: scale } : {};
+  return { ...(scale ? { priorityScale: scale } : {}), ...(filter?.charset ? { defaultCharset: filter.charset } : {}) };
 }
 
 function isVcal(to: DeviceFormat): boolean {

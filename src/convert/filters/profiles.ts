@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import iconv from 'iconv-lite';
 import { z } from 'zod';
 import { GatewayError } from '../../errors.js';
 import { selectFilter } from './ctcap.js';
@@ -66,6 +67,8 @@ const profileSchema = z.object({
   defaultTimezone: timeZone.optional(),
   /** vCalendar PRIORITY scale: 3 levels (phones, default), 5 (Palm), 9 (Psion/Epoc, desktop PIMs). */
   priorityScale: z.union([z.literal(3), z.literal(5), z.literal(9)]).optional(),
+  /** Charset of the device's unlabelled 8-bit data (SHIFT_JIS, ISO-8859-5 …), as iconv-lite names it. */
+  charset: z.string().min(1).refine((c) => iconv.encodingExists(c), 'not a charset iconv-lite knows').optional(),
   filters: z.array(filterPatch).default([]),
 }).strict();
 
@@ -81,6 +84,7 @@ export interface DeviceProfile {
   format?: { contacts?: 'vcard21' | 'vcard30' | 'vcard40'; events?: 'vcal10' | 'ical20'; tasks?: 'vcal10' | 'ical20' };
   defaultTimezone?: string;
   priorityScale?: 3 | 5 | 9;
+  charset?: string;
   filters: ProfileFilter[];
 }
 
@@ -122,6 +126,7 @@ export function parseDeviceProfile(text: string, file: string): DeviceProfile {
   if (d.format) profile.format = d.format;
   if (d.defaultTimezone !== undefined) profile.defaultTimezone = d.defaultTimezone;
   if (d.priorityScale !== undefined) profile.priorityScale = d.priorityScale;
+  if (d.charset !== undefined) profile.charset = d.charset;
   return profile;
 }
 
@@ -222,10 +227,14 @@ export function effectiveFilter(
       if (result) applyPatch(result, e.properties);
     }
   }
+  // Declarations, not restrictions: an empty property list filters nothing.
   if (profile?.priorityScale !== undefined && t.includes('calendar')) {
-    // A declaration, not a restriction: an empty property list filters nothing.
     result ??= { ctType: t, properties: {}, ...(verCt !== undefined ? { verCt } : {}) };
     result.priorityScale = profile.priorityScale;
+  }
+  if (profile?.charset !== undefined) {
+    result ??= { ctType: t, properties: {}, ...(verCt !== undefined ? { verCt } : {}) };
+    result.charset = profile.charset;
   }
   return result;
 }

@@ -1,7 +1,7 @@
 // Tolerant parser for the versit line syntax shared by vCard 2.1/3.0/4.0, vCalendar 1.0 and
 // iCalendar 2.0: unfolding, QP soft breaks, 2.1 base64 blocks, bare params, CHARSET decoding.
 import { GatewayError } from '../../errors.js';
-import { decodeBytes, encodeText } from './charset.js';
+import { decodeBytes, encodeText, escapedTextToBytes, isLegacyCharset } from './charset.js';
 import type {
   ParseVersitOptions,
   VersitComponent,
@@ -22,7 +22,10 @@ const HIGH_CHAR_RE = /[\x80-\xff]/;
  * value's CHARSET is known; string input is taken as already-decoded text. Throws
  * `GatewayError('INVALID_ITEM')` when no component is found or a component is never ended.
  */
-export function parseVersit(input: string | Uint8Array, opts: ParseVersitOptions = {}): VersitComponent[] {
+export function parseVersit(source: string | Uint8Array, opts: ParseVersitOptions = {}): VersitComponent[] {
+  // Text carrying bytes that were not UTF-8 (kept as escapes by the codec) is parsed as bytes,
+  // so CHARSET (or the card's charset) decodes them instead of U+FFFD.
+  const input = typeof source === 'string' ? (escapedTextToBytes(source) ?? source) : source;
   const bytesMode = typeof input !== 'string';
   let text = bytesMode ? Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('latin1') : input;
   if (bytesMode ? text.startsWith('\xef\xbb\xbf') : text.startsWith('\ufeff')) text = text.slice(bytesMode ? 3 : 1);
@@ -33,6 +36,7 @@ export function parseVersit(input: string | Uint8Array, opts: ParseVersitOptions
   const roots: VersitComponent[] = [];
   const stack: VersitComponent[] = [];
   const qpFolds = qpIndentFolds(lines);
+  const cardCharsets = bytesMode ? legacyCharsetPerObject(lines) : [];
   let i = 0;
 
   while (i < n) {
@@ -140,19 +144,20 @@ export function parseVersit(input: string | Uint8Array, opts: ParseVersitOptions
     }
 
     const charset = header.charset;
+    const cardCharset = cardCharsets[lineNo - 1];
     if (bytesMode) {
       // Parameter values (SORT-AS, LABEL) are text too; CHARSET applies to them as well.
       for (const prm of header.params) {
-        if (HIGH_CHAR_RE.test(prm.value)) prm.value = decodeBytes(Buffer.from(prm.value, 'latin1'), charset, opts.defaultCharset, lineWarn(warn, lineNo));
+        if (HIGH_CHAR_RE.test(prm.value)) prm.value = decodeBytes(Buffer.from(prm.value, 'latin1'), charset, opts.defaultCharset, lineWarn(warn, lineNo), cardCharset);
       }
     }
     let value: string;
     if (encoding === 'QUOTED-PRINTABLE') {
-      value = decodeBytes(qpToBytes(raw, bytesMode, charset), charset, opts.defaultCharset, lineWarn(warn, lineNo));
+      value = decodeBytes(qpToBytes(raw, bytesMode, charset), charset, opts.defaultCharset, lineWarn(warn, lineNo), cardCharset);
     } else if (encoding === 'BASE64' || encoding === 'B') {
       value = raw.replace(/\s+/g, '');
     } else if (bytesMode && HIGH_CHAR_RE.test(raw)) {
-      value = decodeBytes(Buffer.from(raw, 'latin1'), charset, opts.defaultCharset, lineWarn(warn, lineNo));
+      value = decodeBytes(Buffer.from(raw, 'latin1'), charset, opts.defaultCharset, lineWarn(warn, lineNo), cardCharset);
     } else {
       value = raw;
     }
@@ -168,6 +173,36 @@ export function parseVersit(input: string | Uint8Array, opts: ParseVersitOptions
   }
   if (roots.length === 0) throw new GatewayError('INVALID_ITEM', 'no BEGIN line found: not a vCard/vCalendar object');
   return roots;
+}
+
+/**
+ * Per line: the legacy (non-UTF-8) CHARSET first declared by any property of the top-level object
+ * the line belongs to, if any (Shift_JIS phones label N and send SOUND, NOTE … unlabelled).
+ */
+function legacyCharsetPerObject(lines: string[]): Array<string | undefined> {
+  const out: Array<string | undefined> = new Array<string | undefined>(lines.length);
+  let depth = 0;
+  let start = 0;
+  let found: string | undefined;
+  const close = (end: number): void => {
+    if (found !== undefined) for (let k = start; k < end; k++) out[k] = found;
+    found = undefined;
+    start = end;
+  };
+  for (let k = 0; k < lines.length; k++) {
+    const line = lines[k]!;
+    if (/^BEGIN:/i.test(line)) {
+      if (depth === 0) close(k);
+      depth++;
+    } else if (/^END:/i.test(line)) depth = Math.max(0, depth - 1);
+    if (found === undefined) {
+      const colon = line.indexOf(':');
+      const m = /;\s*CHARSET\s*=\s*"?([^;:"]+)/i.exec(colon < 0 ? line : line.slice(0, colon));
+      if (m && isLegacyCharset(m[1]!.trim())) found = m[1]!.trim();
+    }
+  }
+  close(lines.length);
+  return out;
 }
 
 // Properties whose parameter list phones break with a raw line break (issue #13).

@@ -7,7 +7,11 @@ import path from 'node:path';
 import fc from 'fast-check';
 import ICAL from 'ical.js';
 import { convertCalendar } from '../../../src/convert/calendar.js';
-import { parseContact } from '../../../src/convert/contacts.js';
+import iconv from 'iconv-lite';
+import { decodeUtf8Lossless } from '../../../src/codec/lossless-utf8.js';
+import { convertContact, parseContact } from '../../../src/convert/contacts.js';
+import { effectiveFilter, parseDeviceProfile } from '../../../src/convert/filters/index.js';
+import { contactsTranslator } from '../../../src/sync/translators.js';
 import { parseVersit, type VersitComponent } from '../../../src/convert/versit/index.js';
 import { repoRoot } from './vcard-corpus-helpers.js';
 
@@ -182,5 +186,39 @@ describe('fidelity (#13) defect 7: ATTACH on iCalendar -> vCalendar', () => {
     const again = icalItems(convertCalendar(out, 'ical20', { now: NOW }))[0]!.getAllProperties('attach');
     assert.equal(again.length, 3);
     assert.equal(again[0]!.getFirstValue(), 'https://example.org/minutes.pdf');
+  });
+});
+
+describe('fidelity (#13) defect 5: card-level charset', () => {
+  const sjis = fixture('shift-jis-card-charset.vcf');
+  const want = { N: '山田;太郎;;;', SOUND: 'ﾔﾏﾀﾞ;ﾀﾛｳ;;;', NOTE: '会議は月曜日の午後', ADR: ';;千代田区丸の内1-1;東京都;;100-0005;日本' };
+  const check = (input: string | Uint8Array, opts = {}): void => {
+    const card = parseVersit(input, opts)[0]!;
+    for (const [name, v] of Object.entries(want)) assert.equal(value(card, name), v, name);
+    assert.ok(!card.properties.some((p) => p.value.includes('\ufffd')), 'no U+FFFD');
+  };
+
+  it('reads unlabelled properties in the CHARSET another property of the card declared (bytes)', () => check(sjis));
+
+  it('the same from text whose non-UTF-8 bytes the codec kept as escapes (lossless-utf8)', () => {
+    check(decodeUtf8Lossless(sjis));
+    const v30 = convertContact(decodeUtf8Lossless(sjis), 'vcard30');
+    assert.match(v30, /^NOTE:会議は月曜日の午後\r$/m);
+  });
+
+  it('a device profile charset covers cards without any CHARSET', () => {
+    const bare = iconv.encode('BEGIN:VCARD\r\nVERSION:2.1\r\nN:山田;太郎;;;\r\nNOTE:会議は月曜日の午後\r\nEND:VCARD\r\n', 'Shift_JIS');
+    assert.equal(value(parseVersit(bare, { defaultCharset: 'SHIFT_JIS' })[0]!, 'NOTE'), '会議は月曜日の午後');
+    const profile = parseDeviceProfile('name: jp\nmatch: { man: "^sharp" }\ncharset: SHIFT_JIS\n', 'jp.yaml');
+    const filter = effectiveFilter([], profile, 'text/x-vcard', '2.1');
+    assert.equal(filter?.charset, 'SHIFT_JIS');
+    assert.match(contactsTranslator.toServer(decodeUtf8Lossless(bare), { type: 'text/x-vcard' }, filter), /^NOTE:会議は月曜日の午後\r$/m);
+  });
+
+  it('bytes wrongly labelled UTF-8 in a Shift_JIS card are read in Shift_JIS, with a warning', () => {
+    const text = iconv.encode('BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=SHIFT_JIS:山田;太郎\r\nNOTE;CHARSET=UTF-8:午後\r\nEND:VCARD\r\n', 'Shift_JIS');
+    const warnings: string[] = [];
+    assert.equal(value(parseVersit(text, { onWarning: (m) => warnings.push(m) })[0]!, 'NOTE'), '午後');
+    assert.ok(warnings.some((w) => /not valid UTF-8; read as SHIFT_JIS/.test(w)));
   });
 });
