@@ -65,7 +65,7 @@ function safeModernValue(value: string): string {
 function legacyParams(params: VersitParam[]): string {
   let s = '';
   for (const prm of params) {
-    if (prm.name === 'TYPE') {
+    if (prm.name === 'TYPE' && prm.bare !== false) {
       // vCard 2.1 §2.4: parameter names may be omitted; phones expect `TEL;CELL;VOICE`.
       for (const t of splitParamList(prm.value)) if (t !== '') s += `;${legacyQuote(t)}`;
     } else {

@@ -222,3 +222,17 @@ describe('fidelity (#13) defect 5: card-level charset', () => {
     assert.ok(warnings.some((w) => /not valid UTF-8; read as SHIFT_JIS/.test(w)));
   });
 });
+
+describe('fidelity (#13) defect 9: PHOTO type towards the phone', () => {
+  it('phone PHOTO;TYPE=PNG;ENCODING=BASE64 -> server TYPE=PNG -> phone PHOTO;TYPE=PNG;ENCODING=BASE64, data unchanged', () => {
+    const sent = parseVersit(fixture('photo-type-png.vcf'))[0]!;
+    const v30 = convertContact(fixture('photo-type-png.vcf'), 'vcard30');
+    assert.match(v30, /^PHOTO;TYPE=PNG;ENCODING=b:/m);
+    const back = convertContact(v30, 'vcard21');
+    assert.match(back, /^PHOTO;TYPE=PNG;ENCODING=BASE64:/m);
+    assert.ok(!/^PHOTO;PNG/m.test(back), 'no bare type');
+    const photo = parseVersit(back)[0]!.properties.find((p) => p.name === 'PHOTO')!;
+    assert.equal(photo.value, value(sent, 'PHOTO'));
+    assert.deepEqual(photo.params.filter((p) => p.name === 'TYPE').map((p) => [p.value, p.bare ?? false]), [['PNG', false]]);
+  });
+});
