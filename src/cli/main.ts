@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { AccountRegistry } from '../accounts/mappings.js';
-import { decodeAny, decodeXml, formatXml, messageToTree } from '../codec/index.js';
+import { decodeDocument, decodeXml, formatXml } from '../codec/index.js';
 import { encodeWbxml } from '../codec/wbxml/index.js';
 import { loadSettings } from '../config.js';
 import { describeError } from '../errors.js';
@@ -40,8 +40,7 @@ export async function main(argv: string[]): Promise<void> {
       }
       case 'decode': {
         const file = need(rest[0], 'decode needs a file');
-        const { message } = decodeAny(new Uint8Array(readFileSync(file)));
-        process.stdout.write(formatXml(messageToTree(message)));
+        process.stdout.write(formatXml(decodeDocument(new Uint8Array(readFileSync(file)))));
         return;
       }
       case 'encode': {
