@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeDocument, decodeMessage, formatXml } from '../../../src/codec/index.js';
-import type { Command } from '../../../src/codec/model.js';
+import type { Command, PutGetCmd } from '../../../src/codec/model.js';
 import { childText, isElement, type SmlElement } from '../../../src/codec/tree.js';
 import { parseDevInf } from '../../../src/protocol/devinf.js';
 
@@ -15,7 +15,7 @@ const bytes = (name: string): Uint8Array => new Uint8Array(readFileSync(path.joi
 
 function putData(name: string): unknown {
   const { message } = decodeMessage(bytes(name), 'xml');
-  const put = message.body.find((c): c is Extract<Command, { kind: 'Put' }> => c.kind === 'Put');
+  const put = message.body.find((c): c is PutGetCmd => c.kind === 'Put');
   assert.ok(put, 'Put decoded');
   return put.items[0]?.data;
 }
@@ -44,7 +44,7 @@ describe('fidelity (#13) defect 10: DevInf as text in an XML Put', () => {
   it('item text that merely mentions DevInf stays text', () => {
     const xml = new TextDecoder().decode(bytes('devinf-cdata-put.xml')).replace(/<!\[CDATA\[[\s\S]*?\]\]>/, '<![CDATA[BEGIN:VCARD <DevInf> END:VCARD]]>');
     const { message } = decodeMessage(new TextEncoder().encode(xml), 'xml');
-    const put = message.body.find((c) => c.kind === 'Put') as Extract<Command, { kind: 'Put' }>;
+    const put = message.body.find((c) => c.kind === 'Put') as PutGetCmd;
     assert.equal(put.items[0]?.data, 'BEGIN:VCARD <DevInf> END:VCARD');
   });
 });
