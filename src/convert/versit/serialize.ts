@@ -51,14 +51,17 @@ export function serializeProperty(p: VersitProperty, version: VersitVersion): st
 }
 
 // C0 controls other than TAB, and DEL: not allowed in 3.0/4.0/iCalendar values (RFC 5545 §3.3.11).
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_RE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
+// eslint-disable-next-line no-control-regex -- the same, plus CR and LF
+const UNSAFE_RE = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 /**
  * Last line of defence for modern output: a raw line break (a multi-line QP value a converter
  * did not escape) would end the property and make the object invalid; it becomes `\n`.
  */
 function safeModernValue(value: string): string {
-  if (!/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) return value;
+  if (!UNSAFE_RE.test(value)) return value;
   return value.replace(/\r\n|\r|\n/g, '\\n').replace(CONTROL_RE, '');
 }
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeDocument, decodeMessage, formatXml } from '../../../src/codec/index.js';
-import type { Command, PutGetCmd } from '../../../src/codec/model.js';
+import type { PutGetCmd } from '../../../src/codec/model.js';
 import { childText, isElement, type SmlElement } from '../../../src/codec/tree.js';
 import { parseDevInf } from '../../../src/protocol/devinf.js';
 
