@@ -124,6 +124,13 @@ async function list(store: StateStore, print: (line: string) => void, account: s
     throw new GatewayError('NOT_FOUND', `no devices for account ${account}` + (known.length ? ` (accounts with devices: ${known.join(', ')})` : ' (no device has synced yet)'));
   }
   for (const line of formatTable(rows)) print(line);
+  // Names a phone asked for that its mapping does not list: exactly as sent, with the fix.
+  const unknown = devices.flatMap((d) => (d.record.unknownDatastores ?? []).map((u) => ({ d, u })));
+  if (unknown.length > 0) {
+    print('');
+    print('unknown datastore names (the phone got 404 for them):');
+    for (const { d, u } of unknown) print(`  ${d.account} ${d.deviceId} "${u.uri}"${u.source ? ` (phone's own name "${u.source}")` : ''} at ${u.at}: ${u.hint}`);
+  }
 }
 
 async function reset(store: StateStore, print: (line: string) => void, key: DeviceKey, datastore: string | undefined): Promise<void> {

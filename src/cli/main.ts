@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { AccountRegistry } from '../accounts/mappings.js';
-import { decodeAny, decodeXml, formatXml, messageToTree } from '../codec/index.js';
+import { decodeDocument, decodeXml, formatXml } from '../codec/index.js';
 import { encodeWbxml } from '../codec/wbxml/index.js';
 import { loadSettings } from '../config.js';
 import { describeError } from '../errors.js';
@@ -88,8 +88,7 @@ async function run(cmd: string, rest: string[], stdout: NonNullable<CliIo['stdou
     case 'decode': {
       const { positionals: [file] } = parseCommand(rest, {}, DECODE_USAGE, 1);
       if (!file) throw new UsageError('decode needs a file', DECODE_USAGE);
-      const { message } = decodeAny(new Uint8Array(readFileSync(file)));
-      stdout.write(formatXml(messageToTree(message)));
+      stdout.write(formatXml(decodeDocument(new Uint8Array(readFileSync(file)))));
       return;
     }
     case 'encode': {

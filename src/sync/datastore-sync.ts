@@ -131,7 +131,7 @@ export class DatastoreSync {
 
   async #applyItem(s: DatastoreSessionState, luid: string, data: string, format: DeviceFormat, whenNew: 'added' | 'replaced-as-add'): Promise<ClientChangeOutcome> {
     try {
-      const serverData = this.#tr.toServer(data, format);
+      const serverData = this.#tr.toServer(data, format, s.filter, (m) => this.#log.warn({ ds: s.name, luid }, `conversion: ${m}`));
       const fields = this.#fieldsOf(data, format);
       const map = await this.#loadMap();
       if (isFullSync(s)) s.seenLuids.push(luid);
@@ -319,7 +319,7 @@ export class DatastoreSync {
         }
         let serverData: string;
         try {
-          serverData = this.#tr.toServer(w.data, w.format);
+          serverData = this.#tr.toServer(w.data, w.format, s.filter);
         } catch {
           continue; // will fail as an item later; pairs with nothing
         }
