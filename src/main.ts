@@ -7,6 +7,7 @@ import { commandSizer, encodeMessage } from './codec/index.js';
 import { loadSettings, PACKAGE_ROOT, publicSyncUrl, type Settings } from './config.js';
 import { verifyDavCredentials } from './datastores/index.js';
 import { AccountStores } from './accounts/account-stores.js';
+import type { AccountStoresOptions } from './accounts/account-stores.js';
 import { loadProviderProfiles, validateAccountProviders } from './accounts/providers.js';
 import type { AccountMapping } from './accounts/mappings.js';
 import type { TokenStore } from './datastores/oauth2.js';
@@ -35,6 +36,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** Log destination (tests write to a file); default stdout. */
   logDestination?: Parameters<typeof createLogger>[1];
+  /** DAV client instrumentation for benchmarks: request accounting, or fetch instead of node:http. */
+  dav?: Pick<NonNullable<AccountStoresOptions['dav']>, 'onRequest' | 'fetch' | 'deferEtag'>;
 }
 
 export async function startGateway(overrides: Partial<Settings> = {}, opts: StartOptions = {}): Promise<RunningGateway> {
@@ -47,7 +50,7 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
   const providerProfiles = loadProviderProfiles(path.join(PACKAGE_ROOT, 'config', 'providers'));
   validateAccountProviders(accounts.list(), providerProfiles);
   const tokenStore = tokenStoreOn(state);
-  const stores = new AccountStores({ profiles: providerProfiles, userAgent, tokenStore, dav: { timeoutMs: settings.davTimeoutSeconds * 1000 } });
+  const stores = new AccountStores({ profiles: providerProfiles, userAgent, tokenStore, dav: { timeoutMs: settings.davTimeoutSeconds * 1000, ...opts.dav } });
   let serverUrl = publicSyncUrl(settings);
   const engine = new ProtocolEngine({
     accounts,

@@ -22,7 +22,7 @@ export interface AccountStoresOptions {
   /** Where OAuth2 access tokens are kept between processes (e.g. backed by the StateStore). */
   tokenStore?: TokenStore;
   userAgent?: string;
-  dav?: Pick<DavClientOptions, 'timeoutMs' | 'concurrency' | 'retry' | 'onRequest' | 'fetch'> & { batchSize?: number };
+  dav?: Pick<DavClientOptions, 'timeoutMs' | 'concurrency' | 'retry' | 'onRequest' | 'fetch'> & { batchSize?: number; deferEtag?: boolean };
 }
 
 export class AccountStores {
