@@ -90,7 +90,7 @@ export async function benchE2ePhases(n: number): Promise<Record<string, number |
   const floorDav = await startRadicale();
   let floorS: number;
   try {
-    floorS = await putFloor(floorDav, generateContacts21(n, 5).map((c) => convertContact(c.text, 'vcard30')));
+    floorS = await putFloor(floorDav, generateContacts21(n, 5).map((c, i) => convertContact(c.text, 'vcard30').replace('BEGIN:VCARD\r\n', `BEGIN:VCARD\r\nUID:floor-${i}\r\n`)));
   } finally {
     await floorDav.dispose();
   }
