@@ -7,6 +7,8 @@ import type { DavCredentials } from './datastore.js';
 import { davHttpError, davNetworkError } from './dav-errors.js';
 import type { DavScope } from './dav-errors.js';
 import { headerEntries, sharedTransport } from './http-transport.js';
+import { compactToXml, parseMultistatus } from './multistatus.js';
+import type { CompactXml } from './multistatus.js';
 import type { ReplyHeaders } from './http-transport.js';
 import { Semaphore } from './limit.js';
 import { backoffDelay, parseRetryAfter, repeatable, retryPolicy, retryableStatus, sleep } from './retry.js';
@@ -258,6 +260,34 @@ export class DavClient {
       });
     }
     return res;
+  }
+
+  /**
+   * PROPFIND or REPORT for the item path (listing, multiget, sync-collection, ETag reads): the
+   * same contract as multistatus(), parsed with fast-xml-parser instead of tsdav (multistatus.ts).
+   */
+  async items(params: {
+    url: string;
+    method: 'PROPFIND' | 'REPORT';
+    depth: '0' | '1';
+    body: CompactXml;
+    scope: DavScope;
+  }): Promise<DAVResponse[]> {
+    const reply = await this.exchange(params.method, params.url, { Depth: params.depth, 'Content-Type': 'application/xml; charset=utf-8' }, compactToXml(params.body));
+    const parsed = reply.status >= 200 && reply.status < 300 && /xml/i.test(reply.headers.get('Content-Type') ?? '')
+      ? parseMultistatus(reply.body, reply)
+      : undefined;
+    if (!parsed) {
+      throw davHttpError({
+        method: params.method,
+        url: params.url,
+        status: reply.status >= 300 ? reply.status : 502,
+        statusText: reply.status >= 300 ? reply.statusText : 'not a DAV multistatus response',
+        body: reply.body.slice(0, 4096),
+        scope: params.scope,
+      });
+    }
+    return parsed;
   }
 
   /** PUT an item; resolves with whatever status the server gave (callers decide). */
