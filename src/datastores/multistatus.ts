@@ -96,8 +96,10 @@ export function parseMultistatus(text: string, outer: { status: number; statusTe
   } catch {
     return undefined;
   }
-  const ms = doc['multistatus'];
-  if (!ms || typeof ms !== 'object') return undefined;
+  // An empty <multistatus/> (nothing matched a calendar-query) parses as ''.
+  const found = doc['multistatus'];
+  if (found === undefined || (found !== '' && typeof found !== 'object')) return undefined;
+  const ms = found === '' ? {} : found;
   const raw = { multistatus: ms };
   const responses = asArray((ms as Record<string, unknown>)['response'] as Record<string, unknown> | Array<Record<string, unknown>> | undefined);
   if (!responses.length) return [{ raw, status: outer.status, statusText: outer.statusText, ok: outer.status >= 200 && outer.status < 300 }];
