@@ -7,6 +7,7 @@ import { commandSizer, encodeMessage } from './codec/index.js';
 import { loadSettings, PACKAGE_ROOT, publicSyncUrl, type Settings } from './config.js';
 import { verifyDavCredentials } from './datastores/index.js';
 import { AccountStores } from './accounts/account-stores.js';
+import type { AccountStoresOptions } from './accounts/account-stores.js';
 import { loadProviderProfiles, validateAccountProviders } from './accounts/providers.js';
 import type { AccountMapping } from './accounts/mappings.js';
 import type { TokenStore } from './datastores/oauth2.js';
@@ -43,6 +44,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** Log destination (tests write to a file); default stdout. */
   logDestination?: Parameters<typeof createLogger>[1];
+  /** DAV client instrumentation for benchmarks: request accounting, or fetch instead of node:http. */
+  dav?: Pick<NonNullable<AccountStoresOptions['dav']>, 'onRequest' | 'fetch' | 'deferEtag'>;
 }
 
 export async function startGateway(overrides: Partial<Settings> = {}, opts: StartOptions = {}): Promise<RunningGateway> {
@@ -56,10 +59,15 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
   const providerProfiles = loadProviderProfiles(path.join(PACKAGE_ROOT, 'config', 'providers'));
   validateAccountProviders(accounts.list(), providerProfiles);
   const tokenStore = tokenStoreOn(state);
+  const benchOnRequest = opts.dav?.onRequest;
   const stores = new AccountStores({ profiles: providerProfiles, userAgent, tokenStore, dav: {
     timeoutMs: settings.davTimeoutSeconds * 1000,
+    ...opts.dav,
     // LOG_LEVEL=debug: one line per DAV request (no credentials: they travel in headers).
-    onRequest: (e) => log.debug({ method: e.method, url: e.url, status: e.status, ms: Math.round(e.durationMs) }, 'DAV request'),
+    onRequest: (e) => {
+      log.debug({ method: e.method, url: e.url, status: e.status, ms: Math.round(e.durationMs) }, 'DAV request');
+      benchOnRequest?.(e);
+    },
   } });
   let serverUrl = publicSyncUrl(settings);
   const engine = new ProtocolEngine({

@@ -22,7 +22,7 @@ export interface AccountStoresOptions {
   /** Where OAuth2 access tokens are kept between processes (e.g. backed by the StateStore). */
   tokenStore?: TokenStore;
   userAgent?: string;
-  dav?: Pick<DavClientOptions, 'timeoutMs' | 'concurrency' | 'retry' | 'onRequest' | 'fetch'> & { batchSize?: number };
+  dav?: Pick<DavClientOptions, 'timeoutMs' | 'concurrency' | 'retry' | 'onRequest' | 'fetch'> & { batchSize?: number; deferEtag?: boolean };
 }
 
 export class AccountStores {
@@ -85,7 +85,9 @@ export class AccountStores {
   #build(mapping: AccountMapping, ds: DatastoreMapping, auth: DavAuth): DataStore {
     const profile = providerFor(mapping, this.#opts.profiles);
     const make = (kind: ItemKind, url: string): DataStore => createDavStore({
-      kind, collectionUrl: url, credentials: auth, userAgent: this.#opts.userAgent, quirks: profile.quirks, ...this.#opts.dav,
+      kind, collectionUrl: url, credentials: auth, userAgent: this.#opts.userAgent, quirks: profile.quirks,
+      // The sync engine fills missing ETags from its listing (no PROPFIND per written item).
+      deferEtag: true, ...this.#opts.dav,
     });
     const stores = ds.collections.map((url) => make(ds.kind, url));
     if (ds.tasksCollection !== undefined) {
