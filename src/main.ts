@@ -19,6 +19,7 @@ import { contactsTranslator } from './sync/translators.js';
 import { calendarTranslators } from './sync/calendar-translators.js';
 import { loadDeviceProfiles } from './convert/filters/index.js';
 import { writeBackup } from './accounts/backup.js';
+import { createPushService, type PushService } from './push/index.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -28,6 +29,7 @@ export interface RunningGateway {
   server: Server;
   state: StateStore;
   log: Logger;
+  push: PushService;
   close(): Promise<void>;
 }
 
@@ -71,6 +73,12 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
       softwareVersion: VERSION,
     },
   });
+  // Server-alerted sync; its `push.observer` is what the engine reports sessions to.
+  const push = createPushService({
+    accounts: accounts.list(), state, log, env, serverId: () => serverUrl, sessionTtlSeconds: settings.sessionTtlSeconds,
+    openStore: (mapping, name) => stores.open(mapping, mapping.datastores.find((d) => d.name === name)!,
+      mapping.dav.username && mapping.dav.password !== undefined ? { username: mapping.dav.username, password: mapping.dav.password } : undefined),
+  });
   const app = createApp({ engine, state, log, syncmlPath: settings.syncmlPath, maxBodyBytes: settings.maxBodyBytes, version: VERSION });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(settings.port, settings.host, () => resolve(s));
@@ -79,10 +87,12 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : settings.port;
   serverUrl = publicSyncUrl(settings, port);
+  push.start();
   log.info({ url: serverUrl, accounts: accounts.list().map((a) => a.account), store: settings.redisUrl ? 'redis' : 'embedded' }, 'gateway listening');
   return {
-    url: serverUrl, port, server, state, log,
+    url: serverUrl, port, server, state, log, push,
     close: async () => {
+      await push.stop();
       await new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections?.();
       await state.close();
