@@ -11,13 +11,14 @@ const USAGE = `usage: syncml-gateway [command]
 
 commands:
   serve                      run the gateway (default); settings from config/defaults.yaml and the environment
-  decode <file>              print a SyncML message (XML or WBXML) as indented XML
+  decode <file>              print a SyncML message (XML or WBXML) as indented XML, or a SAN
+  san <account> <device> [--datastore NAME]... [--out FILE]   build a device's SAN (docs/push.md)
   encode <file.xml> [out]    write a SyncML XML message as WBXML (to out, or stdout)
   convert <file> --to vcard21|vcard30|vcard40|vcal10|ical20 [--device-profile NAME]
                              print what the items of a file become
   accounts check             validate every account mapping in MAPPINGS_DIR
   accounts probe <account>   show what the gateway sees on the account's DAV server (discovery)
-  devices list|reset|forget|export ...   inspect and manage devices' sync state (see docs/admin.md)
+  devices list|reset|forget|export|push-test ...   inspect and manage devices' sync state (see docs/admin.md)
   oauth google               walk through getting a Google OAuth2 refresh token
   restore <backup.json>      put back the items of a backup taken before a refresh from a phone
                              (DAV credentials: DAV_USERNAME/DAV_PASSWORD, or the mapping's)
@@ -40,6 +41,8 @@ export async function main(argv: string[]): Promise<void> {
       }
       case 'decode': {
         const file = need(rest[0], 'decode needs a file');
+        const san = (await import('./push.js')).sanText(new Uint8Array(readFileSync(file)));
+        if (san) return void process.stdout.write(san);
         const { message } = decodeAny(new Uint8Array(readFileSync(file)));
         process.stdout.write(formatXml(messageToTree(message)));
         return;
@@ -72,6 +75,7 @@ export async function main(argv: string[]): Promise<void> {
         console.log(`restored ${restored} items to ${backup.collectionUrl} (${present} were still there)`);
         return;
       }
+      case 'san': await (await import('./push.js')).runSan(rest); return;
       case 'accounts': {
         const { runAccounts } = await import('./accounts.js');
         await runAccounts(rest);

@@ -187,30 +187,9 @@ export class PushService {
     return out;
   }
 
-  /** Build the device's SAN (1.2 binary or legacy WBXML) and its WAP Push SMS. */
-  buildMessage(device: DevicePushSettings, datastores?: string[], sessionId = randomInt(1, 0x10000)): PushMessage {
-    const serverId = device.serverId ?? this.#d.serverId();
-    const chosen = device.datastores.filter((d) => !datastores || datastores.includes(d.name));
-    let san: Uint8Array;
-    let contentType: string;
-    if (device.sanVersion === '1.2') {
-      san = encodeSan({
-        version: 12, uiMode: device.uiMode, initiator: 'server', sessionId, serverId,
-        syncs: chosen.map((ds) => ({ syncType: device.syncType, contentType: datastoreContent(ds).code, serverUri: ds.uris[0]! })),
-      }, device.password !== undefined ? { password: device.password, nonce: device.nonce } : undefined);
-      contentType = SAN_WSP_TYPES.notification;
-    } else {
-      san = encodeLegacySan({
-        version: device.sanVersion, sessionId: String(sessionId), serverId, syncType: device.syncType as SanSyncType,
-        datastores: chosen.map((ds) => ({ serverUri: ds.uris[0]!, mimeType: datastoreContent(ds).mime })),
-      }, 'wbxml');
-      contentType = SAN_WSP_TYPES.legacyWbxml;
-    }
-    const pdu = wspPushPdu(san, contentType);
-    return {
-      phone: device.phone, account: device.account, deviceId: device.deviceId, sessionId, san, contentType, pdu,
-      segments: wapPushSegments(pdu, { reference: sessionId & 0xff }),
-    };
+  /** The device's SAN and its WAP Push SMS. */
+  buildMessage(device: DevicePushSettings, datastores?: string[], sessionId?: number): PushMessage {
+    return buildPushMessage(device, device.serverId ?? this.#d.serverId(), datastores, sessionId);
   }
 
   /** Send one SAN now with retries (push-test and the scheduler); the outcome is recorded. */
@@ -292,4 +271,29 @@ export class PushService {
       this.#d.log.warn({ err: describeError(err) }, 'push: session end not recorded');
     }
   }
+}
+
+/** Build a device's SAN (1.2 binary or legacy WBXML) and its WAP Push SMS. */
+export function buildPushMessage(device: DevicePushSettings, serverId: string, datastores?: string[], sessionId = randomInt(1, 0x10000)): PushMessage {
+  const chosen = device.datastores.filter((d) => !datastores || datastores.includes(d.name));
+  let san: Uint8Array;
+  let contentType: string;
+  if (device.sanVersion === '1.2') {
+    san = encodeSan({
+      version: 12, uiMode: device.uiMode, initiator: 'server', sessionId, serverId,
+      syncs: chosen.map((ds) => ({ syncType: device.syncType, contentType: datastoreContent(ds).code, serverUri: ds.uris[0]! })),
+    }, device.password !== undefined ? { password: device.password, nonce: device.nonce } : undefined);
+    contentType = SAN_WSP_TYPES.notification;
+  } else {
+    san = encodeLegacySan({
+      version: device.sanVersion, sessionId: String(sessionId), serverId, syncType: device.syncType as SanSyncType,
+      datastores: chosen.map((ds) => ({ serverUri: ds.uris[0]!, mimeType: datastoreContent(ds).mime })),
+    }, 'wbxml');
+    contentType = SAN_WSP_TYPES.legacyWbxml;
+  }
+  const pdu = wspPushPdu(san, contentType);
+  return {
+    phone: device.phone, account: device.account, deviceId: device.deviceId, sessionId, san, contentType, pdu,
+    segments: wapPushSegments(pdu, { reference: sessionId & 0xff }),
+  };
 }
