@@ -54,7 +54,8 @@ export function decodeWspPush(pdu: Uint8Array): WspPush {
   const end = 3 + headersLength;
   if (end > pdu.length) throw bad('headers truncated');
   const h = pdu.subarray(3, end);
-  let pos = 0;
+  if (h.length === 0) throw bad('no content type');
+  let pos: number;
   let contentType: string;
   if (h[0]! & 0x80) {
     const code = h[0]! & 0x7f;
