@@ -1,6 +1,6 @@
 // Kannel on loopback for push tests: bearerbox + smsbox (Debian `kannel`) and the fake SMSC
 // `fakesmsc` (Debian `kannel-extras`), which prints every SMS the bearerbox delivers to it.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { findBinary, getFreePort, makeTempDir, spawnService, waitUntil } from './processes.js';
 import type { ServiceProcess } from './processes.js';
@@ -27,7 +27,7 @@ export interface KannelHandle {
 const FAKESMSC = '/usr/lib/kannel/test/fakesmsc';
 
 function need(bin: string, pkg: string): string {
-  const found = bin.startsWith('/') ? bin : findBinary(bin) ?? (findBinary(`/usr/sbin/${bin}`) ? `/usr/sbin/${bin}` : undefined);
+  const found = bin.startsWith('/') ? (existsSync(bin) ? bin : undefined) : findBinary(bin);
   if (!found) throw new Error(`${bin} not found: install the Debian package ${pkg}`);
   return found;
 }
