@@ -4,6 +4,7 @@
 // (digest verified); the SyncEvolution client then syncs the change and push state shows it.
 /// <reference types="mocha" />
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runDevices } from '../../src/cli/devices.js';
@@ -12,10 +13,11 @@ import { decodeWspPush, reassemble, SAN_WSP_TYPES } from '../../src/codec/wap-pu
 import { readPushStatus } from '../../src/push/status.js';
 import { createStateStore } from '../../src/state/index.js';
 import { spawnGateway, type GatewayProcess } from '../support/gateway-process.js';
+import { repoRoot } from '../support/processes.js';
 import { startKannel, type FakeSms, type KannelHandle } from '../support/kannel.js';
 import { accountYaml } from '../support/mapping.js';
 import {
-  generateContacts21, makeTempDir, sleep, startRadicale, startRedis, SyncEvolutionClient, waitUntil,
+  generateContacts21, getFreePort, makeTempDir, sleep, startRadicale, startRedis, SyncEvolutionClient, waitUntil,
   type DavServerHandle, type RedisHandle,
 } from '../support/index.js';
 
@@ -37,16 +39,24 @@ describe('push: SAN over WAP Push through Kannel (two gateways, one Redis)', fun
   let gws: GatewayProcess[] = [];
   let phone: SyncEvolutionClient;
   let sanSms: FakeSms | undefined;
+  let sanSessionId = -1;
 
   before(async function () {
     dir = makeTempDir('push-kannel');
     [redis, dav, kannel] = await Promise.all([startRedis(), startRadicale(), startKannel()]);
+    const ports = [await getFreePort(), await getFreePort()];
+    const phoneUrl = `http://127.0.0.1:${ports[0]}/sync`;
     const mappings = path.join(dir, 'mappings');
     const { mkdirSync } = await import('node:fs');
     mkdirSync(mappings);
-    writeFileSync(path.join(mappings, 'alice.yaml'), accountYaml(dav, { davLogin: { username: 'alice', password: 'secret' } }) + [
+    writeFileSync(path.join(mappings, 'alice.yaml'), accountYaml(dav, {
+      davLogin: { username: 'alice', password: 'secret' },
+      // The SAN names the first URI; SyncEvolution matches it exactly against its datastore's `uri`.
+      datastores: { contacts: { uris: ['contacts', './contacts'], collection: dav.collections.contacts } },
+    }) + [
       'push:',
-      '  serverId: syncml-dav-gateway',
+      // SyncEvolution picks the config whose syncURL equals the SAN's server id.
+      `  serverId: '${phoneUrl}'`,
       `  password: ${SECRET.password}`,
       `  nonce: ${SECRET.nonce}`,
       `  intervalSeconds: ${INTERVAL_SECONDS}`,
@@ -60,8 +70,8 @@ describe('push: SAN over WAP Push through Kannel (two gateways, one Redis)', fun
       PUSH_TRANSPORT: 'kannel', KANNEL_SENDSMS_URL: kannel.sendsmsUrl, KANNEL_USERNAME: kannel.username,
       KANNEL_PASSWORD: kannel.password, KANNEL_FROM: '4930999', PUSH_POLL_SECONDS: '1', PUSH_SETTLE_MS: String(SETTLE_MS),
     };
-    gws = await Promise.all([0, 1].map((i) => spawnGateway({ env, logFile: path.join(dir, `gateway-${i}.log`) })));
-    phone = new SyncEvolutionClient({ dir: path.join(dir, 'phone'), url: gws[0]!.url, deviceId: DEVICE, datastores: { contacts: 'contacts' } });
+    gws = await Promise.all([0, 1].map((i) => spawnGateway({ port: ports[i]!, env, logFile: path.join(dir, `gateway-${i}.log`) })));
+    phone = new SyncEvolutionClient({ dir: path.join(dir, 'phone'), url: phoneUrl, deviceId: DEVICE, datastores: { contacts: 'contacts' } });
     // Both processes are watching and one of them holds the lease with a baseline cursor.
     await waitUntil(async () => gws.every((g) => g.logLines().some((l) => l['msg'] === 'push: watching collections')), 'push watchers', 20_000);
     await sleep(2500);
@@ -107,14 +117,35 @@ describe('push: SAN over WAP Push through Kannel (two gateways, one Redis)', fun
     assert.equal(san.version, 12);
     assert.equal(san.initiator, 'server');
     assert.equal(san.uiMode, 'background');
-    assert.equal(san.serverId, 'syncml-dav-gateway');
-    assert.deepEqual(san.syncs, [{ syncType: 206, contentType: 0x07, serverUri: './contacts' }]);
+    assert.equal(san.serverId, gws[0]!.url);
+    assert.deepEqual(san.syncs, [{ syncType: 206, contentType: 0x07, serverUri: 'contacts' }]);
     assert.throws(() => decodeSan(push.payload, { ...SECRET, password: 'wrong' }), /digest/);
     sanSms = sms;
+    sanSessionId = san.sessionId;
   });
 
-  it('the client started after the SAN syncs the change; push state shows the SAN and the session', async function () {
+  it('the SAN handed to SyncEvolution makes it open a session at the server the SAN names', async function () {
     assert.ok(sanSms, 'needs the SAN of the previous test');
+    const { pdu } = reassemble([{ udh: sanSms.udh, data: sanSms.data }]);
+    const sanFile = path.join(dir, 'san.bin');
+    writeFileSync(sanFile, decodeWspPush(pdu).payload);
+    // As a phone's push stack would: the SAN goes to syncevo-dbus-server, which matches its
+    // server id with the config's syncURL and starts the session itself (the relay only
+    // carries the session's HTTP messages).
+    const relay = spawnSync('dbus-run-session', ['--', process.execPath, '--import', 'tsx', path.join(repoRoot, 'test', 'support', 'san-relay.ts'), sanFile], {
+      cwd: repoRoot, env: phone.environment(), encoding: 'utf8', timeout: 150_000,
+    });
+    assert.equal(relay.status, 0, `${relay.stdout}${relay.stderr}`);
+    const lines = relay.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const messages = lines.filter((l) => typeof l['sessionId'] === 'string');
+    assert.ok(messages.length > 0, `SyncEvolution sent no message after the SAN:\n${relay.stdout}`);
+    assert.ok(messages.every((m) => String(m['url']).startsWith(gws[0]!.url)), 'it dials the server the SAN named');
+    const ids = [...new Set(messages.map((m) => m['sessionId']))];
+    const users = [...new Set(messages.map((m) => m['user']))];
+    console.log(`      SAN session id ${sanSessionId}; SyncEvolution (D-Bus server) sent ${messages.length} messages, SessionID ${ids.join(', ')}, user "${users.join('", "')}"`);
+  });
+
+  it('the client session after the SAN syncs the change; push state shows the SAN and the session', async function () {
     const r = await phone.sync('two-way', { only: ['contacts'] });
     assert.equal(r.exitCode, 0, r.output);
     assert.equal(r.datastores['contacts']?.localNew, 1, 'the pushed card reached the phone');
@@ -123,7 +154,7 @@ describe('push: SAN over WAP Push through Kannel (two gateways, one Redis)', fun
       const status = await readPushStatus(state, { account: 'alice', deviceId: DEVICE });
       assert.equal(status.lastSan?.outcome, 'sent');
       assert.ok(status.lastSession, 'the session after the SAN is recorded');
-      console.log(`      SAN session id ${status.lastSan?.sessionId}; the client ${status.lastSession.usedSanSessionId ? 'used it' : 'used its own SessionID'}`);
+      console.log(`      the client ${status.lastSession.usedSanSessionId ? 'used the SAN session id' : 'used its own SessionID'}`);
     } finally {
       await state.close();
     }
