@@ -67,8 +67,16 @@ export class PushService {
         const key = ds.collections.map((c) => (/^https?:/i.test(c) ? c : `${mapping.dav.url}|${c}`)).join(' ');
         let w = this.#watches.get(key);
         if (!w) {
+          let store: DataStore;
+          try {
+            // Synchronous and offline: fails only when the mapping has no DAV credentials.
+            store = deps.openStore(mapping, ds.name);
+          } catch (err) {
+            deps.log.warn({ account: mapping.account, datastore: ds.name, err: describeError(err) }, 'push: cannot watch this datastore (the mapping needs dav.username/password or oauth2)');
+            continue;
+          }
           const leaseSeconds = Math.max(5, Math.ceil(deps.env.pollSeconds * 3));
-          w = { watcher: new CollectionWatcher(key, () => deps.openStore(mapping, ds.name), deps.state, this.#owner, leaseSeconds), subscribers: [] };
+          w = { watcher: new CollectionWatcher(key, () => store, deps.state, this.#owner, leaseSeconds), subscribers: [] };
           this.#watches.set(key, w);
         }
         w.subscribers.push({ device: dev, datastore: ds.name });

@@ -201,6 +201,16 @@ describe('push scheduling', function () {
     assert.equal(transport.sent.find((m2) => m2.deviceId === 'phone-2')!.contentType, 'application/vnd.syncml+wbxml');
   });
 
+  it('a datastore that cannot be opened (no DAV credentials) is not watched', async function () {
+    const s = new PushService({
+      accounts: [mapping(ONE)], state, transport, env: ENV, log: pino({ level: 'silent' }), serverId: () => 'x',
+      openStore: () => { throw new Error('no DAV credentials'); },
+    });
+    services.push(s);
+    assert.equal(s.watcherCount, 0);
+    await s.pollOnce();
+  });
+
   it('delivery failures are retried with backoff, then recorded as failed', async function () {
     const s = service(mapping(ONE));
     const dev = s.device('alice', 'phone-1')!;
