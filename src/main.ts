@@ -51,6 +51,13 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
   const tokenStore = tokenStoreOn(state);
   const stores = new AccountStores({ profiles: providerProfiles, userAgent, tokenStore, dav: { timeoutMs: settings.davTimeoutSeconds * 1000 } });
   let serverUrl = publicSyncUrl(settings);
+  // Server-alerted sync; its `push.observer` receives the engine's session reports
+  // (add `observer: push.observer` to the engine's deps once it takes a SessionObserver).
+  const push = createPushService({
+    accounts: accounts.list(), state, log, env, serverId: () => serverUrl, sessionTtlSeconds: settings.sessionTtlSeconds,
+    openStore: (mapping, name) => stores.open(mapping, mapping.datastores.find((d) => d.name === name)!,
+      mapping.dav.username && mapping.dav.password !== undefined ? { username: mapping.dav.username, password: mapping.dav.password } : undefined),
+  });
   const engine = new ProtocolEngine({
     accounts,
     state,
@@ -72,12 +79,6 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
       resumeTtlSeconds: settings.resumeTtlSeconds,
       softwareVersion: VERSION,
     },
-  });
-  // Server-alerted sync; its `push.observer` is what the engine reports sessions to.
-  const push = createPushService({
-    accounts: accounts.list(), state, log, env, serverId: () => serverUrl, sessionTtlSeconds: settings.sessionTtlSeconds,
-    openStore: (mapping, name) => stores.open(mapping, mapping.datastores.find((d) => d.name === name)!,
-      mapping.dav.username && mapping.dav.password !== undefined ? { username: mapping.dav.username, password: mapping.dav.password } : undefined),
   });
   const app = createApp({ engine, state, log, syncmlPath: settings.syncmlPath, maxBodyBytes: settings.maxBodyBytes, version: VERSION });
   const server = await new Promise<Server>((resolve, reject) => {
