@@ -113,7 +113,7 @@ export async function pushTest(store: StateStore, key: DeviceKey, print: (line: 
   const { settings, mapping, device } = deviceSettings(key.account, key.deviceId, env);
   const push = createPushService({
     accounts: [mapping], state: store, log: createLogger('warn'), env, serverId: () => publicSyncUrl(settings),
-    openStore: () => { throw new Error('push-test does not watch'); },
+    watch: false, openStore: () => { throw new Error('push-test does not watch'); },
   });
   const rec = await push.send(device, { trigger: 'test' });
   print(`${rec.outcome === 'sent' ? 'sent' : 'FAILED'}: SAN session id ${rec.sessionId} to ${device.phone} via ${rec.transport} after ${rec.attempts} attempt(s)${rec.error ? `: ${rec.error}` : ''}`);

@@ -19,12 +19,14 @@ export function createPushService(opts: {
   env: NodeJS.ProcessEnv;
   serverId(): string;
   sessionTtlSeconds?: number;
+  watch?: boolean;
 }): PushService {
   const env = pushEnvSettings(opts.env);
   const transport = createTransport(env);
   return new PushService({
     accounts: opts.accounts, state: opts.state, openStore: opts.openStore, log: opts.log.child({ part: 'push' }), env,
     serverId: opts.serverId, ...(transport ? { transport } : {}),
+    ...(opts.watch !== undefined ? { watch: opts.watch } : {}),
     ...(opts.sessionTtlSeconds !== undefined ? { sessionTtlSeconds: opts.sessionTtlSeconds } : {}),
   });
 }

@@ -28,6 +28,8 @@ export interface PushServiceDeps {
   /** Server id when the push settings name none (the gateway's public URL). */
   serverId(): string;
   sessionTtlSeconds?: number;
+  /** false: send only (CLI), no collection watchers. */
+  watch?: boolean;
   now?: () => number;
   random?: () => number;
 }
@@ -61,7 +63,7 @@ export class PushService {
     this.#d = deps;
     this.#now = deps.now ?? Date.now;
     this.#devices = deps.accounts.flatMap((m) => devicePushSettings(m));
-    for (const dev of this.#devices) {
+    for (const dev of deps.watch === false ? [] : this.#devices) {
       const mapping = deps.accounts.find((m) => m.account === dev.account)!;
       for (const ds of dev.datastores) {
         const key = ds.collections.map((c) => (/^https?:/i.test(c) ? c : `${mapping.dav.url}|${c}`)).join(' ');
