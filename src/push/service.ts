@@ -237,7 +237,7 @@ export class PushService {
       log.info({ sanSession: rec.sessionId, datastores: rec.datastores, parts: msg.segments.length, latencyMs: rec.latencyMs, transport: rec.transport }, 'push: SAN sent');
     } else {
       pushMetrics.failed.inc({ transport: rec.transport });
-      log.error({ sanSession: rec.sessionId, attempts: rec.attempts, err: rec.error }, 'push: SAN not delivered');
+      log[transport ? 'error' : 'warn']({ sanSession: rec.sessionId, attempts: rec.attempts, err: rec.error }, 'push: SAN not delivered');
     }
     await writePushStatus(this.#d.state, device, (s) => ({ ...s, lastSan: rec })).catch((err: unknown) => log.warn({ err: describeError(err) }, 'push: status not saved'));
     return rec;
