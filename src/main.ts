@@ -23,6 +23,7 @@ import { calendarTranslators } from './sync/calendar-translators.js';
 import { loadDeviceProfiles } from './convert/filters/index.js';
 import { writeBackup } from './accounts/backup.js';
 import { describeError } from './errors.js';
+import { createPushService, type PushService } from './push/index.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -38,6 +39,7 @@ export interface RunningGateway {
   reloadMappings(): boolean;
   /** Stop listening; running requests get `graceMs` (default SHUTDOWN_GRACE_SECONDS) to finish. */
   close(graceMs?: number): Promise<void>;
+  push: PushService;
 }
 
 export interface StartOptions {
@@ -70,6 +72,13 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
     },
   } });
   let serverUrl = publicSyncUrl(settings);
+  // Server-alerted sync; its `push.observer` receives the engine's session reports
+  // (add `observer: push.observer` to the engine's deps once it takes a SessionObserver).
+  const push = createPushService({
+    accounts: accounts.list(), state, log, env, serverId: () => serverUrl, sessionTtlSeconds: settings.sessionTtlSeconds,
+    openStore: (mapping, name) => stores.open(mapping, mapping.datastores.find((d) => d.name === name)!,
+      mapping.dav.username && mapping.dav.password !== undefined ? { username: mapping.dav.username, password: mapping.dav.password } : undefined),
+  });
   const engine = new ProtocolEngine({
     accounts,
     state,
@@ -131,12 +140,14 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
       timer = setTimeout(reloadMappings, 300); // editors write a file in several steps
     });
   }
+  push.start();
   log.info({ url: serverUrl, ...(tlsPort !== undefined ? { tlsPort, tlsProfile: settings.tlsProfile } : {}), accounts: accounts.list().map((a) => a.account), store: settings.redisUrl ? 'redis' : 'embedded' }, 'gateway listening');
   return {
-    url: serverUrl, port, server, state, log, reloadMappings,
+    url: serverUrl, port, server, state, log, push, reloadMappings,
     ...(tlsPort !== undefined ? { tlsPort } : {}),
     close: async (graceMs = settings.shutdownGraceSeconds * 1000) => {
       watcher?.close();
+      await push.stop();
       const dropped = await closeGracefully(servers, graceMs);
       if (dropped) log.warn({ dropped, graceMs }, 'shutdown: connections still busy after the grace period were closed');
       await state.close();

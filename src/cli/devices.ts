@@ -14,6 +14,7 @@ commands:
   reset <account> <deviceId> [datastore]    forget anchors and map (all datastores, or one): the next session is a slow sync
   forget <account> <deviceId>               delete everything stored for the device
   export <account> <deviceId>               print the device's record, anchors and maps as JSON (for support)
+  push-test <account> <deviceId>            send the device a SAN now and report the outcome (docs/push.md)
 
 The state store is the one the gateway uses: REDIS_URL when set, else <STATE_DIR>/state.sqlite.
 `;
@@ -74,6 +75,10 @@ function parse(cmd: string, rest: string[]): Command {
       const key = deviceArgs('export', rest);
       return (store, print) => exportDevice(store, print, key);
     }
+    case 'push-test': {
+      const key = deviceArgs('push-test', rest);
+      return async (store, print) => (await import('./push.js')).pushTest(store, key, print);
+    }
     default:
       throw usage(`unknown devices command ${cmd}`);
   }
@@ -131,6 +136,7 @@ async function list(store: StateStore, print: (line: string) => void, account: s
     print('unknown datastore names (the phone got 404 for them):');
     for (const { d, u } of unknown) print(`  ${d.account} ${d.deviceId} "${u.uri}"${u.source ? ` (phone's own name "${u.source}")` : ''} at ${u.at}: ${u.hint}`);
   }
+  for (const line of await (await import('./push.js')).pushStatusLines(store, devices)) print(line);
 }
 
 async function reset(store: StateStore, print: (line: string) => void, key: DeviceKey, datastore: string | undefined): Promise<void> {

@@ -14,7 +14,8 @@ export const USAGE = `usage: syncml-gateway [--help | --version] [command] [--he
 
 commands:
   serve                      run the gateway (default); settings from config/defaults.yaml and the environment
-  decode <file>              print a SyncML message or DevInf (XML or WBXML) as indented XML
+  decode <file>              print a SyncML message or DevInf (XML or WBXML) as indented XML, or a SAN
+  san <account> <device> [--datastore NAME]... [--out FILE]   build a device's SAN (docs/push.md)
   encode <file.xml> [out]    write a SyncML XML message as WBXML (to out, or stdout)
   convert <file> --to vcard21|vcard30|vcard40|vcal10|ical20 [--device-profile NAME]
                              print what the items of a file become
@@ -88,9 +89,14 @@ async function run(cmd: string, rest: string[], stdout: NonNullable<CliIo['stdou
     case 'decode': {
       const { positionals: [file] } = parseCommand(rest, {}, DECODE_USAGE, 1);
       if (!file) throw new UsageError('decode needs a file', DECODE_USAGE);
-      stdout.write(formatXml(decodeDocument(new Uint8Array(readFileSync(file)))));
+      const bytes = new Uint8Array(readFileSync(file));
+      const san = (await import('./push.js')).sanText(bytes);
+      stdout.write(san ?? formatXml(decodeDocument(bytes)));
       return;
     }
+    case 'san':
+      await (await import('./push.js')).runSan(rest);
+      return;
     case 'encode': {
       const { positionals: [file, out] } = parseCommand(rest, {}, ENCODE_USAGE, 2);
       if (!file) throw new UsageError('encode needs an XML file', ENCODE_USAGE);
