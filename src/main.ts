@@ -1,5 +1,5 @@
 // Composition root: the only place that names concrete implementations and wires the layers.
-import { readFileSync } from 'node:fs';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import type { Server } from 'node:http';
 import { AccountRegistry } from './accounts/mappings.js';
@@ -11,6 +11,8 @@ import { loadProviderProfiles, validateAccountProviders } from './accounts/provi
 import type { AccountMapping } from './accounts/mappings.js';
 import type { TokenStore } from './datastores/oauth2.js';
 import { createApp } from './http/app.js';
+import { closeGracefully, createHttpServer, createHttpsServer, listenOn } from './http/listen.js';
+import { MappingProblems } from './accounts/mapping-problems.js';
 import { createLogger, type Logger } from './logger.js';
 import { ProtocolEngine } from './protocol/engine.js';
 import { createStateStore } from './state/index.js';
@@ -19,6 +21,7 @@ import { contactsTranslator } from './sync/translators.js';
 import { calendarTranslators } from './sync/calendar-translators.js';
 import { loadDeviceProfiles } from './convert/filters/index.js';
 import { writeBackup } from './accounts/backup.js';
+import { describeError } from './errors.js';
 import { createPushService, type PushService } from './push/index.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -30,7 +33,12 @@ export interface RunningGateway {
   state: StateStore;
   log: Logger;
   push: PushService;
-  close(): Promise<void>;
+  /** Port of the HTTPS listener, when TLS_CERT_FILE/TLS_KEY_FILE are set. */
+  tlsPort?: number;
+  /** Read MAPPINGS_DIR again (SIGHUP); an invalid set is logged and the last good one kept. */
+  reloadMappings(): boolean;
+  /** Stop listening; running requests get `graceMs` (default SHUTDOWN_GRACE_SECONDS) to finish. */
+  close(graceMs?: number): Promise<void>;
 }
 
 export interface StartOptions {
@@ -43,13 +51,18 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
   const env = opts.env ?? process.env;
   const settings = loadSettings(env, overrides);
   const log = createLogger(settings.logLevel, opts.logDestination);
-  const accounts = AccountRegistry.loadDir(path.resolve(settings.mappingsDir), env);
+  const mappingsDir = path.resolve(settings.mappingsDir);
+  const accounts = AccountRegistry.loadDir(mappingsDir, env);
   const state = await createStateStore({ ...(settings.redisUrl ? { redisUrl: settings.redisUrl } : {}), stateDir: path.resolve(settings.stateDir) });
   const userAgent = `syncml-dav-gateway/${VERSION}`;
   const providerProfiles = loadProviderProfiles(path.join(PACKAGE_ROOT, 'config', 'providers'));
   validateAccountProviders(accounts.list(), providerProfiles);
   const tokenStore = tokenStoreOn(state);
-  const stores = new AccountStores({ profiles: providerProfiles, userAgent, tokenStore, dav: { timeoutMs: settings.davTimeoutSeconds * 1000 } });
+  const stores = new AccountStores({ profiles: providerProfiles, userAgent, tokenStore, dav: {
+    timeoutMs: settings.davTimeoutSeconds * 1000,
+    // LOG_LEVEL=debug: one line per DAV request (no credentials: they travel in headers).
+    onRequest: (e) => log.debug({ method: e.method, url: e.url, status: e.status, ms: Math.round(e.durationMs) }, 'DAV request'),
+  } });
   let serverUrl = publicSyncUrl(settings);
   // Server-alerted sync; its `push.observer` receives the engine's session reports
   // (add `observer: push.observer` to the engine's deps once it takes a SessionObserver).
@@ -81,21 +94,54 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
     },
   });
   const app = createApp({ engine, state, log, syncmlPath: settings.syncmlPath, maxBodyBytes: settings.maxBodyBytes, version: VERSION });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(settings.port, settings.host, () => resolve(s));
-    s.once('error', reject);
-  });
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : settings.port;
+  const server = createHttpServer(app);
+  const servers: Server[] = [server];
+  let port: number;
+  let tlsPort: number | undefined;
+  try {
+    port = await listenOn(server, settings.port, settings.host);
+    if (settings.tlsCertFile || settings.tlsKeyFile) {
+      const tls = createHttpsServer(app, { certFile: settings.tlsCertFile, keyFile: settings.tlsKeyFile, port: settings.tlsPort, profile: settings.tlsProfile });
+      servers.push(tls);
+      tlsPort = await listenOn(tls, settings.tlsPort, settings.host);
+    }
+  } catch (err) {
+    for (const s of servers) s.close();
+    await state.close();
+    throw err;
+  }
   serverUrl = publicSyncUrl(settings, port);
+  const reloadMappings = (): boolean => {
+    try {
+      const next = AccountRegistry.loadDir(mappingsDir, env);
+      validateAccountProviders(next.list(), providerProfiles);
+      accounts.replace(next);
+      log.info({ accounts: next.list().map((a) => a.account) }, 'mappings reloaded');
+      return true;
+    } catch (err) {
+      const problems = err instanceof MappingProblems ? err.problems : [describeError(err)];
+      log.error({ problems }, 'mappings not reloaded: the new set is invalid; keeping the last good one');
+      return false;
+    }
+  };
+  let watcher: FSWatcher | undefined;
+  if (settings.mappingsWatch) {
+    let timer: NodeJS.Timeout | undefined;
+    watcher = watch(mappingsDir, () => {
+      clearTimeout(timer);
+      timer = setTimeout(reloadMappings, 300); // editors write a file in several steps
+    });
+  }
   push.start();
-  log.info({ url: serverUrl, accounts: accounts.list().map((a) => a.account), store: settings.redisUrl ? 'redis' : 'embedded' }, 'gateway listening');
+  log.info({ url: serverUrl, ...(tlsPort !== undefined ? { tlsPort, tlsProfile: settings.tlsProfile } : {}), accounts: accounts.list().map((a) => a.account), store: settings.redisUrl ? 'redis' : 'embedded' }, 'gateway listening');
   return {
-    url: serverUrl, port, server, state, log, push,
-    close: async () => {
+    url: serverUrl, port, server, state, log, reloadMappings, push,
+    ...(tlsPort !== undefined ? { tlsPort } : {}),
+    close: async (graceMs = settings.shutdownGraceSeconds * 1000) => {
+      watcher?.close();
       await push.stop();
-      await new Promise<void>((r) => server.close(() => r()));
-      server.closeAllConnections?.();
+      const dropped = await closeGracefully(servers, graceMs);
+      if (dropped) log.warn({ dropped, graceMs }, 'shutdown: connections still busy after the grace period were closed');
       await state.close();
     },
   };
