@@ -11,6 +11,7 @@ import { loadProviderProfiles, validateAccountProviders } from './accounts/provi
 import type { AccountMapping } from './accounts/mappings.js';
 import type { TokenStore } from './datastores/oauth2.js';
 import { createApp } from './http/app.js';
+import { createOpsApp } from './http/ops-routes.js';
 import { createLogger, type Logger } from './logger.js';
 import { ProtocolEngine } from './protocol/engine.js';
 import { createStateStore } from './state/index.js';
@@ -18,7 +19,13 @@ import type { StateStore } from './state/state-store.js';
 import { contactsTranslator } from './sync/translators.js';
 import { calendarTranslators } from './sync/calendar-translators.js';
 import { loadDeviceProfiles } from './convert/filters/index.js';
-import { writeBackup } from './accounts/backup.js';
+import { backupFolder, readBackup, restoreBackup, writeBackup } from './accounts/backup.js';
+import { providerFor } from './accounts/providers.js';
+import { adminRouter, AdminAuth, adminSettingsFrom, HistoryObserver, SyncHistory } from './admin/index.js';
+import { combineObservers, davRequestRecorder, defaultMetrics, MetricsObserver, ReadinessChecker, timedStateStore } from './metrics/index.js';
+import type { SessionObserver } from './protocol/observer.js';
+import { GatewayError } from './errors.js';
+import type express from 'express';
 
 export const VERSION: string = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -26,7 +33,11 @@ export interface RunningGateway {
   url: string;
   port: number;
   server: Server;
+  /** The separate admin listener (ADMIN_PORT: /metrics, /readyz, /admin), when configured. */
+  admin?: { server: Server; port: number; url: string };
   state: StateStore;
+  /** Sync history shown on the admin page (written by the session observer). */
+  history: SyncHistory;
   log: Logger;
   close(): Promise<void>;
 }
@@ -42,22 +53,32 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
   const settings = loadSettings(env, overrides);
   const log = createLogger(settings.logLevel, opts.logDestination);
   const accounts = AccountRegistry.loadDir(path.resolve(settings.mappingsDir), env);
-  const state = await createStateStore({ ...(settings.redisUrl ? { redisUrl: settings.redisUrl } : {}), stateDir: path.resolve(settings.stateDir) });
+  const adminSettings = adminSettingsFrom(env);
+  const metrics = defaultMetrics();
+  const rawState = await createStateStore({ ...(settings.redisUrl ? { redisUrl: settings.redisUrl } : {}), stateDir: path.resolve(settings.stateDir) });
+  const state = timedStateStore(rawState, metrics.stateStoreDuration);
+  const history = new SyncHistory(state);
+  const metricsObserver = new MetricsObserver(metrics, { openTtlSeconds: Math.max(settings.sessionTtlSeconds, settings.resumeTtlSeconds) });
+  const observer = combineObservers(log, metricsObserver, new HistoryObserver(history, log));
+  const recordDav = davRequestRecorder(metrics);
+  const backupsDir = path.resolve(settings.stateDir, 'backups');
   const userAgent = `syncml-dav-gateway/${VERSION}`;
   const providerProfiles = loadProviderProfiles(path.join(PACKAGE_ROOT, 'config', 'providers'));
   validateAccountProviders(accounts.list(), providerProfiles);
   const tokenStore = tokenStoreOn(state);
-  const stores = new AccountStores({ profiles: providerProfiles, userAgent, tokenStore, dav: { timeoutMs: settings.davTimeoutSeconds * 1000 } });
+  const stores = new AccountStores({ profiles: providerProfiles, userAgent, tokenStore, dav: { timeoutMs: settings.davTimeoutSeconds * 1000 }, onDavRequest: recordDav });
   let serverUrl = publicSyncUrl(settings);
   const engine = new ProtocolEngine({
     accounts,
     state,
     openDataStore: (account, ds, creds) => stores.open(account, ds, creds),
     // One authenticated PROPFIND: on the first collection when its URL is known, else the server root.
-    verifyCredentials: (account, creds) => verifyDavCredentials(credentialCheckUrl(account), creds, { userAgent }),
+    verifyCredentials: (account, creds) => verifyDavCredentials(credentialCheckUrl(account), creds, {
+      userAgent, onRequest: (e) => recordDav(providerFor(account, providerProfiles).name, e),
+    }),
     translators: { contacts: contactsTranslator, ...calendarTranslators({ defaultTimezone: settings.deviceTimezone }) },
     deviceProfiles: loadDeviceProfiles(path.join(PACKAGE_ROOT, 'config', 'devices')),
-    backup: (account, datastore, collectionUrl, items) => writeBackup(path.resolve(settings.stateDir, 'backups'), account, datastore, collectionUrl, items),
+    backup: (account, datastore, collectionUrl, items) => writeBackup(backupsDir, account, datastore, collectionUrl, items),
     log,
     sizer: commandSizer,
     encode: encodeMessage,
@@ -70,24 +91,67 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
       resumeTtlSeconds: settings.resumeTtlSeconds,
       softwareVersion: VERSION,
     },
+    // The engine reports sessions to `observer` (protocol/observer.ts). Spread from a variable so
+    // that this compiles before and after EngineDeps has the option.
+    ...({ observer } as { observer: SessionObserver }),
   });
-  const app = createApp({ engine, state, log, syncmlPath: settings.syncmlPath, maxBodyBytes: settings.maxBodyBytes, version: VERSION });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(settings.port, settings.host, () => resolve(s));
-    s.once('error', reject);
+  const readiness = new ReadinessChecker({
+    pingState: () => state.ping(),
+    davUrls: () => accounts.list().flatMap((a) => [a.dav.url, ...a.datastores.flatMap((d) => d.collections.filter((c) => /^https?:\/\//i.test(c)))]),
+    userAgent,
   });
+  const admin = adminSettings.credential ? adminRouter({
+    state, history, auth: new AdminAuth(adminSettings.credential), accounts: () => accounts.list(), backupsDir, version: VERSION, log,
+    restore: async (accountName, file, login) => {
+      const mapping = accounts.get(accountName);
+      if (!mapping) throw new GatewayError('NOT_FOUND', `account ${accountName} has no mapping`);
+      const backup = readBackup(path.join(backupFolder(backupsDir, accountName), file));
+      const kind = mapping.datastores.find((d) => d.name === backup.datastore)?.kind ?? 'contacts';
+      const held = mapping.dav.username && mapping.dav.password !== undefined ? { username: mapping.dav.username, password: mapping.dav.password } : undefined;
+      return restoreBackup(backup, stores.openAt(mapping, kind, backup.collectionUrl, login ?? held));
+    },
+  }) : undefined;
+  const separateAdmin = adminSettings.port !== undefined;
+  const app = createApp({
+    engine, state, log, syncmlPath: settings.syncmlPath, maxBodyBytes: settings.maxBodyBytes, version: VERSION,
+    metrics, serveMetrics: !separateAdmin, readiness, ...(admin && !separateAdmin ? { admin } : {}),
+  });
+  const server = await listen(app, settings.port, settings.host);
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : settings.port;
   serverUrl = publicSyncUrl(settings, port);
-  log.info({ url: serverUrl, accounts: accounts.list().map((a) => a.account), store: settings.redisUrl ? 'redis' : 'embedded' }, 'gateway listening');
+  let adminListener: RunningGateway['admin'];
+  if (separateAdmin) {
+    // /metrics, /readyz and /admin on their own port, so they need not be reachable by phones.
+    const opsApp = createOpsApp({ metrics, readiness, log, ...(admin ? { admin } : {}) });
+    const host = adminSettings.host ?? settings.host;
+    const s = await listen(opsApp, adminSettings.port!, host);
+    const a = s.address();
+    const p = typeof a === 'object' && a ? a.port : adminSettings.port!;
+    adminListener = { server: s, port: p, url: `http://${host.includes(':') ? `[${host}]` : host}:${p}` };
+  }
+  log.info({
+    url: serverUrl, accounts: accounts.list().map((a) => a.account), store: settings.redisUrl ? 'redis' : 'embedded',
+    admin: admin ? (adminListener ? `${adminListener.url}/admin` : '/admin') : 'off', ...(adminListener ? { metrics: `${adminListener.url}/metrics` } : {}),
+  }, 'gateway listening');
   return {
-    url: serverUrl, port, server, state, log,
+    url: serverUrl, port, server, state, log, history, ...(adminListener ? { admin: adminListener } : {}),
     close: async () => {
-      await new Promise<void>((r) => server.close(() => r()));
-      server.closeAllConnections?.();
+      const servers = [server, ...(adminListener ? [adminListener.server] : [])];
+      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      for (const s of servers) s.closeAllConnections?.();
+      metricsObserver.detach();
+      await history.flush();
       await state.close();
     },
   };
+}
+
+function listen(app: express.Express, port: number, host: string): Promise<Server> {
+  return new Promise<Server>((resolve, reject) => {
+    const s = app.listen(port, host, () => resolve(s));
+    s.once('error', reject);
+  });
 }
 
 function credentialCheckUrl(account: AccountMapping): string {

@@ -1,0 +1,24 @@
+// One access-log line per HTTP request: method, path (no query string), status, latency, bytes
+// sent and the SyncML session key when there is one. Never headers, bodies or credentials.
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from '../logger.js';
+
+export function accessLog(log: Logger): (req: Request, res: Response, next: NextFunction) => void {
+  return (req, res, next) => {
+    const started = performance.now();
+    res.once('finish', () => {
+      const length = Number(res.getHeader('content-length'));
+      const sid = typeof req.query['sid'] === 'string' ? req.query['sid'] : undefined;
+      const session = (res.locals['session'] as string | undefined) ?? sid;
+      log.info({
+        method: req.method,
+        path: req.path,
+        status: res.statusCode,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        bytes: Number.isFinite(length) ? length : 0,
+        ...(session ? { session } : {}),
+      }, 'request');
+    });
+    next();
+  };
+}
