@@ -6,6 +6,8 @@ import type { Logger } from '../logger.js';
 import type { DatastoreOutcome, SessionObserver } from '../protocol/observer.js';
 import type { DeviceKey, StateStore } from '../state/state-store.js';
 
+type Event<K extends keyof SessionObserver> = Parameters<NonNullable<SessionObserver[K]>>[0];
+
 export const HISTORY_RETENTION_DAYS = 90;
 /** Most entries kept per device (the oldest go first). */
 export const HISTORY_MAX_ENTRIES = 200;
@@ -82,21 +84,21 @@ export class HistoryObserver implements SessionObserver {
     });
   }
 
-  sessionCompleted(e: { account: string; deviceId: string; seconds: number; datastores: DatastoreOutcome[]; at: string }): void {
+  sessionCompleted(e: Event<'sessionCompleted'>): void {
     this.#add(e.account, e.deviceId, { type: 'sync', at: e.at, seconds: e.seconds, datastores: e.datastores });
   }
 
-  sessionFailed(e: { account?: string; deviceId: string; reason: string }): void {
+  sessionFailed(e: Event<'sessionFailed'>): void {
     this.#add(e.account, e.deviceId, { type: 'failed', at: new Date().toISOString(), reason: e.reason });
   }
 
-  conflict(e: { account: string; deviceId: string; datastore: string; luid?: string; guid: string; policy: string; resolution: string; at: string }): void {
-    const { account: _a, deviceId: _d, ...rest } = e;
-    this.#add(e.account, e.deviceId, { type: 'conflict', ...rest });
+  conflict(e: Event<'conflict'>): void {
+    this.#add(e.account, e.deviceId, {
+      type: 'conflict', at: e.at, datastore: e.datastore, ...(e.luid !== undefined ? { luid: e.luid } : {}), guid: e.guid, policy: e.policy, resolution: e.resolution,
+    });
   }
 
-  refreshRefused(e: { account: string; deviceId: string; datastore: string; deleted: number; serverItems: number; at: string }): void {
-    const { account: _a, deviceId: _d, ...rest } = e;
-    this.#add(e.account, e.deviceId, { type: 'refresh-refused', ...rest });
+  refreshRefused(e: Event<'refreshRefused'>): void {
+    this.#add(e.account, e.deviceId, { type: 'refresh-refused', at: e.at, datastore: e.datastore, deleted: e.deleted, serverItems: e.serverItems });
   }
 }

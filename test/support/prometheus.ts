@@ -21,8 +21,15 @@ const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
 const COMMENT = new RegExp(`^# (HELP|TYPE) (${NAME}) (.*)$`);
 const LABEL = String.raw`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\["\\n])*)"`;
 const LABEL_NC = String.raw`[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\["\\n])*"`;
-const SAMPLE = new RegExp(String.raw`^(${NAME})(?:\{((?:${LABEL_NC})(?:,${LABEL_NC})*)?,?\})? (NaN|[+-]Inf|[-+]?[0-9.]+(?:e[-+]?[0-9]+)?)(?: -?[0-9]+)?$`);
+const SAMPLE = new RegExp(String.raw`^(${NAME})(?:\{((?:${LABEL_NC})(?:,${LABEL_NC})*)?,?\})? ((?:[Nn][Aa][Nn])|[+-]?[Ii][Nn][Ff]|[-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)(?: -?[0-9]+)?$`);
 const TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
+
+/** Go's ParseFloat, as Prometheus uses it: NaN and Inf in any case. */
+function parseValue(v: string): number {
+  if (/^nan$/i.test(v)) return NaN;
+  if (/^[+-]?inf$/i.test(v)) return v.startsWith('-') ? -Infinity : Infinity;
+  return Number(v);
+}
 
 function unescape(v: string): string {
   return v.replace(/\\(["\\n])/g, (_, c: string) => (c === 'n' ? '\n' : c));
@@ -53,7 +60,7 @@ export function parsePrometheus(text: string): Map<string, Family> {
     for (const m of (s[2] ?? '').matchAll(new RegExp(LABEL, 'g'))) labels[m[1]!] = unescape(m[2]!);
     const f = familyOf(s[1]!);
     assert.ok(f, `sample without HELP/TYPE: ${line}`);
-    f.samples.push({ name: s[1]!, labels, value: Number(s[3]!.replace('Inf', 'Infinity')) });
+    f.samples.push({ name: s[1]!, labels, value: parseValue(s[3]!) });
   }
   return families;
 }

@@ -12,7 +12,7 @@ async function scrape(m: GatewayMetrics): Promise<ReturnType<typeof parsePrometh
   return parsePrometheus(await m.registry.metrics());
 }
 
-function outcome(over: Partial<DatastoreOutcome> & { stats?: Partial<DatastoreOutcome['stats']> }): DatastoreOutcome {
+function outcome(over: Partial<Omit<DatastoreOutcome, 'stats'>> & { stats?: Partial<DatastoreOutcome['stats']> }): DatastoreOutcome {
   return { datastore: 'contacts', kind: 'contacts', mode: 'two-way', failed: false, ...over, stats: { ...emptyStats(), ...over.stats } };
 }
 
