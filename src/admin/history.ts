@@ -17,7 +17,7 @@ export type HistoryEntry =
   | { type: 'failed'; at: string; reason: string }
   | { type: 'conflict'; at: string; datastore: string; luid?: string; guid: string; policy: string; resolution: string }
   | { type: 'refresh-refused'; at: string; datastore: string; deleted: number; serverItems: number }
-  | { type: 'admin'; at: string; action: string };
+  | { type: 'admin'; at: string; action: string; datastores?: string[] };
 
 export class SyncHistory {
   readonly #state: StateStore;

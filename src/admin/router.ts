@@ -83,13 +83,11 @@ export function adminRouter(d: AdminDeps): express.Router {
   router.post('/reset', action(async (f) => {
     const key = deviceOf(f);
     const device = await requireDevice(d.state, key);
+    // One datastore (also one already reset: harmless) or all the device has state for.
     const targets = f['datastore'] ? [f['datastore']] : device.datastores;
-    for (const ds of targets) {
-      if (!device.datastores.includes(ds)) throw new Error(`device ${key.deviceId} has no datastore ${ds}`);
-    }
     for (const ds of targets) await d.state.resetDatastore({ ...key, datastore: ds });
     const what = `reset anchors of ${targets.join(', ') || 'no datastore'}`;
-    await d.history.add(key, { type: 'admin', at: new Date().toISOString(), action: what });
+    await d.history.add(key, { type: 'admin', at: new Date().toISOString(), action: what, datastores: targets });
     d.log.info({ account: key.account, device: key.deviceId, datastores: targets }, 'admin: device reset');
     return `${key.account} ${key.deviceId}: ${what}; the next session of ${targets.length === 1 ? 'it' : 'them'} is a slow sync`;
   }));
@@ -161,8 +159,14 @@ async function buildAccounts(d: AdminDeps): Promise<AccountView[]> {
 async function deviceView(d: AdminDeps, dev: DeviceKey & { record: { devInf?: unknown; lastSync?: string }; datastores: string[] }): Promise<DeviceView> {
   const history = await d.history.list(dev);
   const syncs = history.filter((e): e is Extract<HistoryEntry, { type: 'sync' }> => e.type === 'sync');
+  // A reset datastore has no state left: it stays listed through its history (next sync slow).
+  const names = new Set(dev.datastores);
+  for (const e of history) {
+    if (e.type === 'sync') for (const o of e.datastores) names.add(o.datastore);
+    if (e.type === 'admin') for (const n of e.datastores ?? []) names.add(n);
+  }
   const datastores: DatastoreView[] = [];
-  for (const name of dev.datastores) {
+  for (const name of [...names].sort()) {
     const key = { account: dev.account, deviceId: dev.deviceId, datastore: name };
     const [anchors, map] = await Promise.all([d.state.getAnchors(key), d.state.getMap(key)]);
     const view: DatastoreView = { name, anchored: !!anchors, items: map.length };
