@@ -104,7 +104,7 @@ ${ds.last ? lastCells(ds.last.at, ds.last.outcome) : html`<td colspan="5" class=
 <form method="post" action="${base}/forget" class="inline">${hidden({ csrf, account, device: d.deviceId })}<button type="submit">Forget device</button></form>
 ${d.syncs.length ? html`<details><summary>Sync history (${d.syncs.length})</summary><table><tr><th>time</th><th>seconds</th><th>datastores</th></tr>
 ${d.syncs.map((s) => html`<tr><td>${s.at}</td><td>${s.seconds.toFixed(1)}</td><td>${s.datastores.map((o) => `${o.datastore}: ${o.mode}${o.failed ? ' (failed)' : ''}`).join('; ')}</td></tr>`)}</table></details>` : ''}
-${d.events.length ? html`<h5>Conflicts, refused refreshes, errors</h5><ul class="events">${d.events.map((e) => html`<li>${describeEvent(e)}</li>`)}</ul>` : ''}
+${d.events.length ? html`<h5>Events: conflicts, refused refreshes, errors, admin actions</h5><ul class="events">${d.events.map((e) => html`<li>${describeEvent(e)}</li>`)}</ul>` : ''}
 </div>`;
 }
 

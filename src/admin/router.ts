@@ -89,7 +89,7 @@ export function adminRouter(d: AdminDeps): express.Router {
     const what = `reset anchors of ${targets.join(', ') || 'no datastore'}`;
     await d.history.add(key, { type: 'admin', at: new Date().toISOString(), action: what, datastores: targets });
     d.log.info({ account: key.account, device: key.deviceId, datastores: targets }, 'admin: device reset');
-    return `${key.account} ${key.deviceId}: ${what}; the next session of ${targets.length === 1 ? 'it' : 'them'} is a slow sync`;
+    return `${key.account} ${key.deviceId}: ${what}; ${targets.length === 1 ? 'its next session is' : 'their next sessions are'} a slow sync`;
   }));
 
   router.post('/forget', action(async (f) => {

@@ -134,3 +134,35 @@ describe('integration: Prometheus metrics, readiness and access log (SyncEvoluti
     await waitUntil(async () => (await fetch(`${base}/readyz`)).status === 200, 'readiness 200', 15_000);
   });
 });
+
+describe('integration: ADMIN_PORT moves /metrics and /admin off the SyncML port', function () {
+  this.timeout(60_000);
+  let dav: DavServerHandle;
+  let gw: TestGateway;
+
+  before(async function () {
+    dav = await startRadicale();
+    gw = await startTestGateway({ dav, env: { ...process.env, ADMIN_PORT: '0', ADMIN_PASSWORD: 'adm', ADMIN_PASSWORD_HASH: '' } });
+  });
+  after(async function () {
+    await gw?.close();
+    await dav?.dispose();
+  });
+
+  it('the main port has no /metrics or /admin; the admin port has both and /readyz', async function () {
+    const main = new URL(gw.url).origin;
+    assert.ok(gw.admin, 'admin listener');
+    assert.notEqual(gw.admin.port, gw.port);
+    assert.equal((await fetch(`${main}/metrics`)).status, 404);
+    assert.equal((await fetch(`${main}/admin/`)).status, 404);
+    assert.equal((await fetch(`${main}/readyz`)).status, 200);
+    const metrics = await fetch(`${gw.admin.url}/metrics`);
+    assert.equal(metrics.status, 200);
+    assert.ok(parsePrometheus(await metrics.text()).has('syncml_sessions_started_total'));
+    assert.equal((await fetch(`${gw.admin.url}/readyz`)).status, 200);
+    assert.equal((await fetch(`${gw.admin.url}/admin/`)).status, 401);
+    const ok = await fetch(`${gw.admin.url}/admin/`, { headers: { authorization: `Basic ${Buffer.from('admin:adm').toString('base64')}` } });
+    assert.equal(ok.status, 200);
+    assert.match(await ok.text(), /Account alice/);
+  });
+});
