@@ -23,7 +23,6 @@ import { backupFolder, readBackup, restoreBackup, writeBackup } from './accounts
 import { providerFor } from './accounts/providers.js';
 import { adminRouter, AdminAuth, adminSettingsFrom, HistoryObserver, SyncHistory } from './admin/index.js';
 import { combineObservers, davRequestRecorder, defaultMetrics, MetricsObserver, ReadinessChecker, timedStateStore } from './metrics/index.js';
-import type { SessionObserver } from './protocol/observer.js';
 import { GatewayError } from './errors.js';
 import type express from 'express';
 
@@ -93,7 +92,7 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
     },
     // The engine reports sessions to `observer` (protocol/observer.ts). Spread from a variable so
     // that this compiles before and after EngineDeps has the option.
-    ...({ observer } as { observer: SessionObserver }),
+    ...({ observer } as { observer: typeof observer }),
   });
   const readiness = new ReadinessChecker({
     pingState: () => state.ping(),

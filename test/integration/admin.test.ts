@@ -4,7 +4,7 @@
 // forgetting the device; a wrong password gets 401 and a POST without CSRF token 403.
 // Screenshots go to .tmp/admin-*.png.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { writeBackup } from '../../src/accounts/backup.js';
@@ -16,6 +16,8 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
 const ADMIN_PASSWORD = 'correct horse battery';
 const SHOTS = path.join(repoRoot, '.tmp');
 const DEVICE = 'sc-test-client';
+/** Whether the protocol engine reports sessions to the SessionObserver (the history needs it). */
+const ENGINE_REPORTS = readFileSync(path.join(repoRoot, 'src/protocol/engine.ts'), 'utf8').includes('observer');
 
 describe('integration: admin page in headless Chromium (SyncEvolution + Radicale)', function () {
   this.timeout(240_000);
@@ -76,6 +78,10 @@ describe('integration: admin page in headless Chromium (SyncEvolution + Radicale
     assert.equal((await dav.listItems('contacts')).length, 4, 'the slow sync paired the items: no duplicates');
     await page.reload();
     assert.match(await deviceRow('contacts').innerText(), /incremental/);
+    if (ENGINE_REPORTS) {
+      // The sync history says what the last session of the datastore was.
+      assert.equal(await deviceRow('contacts').locator('td.mode').innerText(), 'slow');
+    }
   });
 
   it('a wrong or missing admin password gets 401; a POST without CSRF token gets 403 and changes nothing', async function () {
