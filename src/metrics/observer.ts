@@ -97,7 +97,7 @@ export class MetricsObserver implements SessionObserver {
   }
 
   sessionFailed(e: { sessionKey?: string; reason: string }): void {
-    this.#m.sessionsFailed.inc({ reason: labelValue(e.reason) });
+    this.#m.sessionsFailed.inc({ reason: failureReason(e.reason) });
     if (e.sessionKey) this.#open.delete(e.sessionKey);
   }
 
@@ -108,4 +108,10 @@ export class MetricsObserver implements SessionObserver {
   refreshRefused(): void {
     this.#m.refreshRefused.inc();
   }
+}
+
+/** `BACKEND_UNAVAILABLE: PUT … failed` (describeError of a GatewayError) -> its code; else a short label. */
+export function failureReason(reason: string): string {
+  const code = /^([A-Z][A-Z0-9_]{2,39})(?::|$)/.exec(reason);
+  return code ? code[1]! : labelValue(reason);
 }

@@ -63,8 +63,8 @@ export class ReadinessChecker {
       await res.body?.cancel();
       return res.status < 500 ? { name, ok: true } : { name, ok: false, detail: `HTTP ${res.status}` };
     } catch (err) {
-      const e = err as Error & { cause?: { code?: string } };
-      return { name, ok: false, detail: e.name === 'TimeoutError' ? 'timeout' : (e.cause?.code ?? e.message) };
+      const e = err as Error & { cause?: { code?: string; message?: string } };
+      return { name, ok: false, detail: e.name === 'TimeoutError' ? 'timeout' : (e.cause?.code ?? e.cause?.message ?? e.message) };
     }
   }
 }

@@ -52,7 +52,7 @@ describe('metrics: MetricsObserver', function () {
 
   it('failures, auth failures, conflicts and refused refreshes have their own counters with bounded labels', async function () {
     obs.sessionStarted({ sessionKey: 's2' });
-    obs.sessionFailed({ sessionKey: 's2', reason: 'BACKEND_UNAVAILABLE' });
+    obs.sessionFailed({ sessionKey: 's2', reason: 'BACKEND_UNAVAILABLE: PUT http://127.0.0.1:5232/alice/contacts/x.vcf: connection refused' });
     obs.sessionFailed({ reason: 'a free-text reason with spaces <and> markup' });
     obs.authFailed({ reason: 'wrong-password' });
     obs.conflict({ policy: 'newer-wins', resolution: 'server-won' });
