@@ -1,11 +1,15 @@
 // The admin page's own credential (HTTP Basic; ADMIN_PASSWORD or an scrypt ADMIN_PASSWORD_HASH)
 // and CSRF tokens (HMAC) for its forms. Nothing here is ever logged.
-import { createHmac, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { GatewayError } from '../errors.js';
 
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 } as const;
 const CSRF_MAX_AGE_MS = 12 * 3600 * 1000;
+/** A verified Authorization header is remembered this long (scrypt is slow on purpose). */
+const VERIFIED_TTL_MS = 60_000;
+/** Failed logins per client address and minute before further attempts get 429 (no scrypt). */
+const FAILURES_PER_MINUTE = 10;
 
 /** `scrypt$N$r$p$<salt b64>$<key b64>`, for ADMIN_PASSWORD_HASH. */
 export function hashAdminPassword(password: string, salt: Buffer = randomBytes(16)): string {
@@ -32,6 +36,9 @@ export class AdminAuth {
   readonly #user: Buffer;
   readonly #check: (password: string) => boolean;
   readonly #csrfKey: Buffer;
+  /** sha256(header) -> until (ms); failures per address -> [window start, count]. */
+  readonly #verified = new Map<string, number>();
+  readonly #failures = new Map<string, [number, number]>();
 
   constructor(c: AdminCredential) {
     this.#user = Buffer.from(c.user, 'utf8');
@@ -64,11 +71,30 @@ export class AdminAuth {
     return userOk && pwOk;
   }
 
-  middleware(): (req: Request, res: Response, next: NextFunction) => void {
+  middleware(now: () => number = Date.now): (req: Request, res: Response, next: NextFunction) => void {
     return (req, res, next) => {
-      if (this.verifyHeader(req.headers.authorization)) {
+      const t = now();
+      const header = req.headers.authorization;
+      const digest = header ? createHash('sha256').update(header).digest('base64') : '';
+      if (header && (this.#verified.get(digest) ?? 0) > t) {
         next();
         return;
+      }
+      const address = req.socket.remoteAddress ?? '?';
+      const failed = this.#failures.get(address);
+      if (failed && t - failed[0] < 60_000 && failed[1] >= FAILURES_PER_MINUTE) {
+        res.status(429).set('Retry-After', '60').type('text/plain').send('too many failed admin logins; try again in a minute\n');
+        return;
+      }
+      if (header && this.verifyHeader(header)) {
+        if (this.#verified.size > 100) this.#verified.clear();
+        this.#verified.set(digest, t + VERIFIED_TTL_MS);
+        next();
+        return;
+      }
+      if (header) {
+        if (this.#failures.size > 10_000) this.#failures.clear();
+        this.#failures.set(address, failed && t - failed[0] < 60_000 ? [failed[0], failed[1] + 1] : [t, 1]);
       }
       res.status(401).set('WWW-Authenticate', 'Basic realm="syncml-gateway admin", charset="UTF-8"').type('text/plain').send('admin login required\n');
     };

@@ -71,6 +71,29 @@ describe('admin: credential and CSRF', function () {
     assert.equal(adminSettingsFrom({ ADMIN_PASSWORD: 'x', ADMIN_PORT: '9090' }).port, 9090);
   });
 
+  it('middleware: 401 without or with wrong credentials, 429 after 10 failures a minute from one address (no more scrypt)', function () {
+    let now = 1_000_000;
+    const auth = new AdminAuth({ user: 'admin', passwordHash: hashAdminPassword('pw') });
+    const mw = auth.middleware(() => now);
+    const call = (authorization: string | undefined, address = '10.0.0.1'): number => {
+      let code = 0;
+      let passed = false;
+      const res = { status(c: number) { code = c; return res; }, set() { return res; }, type() { return res; }, send() { return res; } };
+      mw({ headers: authorization ? { authorization } : {}, socket: { remoteAddress: address } } as never, res as never, () => { passed = true; });
+      return passed ? 200 : code;
+    };
+    assert.equal(call(undefined), 401);
+    assert.equal(call(basic('admin', 'pw')), 200);
+    for (let i = 0; i < 10; i++) assert.equal(call(basic('admin', `guess${i}`)), 401);
+    const t0 = performance.now();
+    assert.equal(call(basic('admin', 'guess10')), 429);
+    assert.equal(call(basic('admin', 'pw'), '10.0.0.2'), 200, 'another address is not affected');
+    assert.ok(performance.now() - t0 < 20, 'the refused attempt and a remembered login cost no scrypt');
+    assert.equal(call(basic('admin', 'pw')), 200, 'a login verified before still passes');
+    now += 61_000;
+    assert.equal(call(basic('admin', 'guess11')), 401, 'a minute later: tried again');
+  });
+
   it('CSRF tokens: valid when issued by the same credential and fresh; forged, altered or old ones fail', function () {
     const a = new AdminAuth({ user: 'admin', password: 'one' });
     const b = new AdminAuth({ user: 'admin', password: 'two' });
