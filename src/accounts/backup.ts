@@ -32,7 +32,9 @@ export function backupFolder(dir: string, account: string): string {
 export function listBackups(dir: string, account: string, limit = 20): Array<{ file: string; datastore: string; takenAt: string; items: number }> {
   const folder = backupFolder(dir, account);
   if (!existsSync(folder)) return [];
-  const names = readdirSync(folder).filter((f) => f.endsWith('.json')).sort().reverse();
+  // Newest first by the time stamp that ends each name (`<datastore>-2026-03-01T10-00-00-000Z.json`).
+  const stamp = (f: string): string => f.slice(-29, -5);
+  const names = readdirSync(folder).filter((f) => f.endsWith('.json')).sort((a, b) => (stamp(a) < stamp(b) ? 1 : stamp(a) > stamp(b) ? -1 : 0));
   const out: Array<{ file: string; datastore: string; takenAt: string; items: number }> = [];
   for (const file of names) {
     if (out.length >= limit) break;
