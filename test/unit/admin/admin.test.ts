@@ -1,11 +1,12 @@
 // Admin page pieces without a browser: HTML escaping of everything shown, the admin credential
 // (plain and scrypt hash), CSRF tokens, and the sync history's retention in a real SQLite store.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AdminAuth, adminSettingsFrom, escapeHtml, hashAdminPassword, html, HISTORY_RETENTION_DAYS, HistoryObserver, SyncHistory } from '../../../src/admin/index.js';
 import { renderPage } from '../../../src/admin/pages.js';
+import { backupFolder, listBackups, writeBackup } from '../../../src/accounts/backup.js';
 import { isGatewayError } from '../../../src/errors.js';
 import { SqliteStateStore } from '../../../src/state/sqlite-store.js';
 import { emptyStats } from '../../../src/sync/types.js';
@@ -151,5 +152,25 @@ describe('admin: sync history in the state store', function () {
     await h.add(dev, { type: 'admin', at: new Date(now).toISOString(), action: 'new' });
     const raw = await store.getSession<unknown[]>(SyncHistory.key(dev));
     assert.equal(raw?.length, 2, 'the old entry is gone from the store too');
+  });
+});
+
+describe('admin: backups listed for the page', function () {
+  it('newest first across datastores, only the account\'s own, files that are not backups skipped', async function () {
+    const dir = mkdtempSync(path.join(tmpdir(), 'admin-backups-'));
+    try {
+      const item = { href: '/alice/contacts/a.vcf', etag: '"1"', data: 'BEGIN:VCARD\r\nEND:VCARD\r\n' };
+      await writeBackup(dir, 'alice', 'contacts', 'http://dav/alice/contacts/', [item, item]);
+      await new Promise((r) => setTimeout(r, 5));
+      await writeBackup(dir, 'alice', 'calendar', 'http://dav/alice/calendar/', [item]);
+      await writeBackup(dir, 'bob', 'contacts', 'http://dav/bob/contacts/', [item]);
+      writeFileSync(path.join(backupFolder(dir, 'alice'), 'zzz-notes.json'), '{"not":"a backup"}');
+      const all = listBackups(dir, 'alice');
+      assert.deepEqual(all.map((b) => [b.datastore, b.items]), [['calendar', 1], ['contacts', 2]]);
+      assert.deepEqual(listBackups(dir, 'alice', 1).map((b) => b.datastore), ['calendar']);
+      assert.deepEqual(listBackups(dir, 'carol'), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
