@@ -1,5 +1,7 @@
 // One access-log line per HTTP request: method, path (no query string), status, latency, bytes
-// sent and the SyncML session key when there is one. Never headers, bodies or credentials.
+// sent and the SyncML session when there is one, named by a digest of its key (the key itself
+// lets its holder continue the session). Never headers, bodies or credentials.
+import { createHash } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logger.js';
 
@@ -16,9 +18,14 @@ export function accessLog(log: Logger): (req: Request, res: Response, next: Next
         status: res.statusCode,
         ms: Math.round((performance.now() - started) * 10) / 10,
         bytes: Number.isFinite(length) ? length : 0,
-        ...(session ? { session } : {}),
+        ...(session ? { session: sessionLogId(session) } : {}),
       }, 'request');
     });
     next();
   };
+}
+
+/** What logs call a session: the same digest as the protocol engine's log lines use. */
+export function sessionLogId(key: string): string {
+  return createHash('sha256').update(key).digest('base64url').slice(0, 12);
 }

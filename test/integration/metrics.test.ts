@@ -7,7 +7,8 @@ import path from 'node:path';
 import {
   generateContacts21, makeTempDir, repoRoot, startRadicale, SyncEvolutionClient, waitUntil, type DavServerHandle,
 } from '../support/index.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { alert, ScriptedClient, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { sessionLogId } from '../../src/http/access-log.js';
 import { histogram, parsePrometheus, sampleSum, type Family } from '../support/prometheus.js';
 
 /** Whether the protocol engine reports sessions to the SessionObserver (wired separately). */
@@ -103,11 +104,23 @@ describe('integration: Prometheus metrics, readiness and access log (SyncEvoluti
       assert.equal(l['status'], 200);
       assert.equal(typeof l['ms'], 'number');
       assert.ok(Number(l['bytes']) > 0);
-      assert.match(String(l['session']), /\S/);
+      assert.match(String(l['session']), /^[\w-]{12}$/, 'a digest of the session key');
     }
     const text = readFileSync(gw.logFile, 'utf8');
     assert.ok(!text.includes(Buffer.from(`alice:${dav.password}`).toString('base64')), 'no Authorization value');
     assert.ok(!text.includes(`"${dav.password}"`), 'no password');
+  });
+
+  it('access log: the session is named by the digest of its key, never by the key (it lets its holder continue)', async function () {
+    const client = new ScriptedClient(gw.url, 'scripted-metrics', '1', { user: 'alice', password: dav.password });
+    const first = await client.send([alert('1', '201', 'contacts', './contacts', { next: '1' })]);
+    assert.equal(first.status, 200);
+    const sid = new URL(client.url).searchParams.get('sid');
+    assert.ok(sid, 'the reply carries a RespURI with the session key');
+    await client.send([], { final: true });
+    const lines = gw.logLines().filter((l) => l['msg'] === 'request' && l['path'] === '/sync');
+    assert.ok(lines.every((l) => !JSON.stringify(l).includes(sid)));
+    assert.equal(lines.at(-1)?.['session'], sessionLogId(sid), 'the follow-up message, sent to the RespURI');
   });
 
   it('/readyz: 200 with Radicale up, 503 naming the DAV server when it is stopped, 200 again after', async function () {
