@@ -1,11 +1,18 @@
 # Multi-stage image: build with the full toolchain (better-sqlite3 compiles natively), run slim.
 FROM node:20-bookworm AS build
 WORKDIR /app
-COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY package.json package-lock.json ./
+# Dependencies first (cached while only src/ changes). --ignore-scripts keeps `prepare` from
+# building before src/ is there; better-sqlite3's own install script is run explicitly.
+RUN npm ci --ignore-scripts --no-audit --no-fund && npm rebuild better-sqlite3
+COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm ci && npm run build && npm prune --omit=dev
+# The one build.
+RUN npm run build && npm prune --omit=dev --ignore-scripts
 
 FROM node:20-bookworm-slim
+# The shipped mapping is the Nextcloud template (examples/mappings/nextcloud-users.yaml): it needs
+# NEXTCLOUD_URL and serves every Nextcloud user. Mount your own at /etc/syncml-gateway/mappings.
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 MAPPINGS_DIR=/etc/syncml-gateway/mappings STATE_DIR=/var/lib/syncml-gateway
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
@@ -13,11 +20,16 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
 COPY config ./config
-COPY mappings /etc/syncml-gateway/mappings
-RUN mkdir -p /var/lib/syncml-gateway && chown node:node /var/lib/syncml-gateway
+COPY examples/mappings /etc/syncml-gateway/mappings
+# `syncml-gateway` on PATH, so `docker exec <container> syncml-gateway devices list` works.
+RUN ln -s /app/bin/syncml-gateway.js /usr/local/bin/syncml-gateway \
+  && mkdir -p /var/lib/syncml-gateway && chown node:node /var/lib/syncml-gateway
 USER node
 VOLUME ["/var/lib/syncml-gateway"]
-EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=5s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-ENTRYPOINT ["node", "bin/syncml-gateway.js"]
+EXPOSE 8080 8443
+# Checks the configured HOST/PORT (0.0.0.0 -> 127.0.0.1), see bin/healthcheck.js.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s CMD ["node", "/app/bin/healthcheck.js"]
+# SIGTERM: the gateway stops within SHUTDOWN_GRACE_SECONDS (8), before Docker's 10 s kill.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["syncml-gateway"]
 CMD ["serve"]

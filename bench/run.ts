@@ -37,7 +37,7 @@ function section(title: string, rows: Record<string, number | string>): void {
 async function codecs(): Promise<void> {
   const w = await benchWbxml();
   // The XML codec on the same messages: the WBXML captures re-encoded as XML, and the 100-contact package.
-  const shared = path.resolve(import.meta.dirname, '..', '..', 'shared');
+  const shared = path.resolve(process.env['SHARED_DIR'] || path.join(import.meta.dirname, '..', '..', 'shared'));
   const corpusXml: Uint8Array[] = [];
   const { readdirSync, statSync, existsSync } = await import('node:fs');
   const walk = (d: string): string[] => (existsSync(d) ? readdirSync(d).flatMap((f) => {

@@ -7,7 +7,7 @@ import { el, type SmlElement } from '../src/codec/tree.js';
 import { decodeWbxml, encodeWbxml } from '../src/codec/wbxml/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const sharedDir = path.resolve(here, '..', '..', 'shared');
+const sharedDir = path.resolve(process.env['SHARED_DIR'] || path.join(here, '..', '..', 'shared'));
 
 function wbxmlFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];

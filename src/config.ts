@@ -24,6 +24,13 @@ const settingsSchema = z.object({
   davTimeoutSeconds: z.coerce.number().int().positive(),
   replyDeadlineSeconds: z.coerce.number().min(0),
   resumeTtlSeconds: z.coerce.number().int().min(0),
+  mappingsWatch: z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])])
+    .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes' || v === 'on'),
+  shutdownGraceSeconds: z.coerce.number().min(0),
+  tlsCertFile: z.string(),
+  tlsKeyFile: z.string(),
+  tlsPort: z.coerce.number().int().min(0).max(65535),
+  tlsProfile: z.enum(['modern', 'legacy']),
   deviceTimezone: z.string().refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } }, 'not an IANA time zone'),
 });
 
@@ -34,7 +41,8 @@ const ENV_NAMES: Record<keyof Settings, string> = {
   redisUrl: 'REDIS_URL', logLevel: 'LOG_LEVEL', publicUrl: 'PUBLIC_URL', maxBodyBytes: 'MAX_BODY_BYTES',
   sessionTtlSeconds: 'SESSION_TTL_SECONDS', authCacheSeconds: 'AUTH_CACHE_SECONDS', serverMaxMsgSize: 'SERVER_MAX_MSG_SIZE',
   deviceTimezone: 'DEVICE_TIMEZONE', davTimeoutSeconds: 'DAV_TIMEOUT_SECONDS', replyDeadlineSeconds: 'REPLY_DEADLINE_SECONDS',
-  resumeTtlSeconds: 'RESUME_TTL_SECONDS',
+  resumeTtlSeconds: 'RESUME_TTL_SECONDS', mappingsWatch: 'MAPPINGS_WATCH', shutdownGraceSeconds: 'SHUTDOWN_GRACE_SECONDS',
+  tlsCertFile: 'TLS_CERT_FILE', tlsKeyFile: 'TLS_KEY_FILE', tlsPort: 'TLS_PORT', tlsProfile: 'TLS_PROFILE',
 };
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Settings> = {}): Settings {
@@ -48,9 +56,11 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: Pa
   Object.assign(merged, overrides);
   const result = settingsSchema.safeParse(merged);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const key = String(issue.path[0]) as keyof Settings;
-    throw new GatewayError('CONFIG_INVALID', `setting ${key} (env ${ENV_NAMES[key] ?? '?'}): ${issue.message}`);
+    const problems = result.error.issues.map((issue) => {
+      const key = String(issue.path[0]) as keyof Settings;
+      return `setting ${key} (env ${ENV_NAMES[key] ?? '?'}): ${issue.message}`;
+    });
+    throw new GatewayError('CONFIG_INVALID', problems.join('\n'));
   }
   return result.data;
 }

@@ -16,7 +16,8 @@ export type GatewayErrorCode =
   | 'CONFIG_INVALID'
   | 'DEVICE_BUSY'
   | 'TOO_LARGE'
-  | 'NOT_SUPPORTED';
+  | 'NOT_SUPPORTED'
+  | 'LISTEN_FAILED'; // the gateway cannot open its port (in use, no permission)
 
 export class GatewayError extends Error {
   readonly code: GatewayErrorCode;
@@ -31,12 +32,14 @@ export class GatewayError extends Error {
 }
 
 export function isGatewayError(err: unknown, code?: GatewayErrorCode): err is GatewayError {
-  return err instanceof GatewayError && (code === undefined || err.code === code);
+  // By name as well as class: a test runner (tsx under mocha) may load this module twice.
+  const isOne = err instanceof GatewayError || (err instanceof Error && err.name === 'GatewayError' && typeof (err as GatewayError).code === 'string');
+  return isOne && (code === undefined || (err as GatewayError).code === code);
 }
 
 /** A short, log-safe description of any thrown value. */
 export function describeError(err: unknown): string {
-  if (err instanceof GatewayError) return `${err.code}: ${err.message}`;
+  if (isGatewayError(err)) return `${err.code}: ${err.message}`;
   if (err instanceof Error) return err.message;
   return String(err);
 }

@@ -1,5 +1,5 @@
 // Composition root: the only place that names concrete implementations and wires the layers.
-import { readFileSync } from 'node:fs';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import type { Server } from 'node:http';
 import { AccountRegistry } from './accounts/mappings.js';
@@ -12,6 +12,8 @@ import type { AccountMapping } from './accounts/mappings.js';
 import type { TokenStore } from './datastores/oauth2.js';
 import { createApp } from './http/app.js';
 import { createOpsApp } from './http/ops-routes.js';
+import { closeGracefully, createHttpServer, createHttpsServer, listenOn } from './http/listen.js';
+import { MappingProblems } from './accounts/mapping-problems.js';
 import { createLogger, type Logger } from './logger.js';
 import { ProtocolEngine } from './protocol/engine.js';
 import { createStateStore } from './state/index.js';
@@ -23,8 +25,7 @@ import { backupFolder, readBackup, restoreBackup, writeBackup } from './accounts
 import { providerFor } from './accounts/providers.js';
 import { adminRouter, AdminAuth, adminSettingsFrom, HistoryObserver, SyncHistory } from './admin/index.js';
 import { combineObservers, davRequestRecorder, defaultMetrics, MetricsObserver, ReadinessChecker, timedStateStore } from './metrics/index.js';
-import { GatewayError } from './errors.js';
-import type express from 'express';
+import { describeError, GatewayError } from './errors.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -38,7 +39,12 @@ export interface RunningGateway {
   /** Sync history shown on the admin page (written by the session observer). */
   history: SyncHistory;
   log: Logger;
-  close(): Promise<void>;
+  /** Port of the HTTPS listener, when TLS_CERT_FILE/TLS_KEY_FILE are set. */
+  tlsPort?: number;
+  /** Read MAPPINGS_DIR again (SIGHUP); an invalid set is logged and the last good one kept. */
+  reloadMappings(): boolean;
+  /** Stop listening; running requests get `graceMs` (default SHUTDOWN_GRACE_SECONDS) to finish. */
+  close(graceMs?: number): Promise<void>;
 }
 
 export interface StartOptions {
@@ -51,7 +57,8 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
   const env = opts.env ?? process.env;
   const settings = loadSettings(env, overrides);
   const log = createLogger(settings.logLevel, opts.logDestination);
-  const accounts = AccountRegistry.loadDir(path.resolve(settings.mappingsDir), env);
+  const mappingsDir = path.resolve(settings.mappingsDir);
+  const accounts = AccountRegistry.loadDir(mappingsDir, env);
   const adminSettings = adminSettingsFrom(env);
   const metrics = defaultMetrics();
   const rawState = await createStateStore({ ...(settings.redisUrl ? { redisUrl: settings.redisUrl } : {}), stateDir: path.resolve(settings.stateDir) });
@@ -65,7 +72,11 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
   const providerProfiles = loadProviderProfiles(path.join(PACKAGE_ROOT, 'config', 'providers'));
   validateAccountProviders(accounts.list(), providerProfiles);
   const tokenStore = tokenStoreOn(state);
-  const stores = new AccountStores({ profiles: providerProfiles, userAgent, tokenStore, dav: { timeoutMs: settings.davTimeoutSeconds * 1000 }, onDavRequest: recordDav });
+  const stores = new AccountStores({ profiles: providerProfiles, userAgent, tokenStore, dav: { timeoutMs: settings.davTimeoutSeconds * 1000 }, onDavRequest: (provider, e) => {
+    recordDav(provider, e);
+    // LOG_LEVEL=debug: one line per DAV request (no credentials: they travel in headers).
+    log.debug({ method: e.method, url: e.url, status: e.status, ms: Math.round(e.durationMs) }, 'DAV request');
+  } });
   let serverUrl = publicSyncUrl(settings);
   const engine = new ProtocolEngine({
     accounts,
@@ -115,42 +126,69 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
     engine, state, log, syncmlPath: settings.syncmlPath, maxBodyBytes: settings.maxBodyBytes, version: VERSION,
     metrics, serveMetrics: !separateAdmin, readiness, ...(admin && !separateAdmin ? { admin } : {}),
   });
-  const server = await listen(app, settings.port, settings.host);
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : settings.port;
-  serverUrl = publicSyncUrl(settings, port);
+  const server = createHttpServer(app);
+  const servers: Server[] = [server];
+  let port: number;
+  let tlsPort: number | undefined;
   let adminListener: RunningGateway['admin'];
-  if (separateAdmin) {
-    // /metrics, /readyz and /admin on their own port, so they need not be reachable by phones.
-    const opsApp = createOpsApp({ metrics, readiness, log, ...(admin ? { admin } : {}) });
-    const host = adminSettings.host ?? settings.host;
-    const s = await listen(opsApp, adminSettings.port!, host);
-    const a = s.address();
-    const p = typeof a === 'object' && a ? a.port : adminSettings.port!;
-    adminListener = { server: s, port: p, url: `http://${host.includes(':') ? `[${host}]` : host}:${p}` };
+  try {
+    port = await listenOn(server, settings.port, settings.host);
+    if (settings.tlsCertFile || settings.tlsKeyFile) {
+      const tls = createHttpsServer(app, { certFile: settings.tlsCertFile, keyFile: settings.tlsKeyFile, port: settings.tlsPort, profile: settings.tlsProfile });
+      servers.push(tls);
+      tlsPort = await listenOn(tls, settings.tlsPort, settings.host);
+    }
+    if (separateAdmin) {
+      // /metrics, /readyz and /admin on their own port, so they need not be reachable by phones.
+      const opsServer = createHttpServer(createOpsApp({ metrics, readiness, log, ...(admin ? { admin } : {}) }));
+      servers.push(opsServer);
+      const host = adminSettings.host ?? settings.host;
+      const p = await listenOn(opsServer, adminSettings.port!, host);
+      adminListener = { server: opsServer, port: p, url: `http://${host.includes(':') ? `[${host}]` : host}:${p}` };
+    }
+  } catch (err) {
+    for (const s of servers) s.close();
+    await state.close();
+    throw err;
+  }
+  serverUrl = publicSyncUrl(settings, port);
+  const reloadMappings = (): boolean => {
+    try {
+      const next = AccountRegistry.loadDir(mappingsDir, env);
+      validateAccountProviders(next.list(), providerProfiles);
+      accounts.replace(next);
+      log.info({ accounts: next.list().map((a) => a.account) }, 'mappings reloaded');
+      return true;
+    } catch (err) {
+      const problems = err instanceof MappingProblems ? err.problems : [describeError(err)];
+      log.error({ problems }, 'mappings not reloaded: the new set is invalid; keeping the last good one');
+      return false;
+    }
+  };
+  let watcher: FSWatcher | undefined;
+  if (settings.mappingsWatch) {
+    let timer: NodeJS.Timeout | undefined;
+    watcher = watch(mappingsDir, () => {
+      clearTimeout(timer);
+      timer = setTimeout(reloadMappings, 300); // editors write a file in several steps
+    });
   }
   log.info({
-    url: serverUrl, accounts: accounts.list().map((a) => a.account), store: settings.redisUrl ? 'redis' : 'embedded',
+    url: serverUrl, ...(tlsPort !== undefined ? { tlsPort, tlsProfile: settings.tlsProfile } : {}), accounts: accounts.list().map((a) => a.account), store: settings.redisUrl ? 'redis' : 'embedded',
     admin: admin ? (adminListener ? `${adminListener.url}/admin` : '/admin') : 'off', ...(adminListener ? { metrics: `${adminListener.url}/metrics` } : {}),
   }, 'gateway listening');
   return {
-    url: serverUrl, port, server, state, log, history, ...(adminListener ? { admin: adminListener } : {}),
-    close: async () => {
-      const servers = [server, ...(adminListener ? [adminListener.server] : [])];
-      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-      for (const s of servers) s.closeAllConnections?.();
+    url: serverUrl, port, server, state, log, reloadMappings, history, ...(adminListener ? { admin: adminListener } : {}),
+    ...(tlsPort !== undefined ? { tlsPort } : {}),
+    close: async (graceMs = settings.shutdownGraceSeconds * 1000) => {
+      watcher?.close();
+      const dropped = await closeGracefully(servers, graceMs);
+      if (dropped) log.warn({ dropped, graceMs }, 'shutdown: connections still busy after the grace period were closed');
       metricsObserver.detach();
       await history.flush();
       await state.close();
     },
   };
-}
-
-function listen(app: express.Express, port: number, host: string): Promise<Server> {
-  return new Promise<Server>((resolve, reject) => {
-    const s = app.listen(port, host, () => resolve(s));
-    s.once('error', reject);
-  });
 }
 
 function credentialCheckUrl(account: AccountMapping): string {

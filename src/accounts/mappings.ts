@@ -5,6 +5,8 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { GatewayError } from '../errors.js';
+import { describeIssues, MappingProblems } from './mapping-problems.js';
+import { instantiateTemplate } from './templates.js';
 import type { ItemKind } from '../datastores/datastore.js';
 
 const secret = z.string().min(1);
@@ -104,58 +106,87 @@ export interface AccountMapping {
   datastores: DatastoreMapping[];
 }
 
-function kindFromName(name: string): ItemKind {
+/** The kind a datastore's name says (contacts, card, calendar, tasks …); undefined when it says none. */
+export function kindFromName(name: string): ItemKind | undefined {
   const n = name.toLowerCase();
   if (/(task|todo)/.test(n)) return 'tasks';
   if (/(note|memo|journal)/.test(n)) return 'notes';
-  if (/(cal|event)/.test(n)) return 'events';
-  return 'contacts';
+  if (/(cal|event|agenda)/.test(n)) return 'events';
+  if (/(contact|card|address|phonebook|people|^pb$)/.test(n)) return 'contacts';
+  return undefined;
 }
 
-/** Replace `${NAME}` with the environment value; a missing variable is a configuration error. */
-function resolveEnv(value: unknown, file: string, field: string, env: NodeJS.ProcessEnv): unknown {
+/** Replace `${NAME}` with the environment value; a missing variable is a problem of the file. */
+function resolveEnv(value: unknown, file: string, field: string, env: NodeJS.ProcessEnv, problems: string[]): unknown {
   if (typeof value === 'string') {
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
       const v = env[name];
-      if (v === undefined) throw new GatewayError('CONFIG_INVALID', `${file}: ${field}: environment variable ${name} is not set`);
+      if (v === undefined) {
+        problems.push(`${file}: ${field}: environment variable ${name} is not set`);
+        return '';
+      }
       return v;
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => resolveEnv(v, file, `${field}[${i}]`, env));
+  if (Array.isArray(value)) return value.map((v, i) => resolveEnv(v, file, `${field}[${i}]`, env, problems));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = resolveEnv(v, file, field ? `${field}.${k}` : k, env);
+    for (const [k, v] of Object.entries(value)) out[k] = resolveEnv(v, file, field ? `${field}.${k}` : k, env, problems);
     return out;
   }
   return value;
 }
 
+/** The account name of a mapping template: it serves every user without a file of their own. */
+export const TEMPLATE_ACCOUNT = '*';
+
+const MAX_TEMPLATE_USERS = 10_000;
+
+/** One mapping file; throws MappingProblems listing every problem of the file. */
 export function parseMapping(text: string, file: string, env: NodeJS.ProcessEnv = process.env): AccountMapping {
   let raw: unknown;
   try {
     raw = parseYaml(text);
   } catch (err) {
-    throw new GatewayError('CONFIG_INVALID', `${file}: not valid YAML: ${(err as Error).message}`, { cause: err });
+    throw new MappingProblems([`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]} (quote values with \${...} inside { }: md5: "\${SECRET}")`]);
   }
+  // ${ENV} first, so that a URL or name may come from the environment (dav.url: "${NEXTCLOUD_URL}").
+  const problems: string[] = [];
+  raw = resolveEnv(raw, file, '', env, problems);
   const result = mappingSchema.safeParse(raw);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const field = issue.path.join('.') || '(top level)';
-    throw new GatewayError('CONFIG_INVALID', `${file}: field ${field}: ${issue.message}`);
+    // A field whose ${ENV} is missing is reported once, not again as "invalid URL".
+    const unset = new Set(problems.map((p) => p.slice(file.length + 2).split(':')[0]));
+    problems.push(...describeIssues(file, result.error.issues.filter((i) => !unset.has(i.path.join('.'))), raw));
   }
-  const m = resolveEnv(result.data, file, '', env) as AccountMappingFile;
+  // Kinds are checked even when other fields are wrong: every problem in one run.
+  const rawStores = (raw as { datastores?: unknown } | null)?.datastores;
+  if (rawStores && typeof rawStores === 'object') {
+    for (const [name, ds] of Object.entries(rawStores as Record<string, unknown>)) {
+      const kind = (ds as { kind?: unknown } | null)?.kind;
+      if (kind === undefined && kindFromName(name) === undefined) {
+        problems.push(`${file}: field datastores.${name}.kind: missing; the name "${name}" does not say what it holds (accepted: contacts, events, tasks, notes)`);
+      }
+    }
+  }
+  if (!result.success) throw new MappingProblems(problems);
+  const m: AccountMappingFile = result.data;
+  if (m.account === TEMPLATE_ACCOUNT && m.auth !== 'passthrough') {
+    problems.push(`${file}: field auth: a template (account "*") serves every user with their own password: it needs auth: passthrough`);
+  }
   const datastores = Object.entries(m.datastores).map(([name, ds]): DatastoreMapping => {
     const collections = Array.isArray(ds.collection) ? ds.collection : [ds.collection];
     if (new Set(collections).size !== collections.length) {
-      throw new GatewayError('CONFIG_INVALID', `${file}: field datastores.${name}.collection: a collection is listed twice`);
+      problems.push(`${file}: field datastores.${name}.collection: a collection is listed twice`);
     }
-    const createIn = ds.createIn === undefined ? 0 : collections.indexOf(ds.createIn);
+    let createIn = ds.createIn === undefined ? 0 : collections.indexOf(ds.createIn);
     if (createIn < 0) {
-      throw new GatewayError('CONFIG_INVALID', `${file}: field datastores.${name}.createIn: "${ds.createIn}" is not one of its collections`);
+      problems.push(`${file}: field datastores.${name}.createIn: "${ds.createIn}" is not one of its collections`);
+      createIn = 0;
     }
     return {
-      name, kind: ds.kind ?? kindFromName(name), uris: ds.uris,
-      collection: collections[createIn], collections, createIn,
+      name, kind: ds.kind ?? kindFromName(name) ?? 'contacts', uris: ds.uris,
+      collection: collections[createIn]!, collections, createIn,
       ...(ds.tasksCollection !== undefined ? { tasksCollection: ds.tasksCollection } : {}),
       ...(ds.match ? { match: ds.match } : {}),
       conflict: ds.conflict ?? 'newer-wins',
@@ -166,9 +197,10 @@ export function parseMapping(text: string, file: string, env: NodeJS.ProcessEnv 
   for (const ds of datastores) for (const uri of ds.uris) {
     const key = normaliseUri(uri);
     const other = seen.get(key);
-    if (other && other !== ds.name) throw new GatewayError('CONFIG_INVALID', `${file}: field datastores.${ds.name}.uris: "${uri}" is also used by datastore ${other}`);
+    if (other && other !== ds.name) problems.push(`${file}: field datastores.${ds.name}.uris: "${uri}" is also used by datastore ${other}`);
     seen.set(key, ds.name);
   }
+  if (problems.length) throw new MappingProblems(problems);
   return {
     account: m.account,
     file,
@@ -195,16 +227,27 @@ export function normaliseUri(uri: string): string {
 }
 
 export class AccountRegistry {
-  readonly #accounts = new Map<string, AccountMapping>();
+  #accounts = new Map<string, AccountMapping>();
+  #template: AccountMapping | undefined;
+  /** Mappings made from the template, per user (one object per user: caches key on it). */
+  #fromTemplate = new Map<string, AccountMapping>();
 
   constructor(mappings: AccountMapping[]) {
+    const problems: string[] = [];
     for (const m of mappings) {
+      if (m.account === TEMPLATE_ACCOUNT) {
+        if (this.#template) problems.push(`${m.file}: account "*" (template) is already defined in ${this.#template.file}`);
+        else this.#template = m;
+        continue;
+      }
       const prev = this.#accounts.get(m.account.toLowerCase());
-      if (prev) throw new GatewayError('CONFIG_INVALID', `${m.file}: account ${m.account} is already defined in ${prev.file}`);
-      this.#accounts.set(m.account.toLowerCase(), m);
+      if (prev) problems.push(`${m.file}: account ${m.account} is already defined in ${prev.file}`);
+      else this.#accounts.set(m.account.toLowerCase(), m);
     }
+    if (problems.length) throw new MappingProblems(problems);
   }
 
+  /** Every `*.yaml` of `dir`; MappingProblems lists the problems of all files at once. */
   static loadDir(dir: string, env: NodeJS.ProcessEnv = process.env): AccountRegistry {
     let files: string[];
     try {
@@ -212,22 +255,67 @@ export class AccountRegistry {
     } catch (err) {
       throw new GatewayError('CONFIG_INVALID', `mappings directory ${dir} cannot be read: ${(err as Error).message}`, { cause: err });
     }
-    return new AccountRegistry(files.map((f) => {
+    const problems: string[] = [];
+    const mappings: AccountMapping[] = [];
+    for (const f of files) {
       const file = path.join(dir, f);
-      return parseMapping(readFileSync(file, 'utf8'), file, env);
-    }));
+      try {
+        mappings.push(parseMapping(readFileSync(file, 'utf8'), file, env));
+      } catch (err) {
+        if (err instanceof MappingProblems) problems.push(...err.problems);
+        else if (err instanceof Error) problems.push(`${file}: ${err.message}`);
+        else throw err;
+      }
+    }
+    try {
+      const registry = new AccountRegistry(mappings);
+      if (problems.length) throw new MappingProblems(problems);
+      return registry;
+    } catch (err) {
+      if (err instanceof MappingProblems && err.problems !== problems) throw new MappingProblems([...problems, ...err.problems]);
+      throw err;
+    }
   }
 
+  /** Take over the mappings of `next` (a reload): sessions look accounts up per message. */
+  replace(next: AccountRegistry): void {
+    this.#accounts = next.#accounts;
+    this.#template = next.#template;
+    this.#fromTemplate = new Map();
+  }
+
+  /** The account's own mapping, else the template's mapping for this user, else undefined. */
   get(account: string): AccountMapping | undefined {
-    return this.#accounts.get(account.toLowerCase());
+    const key = account.toLowerCase();
+    const own = this.#accounts.get(key);
+    if (own || !this.#template || !isTemplateUser(account)) return own;
+    let m = this.#fromTemplate.get(key);
+    if (!m) {
+      m = instantiateTemplate(this.#template, account);
+      // Names arrive before authentication: keep the cache bounded (oldest out first).
+      if (this.#fromTemplate.size >= MAX_TEMPLATE_USERS) this.#fromTemplate.delete(this.#fromTemplate.keys().next().value!);
+      this.#fromTemplate.set(key, m);
+    }
+    return m;
   }
 
+  /** The template mapping (account "*"), if any. */
+  template(): AccountMapping | undefined {
+    return this.#template;
+  }
+
+  /** Every mapping: explicit accounts, then the template (account "*"). */
   list(): AccountMapping[] {
-    return [...this.#accounts.values()];
+    return [...this.#accounts.values(), ...(this.#template ? [this.#template] : [])];
   }
 
   static findDatastore(mapping: AccountMapping, uri: string): DatastoreMapping | undefined {
     const key = normaliseUri(uri);
     return mapping.datastores.find((ds) => ds.uris.some((u) => normaliseUri(u) === key) || normaliseUri(ds.name) === key);
   }
+}
+
+/** A user name a template may serve: no path or URL syntax that could escape `{user}`. */
+export function isTemplateUser(user: string): boolean {
+  return /^[A-Za-z0-9._@+-]{1,128}$/.test(user) && user !== '.' && user !== '..';
 }

@@ -18,11 +18,10 @@ const kind = z.enum(['contacts', 'events', 'tasks', 'notes']);
 const profileSchema = z.object({
   name: z.enum(PROVIDER_NAMES),
   description: z.string().optional(),
-  /** How a dav.url is recognised when the mapping names no provider. */
+  /** How a dav.url is recognised when the mapping names no provider (never by port: any server can use any port). */
   match: z.object({
     hosts: z.array(z.string().min(1)).optional(),
     paths: z.array(z.string().startsWith('/')).optional(),
-    ports: z.array(z.number().int()).optional(),
   }).strict().optional(),
   /** Discovery roots; `{origin}` is the dav.url's origin. Default: the dav.url. */
   roots: z.array(z.string().min(1)).optional(),
@@ -45,7 +44,7 @@ const profileSchema = z.object({
 export interface ProviderProfile {
   name: ProviderName;
   description?: string;
-  match?: { hosts?: string[]; paths?: string[]; ports?: number[] };
+  match?: { hosts?: string[]; paths?: string[] };
   roots?: string[];
   kinds: ItemKind[];
   auth: Array<'basic' | 'bearer' | 'oauth2'>;
@@ -102,15 +101,24 @@ export function providerFor(mapping: Pick<AccountMapping, 'dav'>, profiles: Prov
     return p;
   }
   const url = new URL(mapping.dav.url);
-  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
   for (const p of profiles.values()) {
     const m = p.match;
     if (!m) continue;
     if (m.hosts?.includes(url.hostname.toLowerCase())) return p;
     if (m.paths?.some((x) => url.pathname.startsWith(x))) return p;
-    if (m.ports?.includes(port)) return p;
   }
   return profiles.get('generic')!;
+}
+
+/**
+ * The provider a DAV server's own answer names, when it does: Nextcloud lists its `nc-`/`oc-`
+ * extensions in the DAV response header. Radicale and Xandikos do not identify themselves (their
+ * Server header names only the Python HTTP server), so this never says radicale or generic.
+ */
+export function providerFromServerAnswer(headers: Headers): ProviderName | undefined {
+  const dav = (headers.get('dav') ?? '').toLowerCase();
+  if (/(^|[\s,])(nc|oc)-[a-z-]+/.test(dav) || /nextcloud/.test(headers.get('server') ?? '')) return 'nextcloud';
+  return undefined;
 }
 
 /** Discovery roots for an account: the profile's (with `{origin}` filled in) or dav.url. */

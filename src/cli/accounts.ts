@@ -4,7 +4,8 @@ import path from 'node:path';
 import { AccountStores } from '../accounts/account-stores.js';
 import { AccountRegistry, isCollectionName } from '../accounts/mappings.js';
 import type { AccountMapping } from '../accounts/mappings.js';
-import { DEFAULT_PROVIDERS_DIR, discoveryRoots, loadProviderProfiles, validateAccountProvider } from '../accounts/providers.js';
+import { DEFAULT_PROVIDERS_DIR, discoveryRoots, loadProviderProfiles, providerFromServerAnswer, validateAccountProvider } from '../accounts/providers.js';
+import { DavClient } from '../datastores/dav-client.js';
 import type { ProviderProfiles } from '../accounts/providers.js';
 import { matchCollection } from '../accounts/resolve.js';
 import { loadSettings } from '../config.js';
@@ -12,6 +13,7 @@ import { describeError, GatewayError } from '../errors.js';
 import type { DavCredentials } from '../datastores/datastore.js';
 import { discoverAccount } from '../datastores/discovery.js';
 import type { DiscoveryOptions } from '../datastores/discovery.js';
+import { HelpRequested, parseCommand, UsageError, VERSION } from './usage.js';
 
 export const ACCOUNTS_USAGE = `usage: syncml-gateway accounts <command>
 
@@ -29,32 +31,29 @@ export interface CliIo {
   dav?: DiscoveryOptions;
 }
 
-function option(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i < 0) return undefined;
-  const v = args[i + 1];
-  if (!v || v.startsWith('--')) throw new GatewayError('CONFIG_INVALID', `${name} needs a value`);
-  args.splice(i, 2);
-  return v;
-}
+const OPTIONS = { mappings: { type: 'string' }, providers: { type: 'string' }, user: { type: 'string' } } as const;
 
-function load(args: string[], env: NodeJS.ProcessEnv): { registry: AccountRegistry; profiles: ProviderProfiles } {
-  const mappingsDir = option(args, '--mappings') ?? loadSettings(env).mappingsDir;
-  const providersDir = option(args, '--providers') ?? DEFAULT_PROVIDERS_DIR;
+function load(values: { mappings?: string; providers?: string }, env: NodeJS.ProcessEnv): { registry: AccountRegistry; profiles: ProviderProfiles } {
+  const mappingsDir = values.mappings ?? loadSettings(env).mappingsDir;
   return {
     registry: AccountRegistry.loadDir(path.resolve(mappingsDir), env),
-    profiles: loadProviderProfiles(providersDir),
+    profiles: loadProviderProfiles(values.providers ?? DEFAULT_PROVIDERS_DIR),
   };
 }
 
 export async function runAccounts(argv: string[], io: CliIo = {}): Promise<void> {
   const out = io.out ?? ((l: string) => console.log(l));
   const env = io.env ?? process.env;
-  const args = [...argv];
-  const cmd = args.shift();
+  const [cmd, ...args] = argv;
   switch (cmd) {
+    case undefined: case 'help': case '--help': case '-h':
+      out(ACCOUNTS_USAGE.trimEnd());
+      return;
+    case '--version': case '-V':
+      throw new HelpRequested(`syncml-gateway ${VERSION}\n`);
     case 'check': {
-      const { registry, profiles } = load(args, env);
+      const { values } = parseCommand(args, OPTIONS, ACCOUNTS_USAGE, 0);
+      const { registry, profiles } = load(values, env);
       for (const a of registry.list()) {
         const p = validateAccountProvider(a, profiles);
         const ds = a.datastores.map((d) => `${d.name}(${d.kind}) -> ${d.collections.join(' + ')}`).join(', ');
@@ -64,17 +63,16 @@ export async function runAccounts(argv: string[], io: CliIo = {}): Promise<void>
       return;
     }
     case 'probe': {
-      const { registry, profiles } = load(args, env);
-      const user = option(args, '--user');
-      const name = args.shift();
-      if (!name) throw new GatewayError('CONFIG_INVALID', `accounts probe needs an account\n${ACCOUNTS_USAGE}`);
+      const { values, positionals: [name] } = parseCommand(args, OPTIONS, ACCOUNTS_USAGE, 1);
+      if (!name) throw new UsageError('accounts probe needs an account', ACCOUNTS_USAGE);
+      const { registry, profiles } = load(values, env);
       const mapping = registry.get(name);
-      if (!mapping) throw new GatewayError('NOT_FOUND', `no account ${name} in the mappings (${registry.list().map((a) => a.account).join(', ')})`);
-      await probe(mapping, profiles, credentialsFor(mapping, user, env), out, io.dav);
+      if (!mapping) throw new GatewayError('NOT_FOUND', `no account ${name} in the mappings (${registry.list().map((a) => a.account).join(', ') || 'none'})`);
+      await probe(mapping, profiles, credentialsFor(mapping, values.user, env), out, io.dav);
       return;
     }
     default:
-      throw new GatewayError('CONFIG_INVALID', `unknown accounts command ${cmd ?? ''}\n${ACCOUNTS_USAGE}`);
+      throw new UsageError(`unknown accounts command ${cmd}`, ACCOUNTS_USAGE);
   }
 }
 
@@ -114,6 +112,13 @@ async function probe(
       dav?.onRequest?.(e);
     },
   });
+  // The server's own answer can name the provider (Nextcloud behind a path the URL does not show).
+  const options = await new DavClient({ credentials: auth, retry: false, ...(dav?.fetch ? { fetch: dav.fetch } : {}) })
+    .fetch(roots[0]!, { method: 'OPTIONS' }).catch(() => undefined);
+  const said = options ? providerFromServerAnswer(options.headers) : undefined;
+  if (said && said !== profile.name) {
+    out(`provider?    the server answers like ${said}: add "provider: ${said}" under dav: in ${mapping.file}`);
+  }
   out(`principal    ${found.principal}`);
   out(`address home ${found.addressbookHome ?? '-'}`);
   out(`calendar home ${found.calendarHome ?? '-'}`);

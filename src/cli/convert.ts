@@ -2,6 +2,7 @@
 // file becomes for a device, optionally through a device profile's field filter and time zone.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parseCommand, UsageError } from './usage.js';
 import { describeError, GatewayError } from '../errors.js';
 import { convertContact, parseContact, serializeContact } from '../convert/contacts.js';
 import type { ContactFormat } from '../convert/contacts.js';
@@ -38,30 +39,16 @@ interface Options {
 }
 
 function usage(msg: string): Error {
-  return new Error(`${msg}\n${CONVERT_USAGE}`);
+  return new UsageError(msg, CONVERT_USAGE);
 }
 
 function parseArgs(args: string[]): Options {
-  let file: string | undefined;
-  let to: string | undefined;
-  let profile: string | undefined;
-  let profilesDir = fileURLToPath(new URL('../../config/devices/', import.meta.url));
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const value = (): string => {
-      const v = args[++i];
-      if (v === undefined || v.startsWith('--')) throw usage(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--to') to = value();
-    else if (a.startsWith('--to=')) to = a.slice(5);
-    else if (a === '--device-profile') profile = value();
-    else if (a.startsWith('--device-profile=')) profile = a.slice(17);
-    else if (a === '--profiles-dir') profilesDir = value();
-    else if (a.startsWith('--')) throw usage(`unknown option ${a}`);
-    else if (file === undefined) file = a;
-    else throw usage(`unexpected argument ${a}`);
-  }
+  const { values, positionals: [file] } = parseCommand(args, {
+    to: { type: 'string' }, 'device-profile': { type: 'string' }, 'profiles-dir': { type: 'string' },
+  }, CONVERT_USAGE, 1);
+  const to = values.to;
+  const profile = values['device-profile'];
+  const profilesDir = values['profiles-dir'] ?? fileURLToPath(new URL('../../config/devices/', import.meta.url));
   if (file === undefined) throw usage('convert needs a file');
   if (to === undefined) throw usage('convert needs --to');
   const target = to.toLowerCase();

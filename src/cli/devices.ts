@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { loadSettings } from '../config.js';
 import { GatewayError } from '../errors.js';
+import { HelpRequested, parseCommand, UsageError, VERSION } from './usage.js';
 import { createStateStore } from '../state/index.js';
 import type { DeviceKey, DeviceRecord, StateStore } from '../state/state-store.js';
 
@@ -33,6 +34,7 @@ export async function runDevices(args: string[], io: DevicesIo = {}): Promise<vo
     out.write(DEVICES_USAGE);
     return;
   }
+  if (cmd === '--version' || cmd === '-V') throw new HelpRequested(`syncml-gateway ${VERSION}\n`);
   // Validate the command line before touching the store: a typo must not open Redis.
   const run = parse(cmd, rest);
   const settings = loadSettings(io.env ?? process.env);
@@ -52,18 +54,12 @@ type Command = (store: StateStore, print: (line: string) => void) => Promise<voi
 function parse(cmd: string, rest: string[]): Command {
   switch (cmd) {
     case 'list': {
-      let account: string | undefined;
-      for (let i = 0; i < rest.length; i++) {
-        const a = rest[i]!;
-        if (a === '--account' && rest[i + 1] !== undefined) account = rest[++i];
-        else if (a.startsWith('--account=')) account = a.slice('--account='.length);
-        else throw usage(`devices list: unexpected argument ${a}`);
-      }
-      return (store, print) => list(store, print, account);
+      const { values } = parseCommand(rest, { account: { type: 'string' } }, DEVICES_USAGE, 0);
+      return (store, print) => list(store, print, values.account);
     }
     case 'reset': {
-      const [account, deviceId, datastore, extra] = rest;
-      if (!account || !deviceId || extra !== undefined) throw usage('devices reset needs <account> <deviceId> [datastore]');
+      const { positionals: [account, deviceId, datastore] } = parseCommand(rest, {}, DEVICES_USAGE, 3);
+      if (!account || !deviceId) throw usage('devices reset needs <account> <deviceId> [datastore]');
       return (store, print) => reset(store, print, { account, deviceId }, datastore);
     }
     case 'forget': {
@@ -84,12 +80,12 @@ function parse(cmd: string, rest: string[]): Command {
 }
 
 function usage(msg: string): Error {
-  return new Error(`${msg}\n${DEVICES_USAGE}`);
+  return new UsageError(msg, DEVICES_USAGE);
 }
 
 function deviceArgs(cmd: string, rest: string[]): DeviceKey {
-  const [account, deviceId, extra] = rest;
-  if (!account || !deviceId || extra !== undefined) throw usage(`devices ${cmd} needs <account> <deviceId>`);
+  const { positionals: [account, deviceId] } = parseCommand(rest, {}, DEVICES_USAGE, 2);
+  if (!account || !deviceId) throw usage(`devices ${cmd} needs <account> <deviceId>`);
   return { account, deviceId };
 }
 
@@ -119,8 +115,13 @@ async function list(store: StateStore, print: (line: string) => void, account: s
     }
   }
   if (devices.length === 0) {
-    print(account === undefined ? 'no devices' : `no devices for account ${account}`);
-    return;
+    if (account === undefined) {
+      print('no devices');
+      return;
+    }
+    // docs/admin.md: an unknown account is an error (exit 1) that lists what exists.
+    const known = [...new Set((await store.listDevices()).map((d) => d.account))];
+    throw new GatewayError('NOT_FOUND', `no devices for account ${account}` + (known.length ? ` (accounts with devices: ${known.join(', ')})` : ' (no device has synced yet)'));
   }
   for (const line of formatTable(rows)) print(line);
 }

@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GatewayError } from '../errors.js';
+import { HelpRequested, parseCommand, UsageError, VERSION } from './usage.js';
 import { GOOGLE_AUTH_URL, GOOGLE_DAV_SCOPES, GOOGLE_TOKEN_URL, tokenRequest } from '../datastores/oauth2.js';
 
 export const OAUTH_USAGE = `usage: syncml-gateway oauth google [options]
@@ -26,15 +27,6 @@ export interface OAuthIo {
   env?: NodeJS.ProcessEnv;
 }
 
-function takeOption(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i < 0) return undefined;
-  const v = args[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new GatewayError('CONFIG_INVALID', `${name} needs a value`);
-  args.splice(i, 2);
-  return v;
-}
-
 const base64url = (b: Buffer): string => b.toString('base64url');
 
 const PAGE = (msg: string): string =>
@@ -43,17 +35,23 @@ const PAGE = (msg: string): string =>
 export async function runOAuth(argv: string[], io: OAuthIo = {}): Promise<void> {
   const out = io.out ?? ((l: string) => console.log(l));
   const env = io.env ?? process.env;
-  const args = [...argv];
-  const provider = args.shift();
-  if (provider !== 'google') throw new GatewayError('CONFIG_INVALID', `unknown oauth provider ${provider ?? ''}\n${OAUTH_USAGE}`);
-  const clientId = takeOption(args, '--client-id') ?? env.GOOGLE_CLIENT_ID;
-  const clientSecret = takeOption(args, '--client-secret') ?? env.GOOGLE_CLIENT_SECRET;
-  const port = Number(takeOption(args, '--port') ?? 0);
-  const scope = takeOption(args, '--scope') ?? GOOGLE_DAV_SCOPES.join(' ');
-  const timeoutS = Number(takeOption(args, '--timeout') ?? 300);
-  const authUrl = takeOption(args, '--auth-url') ?? GOOGLE_AUTH_URL;
-  const tokenUrl = takeOption(args, '--token-url') ?? GOOGLE_TOKEN_URL;
-  if (args.length) throw new GatewayError('CONFIG_INVALID', `unexpected arguments ${args.join(' ')}\n${OAUTH_USAGE}`);
+  const [provider, ...args] = argv;
+  if (provider === undefined || provider === '--help' || provider === '-h') throw new HelpRequested(OAUTH_USAGE);
+  if (provider === '--version' || provider === '-V') throw new HelpRequested(`syncml-gateway ${VERSION}\n`);
+  if (provider !== 'google') throw new UsageError(`unknown oauth provider ${provider}`, OAUTH_USAGE);
+  const str = { type: 'string' } as const;
+  const { values } = parseCommand(args, {
+    'client-id': str, 'client-secret': str, port: str, scope: str, timeout: str, 'auth-url': str, 'token-url': str,
+  }, OAUTH_USAGE, 0);
+  const clientId = values['client-id'] ?? env.GOOGLE_CLIENT_ID;
+  const clientSecret = values['client-secret'] ?? env.GOOGLE_CLIENT_SECRET;
+  const port = Number(values.port ?? 0);
+  const scope = values.scope ?? GOOGLE_DAV_SCOPES.join(' ');
+  const timeoutS = Number(values.timeout ?? 300);
+  const authUrl = values['auth-url'] ?? GOOGLE_AUTH_URL;
+  const tokenUrl = values['token-url'] ?? GOOGLE_TOKEN_URL;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${values.port}: not a port number`, OAUTH_USAGE);
+  if (!(timeoutS > 0)) throw new UsageError(`--timeout ${values.timeout}: not a number of seconds`, OAUTH_USAGE);
   if (!clientId || !clientSecret) {
     throw new GatewayError('CONFIG_INVALID', `oauth google needs --client-id and --client-secret (or GOOGLE_CLIENT_ID/GOOGLE_CLIENT_SECRET)\n${OAUTH_USAGE}`);
   }

@@ -52,6 +52,7 @@ export function statusForError(err: unknown): number {
     case 'TOO_LARGE': return Status.TOO_LARGE;
     case 'NOT_SUPPORTED': return Status.NOT_SUPPORTED;
     case 'CONFIG_INVALID': return Status.COMMAND_FAILED;
+    case 'LISTEN_FAILED': return Status.COMMAND_FAILED;
   }
 }
 

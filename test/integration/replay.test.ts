@@ -9,6 +9,7 @@ import { accountYaml } from '../support/mapping.js';
 import {
   CORPUS, hordeSession, itemCommands, loadRecorded, Replayer, statusFor, syncEvolutionExchanges, type Exchange,
 } from '../support/replay.js';
+import { requireShared } from '../support/shared.js';
 
 const ALICE = { user: 'alice', password: 'secret' };
 const P900_DIR = `${CORPUS}/horde-syncml/testcase_P900_tasksandcalendar`;
@@ -44,6 +45,9 @@ function prop(data: string, name: string): string | undefined {
 
 describe('replay of recorded sessions (real Radicale, embedded store)', function () {
   this.timeout(60_000);
+  before(function () {
+    requireShared(this);
+  });
 
   describe('Sony Ericsson P900 against Horde: 6 sessions, SyncML 1.0, vCalendar 1.0 events and to-dos', function () {
     let dav: DavServerHandle;

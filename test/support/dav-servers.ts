@@ -58,6 +58,8 @@ export interface DavServerOptions {
   port?: number;
   user?: string;
   password?: string;
+  /** Radicale only: more htpasswd users, each with the same four collections below /USER/. */
+  extraUsers?: Array<{ user: string; password: string }>;
 }
 
 // ---- HTTP -------------------------------------------------------------------------------
@@ -245,7 +247,8 @@ export async function startRadicale(opts: DavServerOptions = {}): Promise<DavSer
   const { dir, owned } = prepareDir(opts, 'radicale');
   const storage = path.join(dir, 'collections');
   mkdirSync(storage, { recursive: true });
-  writeFileSync(path.join(dir, 'users'), `${user}:${password}\n`);
+  const users = [{ user, password }, ...(opts.extraUsers ?? [])];
+  writeFileSync(path.join(dir, 'users'), users.map((u) => `${u.user}:${u.password}\n`).join(''));
   const configFile = path.join(dir, 'config');
   writeFileSync(configFile, [
     '[server]', `hosts = 127.0.0.1:${port}`,
@@ -281,6 +284,16 @@ export async function startRadicale(opts: DavServerOptions = {}): Promise<DavSer
   await ensureCollection(req, collections.calendar, 'VEVENT');
   await ensureCollection(req, collections.tasks, 'VTODO');
   await ensureCollection(req, collections.notes, 'VJOURNAL');
+  for (const extra of opts.extraUsers ?? []) {
+    const r = makeRequester(baseUrl, extra.user, extra.password, true);
+    const h = await r('PROPFIND', `/${extra.user}/`, { headers: { Depth: '0' } });
+    await expectStatus(h, [207], `radicale: PROPFIND /${extra.user}/ as ${extra.user}`);
+    await h.arrayBuffer();
+    await ensureCollection(r, `${baseUrl}/${extra.user}/contacts/`, 'addressbook');
+    await ensureCollection(r, `${baseUrl}/${extra.user}/calendar/`, 'VEVENT');
+    await ensureCollection(r, `${baseUrl}/${extra.user}/tasks/`, 'VTODO');
+    await ensureCollection(r, `${baseUrl}/${extra.user}/notes/`, 'VJOURNAL');
+  }
   return handle;
 }
 

@@ -5,9 +5,10 @@ import path from 'node:path';
 import { decodeAny, encodeMessage } from '../../src/codec/index.js';
 import type { Command, Item, ItemCmd, MapCmd, StatusCmd, SyncMLMessage, WireFormat } from '../../src/codec/model.js';
 import { postSyncml, type PostResult } from './gateway.js';
+import { SHARED_CORPUS, SHARED_FIXTURES } from './shared.js';
 
-export const CORPUS = '/work/shared/corpus';
-export const SYNCEVOLUTION_FIXTURES = '/work/shared/fixtures/syncevolution';
+export const CORPUS = SHARED_CORPUS;
+export const SYNCEVOLUTION_FIXTURES = path.join(SHARED_FIXTURES, 'syncevolution');
 
 export interface Recorded {
   file: string;

@@ -14,7 +14,15 @@ import {
   type CalKind,
 } from './mappings.js';
 import { vcalRruleToIcal } from './rrule.js';
-import { buildVtimezone, fieldsToMs, formatLocal, localToUtcMs, type LocalFields } from './tz.js';
+import {
+  buildVtimezone,
+  fieldsToMs,
+  formatLocal,
+  localToUtcMs,
+  utcMsToLocalMs,
+  zoneOffsetMinutes,
+  type LocalFields,
+} from './tz.js';
 import {
   dayToDate,
   detectAllDay,
@@ -87,9 +95,17 @@ function timeValue(t: VcalTime, times: EventTimes, name: string): VersitProperty
     return prop(name, fmtFields(t.fields, true));
   }
   switch (ref.kind) {
-    case 'zone':
+    case 'zone': {
+      // A wall time in the repeated hour after DST ends means its first occurrence (as vCal
+      // 1.0 reads it), but iCalendar readers differ (ical.js takes the second): write the
+      // instant in UTC where that changes nothing else, i.e. not on a recurring DTSTART.
+      const utc = localToUtcMs(ref.zone, t.fields);
+      if (!(times.utcToZone && name === 'DTSTART') && isAmbiguousWallTime(ref.zone, fieldsToMs(t.fields), utc)) {
+        return prop(name, formatLocal(utc, true));
+      }
       times.usedZones.add(ref.zone);
       return prop(name, fmtFields(t.fields), [{ name: 'TZID', value: ref.zone }]);
+    }
     case 'rules': {
       const ms = toUtcMs(t, ref) ?? fieldsToMs(t.fields);
       return prop(name, formatLocal(ms, true));
@@ -97,6 +113,13 @@ function timeValue(t: VcalTime, times: EventTimes, name: string): VersitProperty
     case 'floating':
       return prop(name, fmtFields(t.fields));
   }
+}
+
+/** Whether `wall` in `zone` also names a later instant than `utc` (the fall-back hour). */
+function isAmbiguousWallTime(zone: string, wall: number, utc: number): boolean {
+  const laterOffset = zoneOffsetMinutes(zone, utc + 6 * 3600000);
+  const other = wall - laterOffset * 60000;
+  return other > utc && utcMsToLocalMs(zone, other) === wall;
 }
 
 /** A UTC DATE-TIME (CREATED, LAST-MODIFIED, COMPLETED, DTSTAMP must be UTC). */

@@ -13,6 +13,7 @@ import {
 } from '../../../src/datastores/index.js';
 import type { DavRequestEvent, DavStore, DavStoreOptions } from '../../../src/datastores/index.js';
 import type { DavServerHandle } from '../../support/dav-servers.js';
+import { skipOrFailInCi } from '../../support/shared.js';
 
 export interface ContractOptions {
   /** Does the server check passwords? (Xandikos has no authentication.) */
@@ -80,9 +81,8 @@ export function davStoreContract(
       try {
         server = await startServer();
       } catch (err) {
-        // Say clearly what is missing instead of failing every test.
-        console.warn(`  ${name} not available: ${String(err)}`);
-        this.skip();
+        // Say clearly what is missing instead of failing every test; in CI it is a failure.
+        skipOrFailInCi(this, `${name} not available: ${String(err)}`);
       }
     });
     after(async () => {

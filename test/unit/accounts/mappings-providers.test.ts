@@ -77,10 +77,11 @@ describe('provider profiles', () => {
   });
 
   it('detects the provider from dav.url unless the mapping names one', () => {
-    const at = (url: string, provider?: 'generic'): string => providerFor({ dav: { url, provider } }, profiles).name;
+    const at = (url: string, provider?: 'generic' | 'radicale'): string => providerFor({ dav: { url, provider } }, profiles).name;
     assert.equal(at('https://apidata.googleusercontent.com/caldav/v2/'), 'google');
     assert.equal(at('https://cloud.example/remote.php/dav/'), 'nextcloud');
-    assert.equal(at('http://127.0.0.1:5232/'), 'radicale');
+    assert.equal(at('http://127.0.0.1:5232/'), 'generic', 'never guessed from the port');
+    assert.equal(at('http://127.0.0.1:5232/', 'radicale'), 'radicale');
     assert.equal(at('https://dav.example/'), 'generic');
     assert.equal(at('https://cloud.example/remote.php/dav/', 'generic'), 'generic');
     assert.deepEqual(discoveryRoots({ dav: { url: 'https://cloud.example/' } }, profiles.get('nextcloud')!), ['https://cloud.example/remote.php/dav/']);

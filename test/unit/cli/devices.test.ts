@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runDevices } from '../../../src/cli/devices.js';
 import { isGatewayError } from '../../../src/errors.js';
+import { UsageError } from '../../../src/cli/usage.js';
 import { SqliteStateStore } from '../../../src/state/sqlite-store.js';
 
 const ALICE_PHONE = { account: 'alice', deviceId: 'IMEI:3550001' };
@@ -75,7 +76,8 @@ describe('cli: syncml-gateway devices', function () {
     assert.equal(out.trimEnd().split('\n').length, 2);
     assert.match(out, /bob\s+sc-test-client/);
     assert.doesNotMatch(out, /alice/);
-    assert.equal((await run('list', '--account=carol')).trim(), 'no devices for account carol');
+    // docs/admin.md: an unknown account is an error (exit status 1) that lists what exists.
+    await assert.rejects(run('list', '--account=carol'), (err) => isGatewayError(err, 'NOT_FOUND') && /no devices for account carol \(accounts with devices: alice, bob\)/.test(err.message));
   });
 
   it('reset of one datastore removes its anchors and map only (the next session is slow)', async function () {
@@ -148,10 +150,11 @@ describe('cli: syncml-gateway devices', function () {
     const blocker = path.join(dir, 'not-a-dir');
     writeFileSync(blocker, '');
     env = { STATE_DIR: path.join(blocker, 'state'), REDIS_URL: '' };
-    await assert.rejects(run('frobnicate'), /unknown devices command frobnicate\n.*usage: syncml-gateway devices/s);
-    await assert.rejects(run('reset', 'alice'), /devices reset needs <account> <deviceId> \[datastore\]/);
-    await assert.rejects(run('forget', 'a', 'b', 'c'), /devices forget needs <account> <deviceId>/);
-    await assert.rejects(run('list', '--acount', 'x'), /unexpected argument --acount/);
+    const usageError = (re: RegExp) => (err: unknown): boolean => err instanceof UsageError && re.test(err.message) && /usage: syncml-gateway devices/.test(err.usage);
+    await assert.rejects(run('frobnicate'), usageError(/unknown devices command frobnicate/));
+    await assert.rejects(run('reset', 'alice'), usageError(/devices reset needs <account> <deviceId> \[datastore\]/));
+    await assert.rejects(run('forget', 'a', 'b', 'c'), usageError(/unexpected argument c/));
+    await assert.rejects(run('list', '--acount', 'x'), usageError(/Unknown option '--acount'/));
     await assert.rejects(run('list'), (err) => isGatewayError(err, 'STATE_FAILED') && /cannot open/.test(err.message));
     assert.match(await run('help'), /devices export <account> <deviceId>|export <account> <deviceId>/);
   });

@@ -7,10 +7,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { XMLParser } from 'fast-xml-parser';
 import type { SmlElement, SmlNode } from '../../../src/codec/tree.js';
+import { SHARED_DIR } from '../../support/shared.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..', '..');
-export const sharedDir = path.resolve(repoRoot, '..', 'shared');
+export const sharedDir = SHARED_DIR;
 export const WBXML2XML = '/usr/bin/wbxml2xml';
 
 export function findFiles(dir: string, suffix: string): string[] {

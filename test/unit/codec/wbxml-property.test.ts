@@ -9,6 +9,7 @@ import type { SmlElement, SmlNode } from '../../../src/codec/tree.js';
 import { decodeWbxml, encodeWbxml } from '../../../src/codec/wbxml/index.js';
 import { SYNCML_PAGE0, METINF_PAGE, DEVINF_PAGE_12 } from '../../../src/codec/wbxml/code-pages.js';
 import { corpusWbxmlFiles } from './wbxml-helpers.js';
+import { requireShared } from '../../support/shared.js';
 
 const names = (t: readonly (string | undefined)[], skip: string[] = []): string[] =>
   t.filter((n): n is string => n !== undefined && !skip.includes(n));
@@ -112,7 +113,8 @@ describe('WBXML codec properties', () => {
     );
   });
 
-  it('mutated real captures give a tree or BAD_MESSAGE', () => {
+  it('mutated real captures give a tree or BAD_MESSAGE', function () {
+    requireShared(this);
     const samples = corpusWbxmlFiles().map((f) => new Uint8Array(readFileSync(f)));
     assert.ok(samples.length > 10);
     const mutation = fc.tuple(fc.constantFrom('set', 'insert', 'delete', 'truncate'), fc.nat(), fc.integer({ min: 0, max: 255 }));

@@ -17,6 +17,7 @@ import {
   sharedDir,
   wbxml2xml,
 } from './wbxml-helpers.js';
+import { requireShared, skipOrFailInCi } from '../../support/shared.js';
 
 const files = corpusWbxmlFiles();
 const rel = (f: string): string => path.relative(sharedDir, f);
@@ -34,7 +35,10 @@ function expectBad(fn: () => unknown, re?: RegExp): void {
   });
 }
 
-describe('WBXML codec', () => {
+describe('WBXML codec', function () {
+  before(function () {
+    requireShared(this);
+  });
   it('finds the corpus (22+ WBXML files)', () => {
     assert.ok(files.length >= 22, `only ${files.length} WBXML files under ${sharedDir}`);
   });
@@ -42,7 +46,7 @@ describe('WBXML codec', () => {
   describe('decodes every corpus file to the same tree as wbxml2xml', () => {
     for (const f of files) {
       it(rel(f), function () {
-        if (!haveWbxml2xml()) this.skip(); // libwbxml2-utils not installed
+        if (!haveWbxml2xml()) skipOrFailInCi(this, 'wbxml2xml not installed: apt-get install -y libwbxml2-utils');
         const bytes = readFileSync(f);
         // Namespaces included: wbxml2xml writes xmlns exactly where the namespace changes.
         const mine = normTree(decodeWbxml(bytes).root);
@@ -67,7 +71,7 @@ describe('WBXML codec', () => {
   describe('wbxml2xml reads what we encode', () => {
     for (const f of files) {
       it(rel(f), function () {
-        if (!haveWbxml2xml()) this.skip();
+        if (!haveWbxml2xml()) skipOrFailInCi(this, 'wbxml2xml not installed: apt-get install -y libwbxml2-utils');
         const doc = decodeWbxml(readFileSync(f));
         const out = encodeWbxml(doc.root, { publicId: doc.publicId, version: doc.version });
         assert.deepEqual(normXml(wbxml2xml(out)), normTree(doc.root, false));

@@ -2,15 +2,17 @@
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ICAL from 'ical.js';
 import { convertNote, parseNote } from '../../../src/convert/notes.js';
+import { requireShared, SHARED_CORPUS } from '../../support/shared.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const corpus = path.resolve(repoRoot, '..', 'shared', 'corpus');
+const corpus = SHARED_CORPUS;
 const NOW = new Date(Date.UTC(2024, 0, 1));
 
-describe('notes', () => {
+describe('notes', function () {
+  before(function () {
+    requireShared(this);
+  });
   it('decodes the QP UTF-8 Symbian vNote body', () => {
     const n = parseNote(readFileSync(path.join(corpus, 'gammu/vnote/symbian.vnt')));
     assert.match(n.body, /^Teolog\nDager og blir ute til i kassa tar vår teolog dager og/);

@@ -1,15 +1,14 @@
 // vCalendar 1.0 <-> iCalendar 2.0 item conversion: all-day forms, TZ/DAYLIGHT, alarms, enums,
 // fingerprints, splitting, and the third-party corpus (../shared/corpus).
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ICAL from 'ical.js';
 import { calendarFingerprint, convertCalendar, splitByComponent } from '../../../src/convert/calendar.js';
 import { isGatewayError } from '../../../src/errors.js';
+import { listFilesBelow, requireShared, SHARED_CORPUS } from '../../support/shared.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const corpus = path.resolve(repoRoot, '..', 'shared', 'corpus');
+const corpus = SHARED_CORPUS;
 const NOW = new Date(Date.UTC(2024, 0, 1));
 
 function vcal(body: string, head = ''): string {
@@ -230,6 +229,9 @@ describe('vCal 1.0 <-> iCal 2.0: fields', () => {
 });
 
 describe('calendar helpers', () => {
+  const needsCorpus = function (this: Mocha.Context): void {
+    requireShared(this);
+  };
   it('fingerprint is the same for the 1.0 and 2.0 form of an item', () => {
     const v1 = vcal('DTSTART:20240615T090000\r\n', 'TZ:+01\r\nDAYLIGHT:TRUE;+02;20240331T010000Z;20241027T010000Z;;\r\n');
     const v2 = convertCalendar(v1, 'ical20', { now: NOW });
@@ -237,7 +239,8 @@ describe('calendar helpers', () => {
     assert.deepEqual(f1, { uid: 'u1', summary: 'x', start: '20240615T070000Z', kind: 'VEVENT' });
     assert.deepEqual(calendarFingerprint(v2), f1);
   });
-  it('splits events and tasks', () => {
+  it('splits events and tasks', function () {
+    needsCorpus.call(this);
     const mixed = readFileSync(path.join(corpus, 'symbian-versit/calendar-ImportvCals/vCal1.vcs'));
     const s = splitByComponent(mixed);
     const all = mixed.toString('latin1');
@@ -250,13 +253,15 @@ describe('calendar helpers', () => {
     assert.match(s2.events ?? '', /TZ:\+01[\s\S]*SUMMARY:e/);
     assert.match(s2.tasks ?? '', /TZ:\+01[\s\S]*SUMMARY:t/);
   });
-  it('rejects a truncated vCalendar (Symbian Invalid/2.vcs) with a reason', () => {
+  it('rejects a truncated vCalendar (Symbian Invalid/2.vcs) with a reason', function () {
+    needsCorpus.call(this);
     assert.throws(
       () => convertCalendar(readFileSync(path.join(corpus, 'symbian-versit/TestvCals/Invalid/2.vcs')), 'ical20'),
       (e: unknown) => isGatewayError(e, 'INVALID_ITEM') && /truncated/.test((e as Error).message),
     );
   });
-  it('tolerates the LF-only Netscape file (Invalid/1.vcs) and gammu badline.ics, with warnings', () => {
+  it('tolerates the LF-only Netscape file (Invalid/1.vcs) and gammu badline.ics, with warnings', function () {
+    needsCorpus.call(this);
     const w: string[] = [];
     convertCalendar(readFileSync(path.join(corpus, 'symbian-versit/TestvCals/Invalid/1.vcs')), 'ical20', { now: NOW });
     convertCalendar(readFileSync(path.join(corpus, 'gammu/vcal/badline.ics')), 'vcal10', { onWarning: (m) => w.push(m) });
@@ -266,21 +271,16 @@ describe('calendar helpers', () => {
 
 // ---- corpus ----
 
-function walk(dir: string): string[] {
-  const out: string[] = [];
-  for (const n of readdirSync(dir)) {
-    const p = path.join(dir, n);
-    if (statSync(p).isDirectory()) out.push(...walk(p));
-    else out.push(p);
-  }
-  return out;
-}
+const walk = listFilesBelow;
 
 const EXPECTED_REJECT: Record<string, RegExp> = {
   'symbian-versit/TestvCals/Invalid/2.vcs': /truncated/,
 };
 
-describe('corpus: every vCalendar/iCalendar item converts both ways or is rejected with a reason', () => {
+describe('corpus: every vCalendar/iCalendar item converts both ways or is rejected with a reason', function () {
+  before(function () {
+    requireShared(this);
+  });
   const files = walk(corpus).filter((f) => /\.(vcs|ics)$/i.test(f) && !/vcard/i.test(path.basename(f)));
   let converted = 0;
   let rejected = 0;
@@ -321,9 +321,12 @@ describe('corpus: every vCalendar/iCalendar item converts both ways or is reject
   });
 });
 
-describe('corpus: KOrganizer vCal -> iCal expected conversions (kcalendarcore *.vcs.ical.ref)', () => {
+describe('corpus: KOrganizer vCal -> iCal expected conversions (kcalendarcore *.vcs.ical.ref)', function () {
+  before(function () {
+    requireShared(this);
+  });
   const dir = path.join(corpus, 'kcalendarcore/vCalendar-libicalV4');
-  const cases = readdirSync(dir).filter((n) => n.endsWith('.vcs'));
+  const cases = listFilesBelow(dir).map((f) => path.basename(f)).filter((n) => n.endsWith('.vcs'));
   for (const n of cases) {
     it(n, () => {
       const ours = ev(toIcal(readFileSync(path.join(dir, n), 'utf8'), { countMode: 'occurrences' }));
@@ -351,7 +354,10 @@ describe('corpus: KOrganizer vCal -> iCal expected conversions (kcalendarcore *.
   }
 });
 
-describe('corpus: SyncEvolution vcal10.ics matches eds_event.ics semantics', () => {
+describe('corpus: SyncEvolution vcal10.ics matches eds_event.ics semantics', function () {
+  before(function () {
+    requireShared(this);
+  });
   it('recurrence instances of each item equal those of the Evolution master', () => {
     const tc = path.join(corpus, 'syncevolution/testcases');
     const ours = convertCalendar(readFileSync(path.join(tc, 'vcal10.ics')), 'ical20', { now: NOW });

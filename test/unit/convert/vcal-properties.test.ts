@@ -142,3 +142,17 @@ describe('property: iCal -> vCal 1.0 -> iCal', () => {
     );
   });
 });
+
+describe('vCal 1.0 -> iCal: the repeated hour after DST ends', () => {
+  it('keeps the first occurrence for every iCalendar reader (ical.js reads TZID times as the second)', () => {
+    const v1 = [
+      'BEGIN:VCALENDAR', 'VERSION:1.0', 'TZ:+01:00', 'DAYLIGHT:TRUE;+02:00;20240331T020000;20241027T030000;;',
+      'BEGIN:VEVENT', 'UID:prop-1', 'DTSTART:20241026T170000', 'DTEND:20241027T020000', 'SUMMARY:p', 'END:VEVENT',
+      'END:VCALENDAR', '',
+    ].join('\r\n');
+    const back = convertCalendar(v1, 'ical20', { now: new Date(0) });
+    // 02:00 CEST (first occurrence) = 00:00Z; the second (02:00 CET) would be 01:00Z.
+    assert.deepEqual(span(event(back)), [Date.UTC(2024, 9, 26, 15), Date.UTC(2024, 9, 27, 0)].map(String), back);
+    assert.match(back, /DTSTART;TZID=Europe\/Berlin:20241026T170000/);
+  });
+});

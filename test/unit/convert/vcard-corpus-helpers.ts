@@ -5,10 +5,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { unescapeText } from '../../../src/convert/versit/index.js';
 import type { Contact, ContactProperty } from '../../../src/convert/contacts.js';
+import { SHARED_DIR } from '../../support/shared.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..', '..');
-export const sharedRoot = path.resolve(repoRoot, '..', 'shared');
+export const sharedRoot = SHARED_DIR;
 export const corpusRoot = path.join(sharedRoot, 'corpus');
 
 function walk(dir: string, out: string[]): string[] {

@@ -3,13 +3,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isGatewayError } from '../../../src/errors.js';
 import { calendarTranslators } from '../../../src/sync/calendar-translators.js';
 import type { DeviceFormat, ItemTranslator } from '../../../src/sync/types.js';
+import { requireShared, SHARED_CORPUS } from '../../support/shared.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const corpus = path.resolve(repoRoot, '..', 'shared', 'corpus');
+const corpus = SHARED_CORPUS;
 const NOW = new Date(Date.UTC(2026, 0, 2, 3, 4, 5));
 const { events, tasks, notes } = calendarTranslators({ defaultTimezone: 'Europe/Berlin', now: () => NOW });
 const VCAL = { type: 'text/x-vcalendar', version: '1.0' };
@@ -41,6 +40,9 @@ const vcalEvent = (extra: string[] = []): string => [
 ].join('\r\n');
 
 describe('calendar translators', function () {
+  before(function () {
+    requireShared(this);
+  });
   describe('events: device -> server', function () {
     it('turns a vCalendar 1.0 event into one iCalendar 2.0 VEVENT with UID and DTSTAMP', function () {
       const out = created(events, vcalEvent(['AALARM:20250314T183000Z;;0;', 'DALARM:20250314T183000Z;;0;Team meeting', 'RRULE:W1 FR #0']));

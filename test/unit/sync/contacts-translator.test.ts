@@ -12,7 +12,7 @@ import { effectiveFilter } from '../../../src/convert/filters/index.js';
 import { parseDevInf } from '../../../src/protocol/devinf.js';
 import { unchangedFields } from '../../../src/sync/field-digests.js';
 import { contactsTranslator as t } from '../../../src/sync/translators.js';
-import { repoRoot } from '../../support/processes.js';
+import { requireShared, SHARED_FIXTURES } from '../../support/shared.js';
 
 const sent = [
   'BEGIN:VCARD', 'VERSION:2.1', 'REV:20100328T103410Z', 'N;CHARSET=UTF-8:Müller;Peter;;;', 'FN;CHARSET=UTF-8:Peter Müller', 'X-EVOLUTION-FILE-AS:',
@@ -23,7 +23,8 @@ const sent = [
 
 describe('contacts translator: SyncEvolution placeholders', function () {
   it('merging what the phone sent into what it created from the same item changes nothing', function () {
-    const file = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'syncevolution', 'xml-slow-sync-legacy-formats', '001-request.xml');
+    requireShared(this);
+    const file = path.join(SHARED_FIXTURES, 'syncevolution', 'xml-slow-sync-legacy-formats', '001-request.xml');
     const put = treeToMessage(decodeXml(readFileSync(file))).body.find((c): c is PutGetCmd => c.kind === 'Put')!;
     const ds = parseDevInf(put.items[0]!.data as SmlElement).datastores.find((d) => /addressbook/.test(d.sourceRef))!;
     const filter = effectiveFilter(ds.filters, undefined, 'text/x-vcard', '2.1');
