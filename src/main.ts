@@ -12,6 +12,7 @@ import { loadProviderProfiles, validateAccountProviders } from './accounts/provi
 import type { AccountMapping } from './accounts/mappings.js';
 import type { TokenStore } from './datastores/oauth2.js';
 import { createApp } from './http/app.js';
+import { createOpsApp } from './http/ops-routes.js';
 import { closeGracefully, createHttpServer, createHttpsServer, listenOn } from './http/listen.js';
 import { MappingProblems } from './accounts/mapping-problems.js';
 import { createLogger, type Logger } from './logger.js';
@@ -21,9 +22,13 @@ import type { StateStore } from './state/state-store.js';
 import { contactsTranslator } from './sync/translators.js';
 import { calendarTranslators } from './sync/calendar-translators.js';
 import { loadDeviceProfiles } from './convert/filters/index.js';
-import { writeBackup } from './accounts/backup.js';
-import { describeError } from './errors.js';
+import { backupFolder, readBackup, restoreBackup, writeBackup } from './accounts/backup.js';
+import { providerFor } from './accounts/providers.js';
+import { adminRouter, AdminAuth, adminSettingsFrom, HistoryObserver, SyncHistory } from './admin/index.js';
+import { combineObservers, davRequestRecorder, defaultMetrics, MetricsObserver, ReadinessChecker, timedStateStore } from './metrics/index.js';
+import { describeError, GatewayError } from './errors.js';
 import { createPushService, type PushService } from './push/index.js';
+import type { SessionObserver } from './protocol/observer.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -31,7 +36,11 @@ export interface RunningGateway {
   url: string;
   port: number;
   server: Server;
+  /** The separate admin listener (ADMIN_PORT: /metrics, /readyz, /admin), when configured. */
+  admin?: { server: Server; port: number; url: string };
   state: StateStore;
+  /** Sync history shown on the admin page (written by the session observer). */
+  history: SyncHistory;
   log: Logger;
   /** Port of the HTTPS listener, when TLS_CERT_FILE/TLS_KEY_FILE are set. */
   tlsPort?: number;
@@ -56,24 +65,28 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
   const log = createLogger(settings.logLevel, opts.logDestination);
   const mappingsDir = path.resolve(settings.mappingsDir);
   const accounts = AccountRegistry.loadDir(mappingsDir, env);
-  const state = await createStateStore({ ...(settings.redisUrl ? { redisUrl: settings.redisUrl } : {}), stateDir: path.resolve(settings.stateDir) });
+  const adminSettings = adminSettingsFrom(env);
+  const metrics = defaultMetrics();
+  const rawState = await createStateStore({ ...(settings.redisUrl ? { redisUrl: settings.redisUrl } : {}), stateDir: path.resolve(settings.stateDir) });
+  const state = timedStateStore(rawState, metrics.stateStoreDuration);
+  const history = new SyncHistory(state);
+  const metricsObserver = new MetricsObserver(metrics, { openTtlSeconds: Math.max(settings.sessionTtlSeconds, settings.resumeTtlSeconds) });
+  const observer = combineObservers(log, metricsObserver, new HistoryObserver(history, log));
+  const recordDav = davRequestRecorder(metrics);
+  const backupsDir = path.resolve(settings.stateDir, 'backups');
   const userAgent = `syncml-dav-gateway/${VERSION}`;
   const providerProfiles = loadProviderProfiles(path.join(PACKAGE_ROOT, 'config', 'providers'));
   validateAccountProviders(accounts.list(), providerProfiles);
   const tokenStore = tokenStoreOn(state);
   const benchOnRequest = opts.dav?.onRequest;
-  const stores = new AccountStores({ profiles: providerProfiles, userAgent, tokenStore, dav: {
-    timeoutMs: settings.davTimeoutSeconds * 1000,
-    ...opts.dav,
+  const stores = new AccountStores({ profiles: providerProfiles, userAgent, tokenStore, dav: { timeoutMs: settings.davTimeoutSeconds * 1000, ...opts.dav }, onDavRequest: (provider, e) => {
+    recordDav(provider, e);
+    benchOnRequest?.(e);
     // LOG_LEVEL=debug: one line per DAV request (no credentials: they travel in headers).
-    onRequest: (e) => {
-      log.debug({ method: e.method, url: e.url, status: e.status, ms: Math.round(e.durationMs) }, 'DAV request');
-      benchOnRequest?.(e);
-    },
+    log.debug({ method: e.method, url: e.url, status: e.status, ms: Math.round(e.durationMs) }, 'DAV request');
   } });
   let serverUrl = publicSyncUrl(settings);
-  // Server-alerted sync; its `push.observer` receives the engine's session reports
-  // (add `observer: push.observer` to the engine's deps once it takes a SessionObserver).
+  // Server-alerted sync; `push.observer` hears about sessions (no SAN while one is open).
   const push = createPushService({
     accounts: accounts.list(), state, log, env, serverId: () => serverUrl, sessionTtlSeconds: settings.sessionTtlSeconds,
     openStore: (mapping, name) => stores.open(mapping, mapping.datastores.find((d) => d.name === name)!,
@@ -84,10 +97,12 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
     state,
     openDataStore: (account, ds, creds) => stores.open(account, ds, creds),
     // One authenticated PROPFIND: on the first collection when its URL is known, else the server root.
-    verifyCredentials: (account, creds) => verifyDavCredentials(credentialCheckUrl(account), creds, { userAgent }),
+    verifyCredentials: (account, creds) => verifyDavCredentials(credentialCheckUrl(account), creds, {
+      userAgent, onRequest: (e) => recordDav(providerFor(account, providerProfiles).name, e),
+    }),
     translators: { contacts: contactsTranslator, ...calendarTranslators({ defaultTimezone: settings.deviceTimezone }) },
     deviceProfiles: loadDeviceProfiles(path.join(PACKAGE_ROOT, 'config', 'devices')),
-    backup: (account, datastore, collectionUrl, items) => writeBackup(path.resolve(settings.stateDir, 'backups'), account, datastore, collectionUrl, items),
+    backup: (account, datastore, collectionUrl, items) => writeBackup(backupsDir, account, datastore, collectionUrl, items),
     log,
     sizer: commandSizer,
     encode: encodeMessage,
@@ -100,18 +115,50 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
       resumeTtlSeconds: settings.resumeTtlSeconds,
       softwareVersion: VERSION,
     },
+    // The engine reports sessions to `observer` (protocol/observer.ts): metrics, history, push.
+    // Spread from a variable so that this compiles before and after EngineDeps has the option.
+    ...({ observer: combineObservers(log, observer, push.observer) } as { observer: SessionObserver }),
   });
-  const app = createApp({ engine, state, log, syncmlPath: settings.syncmlPath, maxBodyBytes: settings.maxBodyBytes, version: VERSION });
+  const readiness = new ReadinessChecker({
+    pingState: () => state.ping(),
+    davUrls: () => accounts.list().flatMap((a) => [a.dav.url, ...a.datastores.flatMap((d) => d.collections.filter((c) => /^https?:\/\//i.test(c)))]),
+    userAgent,
+  });
+  const admin = adminSettings.credential ? adminRouter({
+    state, history, auth: new AdminAuth(adminSettings.credential), accounts: () => accounts.list(), backupsDir, version: VERSION, log,
+    restore: async (accountName, file, login) => {
+      const mapping = accounts.get(accountName);
+      if (!mapping) throw new GatewayError('NOT_FOUND', `account ${accountName} has no mapping`);
+      const backup = readBackup(path.join(backupFolder(backupsDir, accountName), file));
+      const kind = mapping.datastores.find((d) => d.name === backup.datastore)?.kind ?? 'contacts';
+      const held = mapping.dav.username && mapping.dav.password !== undefined ? { username: mapping.dav.username, password: mapping.dav.password } : undefined;
+      return restoreBackup(backup, stores.openAt(mapping, kind, backup.collectionUrl, login ?? held));
+    },
+  }) : undefined;
+  const separateAdmin = adminSettings.port !== undefined;
+  const app = createApp({
+    engine, state, log, syncmlPath: settings.syncmlPath, maxBodyBytes: settings.maxBodyBytes, version: VERSION,
+    metrics, serveMetrics: !separateAdmin, readiness, ...(admin && !separateAdmin ? { admin } : {}),
+  });
   const server = createHttpServer(app);
   const servers: Server[] = [server];
   let port: number;
   let tlsPort: number | undefined;
+  let adminListener: RunningGateway['admin'];
   try {
     port = await listenOn(server, settings.port, settings.host);
     if (settings.tlsCertFile || settings.tlsKeyFile) {
       const tls = createHttpsServer(app, { certFile: settings.tlsCertFile, keyFile: settings.tlsKeyFile, port: settings.tlsPort, profile: settings.tlsProfile });
       servers.push(tls);
       tlsPort = await listenOn(tls, settings.tlsPort, settings.host);
+    }
+    if (separateAdmin) {
+      // /metrics, /readyz and /admin on their own port, so they need not be reachable by phones.
+      const opsServer = createHttpServer(createOpsApp({ metrics, readiness, log, ...(admin ? { admin } : {}) }));
+      servers.push(opsServer);
+      const host = adminSettings.host ?? settings.host;
+      const p = await listenOn(opsServer, adminSettings.port!, host);
+      adminListener = { server: opsServer, port: p, url: `http://${host.includes(':') ? `[${host}]` : host}:${p}` };
     }
   } catch (err) {
     for (const s of servers) s.close();
@@ -141,15 +188,20 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
     });
   }
   push.start();
-  log.info({ url: serverUrl, ...(tlsPort !== undefined ? { tlsPort, tlsProfile: settings.tlsProfile } : {}), accounts: accounts.list().map((a) => a.account), store: settings.redisUrl ? 'redis' : 'embedded' }, 'gateway listening');
+  log.info({
+    url: serverUrl, ...(tlsPort !== undefined ? { tlsPort, tlsProfile: settings.tlsProfile } : {}), accounts: accounts.list().map((a) => a.account), store: settings.redisUrl ? 'redis' : 'embedded',
+    admin: admin ? (adminListener ? `${adminListener.url}/admin` : '/admin') : 'off', ...(adminListener ? { metrics: `${adminListener.url}/metrics` } : {}),
+  }, 'gateway listening');
   return {
-    url: serverUrl, port, server, state, log, push, reloadMappings,
+    url: serverUrl, port, server, state, log, push, reloadMappings, history, ...(adminListener ? { admin: adminListener } : {}),
     ...(tlsPort !== undefined ? { tlsPort } : {}),
     close: async (graceMs = settings.shutdownGraceSeconds * 1000) => {
       watcher?.close();
       await push.stop();
       const dropped = await closeGracefully(servers, graceMs);
       if (dropped) log.warn({ dropped, graceMs }, 'shutdown: connections still busy after the grace period were closed');
+      metricsObserver.detach();
+      await history.flush();
       await state.close();
     },
   };

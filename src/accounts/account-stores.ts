@@ -3,7 +3,7 @@
 // collections behind one MultiCollectionStore. The composition root calls `open()`.
 import { GatewayError } from '../errors.js';
 import type { DataStore, DavCredentials, ItemKind, ItemRef, Listing, StoredItem } from '../datastores/datastore.js';
-import type { DavAuth, DavClientOptions } from '../datastores/dav-client.js';
+import type { DavAuth, DavClientOptions, DavRequestEvent } from '../datastores/dav-client.js';
 import { createDavStore, supportsSyncCollection } from '../datastores/dav-store.js';
 import type { ChangeSet, SyncCollectionSupport } from '../datastores/dav-store.js';
 import { MultiCollectionStore } from '../datastores/multi-collection-store.js';
@@ -23,6 +23,8 @@ export interface AccountStoresOptions {
   tokenStore?: TokenStore;
   userAgent?: string;
   dav?: Pick<DavClientOptions, 'timeoutMs' | 'concurrency' | 'retry' | 'onRequest' | 'fetch'> & { batchSize?: number; deferEtag?: boolean };
+  /** Every DAV request of the stores, with the account's provider (metrics); overrides `dav.onRequest`. */
+  onDavRequest?: (provider: string, e: DavRequestEvent) => void;
 }
 
 export class AccountStores {
@@ -82,13 +84,24 @@ export class AccountStores {
     });
   }
 
-  #build(mapping: AccountMapping, ds: DatastoreMapping, auth: DavAuth): DataStore {
+  /** A store on one collection URL of the account (a backup's collection, for a restore). */
+  openAt(mapping: AccountMapping, kind: ItemKind, collectionUrl: string, creds: DavCredentials | undefined): DataStore {
+    return this.#maker(mapping, this.authFor(mapping, creds))(kind, collectionUrl);
+  }
+
+  #maker(mapping: AccountMapping, auth: DavAuth): (kind: ItemKind, url: string) => DataStore {
     const profile = providerFor(mapping, this.#opts.profiles);
-    const make = (kind: ItemKind, url: string): DataStore => createDavStore({
+    const onDav = this.#opts.onDavRequest;
+    return (kind, url) => createDavStore({
       kind, collectionUrl: url, credentials: auth, userAgent: this.#opts.userAgent, quirks: profile.quirks,
       // The sync engine fills missing ETags from its listing (no PROPFIND per written item).
       deferEtag: true, ...this.#opts.dav,
+      ...(onDav ? { onRequest: (e: DavRequestEvent) => onDav(profile.name, e) } : {}),
     });
+  }
+
+  #build(mapping: AccountMapping, ds: DatastoreMapping, auth: DavAuth): DataStore {
+    const make = this.#maker(mapping, auth);
     const stores = ds.collections.map((url) => make(ds.kind, url));
     if (ds.tasksCollection !== undefined) {
       // A phone datastore mixing events and to-dos (Nokia, UIQ): VTODOs live in their own collection.

@@ -5,8 +5,11 @@ import { createHash } from 'node:crypto';
 import { CONTENT_TYPES, decodeMessage, encodingOf } from '../codec/index.js';
 import { describeError, isGatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { GatewayMetrics, ReadinessChecker } from '../metrics/index.js';
 import type { ProtocolEngine } from '../protocol/engine.js';
 import type { StateStore } from '../state/state-store.js';
+import { accessLog } from './access-log.js';
+import { mountMetrics, mountReadiness } from './ops-routes.js';
 
 export interface AppOptions {
   engine: ProtocolEngine;
@@ -15,11 +18,22 @@ export interface AppOptions {
   syncmlPath: string;
   maxBodyBytes: number;
   version: string;
+  /** Message and reply-size counters; `/metrics` too unless `serveMetrics` is false (admin port). */
+  metrics?: GatewayMetrics;
+  serveMetrics?: boolean;
+  /** `/readyz`: state store and DAV servers. */
+  readiness?: ReadinessChecker;
+  /** Mounted at /admin (admin page), when enabled and not on a separate admin port. */
+  admin?: express.Router;
 }
 
 export function createApp(o: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(accessLog(o.log));
+  if (o.metrics && o.serveMetrics !== false) mountMetrics(app, o.metrics, o.log);
+  if (o.readiness) mountReadiness(app, o.readiness, o.log);
+  if (o.admin) app.use('/admin', o.admin);
 
   app.get('/healthz', async (_req, res) => {
     try {
@@ -57,9 +71,12 @@ export function createApp(o: AppOptions): express.Express {
       return;
     }
     const sid = typeof req.query['sid'] === 'string' ? req.query['sid'] : undefined;
+    o.metrics?.messages.inc({ encoding: decoded.wire.encoding, syncml_version: decoded.message.version });
     try {
       const requestHash = createHash('sha256').update(body).digest('base64url');
-      const { body: reply } = await o.engine.handle(decoded.message, decoded.wire, sid, requestHash);
+      const { body: reply, sessionKey } = await o.engine.handle(decoded.message, decoded.wire, sid, requestHash);
+      res.locals['session'] = sessionKey;
+      o.metrics?.replyBytes.observe({ encoding: decoded.wire.encoding }, reply.length);
       res.status(200).type(CONTENT_TYPES[decoded.wire.encoding]).send(Buffer.from(reply));
     } catch (err) {
       o.log.error({ err: describeError(err), stack: err instanceof Error ? err.stack : undefined }, 'internal error');

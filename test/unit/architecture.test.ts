@@ -12,7 +12,7 @@ const LEAVES = ['config.ts', 'logger.ts', 'errors.ts'];
 const ALLOWED: Record<string, string[]> = {
   'main.ts': ['*'],
   cli: ['*'],
-  http: ['codec', 'protocol', 'state'],
+  http: ['codec', 'protocol', 'state', 'metrics'],
   protocol: ['codec', 'sync', 'datastores', 'state', 'accounts', 'convert'],
   sync: ['datastores', 'state', 'convert'],
   datastores: ['accounts'],
@@ -21,6 +21,10 @@ const ALLOWED: Record<string, string[]> = {
   convert: ['codec'], // CTCap filters read DevInf element trees
   codec: [],
   state: [],
+  // Operations: metrics observe the engine's reports (protocol/observer.ts), time the state store
+  // and count DAV requests; the admin page reads the state store, mappings and backups.
+  metrics: ['protocol', 'sync', 'state', 'datastores'],
+  admin: ['protocol', 'sync', 'state', 'accounts', 'datastores'],
   leaves: [],
 };
 
