@@ -24,6 +24,11 @@ const settingsSchema = z.object({
   davTimeoutSeconds: z.coerce.number().int().positive(),
   replyDeadlineSeconds: z.coerce.number().min(0),
   resumeTtlSeconds: z.coerce.number().int().min(0),
+  challengeTtlSeconds: z.coerce.number().int().positive(),
+  preAuthMaxBodyBytes: z.coerce.number().int().positive(),
+  authFailuresPerAddress: z.coerce.number().int().positive(),
+  authFailuresPerAccount: z.coerce.number().int().positive(),
+  authFailureWindowSeconds: z.coerce.number().int().positive(),
   deviceTimezone: z.string().refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } }, 'not an IANA time zone'),
 });
 
@@ -34,7 +39,8 @@ const ENV_NAMES: Record<keyof Settings, string> = {
   redisUrl: 'REDIS_URL', logLevel: 'LOG_LEVEL', publicUrl: 'PUBLIC_URL', maxBodyBytes: 'MAX_BODY_BYTES',
   sessionTtlSeconds: 'SESSION_TTL_SECONDS', authCacheSeconds: 'AUTH_CACHE_SECONDS', serverMaxMsgSize: 'SERVER_MAX_MSG_SIZE',
   deviceTimezone: 'DEVICE_TIMEZONE', davTimeoutSeconds: 'DAV_TIMEOUT_SECONDS', replyDeadlineSeconds: 'REPLY_DEADLINE_SECONDS',
-  resumeTtlSeconds: 'RESUME_TTL_SECONDS',
+  resumeTtlSeconds: 'RESUME_TTL_SECONDS', challengeTtlSeconds: 'CHALLENGE_TTL_SECONDS', preAuthMaxBodyBytes: 'PRE_AUTH_MAX_BODY_BYTES',
+  authFailuresPerAddress: 'AUTH_FAILURES_PER_ADDRESS', authFailuresPerAccount: 'AUTH_FAILURES_PER_ACCOUNT', authFailureWindowSeconds: 'AUTH_FAILURE_WINDOW_SECONDS',
 };
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Settings> = {}): Settings {

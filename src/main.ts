@@ -14,6 +14,8 @@ import { createApp } from './http/app.js';
 import { createLogger, type Logger } from './logger.js';
 import { ProtocolEngine } from './protocol/engine.js';
 import { createStateStore } from './state/index.js';
+import { loadSecretBox } from './state/secret-box.js';
+import type { SessionObserver } from './protocol/observer.js';
 import type { StateStore } from './state/state-store.js';
 import { contactsTranslator } from './sync/translators.js';
 import { calendarTranslators } from './sync/calendar-translators.js';
@@ -32,6 +34,8 @@ export interface RunningGateway {
 }
 
 export interface StartOptions {
+  /** Told about sessions (metrics, admin history, push). */
+  observer?: SessionObserver;
   env?: NodeJS.ProcessEnv;
   /** Log destination (tests write to a file); default stdout. */
   logDestination?: Parameters<typeof createLogger>[1];
@@ -42,7 +46,11 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
   const settings = loadSettings(env, overrides);
   const log = createLogger(settings.logLevel, opts.logDestination);
   const accounts = AccountRegistry.loadDir(path.resolve(settings.mappingsDir), env);
+  // STATE_SECRET is read here and never becomes a setting (settings may be printed).
+  const stateSecret = env['STATE_SECRET'] || undefined;
+  if (settings.redisUrl && !stateSecret) loadSecretBox({ redis: true, stateDir: settings.stateDir }); // throws: refuse to start
   const state = await createStateStore({ ...(settings.redisUrl ? { redisUrl: settings.redisUrl } : {}), stateDir: path.resolve(settings.stateDir) });
+  const secrets = loadSecretBox({ ...(stateSecret ? { stateSecret } : {}), redis: !!settings.redisUrl, stateDir: path.resolve(settings.stateDir) });
   const userAgent = `syncml-dav-gateway/${VERSION}`;
   const providerProfiles = loadProviderProfiles(path.join(PACKAGE_ROOT, 'config', 'providers'));
   validateAccountProviders(accounts.list(), providerProfiles);
@@ -59,6 +67,8 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
     deviceProfiles: loadDeviceProfiles(path.join(PACKAGE_ROOT, 'config', 'devices')),
     backup: (account, datastore, collectionUrl, items) => writeBackup(path.resolve(settings.stateDir, 'backups'), account, datastore, collectionUrl, items),
     log,
+    secrets,
+    ...(opts.observer ? { observer: opts.observer } : {}),
     sizer: commandSizer,
     encode: encodeMessage,
     settings: {
@@ -68,10 +78,14 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
       authCacheSeconds: settings.authCacheSeconds,
       replyDeadlineSeconds: settings.replyDeadlineSeconds,
       resumeTtlSeconds: settings.resumeTtlSeconds,
+      challengeTtlSeconds: settings.challengeTtlSeconds,
+      authFailuresPerAddress: settings.authFailuresPerAddress,
+      authFailuresPerAccount: settings.authFailuresPerAccount,
+      authFailureWindowSeconds: settings.authFailureWindowSeconds,
       softwareVersion: VERSION,
     },
   });
-  const app = createApp({ engine, state, log, syncmlPath: settings.syncmlPath, maxBodyBytes: settings.maxBodyBytes, version: VERSION });
+  const app = createApp({ engine, state, log, syncmlPath: settings.syncmlPath, maxBodyBytes: settings.maxBodyBytes, preAuthMaxBodyBytes: settings.preAuthMaxBodyBytes, version: VERSION });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(settings.port, settings.host, () => resolve(s));
     s.once('error', reject);

@@ -14,6 +14,8 @@ export interface AppOptions {
   log: Logger;
   syncmlPath: string;
   maxBodyBytes: number;
+  /** Largest body of a message that is not bound to an authenticated session (by its `sid`). */
+  preAuthMaxBodyBytes?: number;
   version: string;
 }
 
@@ -47,6 +49,14 @@ export function createApp(o: AppOptions): express.Express {
       return;
     }
     const body = Buffer.isBuffer(req.body) ? new Uint8Array(req.body) : new Uint8Array();
+    const sid = typeof req.query['sid'] === 'string' ? req.query['sid'] : undefined;
+    const preAuthMax = o.preAuthMaxBodyBytes ?? Infinity;
+    if (body.length > preAuthMax && !(await knows(o.engine, sid)) && !carriesCred(body, encoding)) {
+      // Not bound to a session and no credentials to check: not worth decoding.
+      o.log.warn({ bytes: body.length, limit: preAuthMax }, 'request refused: body too large before authentication');
+      res.status(413).type('text/plain').send(`body larger than ${preAuthMax} bytes before authentication\n`);
+      return;
+    }
     let decoded;
     try {
       decoded = decodeMessage(body, encoding);
@@ -56,10 +66,14 @@ export function createApp(o: AppOptions): express.Express {
       res.status(isGatewayError(err, 'UNSUPPORTED_VERSION') ? 400 : 400).type('text/plain').send(`bad SyncML message: ${reason}\n`);
       return;
     }
-    const sid = typeof req.query['sid'] === 'string' ? req.query['sid'] : undefined;
     try {
       const requestHash = createHash('sha256').update(body).digest('base64url');
-      const { body: reply } = await o.engine.handle(decoded.message, decoded.wire, sid, requestHash);
+      const result = await o.engine.handle(decoded.message, decoded.wire, sid, requestHash, req.socket.remoteAddress);
+      if (result.httpStatus) {
+        res.status(result.httpStatus).type('text/plain').send(result.httpReason ?? 'refused\n');
+        return;
+      }
+      const reply = result.body;
       res.status(200).type(CONTENT_TYPES[decoded.wire.encoding]).send(Buffer.from(reply));
     } catch (err) {
       o.log.error({ err: describeError(err), stack: err instanceof Error ? err.stack : undefined }, 'internal error');
@@ -79,4 +93,23 @@ export function createApp(o: AppOptions): express.Express {
     res.status(e.status ?? 500).type('text/plain').send('request failed\n');
   });
   return app;
+}
+
+async function knows(engine: ProtocolEngine, sid: string | undefined): Promise<boolean> {
+  try {
+    return await engine.knowsSession(sid);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether an XML message carries a Cred in its SyncHdr (read from the first bytes only); a big
+ * body without one cannot authenticate. WBXML is not peeked: a big WBXML body needs its session.
+ */
+export function carriesCred(body: Uint8Array, encoding: 'xml' | 'wbxml'): boolean {
+  if (encoding !== 'xml') return false;
+  const head = new TextDecoder('utf-8', { fatal: false }).decode(body.subarray(0, 16_384));
+  const end = head.search(/<\/(?:[A-Za-z0-9_]+:)?SyncHdr\s*>/);
+  return end > 0 && /<(?:[A-Za-z0-9_]+:)?Cred[\s>]/.test(head.slice(0, end));
 }
