@@ -110,6 +110,8 @@ async function knows(engine: ProtocolEngine, sid: string | undefined): Promise<b
 export function carriesCred(body: Uint8Array, encoding: 'xml' | 'wbxml'): boolean {
   if (encoding !== 'xml') return false;
   const head = new TextDecoder('utf-8', { fatal: false }).decode(body.subarray(0, 16_384));
+  const start = head.search(/<(?:[A-Za-z0-9_]+:)?SyncHdr[\s>]/);
   const end = head.search(/<\/(?:[A-Za-z0-9_]+:)?SyncHdr\s*>/);
-  return end > 0 && /<(?:[A-Za-z0-9_]+:)?Cred[\s>]/.test(head.slice(0, end));
+  if (start < 0) return false;
+  return /<(?:[A-Za-z0-9_]+:)?Cred[\s>]/.test(head.slice(start, end < 0 ? undefined : end));
 }
