@@ -11,6 +11,7 @@ import { loadProviderProfiles, validateAccountProviders } from './accounts/provi
 import type { AccountMapping } from './accounts/mappings.js';
 import type { TokenStore } from './datastores/oauth2.js';
 import { createApp } from './http/app.js';
+import { DecodePool } from './http/decode-pool.js';
 import { createLogger, type Logger } from './logger.js';
 import { ProtocolEngine } from './protocol/engine.js';
 import { createStateStore } from './state/index.js';
@@ -85,7 +86,8 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
       softwareVersion: VERSION,
     },
   });
-  const app = createApp({ engine, state, log, syncmlPath: settings.syncmlPath, maxBodyBytes: settings.maxBodyBytes, preAuthMaxBodyBytes: settings.preAuthMaxBodyBytes, version: VERSION });
+  const decodePool = new DecodePool();
+  const app = createApp({ engine, state, log, decodePool, syncmlPath: settings.syncmlPath, maxBodyBytes: settings.maxBodyBytes, preAuthMaxBodyBytes: settings.preAuthMaxBodyBytes, version: VERSION });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(settings.port, settings.host, () => resolve(s));
     s.once('error', reject);
@@ -99,6 +101,7 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
     close: async () => {
       await new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections?.();
+      await decodePool.close();
       await state.close();
     },
   };

@@ -2,7 +2,8 @@
 // HTTP status codes are chosen here and only here; SyncML-level failures travel as SyncML statuses.
 import express, { type Request, type Response } from 'express';
 import { createHash } from 'node:crypto';
-import { CONTENT_TYPES, decodeMessage, encodingOf } from '../codec/index.js';
+import { CONTENT_TYPES, encodingOf, PRE_AUTH_LIMITS, SESSION_LIMITS } from '../codec/index.js';
+import { DecodePool } from './decode-pool.js';
 import { describeError, isGatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ProtocolEngine } from '../protocol/engine.js';
@@ -16,11 +17,14 @@ export interface AppOptions {
   maxBodyBytes: number;
   /** Largest body of a message that is not bound to an authenticated session (by its `sid`). */
   preAuthMaxBodyBytes?: number;
+  /** Large bodies are decoded in worker threads; default: a pool of its own. */
+  decodePool?: DecodePool;
   version: string;
 }
 
 export function createApp(o: AppOptions): express.Express {
   const app = express();
+  const pool = o.decodePool ?? new DecodePool();
   app.disable('x-powered-by');
 
   app.get('/healthz', async (_req, res) => {
@@ -51,7 +55,8 @@ export function createApp(o: AppOptions): express.Express {
     const body = Buffer.isBuffer(req.body) ? new Uint8Array(req.body) : new Uint8Array();
     const sid = typeof req.query['sid'] === 'string' ? req.query['sid'] : undefined;
     const preAuthMax = o.preAuthMaxBodyBytes ?? Infinity;
-    if (body.length > preAuthMax && !(await knows(o.engine, sid)) && !carriesCred(body, encoding)) {
+    const bound = await knows(o.engine, sid);
+    if (body.length > preAuthMax && !bound && !carriesCred(body, encoding)) {
       // Not bound to a session and no credentials to check: not worth decoding.
       o.log.warn({ bytes: body.length, limit: preAuthMax }, 'request refused: body too large before authentication');
       res.status(413).type('text/plain').send(`body larger than ${preAuthMax} bytes before authentication\n`);
@@ -59,11 +64,11 @@ export function createApp(o: AppOptions): express.Express {
     }
     let decoded;
     try {
-      decoded = decodeMessage(body, encoding);
+      decoded = await pool.decode(body, encoding, bound ? SESSION_LIMITS : PRE_AUTH_LIMITS);
     } catch (err) {
       const reason = describeError(err);
       o.log.warn({ encoding, bytes: body.length, reason }, 'request refused: undecodable SyncML');
-      res.status(isGatewayError(err, 'UNSUPPORTED_VERSION') ? 400 : 400).type('text/plain').send(`bad SyncML message: ${reason}\n`);
+      res.status(isGatewayError(err, 'TOO_LARGE') ? 413 : 400).type('text/plain').send(`bad SyncML message: ${reason}\n`);
       return;
     }
     try {
