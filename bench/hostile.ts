@@ -11,6 +11,7 @@ import { spawnGateway, writeAliceMapping } from '../test/support/gateway-process
 
 export interface HostileFigures {
   'attrs_3.5MB.healthz_worst_ms': number;
+  'attrs_3.5MB_with_Cred.healthz_worst_ms': number;
   'charrefs_3.6MB.healthz_worst_ms': number;
   'charrefs_3.6MB.rss_peak_increase_MB': number;
   'charrefs_x8.rss_peak_MB': number;
@@ -23,16 +24,17 @@ export interface HostileFigures {
 
 const CT = 'application/vnd.syncml+xml';
 
-function header(deviceId: string, sessionId = '1'): string {
+function header(deviceId: string, sessionId = '1', cred = false): string {
   return `<SyncHdr><VerDTD>1.2</VerDTD><VerProto>SyncML/1.2</VerProto><SessionID>${sessionId}</SessionID><MsgID>1</MsgID>` +
-    `<Target><LocURI>http://gw/sync</LocURI></Target><Source><LocURI>${deviceId}</LocURI></Source></SyncHdr>`;
+    `<Target><LocURI>http://gw/sync</LocURI></Target><Source><LocURI>${deviceId}</LocURI></Source>` +
+    `${cred ? '<Cred><Meta><Type xmlns="syncml:metinf">syncml:auth-basic</Type></Meta><Data>YWxpY2U6bm9wZQ==</Data></Cred>' : ''}</SyncHdr>`;
 }
 
-/** One element carrying `n` distinct attributes (~11 bytes each). */
-export function attributeBomb(n = 300_000): string {
+/** One element carrying `n` distinct attributes (~11 bytes each); with a (wrong) Cred it gets decoded. */
+export function attributeBomb(n = 300_000, cred = false): string {
   const attrs: string[] = [];
   for (let i = 0; i < n; i++) attrs.push(` a${i.toString(36)}="x"`);
-  return `<SyncML xmlns="SYNCML:SYNCML1.2">${header('hostile-attrs')}<SyncBody><Alert a="1"${attrs.join('')}><CmdID>1</CmdID><Data>200</Data></Alert><Final/></SyncBody></SyncML>`;
+  return `<SyncML xmlns="SYNCML:SYNCML1.2">${header('hostile-attrs', '1', cred)}<SyncBody><Alert a="1"${attrs.join('')}><CmdID>1</CmdID><Data>200</Data></Alert><Final/></SyncBody></SyncML>`;
 }
 
 /** Character references in item data (each `&#65;` is one reference). */
@@ -119,6 +121,8 @@ export async function benchHostile(): Promise<HostileFigures> {
     await post(gw.url, anonMessage('warm-up'));
     const attrsStall = await worstHealthz(base, post(gw.url, attrs));
     await sleep(300);
+    const attrsCredStall = await worstHealthz(base, post(gw.url, attributeBomb(300_000, true)));
+    await sleep(300);
     const rss0 = statusKb(gw.pid, 'VmRSS');
     resetPeak(gw.pid);
     const refsStall = await worstHealthz(base, post(gw.url, refs));
@@ -136,6 +140,7 @@ export async function benchHostile(): Promise<HostileFigures> {
     const mb = (kb: number): number => Math.round(kb / 1024);
     return {
       'attrs_3.5MB.healthz_worst_ms': attrsStall,
+      'attrs_3.5MB_with_Cred.healthz_worst_ms': attrsCredStall,
       'charrefs_3.6MB.healthz_worst_ms': refsStall,
       'charrefs_3.6MB.rss_peak_increase_MB': mb(refsPeak - rss0),
       'charrefs_x8.rss_peak_MB': mb(x8Peak),

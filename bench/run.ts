@@ -1,7 +1,7 @@
 // `npm run bench`: every benchmark of the project in one run, with ratios computed inside the run
 // (WBXML vs XML on the same messages, sync-collection vs full listing, SQLite vs Redis, XML vs
 // WBXML end to end). Not a test: nothing here passes or fails on a number.
-// Options: --skip-dav, --skip-e2e, --contacts N (end-to-end size, default 100).
+// Options: --skip-dav, --skip-e2e, --skip-hostile, --contacts N (end-to-end size, default 100).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { decodeXml, encodeXml } from '../src/codec/xml.js';
@@ -116,6 +116,11 @@ async function endToEnd(): Promise<void> {
   });
 }
 
+async function hostile(): Promise<void> {
+  const { benchHostile } = await import('./hostile.js');
+  section('Hostile unauthenticated traffic (worst /healthz answer while posting, RSS, Redis keys)', { ...(await benchHostile()) });
+}
+
 const steps: Array<[string, () => Promise<void>, boolean]> = [
   ['codecs', codecs, true],
   ['converters', converters, true],
@@ -123,6 +128,7 @@ const steps: Array<[string, () => Promise<void>, boolean]> = [
   ['state', state, true],
   ['dav', dav, !has('--skip-dav')],
   ['e2e', endToEnd, !has('--skip-e2e')],
+  ['hostile', hostile, !has('--skip-hostile')],
 ];
 for (const [name, fn, enabled] of steps) {
   if (!enabled) continue;
