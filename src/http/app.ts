@@ -64,7 +64,9 @@ export function createApp(o: AppOptions): express.Express {
     }
     let decoded;
     try {
-      decoded = await pool.decode(body, encoding, bound ? SESSION_LIMITS : PRE_AUTH_LIMITS);
+      // Messages with a session token or credentials get the session limits (their credentials are
+      // checked before anything runs); anonymous ones the tighter pre-authentication limits.
+      decoded = await pool.decode(body, encoding, bound || carriesCred(body, encoding) ? SESSION_LIMITS : PRE_AUTH_LIMITS);
     } catch (err) {
       const reason = describeError(err);
       o.log.warn({ encoding, bytes: body.length, reason }, 'request refused: undecodable SyncML');
