@@ -148,6 +148,10 @@ export class SessionRunner {
         token = undefined;
       }
       if (!session) {
+        // An exact resend (same bytes, credentials included) of a message already answered gets the
+        // same reply again: nothing runs, and an MD5 digest whose nonce was used since still works.
+        const resent = await this.#resentWithoutToken(msg, o.requestHash);
+        if (resent) return resent;
         const auth = await this.#authenticate(msg, log, o.remoteAddress);
         if (!auth.ok) return await this.#refuse(msg, wire, log, auth.code, auth.reason, auth.mapping, o.remoteAddress, auth.user);
         mapping = auth.mapping;
@@ -218,6 +222,16 @@ export class SessionRunner {
       clearInterval(renew);
       await this.#d.state.releaseLock(lockKey, owner).catch(() => undefined);
     }
+  }
+
+  async #resentWithoutToken(msg: SyncMLMessage, requestHash: string | undefined): Promise<RunResult | undefined> {
+    const hdr = msg.header;
+    if (!requestHash || !hdr.cred) return undefined;
+    const user = credType(hdr.cred) === 'syncml:auth-basic' ? decodeBasicCred(hdr.cred)?.username : hdr.source.locName;
+    if (!user || user.length > LIMITS.userName || !this.#d.accounts.get(user)) return undefined;
+    const token = await this.#d.state.getSession<string>(aliasKey(user, hdr.source.locURI, hdr.sessionId));
+    const body = token ? await this.#cached(token, hdr, requestHash) : undefined;
+    return body && token ? { body, sessionKey: token, completed: false, resent: true } : undefined;
   }
 
   async #lock(key: { account: string; deviceId: string }, owner: string): Promise<boolean> {
@@ -306,6 +320,8 @@ export class SessionRunner {
         const nonces = await this.#nonces(mapping.account, hdr.source.locURI);
         // An empty nonce would make the digest replayable: such a phone is challenged first.
         if (nonces.some((n) => verifyMd5(msg.version, user!, mapping.auth.mode === 'secret' ? mapping.auth.md5! : '', n, cred.data))) {
+          // Each nonce serves once: the challenge's is dropped, the device record's is replaced at 212.
+          await this.#d.state.deleteSession(challengeKey(mapping.account, hdr.source.locURI));
           const dav = gatewayHeldDavCredentials(mapping);
           if (dav) return { ok: true, mapping, dav, type };
         }

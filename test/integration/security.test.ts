@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import type { Command, SyncMLMessage } from '../../src/codec/model.js';
 import { KEY_FILE_NAME } from '../../src/state/secret-box.js';
+import { md5Digest } from '../../src/protocol/auth.js';
 import { startRadicale, startRedis, type DavServerHandle, type RedisHandle } from '../support/index.js';
 import { accountYaml } from '../support/mapping.js';
 import {
@@ -226,6 +227,17 @@ describe('security: MD5 accounts and failed-authentication limits (embedded stor
     assert.equal(hdrStatus(res.message).data, '401');
     const chal = res.message!.body[0]!;
     assert.equal(chal.kind === 'Status' && chal.chal?.meta.type, 'syncml:auth-md5');
+  });
+
+  it('an MD5 digest works once: replayed in another session it is refused', async function () {
+    const hello = await postSyncml(gw.url, forged(gw.url, 'IMEI:md5-replay', '1', '1', [alert('1', '201', 'contacts', './c', { next: 'x' })], { source: { locURI: 'IMEI:md5-replay', locName: 'bob' } }));
+    const st = hello.message!.body[0]!;
+    const nonce = st.kind === 'Status' ? st.chal?.meta.nextNonce : undefined;
+    assert.ok(nonce);
+    const cred = { meta: { type: 'syncml:auth-md5', format: 'b64' }, data: md5Digest('1.2', 'bob', 'bob-md5-secret', nonce) };
+    const login = (sessionId: string): SyncMLMessage => forged(gw.url, 'IMEI:md5-replay', sessionId, '1', [alert('1', '201', 'contacts', './c', { next: 'x' })], { source: { locURI: 'IMEI:md5-replay', locName: 'bob' }, cred });
+    assert.equal(hdrStatus((await postSyncml(gw.url, login('2'))).message).data, '212');
+    assert.equal(hdrStatus((await postSyncml(gw.url, login('3'))).message).data, '401', 'the nonce was used');
   });
 
   it('after 3 failures from one address further attempts are refused without being checked', async function () {
