@@ -467,7 +467,12 @@ function toEntry(r: MapRow): MapEntry {
  */
 function restrictFiles(dir: string, file: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
+  try {
+    chmodSync(dir, 0o700);
+  } catch (err) {
+    // A mounted directory owned by someone else: the files themselves are still 0600.
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+  }
   closeSync(openSync(file, 'a', 0o600));
   for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
 }
