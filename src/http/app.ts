@@ -2,7 +2,7 @@
 // HTTP status codes are chosen here and only here; SyncML-level failures travel as SyncML statuses.
 import express, { type Request, type Response } from 'express';
 import { createHash } from 'node:crypto';
-import { CONTENT_TYPES, encodingOf, PRE_AUTH_LIMITS, SESSION_LIMITS } from '../codec/index.js';
+import { CONTENT_TYPES, decodeMessage, encodingOf, PRE_AUTH_LIMITS, SESSION_LIMITS, type SyncMLMessage } from '../codec/index.js';
 import { DecodePool } from './decode-pool.js';
 import { describeError, isGatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -61,6 +61,15 @@ export function createApp(o: AppOptions): express.Express {
       o.log.warn({ bytes: body.length, limit: preAuthMax }, 'request refused: body too large before authentication');
       res.status(413).type('text/plain').send(`body larger than ${preAuthMax} bytes before authentication\n`);
       return;
+    }
+    if (body.length > preAuthMax && !bound) {
+      // Credentials are checked from the SyncHdr alone before a big body is decoded.
+      const header = headerOnly(body, encoding);
+      const refusal = header ? await o.engine.precheck(header, { encoding }, req.socket.remoteAddress).catch(() => undefined) : undefined;
+      if (refusal) {
+        res.status(200).type(CONTENT_TYPES[encoding]).send(Buffer.from(refusal.body));
+        return;
+      }
     }
     let decoded;
     try {
@@ -121,4 +130,21 @@ export function carriesCred(body: Uint8Array, encoding: 'xml' | 'wbxml'): boolea
   const end = head.search(/<\/(?:[A-Za-z0-9_]+:)?SyncHdr\s*>/);
   if (start < 0) return false;
   return /<(?:[A-Za-z0-9_]+:)?Cred[\s>]/.test(head.slice(start, end < 0 ? undefined : end));
+}
+
+/** The SyncHdr of an XML message as a message of its own (from the first 16 KB), if it is there. */
+export function headerOnly(body: Uint8Array, encoding: 'xml' | 'wbxml'): SyncMLMessage | undefined {
+  if (encoding !== 'xml') return undefined;
+  const head = new TextDecoder('utf-8', { fatal: false }).decode(body.subarray(0, 16_384));
+  const root = /<(?:[A-Za-z0-9_]+:)?SyncML(?:\s[^>]*)?>/.exec(head);
+  const start = head.search(/<(?:[A-Za-z0-9_]+:)?SyncHdr[\s>]/);
+  const end = /<\/(?:[A-Za-z0-9_]+:)?SyncHdr\s*>/.exec(head);
+  if (!root || start < 0 || !end) return undefined;
+  const rootName = root[0].slice(1).split(/[\s>]/)[0]!;
+  const xml = `${root[0]}${head.slice(start, end.index + end[0].length)}<${rootName.replace(/SyncML$/, 'SyncBody')}/></${rootName}>`;
+  try {
+    return decodeMessage(new TextEncoder().encode(xml), 'xml', PRE_AUTH_LIMITS).message;
+  } catch {
+    return undefined;
+  }
 }

@@ -136,6 +136,11 @@ export class ProtocolEngine {
     });
   }
 
+  /** A big body's SyncHdr alone, checked before the body is decoded: the refusal, or undefined. */
+  precheck(header: SyncMLMessage, wire: WireFormat, remoteAddress?: string): Promise<EngineResult | undefined> {
+    return this.#runner.precheck(header, wire, remoteAddress);
+  }
+
   /** True when `sid` names a live, authenticated session (HTTP allows it the larger body limit). */
   knowsSession(sid: string | undefined): Promise<boolean> {
     return this.#runner.knowsSession(sid);

@@ -114,6 +114,17 @@ export class SessionRunner {
     return (await this.#d.state.getSession<StoredSession>(sid))?.authenticated === true;
   }
 
+  /**
+   * For a big body before decoding it: `header` is its SyncHdr alone. Returns the refusal (401/407
+   * with a Chal) when those credentials are not valid, undefined when the message may be decoded.
+   */
+  async precheck(header: SyncMLMessage, wire: WireFormat, remoteAddress?: string): Promise<RunResult | undefined> {
+    const log = this.#d.log.child({ device: logSafe(header.header.source.locURI), msgId: logSafe(header.header.msgId) });
+    if (identifierViolation(header)) return undefined; // run() answers 400 with the reason
+    const auth = await this.#authenticate(header, log, remoteAddress, false);
+    return auth.ok ? undefined : this.#refuse(header, wire, log, auth.code, auth.reason, auth.mapping, remoteAddress, auth.user);
+  }
+
   async run(msg: SyncMLMessage, wire: WireFormat, o: RunOptions = {}): Promise<RunResult> {
     const hdr = msg.header;
     const violation = identifierViolation(msg);
@@ -269,7 +280,8 @@ export class SessionRunner {
 
   // ------------------------------------------------------------------ authentication
 
-  async #authenticate(msg: SyncMLMessage, log: Logger, remoteAddress: string | undefined): Promise<AuthOutcome> {
+  /** `consume`: an MD5 challenge nonce that verified is dropped (not by a precheck). */
+  async #authenticate(msg: SyncMLMessage, log: Logger, remoteAddress: string | undefined, consume = true): Promise<AuthOutcome> {
     const hdr = msg.header;
     const cred = hdr.cred;
     const locName = hdr.source.locName;
@@ -321,7 +333,7 @@ export class SessionRunner {
         // An empty nonce would make the digest replayable: such a phone is challenged first.
         if (nonces.some((n) => verifyMd5(msg.version, user!, mapping.auth.mode === 'secret' ? mapping.auth.md5! : '', n, cred.data))) {
           // Each nonce serves once: the challenge's is dropped, the device record's is replaced at 212.
-          await this.#d.state.deleteSession(challengeKey(mapping.account, hdr.source.locURI));
+          if (consume) await this.#d.state.deleteSession(challengeKey(mapping.account, hdr.source.locURI));
           const dav = gatewayHeldDavCredentials(mapping);
           if (dav) return { ok: true, mapping, dav, type };
         }

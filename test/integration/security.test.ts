@@ -143,6 +143,24 @@ for (const store of ['redis', 'embedded'] as const) {
       assert.equal((await dav.listItems('contacts')).length, items + 1);
     });
 
+    it('big bodies before authentication: without Cred 413, wrong Cred 401 from the header alone, right Cred decoded and run', async function () {
+      const pad = (n: number): string => vcard21(n).replace(/Tester/g, 'Bigbody').replace('END:VCARD', `NOTE:${'n'.repeat(2_000)}\r\nEND:VCARD`);
+      const bomb = `<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>SyncML/1.2</VerProto><SessionID>9</SessionID><MsgID>1</MsgID>` +
+        `<Target><LocURI>${gw.url}</LocURI></Target><Source><LocURI>IMEI:big</LocURI></Source>CRED</SyncHdr><SyncBody><Alert${Array.from({ length: 40_000 }, (_, i) => ` a${i}="x"`).join('')}/><Final/></SyncBody></SyncML>`;
+      assert.equal((await postSyncml(gw.url, bomb.replace('CRED', ''))).status, 413);
+      const wrong = `<Cred><Meta><Type xmlns="syncml:metinf">syncml:auth-basic</Type></Meta><Data>${Buffer.from('alice:nope').toString('base64')}</Data></Cred>`;
+      const refused = await postSyncml(gw.url, bomb.replace('CRED', wrong));
+      assert.equal(hdrStatus(refused.message).data, '401', 'refused from the header, the 40k attributes never parsed');
+      const alice = await aliceStarts();
+      const items = (await dav.listItems('contacts')).length;
+      const adds = Array.from({ length: 140 }, (_, i) => addCmd(String(i + 3), `BIG-${dev}-${i}`, pad(i)));
+      const big = forged(gw.url, alice.deviceId, alice.sessionId, '2', [syncCmd('2', 'contacts', './contacts', adds)], { cred: basicCred('alice', dav.password) });
+      const res = await postSyncml(gw.url, big);
+      assert.ok(res.text.length > 0 && res.status === 200, `HTTP ${res.status}`);
+      assert.equal(statusesOf(res.message).filter((st) => st.cmd === 'Add' && st.data === '201').length, 140);
+      assert.equal((await dav.listItems('contacts')).length, items + 140);
+    });
+
     it('200 messages without Cred (20 kB random device ids, and ordinary ones) leave no key behind', async function () {
       const before = (await storedBytes()).keys;
       for (let i = 0; i < 200; i++) {
