@@ -24,7 +24,7 @@ import { ReplyBuilder, statusItemsWithAnchor, type CommandSizer } from './reply.
 import type { SessionState } from './session.js';
 import type { SecretBox } from '../state/secret-box.js';
 import type { SessionObserver } from './observer.js';
-import { cmdName, MAX_OBJECT_BYTES, notify, replyHeader, SessionRunner, type BoundMessage, type ProcessedMessage, type RunnerSettings } from './session-runner.js';
+import { cmdName, MAX_OBJECT_BYTES, notify, replyHeader, SessionRunner, sessionLogId, type BoundMessage, type ProcessedMessage, type RunnerSettings } from './session-runner.js';
 import { Status, statusForError } from './status.js';
 import { mixedCalendarTranslator } from '../sync/mixed-calendar.js';
 import { effectiveFilter, matchDeviceProfile, type DeviceProfile, type FieldFilter } from '../convert/filters/index.js';
@@ -350,7 +350,7 @@ export class ProtocolEngine {
       }],
     });
     session.sentAlerts[`${reply.msgId}:${alertId}`] = ds.name;
-    log.info({ ds: ds.name, requested, mode, format: ds.deviceFormat, ...(resumed ? { resumedSession: resumed.session.key } : {}) }, 'sync alerted');
+    log.info({ ds: ds.name, requested, mode, format: ds.deviceFormat, ...(resumed ? { resumedSession: sessionLogId(resumed.session.key) } : {}) }, 'sync alerted');
   }
 
   /** The device's interrupted or suspended session and its state for one datastore, if any. */
@@ -378,7 +378,7 @@ export class ProtocolEngine {
       .map((s) => ({ op: s.op, href: s.href, ...(s.luid !== undefined ? { luid: s.luid } : {}), ...(s.guid !== undefined ? { guid: s.guid } : {}) }));
     if (prior.session.inChunk?.ds === old.name) ctx.session.inChunk = prior.session.inChunk;
     ctx.log.info({
-      ds: old.name, mode: old.mode, resumedSession: prior.session.key, unconfirmed: unconfirmed.length, queued: old.outgoing.length,
+      ds: old.name, mode: old.mode, resumedSession: sessionLogId(prior.session.key), unconfirmed: unconfirmed.length, queued: old.outgoing.length,
       outgoingComputed: old.outgoingComputed, applied: old.stats,
     }, 'interrupted session resumed');
     return { ...old, outgoing: [...unconfirmed, ...old.outgoing], clientDone: !clientSends(old.mode), serverDone: false };

@@ -193,7 +193,7 @@ export class SessionRunner {
         const nextNonce = md5 ? newNonce() : undefined;
         authenticated = nextNonce ? { nextNonce, chal: { type: 'syncml:auth-md5', format: 'b64', nextNonce } } : {};
       }
-      return await this.#locked(msg, wire, session, mapping!, token!, log.child({ session: token }), authenticated, o, !!authenticated && session.serverMsgId === 0);
+      return await this.#locked(msg, wire, session, mapping!, token!, log.child({ session: sessionLogId(token!) }), authenticated, o, !!authenticated && session.serverMsgId === 0);
     } catch (err) {
       notify(this.#d.observer, log, 'sessionFailed', { deviceId, ...(token ? { sessionKey: token } : {}), reason: describeError(err) });
       return this.#failure(msg, wire, log, err, token);
@@ -439,6 +439,11 @@ function newSession(msg: SyncMLMessage, wire: WireFormat, token: string, account
 /** Where the token of a device's session is found by device id + SessionID (after authentication). */
 function aliasKey(account: string, deviceId: string, sessionId: string): string {
   return `alias:${createHash('sha256').update(`${account}\u0000${deviceId}\u0000${sessionId}`).digest('base64url').slice(0, 32)}`;
+}
+
+/** What logs call a session: a digest of its token (the token itself lets its holder continue it). */
+export function sessionLogId(token: string): string {
+  return createHash('sha256').update(token).digest('base64url').slice(0, 12);
 }
 
 function challengeKey(account: string, deviceId: string): string {
