@@ -79,7 +79,7 @@ function resetPeak(pid: number): void {
   writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }
 
-async function post(url: string, body: string): Promise<number> {
+async function post(url: string, body: string | Uint8Array): Promise<number> {
   const r = await fetch(url, { method: 'POST', headers: { 'content-type': CT }, body });
   await r.arrayBuffer();
   return r.status;
@@ -116,12 +116,15 @@ export async function benchHostile(): Promise<HostileFigures> {
   const base = gw.url.replace(/\/sync$/, '');
   try {
     // Some ordinary state first, so key counts start from a gateway that has seen a device.
-    const attrs = attributeBomb();
-    const refs = charRefBomb();
+    // Encoded up front: the bench process itself must not stall while the poller measures.
+    const utf8 = new TextEncoder();
+    const attrs = utf8.encode(attributeBomb());
+    const attrsCred = utf8.encode(attributeBomb(300_000, true));
+    const refs = utf8.encode(charRefBomb());
     await post(gw.url, anonMessage('warm-up'));
     const attrsStall = await worstHealthz(base, post(gw.url, attrs));
     await sleep(300);
-    const attrsCredStall = await worstHealthz(base, post(gw.url, attributeBomb(300_000, true)));
+    const attrsCredStall = await worstHealthz(base, post(gw.url, attrsCred));
     await sleep(300);
     const rss0 = statusKb(gw.pid, 'VmRSS');
     resetPeak(gw.pid);
