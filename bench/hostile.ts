@@ -10,6 +10,9 @@ import { makeTempDir, redisCommand, sleep, startRadicale, startRedis } from '../
 import { spawnGateway, writeAliceMapping } from '../test/support/gateway-process.js';
 
 export interface HostileFigures {
+  'in_process.eventloop_max_ms.attrs_3.5MB': number;
+  'in_process.eventloop_max_ms.attrs_3.5MB_with_Cred': number;
+  'in_process.eventloop_max_ms.charrefs_x8': number;
   'attrs_3.5MB.healthz_worst_ms': number;
   'attrs_3.5MB_with_Cred.healthz_worst_ms': number;
   'charrefs_3.6MB.healthz_worst_ms': number;
@@ -103,6 +106,35 @@ async function redisNumber(port: number, cmd: string, field?: string): Promise<n
   return Number(new RegExp(`${field}:(\\d+)`).exec(text)?.[1] ?? 0);
 }
 
+/**
+ * The gateway in this process (embedded store): the worst event-loop delay of its main thread
+ * while each hostile body is handled, free of the poller's scheduling noise on a loaded machine.
+ */
+async function inProcessStalls(bodies: { attrs: Uint8Array; attrsCred: Uint8Array; refs: Uint8Array }): Promise<Record<string, number>> {
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const { startTestGateway } = await import('../test/support/gateway.js');
+  const dav = await startRadicale();
+  const gw = await startTestGateway({ dav, settings: { logLevel: 'warn' } });
+  try {
+    const worst = async (work: () => Promise<unknown>): Promise<number> => {
+      const h = monitorEventLoopDelay({ resolution: 5 });
+      h.enable();
+      await work().catch(() => undefined);
+      h.disable();
+      return Math.round(h.max / 1e6);
+    };
+    await post(gw.url, anonMessage('warm-up'));
+    return {
+      attrs: await worst(() => post(gw.url, bodies.attrs)),
+      attrsCred: await worst(() => post(gw.url, bodies.attrsCred)),
+      refs8: await worst(() => Promise.all(Array.from({ length: 8 }, () => post(gw.url, bodies.refs)))),
+    };
+  } finally {
+    await gw.close();
+    await dav.dispose();
+  }
+}
+
 export async function benchHostile(): Promise<HostileFigures> {
   const dir = makeTempDir('bench-hostile');
   const redis = await startRedis();
@@ -141,7 +173,11 @@ export async function benchHostile(): Promise<HostileFigures> {
     const keys1 = await redisNumber(redis.port, 'DBSIZE');
     const mem1 = await redisNumber(redis.port, 'INFO memory', 'used_memory');
     const mb = (kb: number): number => Math.round(kb / 1024);
+    const inProc = await inProcessStalls({ attrs, attrsCred, refs });
     return {
+      'in_process.eventloop_max_ms.attrs_3.5MB': inProc['attrs']!,
+      'in_process.eventloop_max_ms.attrs_3.5MB_with_Cred': inProc['attrsCred']!,
+      'in_process.eventloop_max_ms.charrefs_x8': inProc['refs8']!,
       'attrs_3.5MB.healthz_worst_ms': attrsStall,
       'attrs_3.5MB_with_Cred.healthz_worst_ms': attrsCredStall,
       'charrefs_3.6MB.healthz_worst_ms': refsStall,
