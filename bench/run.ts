@@ -1,7 +1,7 @@
 // `npm run bench`: every benchmark of the project in one run, with ratios computed inside the run
 // (WBXML vs XML on the same messages, sync-collection vs full listing, SQLite vs Redis, XML vs
 // WBXML end to end). Not a test: nothing here passes or fails on a number.
-// Options: --skip-dav, --skip-e2e, --contacts N (end-to-end size, default 100),
+// Options: --skip-dav, --skip-e2e, --skip-hostile, --contacts N (end-to-end size, default 100),
 // --phases N (end-to-end phases against the PUT floor, default 1000; 0 skips them).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -133,6 +133,11 @@ async function endToEnd(): Promise<void> {
   });
 }
 
+async function hostile(): Promise<void> {
+  const { benchHostile } = await import('./hostile.js');
+  section('Hostile unauthenticated traffic (worst /healthz answer while posting, RSS, Redis keys)', { ...(await benchHostile()) });
+}
+
 const steps: Array<[string, () => Promise<void>, boolean]> = [
   ['codecs', codecs, true],
   ['converters', converters, true],
@@ -143,6 +148,7 @@ const steps: Array<[string, () => Promise<void>, boolean]> = [
   ['dav write', davWrite, !has('--skip-dav')],
   ['e2e', endToEnd, !has('--skip-e2e')],
   ['e2e phases', phases, !has('--skip-e2e') && phasesN > 0],
+  ['hostile', hostile, !has('--skip-hostile')],
 ];
 for (const [name, fn, enabled] of steps) {
   if (!enabled) continue;

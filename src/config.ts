@@ -31,6 +31,11 @@ const settingsSchema = z.object({
   tlsKeyFile: z.string(),
   tlsPort: z.coerce.number().int().min(0).max(65535),
   tlsProfile: z.enum(['modern', 'legacy']),
+  challengeTtlSeconds: z.coerce.number().int().positive(),
+  preAuthMaxBodyBytes: z.coerce.number().int().positive(),
+  authFailuresPerAddress: z.coerce.number().int().positive(),
+  authFailuresPerAccount: z.coerce.number().int().positive(),
+  authFailureWindowSeconds: z.coerce.number().int().positive(),
   deviceTimezone: z.string().refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } }, 'not an IANA time zone'),
 });
 
@@ -43,6 +48,8 @@ const ENV_NAMES: Record<keyof Settings, string> = {
   deviceTimezone: 'DEVICE_TIMEZONE', davTimeoutSeconds: 'DAV_TIMEOUT_SECONDS', replyDeadlineSeconds: 'REPLY_DEADLINE_SECONDS',
   resumeTtlSeconds: 'RESUME_TTL_SECONDS', mappingsWatch: 'MAPPINGS_WATCH', shutdownGraceSeconds: 'SHUTDOWN_GRACE_SECONDS',
   tlsCertFile: 'TLS_CERT_FILE', tlsKeyFile: 'TLS_KEY_FILE', tlsPort: 'TLS_PORT', tlsProfile: 'TLS_PROFILE',
+  challengeTtlSeconds: 'CHALLENGE_TTL_SECONDS', preAuthMaxBodyBytes: 'PRE_AUTH_MAX_BODY_BYTES',
+  authFailuresPerAddress: 'AUTH_FAILURES_PER_ADDRESS', authFailuresPerAccount: 'AUTH_FAILURES_PER_ACCOUNT', authFailureWindowSeconds: 'AUTH_FAILURE_WINDOW_SECONDS',
 };
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Settings> = {}): Settings {

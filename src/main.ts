@@ -15,9 +15,12 @@ import { createApp } from './http/app.js';
 import { createOpsApp } from './http/ops-routes.js';
 import { closeGracefully, createHttpServer, createHttpsServer, listenOn } from './http/listen.js';
 import { MappingProblems } from './accounts/mapping-problems.js';
+import { DecodePool } from './http/decode-pool.js';
 import { createLogger, type Logger } from './logger.js';
 import { ProtocolEngine } from './protocol/engine.js';
 import { createStateStore } from './state/index.js';
+import { loadSecretBox } from './state/secret-box.js';
+import type { SessionObserver } from './protocol/observer.js';
 import type { StateStore } from './state/state-store.js';
 import { contactsTranslator } from './sync/translators.js';
 import { calendarTranslators } from './sync/calendar-translators.js';
@@ -28,7 +31,6 @@ import { adminRouter, AdminAuth, adminSettingsFrom, HistoryObserver, SyncHistory
 import { combineObservers, davRequestRecorder, defaultMetrics, MetricsObserver, ReadinessChecker, timedStateStore } from './metrics/index.js';
 import { describeError, GatewayError } from './errors.js';
 import { createPushService, type PushService } from './push/index.js';
-import type { SessionObserver } from './protocol/observer.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -52,6 +54,8 @@ export interface RunningGateway {
 }
 
 export interface StartOptions {
+  /** Told about sessions (metrics, admin history, push). */
+  observer?: SessionObserver;
   env?: NodeJS.ProcessEnv;
   /** Log destination (tests write to a file); default stdout. */
   logDestination?: Parameters<typeof createLogger>[1];
@@ -67,8 +71,12 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
   const accounts = AccountRegistry.loadDir(mappingsDir, env);
   const adminSettings = adminSettingsFrom(env);
   const metrics = defaultMetrics();
+  // STATE_SECRET is read here and never becomes a setting (settings may be printed).
+  const stateSecret = env['STATE_SECRET'] || undefined;
+  if (settings.redisUrl && !stateSecret) loadSecretBox({ redis: true, stateDir: settings.stateDir }); // throws: refuse to start
   const rawState = await createStateStore({ ...(settings.redisUrl ? { redisUrl: settings.redisUrl } : {}), stateDir: path.resolve(settings.stateDir) });
   const state = timedStateStore(rawState, metrics.stateStoreDuration);
+  const secrets = loadSecretBox({ ...(stateSecret ? { stateSecret } : {}), redis: !!settings.redisUrl, stateDir: path.resolve(settings.stateDir) });
   const history = new SyncHistory(state);
   const metricsObserver = new MetricsObserver(metrics, { openTtlSeconds: Math.max(settings.sessionTtlSeconds, settings.resumeTtlSeconds) });
   const observer = combineObservers(log, metricsObserver, new HistoryObserver(history, log));
@@ -104,6 +112,7 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
     deviceProfiles: loadDeviceProfiles(path.join(PACKAGE_ROOT, 'config', 'devices')),
     backup: (account, datastore, collectionUrl, items) => writeBackup(backupsDir, account, datastore, collectionUrl, items),
     log,
+    secrets,
     sizer: commandSizer,
     encode: encodeMessage,
     settings: {
@@ -113,11 +122,15 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
       authCacheSeconds: settings.authCacheSeconds,
       replyDeadlineSeconds: settings.replyDeadlineSeconds,
       resumeTtlSeconds: settings.resumeTtlSeconds,
+      challengeTtlSeconds: settings.challengeTtlSeconds,
+      authFailuresPerAddress: settings.authFailuresPerAddress,
+      authFailuresPerAccount: settings.authFailuresPerAccount,
+      authFailureWindowSeconds: settings.authFailureWindowSeconds,
       softwareVersion: VERSION,
     },
     // The engine reports sessions to `observer` (protocol/observer.ts): metrics, history, push.
     // Spread from a variable so that this compiles before and after EngineDeps has the option.
-    ...({ observer: combineObservers(log, observer, push.observer) } as { observer: SessionObserver }),
+    observer: combineObservers(log, observer, push.observer, opts.observer),
   });
   const readiness = new ReadinessChecker({
     pingState: () => state.ping(),
@@ -136,8 +149,9 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
     },
   }) : undefined;
   const separateAdmin = adminSettings.port !== undefined;
+  const decodePool = new DecodePool();
   const app = createApp({
-    engine, state, log, syncmlPath: settings.syncmlPath, maxBodyBytes: settings.maxBodyBytes, version: VERSION,
+    engine, state, log, decodePool, syncmlPath: settings.syncmlPath, maxBodyBytes: settings.maxBodyBytes, preAuthMaxBodyBytes: settings.preAuthMaxBodyBytes, version: VERSION,
     metrics, serveMetrics: !separateAdmin, readiness, ...(admin && !separateAdmin ? { admin } : {}),
   });
   const server = createHttpServer(app);
@@ -202,6 +216,7 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
       if (dropped) log.warn({ dropped, graceMs }, 'shutdown: connections still busy after the grace period were closed');
       metricsObserver.detach();
       await history.flush();
+      await decodePool.close();
       await state.close();
     },
   };

@@ -5,6 +5,7 @@ import type { Command, SyncMLMessage, WireFormat } from './model.js';
 import type { SmlElement } from './tree.js';
 import { decodeWbxml, encodeWbxml, isWbxml } from './wbxml/index.js';
 import { decodeXml, encodeXml } from './xml.js';
+import type { DecodeLimits } from './decode-limits.js';
 
 export const CONTENT_TYPES = {
   xml: 'application/vnd.syncml+xml',
@@ -24,13 +25,14 @@ export interface Decoded {
   wire: WireFormat;
 }
 
-export function decodeMessage(body: Uint8Array, encoding: WireFormat['encoding']): Decoded {
+/** `limits`: element/attribute/reference caps (decode-limits.ts); none = unlimited (CLI, tests). */
+export function decodeMessage(body: Uint8Array, encoding: WireFormat['encoding'], limits?: DecodeLimits): Decoded {
   if (body.length === 0) throw new GatewayError('BAD_MESSAGE', 'empty body');
   if (encoding === 'wbxml') {
-    const doc = decodeWbxml(body);
+    const doc = decodeWbxml(body, limits ? { maxElements: limits.maxElements } : {});
     return { message: treeToMessage(doc.root), wire: { encoding, wbxmlPublicId: doc.publicId, wbxmlVersion: doc.version } };
   }
-  return { message: treeToMessage(decodeXml(body)), wire: { encoding } };
+  return { message: treeToMessage(decodeXml(body, limits ? { limits } : {})), wire: { encoding } };
 }
 
 /** Decode a file of unknown encoding (CLI): WBXML by its version byte, else XML. */
@@ -72,5 +74,6 @@ export function commandSizer(wire: WireFormat): (cmd: Command) => number {
 }
 
 export { decodeXml, encodeXml, formatXml } from './xml.js';
+export { PRE_AUTH_LIMITS, SESSION_LIMITS, prescanXml, type DecodeLimits } from './decode-limits.js';
 export { treeToMessage, messageToTree } from './message.js';
 export type { SyncMLMessage, WireFormat } from './model.js';

@@ -4,10 +4,13 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { GatewayError } from '../errors.js';
 import { isElement, isOpaque, type SmlElement, type SmlNode } from './tree.js';
 import { decodeUtf8Lossless } from './lossless-utf8.js';
+import { prescanXml, type DecodeLimits } from './decode-limits.js';
 
 export interface XmlDecodeOptions {
   /** Deepest element nesting accepted (SyncML with DevInf needs ~12). */
   maxDepth?: number;
+  /** Element/attribute/reference counts checked by a pre-scan before parsing. */
+  limits?: DecodeLimits;
 }
 
 const DEFAULT_MAX_DEPTH = 64;
@@ -34,6 +37,7 @@ export function decodeXml(input: string | Uint8Array, opts: XmlDecodeOptions = {
   // A large-object chunk may end inside a character: such bytes are kept (see lossless-utf8.ts).
   const text = typeof input === 'string' ? input : decodeUtf8Lossless(input);
   rejectDangerousDoctype(text);
+  if (opts.limits) prescanXml(text, opts.limits);
   const valid = XMLValidator.validate(text);
   if (valid !== true) {
     throw new GatewayError('BAD_MESSAGE', `malformed XML at line ${valid.err.line}, column ${valid.err.col}: ${valid.err.msg}`);

@@ -2,7 +2,8 @@
 // HTTP status codes are chosen here and only here; SyncML-level failures travel as SyncML statuses.
 import express, { type Request, type Response } from 'express';
 import { createHash } from 'node:crypto';
-import { CONTENT_TYPES, decodeMessage, encodingOf } from '../codec/index.js';
+import { CONTENT_TYPES, decodeMessage, encodingOf, PRE_AUTH_LIMITS, SESSION_LIMITS, type SyncMLMessage } from '../codec/index.js';
+import { DecodePool } from './decode-pool.js';
 import { describeError, isGatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics, ReadinessChecker } from '../metrics/index.js';
@@ -17,6 +18,10 @@ export interface AppOptions {
   log: Logger;
   syncmlPath: string;
   maxBodyBytes: number;
+  /** Largest body of a message that is not bound to an authenticated session (by its `sid`). */
+  preAuthMaxBodyBytes?: number;
+  /** Large bodies are decoded in worker threads; default: a pool of its own. */
+  decodePool?: DecodePool;
   version: string;
   /** Message and reply-size counters; `/metrics` too unless `serveMetrics` is false (admin port). */
   metrics?: GatewayMetrics;
@@ -29,6 +34,7 @@ export interface AppOptions {
 
 export function createApp(o: AppOptions): express.Express {
   const app = express();
+  const pool = o.decodePool ?? new DecodePool();
   app.disable('x-powered-by');
   app.use(accessLog(o.log));
   if (o.metrics && o.serveMetrics !== false) mountMetrics(app, o.metrics, o.log);
@@ -61,21 +67,45 @@ export function createApp(o: AppOptions): express.Express {
       return;
     }
     const body = Buffer.isBuffer(req.body) ? new Uint8Array(req.body) : new Uint8Array();
+    const sid = typeof req.query['sid'] === 'string' ? req.query['sid'] : undefined;
+    const preAuthMax = o.preAuthMaxBodyBytes ?? Infinity;
+    const bound = await knows(o.engine, sid);
+    if (body.length > preAuthMax && !bound && !carriesCred(body, encoding)) {
+      // Not bound to a session and no credentials to check: not worth decoding.
+      o.log.warn({ bytes: body.length, limit: preAuthMax }, 'request refused: body too large before authentication');
+      res.status(413).type('text/plain').send(`body larger than ${preAuthMax} bytes before authentication\n`);
+      return;
+    }
+    if (body.length > preAuthMax && !bound) {
+      // Credentials are checked from the SyncHdr alone before a big body is decoded.
+      const header = headerOnly(body, encoding);
+      const refusal = header ? await o.engine.precheck(header, { encoding }, req.socket.remoteAddress).catch(() => undefined) : undefined;
+      if (refusal) {
+        res.status(200).type(CONTENT_TYPES[encoding]).send(Buffer.from(refusal.body));
+        return;
+      }
+    }
     let decoded;
     try {
-      decoded = decodeMessage(body, encoding);
+      // Messages with a session token or credentials get the session limits (their credentials are
+      // checked before anything runs); anonymous ones the tighter pre-authentication limits.
+      decoded = await pool.decode(body, encoding, bound || carriesCred(body, encoding) ? SESSION_LIMITS : PRE_AUTH_LIMITS);
     } catch (err) {
       const reason = describeError(err);
       o.log.warn({ encoding, bytes: body.length, reason }, 'request refused: undecodable SyncML');
-      res.status(isGatewayError(err, 'UNSUPPORTED_VERSION') ? 400 : 400).type('text/plain').send(`bad SyncML message: ${reason}\n`);
+      res.status(isGatewayError(err, 'TOO_LARGE') ? 413 : 400).type('text/plain').send(`bad SyncML message: ${reason}\n`);
       return;
     }
-    const sid = typeof req.query['sid'] === 'string' ? req.query['sid'] : undefined;
     o.metrics?.messages.inc({ encoding: decoded.wire.encoding, syncml_version: decoded.message.version });
     try {
       const requestHash = createHash('sha256').update(body).digest('base64url');
-      const { body: reply, sessionKey } = await o.engine.handle(decoded.message, decoded.wire, sid, requestHash);
-      res.locals['session'] = sessionKey;
+      const result = await o.engine.handle(decoded.message, decoded.wire, sid, requestHash, req.socket.remoteAddress);
+      if (result.sessionKey) res.locals['session'] = result.sessionKey;
+      if (result.httpStatus) {
+        res.status(result.httpStatus).type('text/plain').send(result.httpReason ?? 'refused\n');
+        return;
+      }
+      const reply = result.body;
       o.metrics?.replyBytes.observe({ encoding: decoded.wire.encoding }, reply.length);
       res.status(200).type(CONTENT_TYPES[decoded.wire.encoding]).send(Buffer.from(reply));
     } catch (err) {
@@ -96,4 +126,42 @@ export function createApp(o: AppOptions): express.Express {
     res.status(e.status ?? 500).type('text/plain').send('request failed\n');
   });
   return app;
+}
+
+async function knows(engine: ProtocolEngine, sid: string | undefined): Promise<boolean> {
+  try {
+    return await engine.knowsSession(sid);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether an XML message carries a Cred in its SyncHdr (read from the first bytes only); a big
+ * body without one cannot authenticate. WBXML is not peeked: a big WBXML body needs its session.
+ */
+export function carriesCred(body: Uint8Array, encoding: 'xml' | 'wbxml'): boolean {
+  if (encoding !== 'xml') return false;
+  const head = new TextDecoder('utf-8', { fatal: false }).decode(body.subarray(0, 16_384));
+  const start = head.search(/<(?:[A-Za-z0-9_]+:)?SyncHdr[\s>]/);
+  const end = head.search(/<\/(?:[A-Za-z0-9_]+:)?SyncHdr\s*>/);
+  if (start < 0) return false;
+  return /<(?:[A-Za-z0-9_]+:)?Cred[\s>]/.test(head.slice(start, end < 0 ? undefined : end));
+}
+
+/** The SyncHdr of an XML message as a message of its own (from the first 16 KB), if it is there. */
+export function headerOnly(body: Uint8Array, encoding: 'xml' | 'wbxml'): SyncMLMessage | undefined {
+  if (encoding !== 'xml') return undefined;
+  const head = new TextDecoder('utf-8', { fatal: false }).decode(body.subarray(0, 16_384));
+  const root = /<(?:[A-Za-z0-9_]+:)?SyncML(?:\s[^>]*)?>/.exec(head);
+  const start = head.search(/<(?:[A-Za-z0-9_]+:)?SyncHdr[\s>]/);
+  const end = /<\/(?:[A-Za-z0-9_]+:)?SyncHdr\s*>/.exec(head);
+  if (!root || start < 0 || !end) return undefined;
+  const rootName = root[0].slice(1).split(/[\s>]/)[0]!;
+  const xml = `${root[0]}${head.slice(start, end.index + end[0].length)}<${rootName.replace(/SyncML$/, 'SyncBody')}/></${rootName}>`;
+  try {
+    return decodeMessage(new TextEncoder().encode(xml), 'xml', PRE_AUTH_LIMITS).message;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,28 +1,30 @@
-// The SyncML server protocol engine: one client message in, one reply out. Handles the SyncHdr,
-// authentication, packages 1-6 (Alert, Put/Get/Results DevInf, Sync, Status, Map, Final) and
-// hands item work to the sync engine. Session state is loaded from and saved to the StateStore.
+// The SyncML server protocol engine: one client message in, one reply out. Authentication,
+// session binding, the per-device lock and resends are the session runner's (session-runner.ts);
+// the engine answers the SyncHdr and packages 1-6 (Alert, Put/Get/Results DevInf, Sync, Status,
+// Map, Final) of a bound message and hands item work to the sync engine.
 import { randomUUID } from 'node:crypto';
 import type {
-  AlertCmd, Command, Item, ItemCmd, MapCmd, Meta, PutGetCmd, ResultsCmd, StatusCmd, SyncCmd, SyncHdr, SyncMLMessage, WireFormat,
+  AlertCmd, Command, Item, ItemCmd, MapCmd, PutGetCmd, ResultsCmd, StatusCmd, SyncCmd, SyncMLMessage, WireFormat,
 } from '../codec/model.js';
 import { DEVINF_URIS } from '../codec/model.js';
 import { encodeUtf8Lossless, restoreUtf8 } from '../codec/lossless-utf8.js';
 import { isElement, type SmlElement } from '../codec/tree.js';
 import { AccountRegistry, normaliseUri, type AccountMapping, type DatastoreMapping } from '../accounts/mappings.js';
 import type { DataStore, DavCredentials, ItemKind, StoredItem } from '../datastores/datastore.js';
-import { describeError, GatewayError, isGatewayError } from '../errors.js';
+import { describeError, isGatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { DeviceKey, DeviceRecord, StateStore } from '../state/state-store.js';
 import { DatastoreSync } from '../sync/datastore-sync.js';
 import {
   clientSends, emptyStats, serverSends, type DatastoreSessionState, type DeviceFormat, type ItemTranslator, type OutgoingChange, type SentChange, type SyncMode,
 } from '../sync/types.js';
-import {
-  authenticateBasic, AuthCache, credType, decodeBasicCred, gatewayHeldDavCredentials, newNonce, verifyMd5, type CredentialVerifier,
-} from './auth.js';
+import type { CredentialVerifier } from './auth.js';
 import { buildServerDevInf, parseDevInf, SERVER_FORMATS, type DeviceInfo } from './devinf.js';
 import { ReplyBuilder, statusItemsWithAnchor, type CommandSizer } from './reply.js';
-import { sessionKeyFor, type SessionState } from './session.js';
+import type { SessionState } from './session.js';
+import type { SecretBox } from '../state/secret-box.js';
+import type { SessionObserver } from './observer.js';
+import { cmdName, MAX_OBJECT_BYTES, notify, replyHeader, SessionRunner, sessionLogId, type BoundMessage, type ProcessedMessage, type RunnerSettings } from './session-runner.js';
 import { Status, statusForError } from './status.js';
 import { mixedCalendarTranslator } from '../sync/mixed-calendar.js';
 import { effectiveFilter, matchDeviceProfile, type DeviceProfile, type FieldFilter } from '../convert/filters/index.js';
@@ -42,11 +44,11 @@ export interface EngineDeps {
   deviceProfiles?: readonly DeviceProfile[];
   /** Saves a collection's items before a destructive refresh; returns where (for the log). */
   backup?(account: string, datastore: string, collectionUrl: string, items: readonly StoredItem[]): Promise<string>;
-  settings: {
-    serverUrl: string;
-    sessionTtlSeconds: number;
-    serverMaxMsgSize: number;
-    authCacheSeconds: number;
+  /** Seals passthrough DAV passwords in stored sessions (state/secret-box.ts). */
+  secrets?: SecretBox;
+  /** Told about sessions (metrics, history, push); a throwing observer is logged and ignored. */
+  observer?: SessionObserver;
+  settings: RunnerSettings & {
     softwareVersion: string;
     /**
      * Keep-alive: after this long the reply goes out with what is ready and the server's package
@@ -66,6 +68,9 @@ export interface EngineResult {
   completed: boolean;
   /** The client re-sent a message it had sent before: the earlier reply is repeated. */
   resent: boolean;
+  /** Refused at HTTP level (an identifier over its cap: 400); `body` is empty then. */
+  httpStatus?: number;
+  httpReason?: string;
 }
 
 const MODE_BY_ALERT: Record<string, SyncMode> = {
@@ -92,14 +97,6 @@ const DEFAULT_CLIENT_MAX_MSG_SIZE = 100_000;
 /** Header, statuses' framing and Final: kept free in every reply. */
 const REPLY_OVERHEAD = 600;
 const OUTGOING_BATCH = 25;
-/**
- * The per-device lock lives only while one message is processed and is renewed meanwhile, so a
- * crashed process blocks its devices for at most this long.
- */
-const LOCK_TTL_SECONDS = 10;
-const LOCK_RENEW_MS = 3000;
-/** How long a message waits for another message of the same device (e.g. a crashed holder). */
-const LOCK_WAIT_MS = 15_000;
 const DONE_TTL_SECONDS = 300;
 
 interface MessageContext {
@@ -107,7 +104,7 @@ interface MessageContext {
   session: SessionState;
   reply: ReplyBuilder;
   log: Logger;
-  mapping?: AccountMapping;
+  mapping: AccountMapping;
   syncs: Map<string, DatastoreSync>;
   /** The Status answering each datastore's Sync in this message (a refused refresh amends it). */
   syncStatuses: Map<string, StatusCmd>;
@@ -121,99 +118,38 @@ interface MessageContext {
 
 export class ProtocolEngine {
   readonly #d: EngineDeps;
-  readonly #authCache: AuthCache;
+  readonly #runner: SessionRunner;
   #mixed?: ItemTranslator;
 
   constructor(deps: EngineDeps) {
     this.#d = deps;
-    this.#authCache = new AuthCache(deps.settings.authCacheSeconds);
+    this.#runner = new SessionRunner(deps, (b) => this.#process(b));
   }
 
   /**
-   * Handle one decoded client message. `urlKey` is the `sid` from the RespURI, if any;
-   * `requestHash` identifies the raw request so that a resent message gets the same reply.
+   * Handle one decoded client message. `urlKey` is the `sid` (session token) from the RespURI,
+   * if any; `requestHash` identifies the raw request so that a resent message gets the same reply.
    */
-  async handle(msg: SyncMLMessage, wire: WireFormat, urlKey?: string, requestHash?: string): Promise<EngineResult> {
+  handle(msg: SyncMLMessage, wire: WireFormat, urlKey?: string, requestHash?: string, remoteAddress?: string): Promise<EngineResult> {
+    return this.#runner.run(msg, wire, {
+      ...(urlKey !== undefined ? { sid: urlKey } : {}), ...(requestHash !== undefined ? { requestHash } : {}), ...(remoteAddress !== undefined ? { remoteAddress } : {}),
+    });
+  }
+
+  /** A big body's SyncHdr alone, checked before the body is decoded: the refusal, or undefined. */
+  precheck(header: SyncMLMessage, wire: WireFormat, remoteAddress?: string): Promise<EngineResult | undefined> {
+    return this.#runner.precheck(header, wire, remoteAddress);
+  }
+
+  /** True when `sid` names a live, authenticated session (HTTP allows it the larger body limit). */
+  knowsSession(sid: string | undefined): Promise<boolean> {
+    return this.#runner.knowsSession(sid);
+  }
+
+  /** The commands of a message the runner has bound to its authenticated session. */
+  async #process(b: BoundMessage): Promise<ProcessedMessage> {
+    const { msg, session, mapping } = b;
     const hdr = msg.header;
-    const deviceId = hdr.source.locURI;
-    const key = urlKey ?? sessionKeyFor(deviceId, hdr.sessionId);
-    const log = this.#d.log.child({ session: key, device: deviceId, msgId: hdr.msgId });
-    const lockOwner = randomUUID();
-    const lockKey = { account: '', deviceId };
-    const fail = (err: unknown): EngineResult => {
-      const reply = this.#headerOnlyReply(msg, key, statusForError(err), log, err);
-      return { body: this.#d.encode(reply, wire), reply, sessionKey: key, completed: false, resent: false };
-    };
-
-    try {
-      if (!(await this.#lock(lockKey, lockOwner))) throw new GatewayError('DEVICE_BUSY', 'another session of this device is running');
-    } catch (err) {
-      return fail(err);
-    }
-    const renew = setInterval(() => {
-      this.#d.state.acquireLock(lockKey, lockOwner, LOCK_TTL_SECONDS).catch(() => undefined);
-    }, LOCK_RENEW_MS);
-    try {
-      const cacheKey = requestHash ? `${hdr.msgId}:${requestHash}` : undefined;
-      if (cacheKey) {
-        const cached = await this.#d.state.getCachedReply(key, cacheKey);
-        if (cached) {
-          log.info('client re-sent a message: repeating the earlier reply, nothing applied again');
-          return { body: cached.body, sessionKey: key, completed: false, resent: true };
-        }
-      }
-      const result = await this.#handleLocked(msg, wire, key, log);
-      const body = this.#d.encode(result.reply, wire);
-      if (cacheKey) await this.#d.state.putCachedReply(key, cacheKey, { body, contentType: wire.encoding }, this.#d.settings.sessionTtlSeconds);
-      return { ...result, body, resent: false };
-    } catch (err) {
-      // Anything unexpected: the phone gets a status on the SyncHdr, the log says why, and the
-      // session state is left as it was before this message (nothing committed).
-      return fail(err);
-    } finally {
-      clearInterval(renew);
-      await this.#d.state.releaseLock(lockKey, lockOwner).catch(() => undefined);
-    }
-  }
-
-  async #lock(key: { account: string; deviceId: string }, owner: string): Promise<boolean> {
-    for (let waited = 0; waited <= LOCK_WAIT_MS; waited += 250) {
-      if (await this.#d.state.acquireLock(key, owner, LOCK_TTL_SECONDS)) return true;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    return false;
-  }
-
-  #headerOnlyReply(msg: SyncMLMessage, key: string, code: number, log: Logger, err: unknown): SyncMLMessage {
-    if (code >= 500) log.error({ err: describeError(err), status: code }, 'message failed');
-    else log.warn({ err: describeError(err), status: code }, 'message refused');
-    const reply = new ReplyBuilder('1', Number.MAX_SAFE_INTEGER, () => 0);
-    reply.status({ msgRef: msg.header.msgId, cmdRef: '0', cmd: 'SyncHdr', targetRefs: [msg.header.target.locURI], sourceRefs: [msg.header.source.locURI], data: String(code) });
-    for (const c of msg.body) if (c.kind !== 'Status' && !c.noResp) reply.status({ msgRef: msg.header.msgId, cmdRef: c.cmdId, cmd: cmdName(c), data: String(code) });
-    reply.final = true;
-    return reply.build(this.#replyHeader(msg.header, '1', key), msg.version);
-  }
-
-  #replyHeader(h: SyncHdr, msgId: string, key: string): SyncHdr {
-    const target = h.source.locName !== undefined ? { locURI: h.source.locURI, locName: h.source.locName } : { locURI: h.source.locURI };
-    return {
-      verDTD: h.verDTD, verProto: h.verProto, sessionId: h.sessionId, msgId,
-      target, source: { locURI: h.target.locURI },
-      respURI: `${this.#d.settings.serverUrl}?sid=${encodeURIComponent(key)}`,
-      meta: { maxMsgSize: this.#d.settings.serverMaxMsgSize, maxObjSize: MAX_OBJECT_BYTES },
-    };
-  }
-
-  async #handleLocked(msg: SyncMLMessage, wire: WireFormat, key: string, baseLog: Logger): Promise<{ reply: SyncMLMessage; sessionKey: string; completed: boolean }> {
-    const hdr = msg.header;
-    let session = await this.#d.state.getSession<SessionState>(key);
-    const isInit = msg.body.some((c) => c.kind === 'Alert' && c.data !== undefined && MODE_BY_ALERT[c.data] !== undefined);
-    if (session?.phase === 'done' || session?.phase === 'suspended') session = undefined;
-    if (session && hdr.msgId === '1' && isInit && session.lastClientMsgId !== '1') {
-      baseLog.info('client started a new session with a reused SessionID; the old one is abandoned');
-      session = undefined;
-    }
-    if (!session) session = this.#newSession(msg, wire, key);
     session.lastClientMsgId = hdr.msgId;
     session.serverMsgId++;
     if (hdr.meta?.maxMsgSize) session.clientMaxMsgSize = hdr.meta.maxMsgSize;
@@ -221,31 +157,22 @@ export class ProtocolEngine {
 
     const budget = (session.clientMaxMsgSize ?? DEFAULT_CLIENT_MAX_MSG_SIZE) - REPLY_OVERHEAD;
     const reply = new ReplyBuilder(String(session.serverMsgId), budget, this.#d.sizer(session.wire));
-    const log = baseLog.child(session.account ? { account: session.account } : {});
+    const log = b.log;
     const ctx: MessageContext = {
-      msg, session, reply, log, syncs: new Map(), syncStatuses: new Map(),
+      msg, session, reply, log, mapping, syncs: new Map(), syncStatuses: new Map(),
       deadline: Date.now() + (this.#d.settings.replyDeadlineSeconds ?? 60) * 1000,
     };
 
-    // ---- SyncHdr and authentication
+    // ---- SyncHdr: 212 when this message authenticated (an MD5 account gets its next nonce)
     const hdrStatus = { msgRef: hdr.msgId, cmdRef: '0', cmd: 'SyncHdr', targetRefs: [hdr.target.locURI], sourceRefs: [hdr.source.locURI] };
-    if (!session.authenticated) {
-      const { code, chal } = await this.#authenticate(ctx);
-      const st = reply.status({ ...hdrStatus, data: String(code) });
-      if (chal) st.chal = { meta: chal };
-      if (code !== Status.AUTH_ACCEPTED) {
-        // Nothing else in the message is executed.
-        for (const c of msg.body) if (c.kind !== 'Status' && !c.noResp) reply.status({ msgRef: hdr.msgId, cmdRef: c.cmdId, cmd: cmdName(c), data: String(code) });
-        reply.final = true;
-        await this.#saveDevice(ctx);
-        await this.#d.state.putSession(key, session, this.#d.settings.sessionTtlSeconds);
-        return { reply: reply.build(this.#replyHeader(hdr, String(session.serverMsgId), key), msg.version), sessionKey: key, completed: false };
-      }
+    if (b.authenticated) {
+      const st = reply.status({ ...hdrStatus, data: String(Status.AUTH_ACCEPTED) });
+      if (b.authenticated.chal) st.chal = { meta: b.authenticated.chal };
+      const nonce = b.authenticated.nextNonce;
+      if (nonce) await this.#updateDevice(ctx, mapping.account, (r) => ({ ...r, nextNonce: nonce }));
     } else {
       reply.status({ ...hdrStatus, data: String(Status.OK) });
     }
-    ctx.mapping = this.#d.accounts.get(session.account!);
-    if (!ctx.mapping) throw new GatewayError('AUTH_FAILED', `account ${session.account} is no longer configured`);
 
     // ---- commands, in order
     for (const cmd of msg.body) await this.#command(ctx, cmd);
@@ -284,31 +211,14 @@ export class ProtocolEngine {
     }
 
     // A completed session is kept briefly (phase done) so that a resend of its last message
-    // still finds the cached reply. One that exchanged data is kept long enough to be resumed.
+    // still finds the cached reply. One that exchanged data is kept long enough to be resumed,
+    // and is named in the device record as its open session (every SyncML version alike).
     if (completed) session.phase = 'done';
-    else if (!session.resumable && session.datastores.length > 0 && session.version === '1.2') await this.#markResumable(ctx);
+    else if (!session.resumable && session.datastores.length > 0) await this.#markResumable(ctx);
     await this.#saveDevice(ctx);
     const resumeTtl = Math.max(this.#d.settings.sessionTtlSeconds, this.#d.settings.resumeTtlSeconds ?? 0);
-    await this.#d.state.putSession(key, session, completed ? DONE_TTL_SECONDS : session.resumable ? resumeTtl : this.#d.settings.sessionTtlSeconds);
-    return { reply: reply.build(this.#replyHeader(hdr, String(session.serverMsgId), key), msg.version), sessionKey: key, completed };
-  }
-
-  #newSession(msg: SyncMLMessage, wire: WireFormat, key: string): SessionState {
-    return {
-      key, sessionId: msg.header.sessionId, deviceId: msg.header.source.locURI, version: msg.version, wire,
-      startedAt: new Date().toISOString(), authenticated: false, lastClientMsgId: '0', serverMsgId: 0,
-      phase: 'init', datastores: [], sentAlerts: {}, sent: {}, syncOpened: [], askedDevInf: false,
-    };
-  }
-
-  /** The challenge an account expects: MD5 with a fresh nonce (remembered per device) or basic. */
-  async #challenge(ctx: MessageContext, mapping: AccountMapping | undefined): Promise<Meta> {
-    if (mapping?.auth.mode === 'secret' && mapping.auth.md5 !== undefined) {
-      const nonce = newNonce();
-      await this.#updateDevice(ctx, mapping.account, (r) => ({ ...r, nextNonce: nonce }));
-      return { type: 'syncml:auth-md5', format: 'b64', nextNonce: nonce };
-    }
-    return { type: 'syncml:auth-basic', format: 'b64' };
+    const ttlSeconds = completed ? DONE_TTL_SECONDS : session.resumable ? resumeTtl : this.#d.settings.sessionTtlSeconds;
+    return { reply: reply.build(replyHeader(hdr, String(session.serverMsgId), this.#d.settings, session.key), msg.version), completed, ttlSeconds };
   }
 
   /** The device record of `account` (read once per message; `{}` for a device not seen yet). */
@@ -328,63 +238,6 @@ export class ProtocolEngine {
 
   async #saveDevice(ctx: MessageContext): Promise<void> {
     if (ctx.device?.changed) await this.#d.state.putDevice(ctx.device.key, ctx.device.record);
-  }
-
-  async #authenticate(ctx: MessageContext): Promise<{ code: number; chal?: Meta }> {
-    const { msg, session, log } = ctx;
-    const hdr = msg.header;
-    const cred = hdr.cred;
-    const deny = async (code: number, mapping: AccountMapping | undefined): Promise<{ code: number; chal: Meta }> =>
-      ({ code, chal: await this.#challenge(ctx, mapping) });
-    if (!cred) {
-      log.info('no credentials sent; challenging');
-      return deny(Status.MISSING_CREDENTIALS, hdr.source.locName ? this.#d.accounts.get(hdr.source.locName) : undefined);
-    }
-    const type = credType(cred);
-    let mapping: AccountMapping | undefined;
-    let dav: DavCredentials | undefined;
-    try {
-      if (type === 'syncml:auth-basic') {
-        const basic = decodeBasicCred(cred);
-        mapping = basic ? this.#d.accounts.get(basic.username) : undefined;
-        if (!basic || !mapping) {
-          log.warn({ user: basic?.username ?? null }, 'authentication failed: no account mapping for this user');
-          return deny(Status.INVALID_CREDENTIALS, mapping);
-        }
-        dav = await authenticateBasic(mapping, basic, this.#d.verifyCredentials, this.#authCache);
-        if (!dav) log.warn({ user: basic.username }, 'authentication failed: wrong password');
-      } else if (type === 'syncml:auth-md5') {
-        const user = hdr.source.locName ?? '';
-        mapping = this.#d.accounts.get(user);
-        if (mapping?.auth.mode !== 'secret' || mapping.auth.md5 === undefined) {
-          // MD5 needs a secret the gateway holds; passthrough accounts can only use basic.
-          log.info({ user }, 'MD5 credentials for an account without an MD5 secret; challenging for basic');
-          return deny(Status.INVALID_CREDENTIALS, mapping);
-        }
-        const nonce = (await this.#device(ctx, mapping.account)).nextNonce;
-        // An empty nonce would make the digest replayable: such a phone is challenged first.
-        if (nonce && verifyMd5(session.version, user, mapping.auth.md5, nonce, cred.data)) {
-          dav = gatewayHeldDavCredentials(mapping);
-        } else {
-          log.info({ user, hadNonce: !!nonce }, 'MD5 credentials not valid for the current nonce; challenging');
-        }
-      } else {
-        log.info({ credType: type }, 'credential type not accepted; challenging');
-        return deny(Status.INVALID_CREDENTIALS, undefined);
-      }
-    } catch (err) {
-      log.error({ err: describeError(err) }, 'authentication could not be checked: DAV server unreachable');
-      return { code: statusForError(err) };
-    }
-    if (!dav || !mapping) return deny(Status.INVALID_CREDENTIALS, mapping);
-    session.authenticated = true;
-    session.account = mapping.account;
-    session.dav = dav;
-    ctx.log = ctx.log.child({ account: mapping.account });
-    ctx.log.info({ credType: type }, 'authenticated');
-    // 212 = authenticated for the session; an MD5 account gets the nonce for its next session.
-    const chal = mapping.auth.mode === 'secret' && mapping.auth.md5 !== undefined ? await this.#challenge(ctx, mapping) : undefined;
-    return chal ? { code: Status.AUTH_ACCEPTED, chal } : { code: Status.AUTH_ACCEPTED };
   }
 
   async #command(ctx: MessageContext, cmd: Command): Promise<void> {
@@ -434,7 +287,7 @@ export class ProtocolEngine {
     const targetUri = item?.target?.locURI ?? '';
     const sourceUri = item?.source?.locURI ?? '';
     const refs = { targetRefs: targetUri ? [targetUri] : [], sourceRefs: sourceUri ? [sourceUri] : [] };
-    const dsMap = AccountRegistry.findDatastore(ctx.mapping!, targetUri);
+    const dsMap = AccountRegistry.findDatastore(ctx.mapping, targetUri);
     if (!dsMap) {
       log.warn({ uri: targetUri }, 'phone asked for a datastore that the account mapping does not name');
       reply.status({ ...ref, ...refs, data: String(Status.NOT_FOUND) });
@@ -497,7 +350,7 @@ export class ProtocolEngine {
       }],
     });
     session.sentAlerts[`${reply.msgId}:${alertId}`] = ds.name;
-    log.info({ ds: ds.name, requested, mode, format: ds.deviceFormat, ...(resumed ? { resumedSession: resumed.session.key } : {}) }, 'sync alerted');
+    log.info({ ds: ds.name, requested, mode, format: ds.deviceFormat, ...(resumed ? { resumedSession: sessionLogId(resumed.session.key) } : {}) }, 'sync alerted');
   }
 
   /** The device's interrupted or suspended session and its state for one datastore, if any. */
@@ -525,7 +378,7 @@ export class ProtocolEngine {
       .map((s) => ({ op: s.op, href: s.href, ...(s.luid !== undefined ? { luid: s.luid } : {}), ...(s.guid !== undefined ? { guid: s.guid } : {}) }));
     if (prior.session.inChunk?.ds === old.name) ctx.session.inChunk = prior.session.inChunk;
     ctx.log.info({
-      ds: old.name, mode: old.mode, resumedSession: prior.session.key, unconfirmed: unconfirmed.length, queued: old.outgoing.length,
+      ds: old.name, mode: old.mode, resumedSession: sessionLogId(prior.session.key), unconfirmed: unconfirmed.length, queued: old.outgoing.length,
       outgoingComputed: old.outgoingComputed, applied: old.stats,
     }, 'interrupted session resumed');
     return { ...old, outgoing: [...unconfirmed, ...old.outgoing], clientDone: !clientSends(old.mode), serverDone: false };
@@ -568,7 +421,7 @@ export class ProtocolEngine {
     ctx.log.info({ man: info.man, mod: info.mod, datastores: info.datastores.map((d) => d.sourceRef) }, 'device information stored');
     // Formats chosen before the DevInf arrived (Put after Alert) are corrected here.
     for (const ds of ctx.session.datastores) {
-      const dsMap = ctx.mapping!.datastores.find((d) => d.name === ds.name);
+      const dsMap = ctx.mapping.datastores.find((d) => d.name === ds.name);
       const tr = dsMap && this.#translatorFor(dsMap);
       if (dsMap && tr) {
         ds.deviceFormat = chooseDeviceFormat(dsMap.kind, tr, info, ds.clientUri);
@@ -610,7 +463,7 @@ export class ProtocolEngine {
     reply.status({ ...ref, targetRefs: [uri], data: String(Status.OK) });
     const devInf = buildServerDevInf({
       version: session.version, serverId: msg.header.target.locURI, softwareVersion: this.#d.settings.softwareVersion,
-      datastores: ctx.mapping!.datastores.filter((d) => this.#d.translators[d.kind]),
+      datastores: ctx.mapping.datastores.filter((d) => this.#d.translators[d.kind]),
     });
     reply.add({
       kind: 'Results', cmdId: reply.nextCmdId(), msgRef: msg.header.msgId, cmdRef: cmd.cmdId,
@@ -664,8 +517,8 @@ export class ProtocolEngine {
   #sync(ctx: MessageContext, ds: DatastoreSessionState): DatastoreSync {
     let s = ctx.syncs.get(ds.name);
     if (!s) {
-      const dsMap = ctx.mapping!.datastores.find((d) => d.name === ds.name)!;
-      const store = this.#d.openDataStore(ctx.mapping!, dsMap, ctx.session.dav!);
+      const dsMap = ctx.mapping.datastores.find((d) => d.name === ds.name)!;
+      const store = this.#d.openDataStore(ctx.mapping, dsMap, ctx.session.dav!);
       const key = { account: ctx.session.account!, deviceId: ctx.session.deviceId, datastore: ds.name };
       s = new DatastoreSync(store, this.#d.state, key, this.#translatorFor(dsMap)!, ctx.log, { conflict: dsMap.conflict ?? 'newer-wins', ...(dsMap.match ? { match: dsMap.match } : {}) });
       ctx.syncs.set(ds.name, s);
@@ -801,6 +654,10 @@ export class ProtocolEngine {
       case 'merged': return cmd.kind === 'Add' ? Status.ITEM_ADDED : Status.OK;
       case 'replaced': return Status.OK;
       case 'conflict':
+        notify(this.#d.observer, log, 'conflict', {
+          account: ctx.mapping.account, deviceId: session.deviceId, datastore: ds.name, luid, guid: out.guid,
+          policy: ctx.mapping.datastores.find((d) => d.name === ds.name)?.conflict ?? 'newer-wins', resolution: out.resolution, at: new Date().toISOString(),
+        });
         return out.resolution === 'server-won' ? Status.CONFLICT_SERVER_WON
           : out.resolution === 'client-won' ? Status.CONFLICT_CLIENT_WON
             : out.resolution === 'duplicated' ? Status.CONFLICT_DUPLICATED : Status.CONFLICT_MERGED;
@@ -898,13 +755,20 @@ export class ProtocolEngine {
    */
   async #refreshGuardEarly(ctx: MessageContext, ds: DatastoreSessionState, sync: DatastoreSync, announced: number | undefined): Promise<string | undefined> {
     if (announced === undefined) return undefined; // checked at the end of the package instead
-    const dsMap = ctx.mapping!.datastores.find((d) => d.name === ds.name)!;
+    const dsMap = ctx.mapping.datastores.find((d) => d.name === ds.name)!;
     const total = await sync.serverCount();
     const atLeast = Math.max(0, total - announced);
     if (total === 0 || atLeast / total <= dsMap.refreshGuard.maxShare || dsMap.refreshGuard.allow) return undefined;
     const reason = `refresh from the phone would delete at least ${atLeast} of ${total} items on the server (more than ${Math.round(dsMap.refreshGuard.maxShare * 100)} %); refused by the refresh guard`;
     ctx.log.error({ ds: ds.name, announced, serverItems: total }, `${reason}: nothing written, anchors kept (set refreshGuard.allow in the mapping to permit it)`);
+    this.#refreshRefused(ctx, ds.name, atLeast, total);
     return reason;
+  }
+
+  #refreshRefused(ctx: MessageContext, datastore: string, deleted: number, serverItems: number): void {
+    notify(this.#d.observer, ctx.log, 'refreshRefused', {
+      account: ctx.mapping.account, deviceId: ctx.session.deviceId, datastore, deleted, serverItems, at: new Date().toISOString(),
+    });
   }
 
   /**
@@ -914,7 +778,7 @@ export class ProtocolEngine {
   async #refreshFromClient(ctx: MessageContext, ds: DatastoreSessionState, sync: DatastoreSync): Promise<void> {
     const { log, session } = ctx;
     if (ds.failed) return;
-    const dsMap = ctx.mapping!.datastores.find((d) => d.name === ds.name)!;
+    const dsMap = ctx.mapping.datastores.find((d) => d.name === ds.name)!;
     const plan = await sync.planRefreshDeletions(ds);
     const share = plan.total === 0 ? 0 : plan.deletions / plan.total;
     if (share > dsMap.refreshGuard.maxShare && !dsMap.refreshGuard.allow) {
@@ -922,6 +786,7 @@ export class ProtocolEngine {
       delete ds.pendingWrites;
       const reason = `refresh from the phone would delete ${plan.deletions} of ${plan.total} items on the server (more than ${Math.round(dsMap.refreshGuard.maxShare * 100)} %); refused by the refresh guard`;
       log.error({ ds: ds.name, deletions: plan.deletions, serverItems: plan.total }, `${reason}: nothing written, anchors kept (set refreshGuard.allow in the mapping to permit it)`);
+      this.#refreshRefused(ctx, ds.name, plan.deletions, plan.total);
       const st = ctx.syncStatuses.get(ds.name);
       if (st) {
         st.data = String(Status.FORBIDDEN);
@@ -1044,12 +909,17 @@ export class ProtocolEngine {
       const { openSession: _done, ...rest } = prev;
       return { ...rest, lastSync: new Date().toISOString(), syncTokens };
     });
-    log.info({ seconds: (Date.now() - Date.parse(session.startedAt)) / 1000 }, 'session completed; anchors saved');
+    const seconds = (Date.now() - Date.parse(session.startedAt)) / 1000;
+    log.info({ seconds }, 'session completed; anchors saved');
+    notify(this.#d.observer, log, 'sessionCompleted', {
+      account: session.account!, deviceId: session.deviceId, sessionKey: session.key, seconds, at: new Date().toISOString(),
+      datastores: session.datastores.map((ds) => ({
+        datastore: ds.name, kind: ctx.mapping.datastores.find((d) => d.name === ds.name)?.kind ?? 'unknown', mode: ds.mode, stats: ds.stats, failed: !!ds.failed,
+      })),
+    });
   }
 }
 
-/** Largest object accepted from a device (assembled chunks included). */
-const MAX_OBJECT_BYTES = 16 * 1024 * 1024;
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8');
@@ -1081,9 +951,6 @@ function utf8Slice(s: string, offset: number, maxBytes: number): { text: string;
   return { text: new TextDecoder().decode(all.subarray(offset, end)), bytes: end - offset };
 }
 
-function cmdName(c: Command): string {
-  return c.kind === 'Other' ? c.name : c.kind;
-}
 
 function newAnchor(): string {
   return `${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}Z-${randomUUID().slice(0, 8)}`;

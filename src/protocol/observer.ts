@@ -23,8 +23,8 @@ export interface DatastoreOutcome {
 }
 
 export interface SessionObserver {
-  /** A message authenticated the start of a new session. */
-  sessionStarted?(e: { account: string; deviceId: string; sessionKey: string; syncmlVersion: string }): void;
+  /** A message authenticated the start of a new session (`sessionId`: the SyncML SessionID). */
+  sessionStarted?(e: { account: string; deviceId: string; sessionKey: string; sessionId: string; syncmlVersion: string }): void;
   /** Authentication refused (the reply carries 401/407 and a Chal); nothing executed. */
   authFailed?(e: { account?: string; user?: string; deviceId: string; reason: AuthFailureReason; remoteAddress?: string }): void;
   /** A session completed: anchors of every non-failed datastore were committed. */

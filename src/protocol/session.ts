@@ -10,6 +10,7 @@ import type { DeviceInfo } from './devinf.js';
 export type SessionPhase = 'init' | 'sync' | 'map' | 'suspended' | 'done';
 
 export interface SessionState {
+  /** The session token (144 random bits, `RespURI?sid=`); see session-runner.ts. */
   key: string;
   sessionId: string;
   deviceId: string;
@@ -18,7 +19,10 @@ export interface SessionState {
   startedAt: string;
   account?: string;
   authenticated: boolean;
-  /** DAV credentials for this session (passthrough: the phone's); kept only for the session's TTL. */
+  /**
+   * DAV credentials for this session (passthrough: the phone's). Never stored as such: the runner
+   * stores a passthrough password sealed (`davSealed`) and re-derives gateway-held ones.
+   */
   dav?: DavCredentials;
   lastClientMsgId: string;
   serverMsgId: number;
@@ -46,8 +50,9 @@ export interface SessionState {
 }
 
 /**
- * Session key: derived from device id and the client's SessionID so that a phone that ignores
- * RespURI still finds its session; also sent in RespURI (`?sid=`).
+ * Hash of device id and SessionID. No longer a session key (anyone who sees or guesses both could
+ * use it, #12): sessions are keyed by a random token, see session-runner.ts. Kept for callers that
+ * need a stable name for a device's SessionID.
  */
 export function sessionKeyFor(deviceId: string, sessionId: string): string {
   return createHash('sha256').update(`${deviceId}\u0000${sessionId}`).digest('base64url').slice(0, 22);

@@ -52,6 +52,8 @@ export const keys = {
   session: (sessionKey: string): string => `${KEY_PREFIX}session:{${escapeTagPart(sessionKey)}}`,
   /** SET of msgIds with a cached reply (lets deleteSession find them without SCAN). */
   replies: (sessionKey: string): string => `${KEY_PREFIX}session:{${escapeTagPart(sessionKey)}}:replies`,
+  /** STRING: integer counter with PX expiry (failed-authentication rate limits). */
+  counter: (name: string): string => `${KEY_PREFIX}counter:${escapeSegment(name)}`,
   /** HASH: ct (content type), body (bytes); with PX expiry. */
   reply: (sessionKey: string, msgId: string): string =>
     `${KEY_PREFIX}session:{${escapeTagPart(sessionKey)}}:reply:${escapeSegment(msgId)}`,

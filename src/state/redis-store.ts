@@ -90,6 +90,14 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `);
 
+/** INCR with an expiry set by the first event only (a fixed window). */
+const COUNT = script(`
+if ARGV[2] == '0' then return tonumber(redis.call('GET', KEYS[1]) or '0') end
+local n = redis.call('INCRBY', KEYS[1], ARGV[2])
+if n == tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n
+`);
+
 type Client = Redis | Cluster;
 
 export class RedisStateStore implements StateStore {
@@ -351,6 +359,13 @@ export class RedisStateStore implements StateStore {
       checkTtl(ttlSeconds);
       const r = await this.#eval(ACQUIRE, [keys.lock(key)], [owner, String(Math.ceil(ttlSeconds * 1000))]);
       return r === 1;
+    });
+  }
+
+  incrementCounter(key: string, ttlSeconds: number, by = 1): Promise<number> {
+    return this.#run('incrementCounter', async () => {
+      checkTtl(ttlSeconds);
+      return Number(await this.#eval(COUNT, [keys.counter(key)], [String(Math.ceil(ttlSeconds * 1000)), String(Math.trunc(by))]));
     });
   }
 

@@ -1,7 +1,7 @@
 // StateStore embedded in the gateway process: better-sqlite3 on <STATE_DIR>/state.sqlite in WAL
 // mode, so a single machine needs no Redis. Schema migrations run by PRAGMA user_version; TTLs
 // are timestamp columns checked on read and purged lazily.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
@@ -112,7 +112,7 @@ export class SqliteStateStore implements StateStore {
   constructor(opts: SqliteStoreOptions) {
     this.#file = path.join(opts.stateDir, SQLITE_FILE_NAME);
     try {
-      mkdirSync(opts.stateDir, { recursive: true });
+      restrictFiles(opts.stateDir, this.#file);
       this.#db = new Database(this.#file);
     } catch (err) {
       throw new GatewayError('STATE_FAILED', `state store: cannot open ${this.#file}: ${message(err)}`, { cause: err });
@@ -302,6 +302,22 @@ export class SqliteStateStore implements StateStore {
     });
   }
 
+  incrementCounter(key: string, ttlSeconds: number, by = 1): Promise<number> {
+    return this.#run('incrementCounter', () => {
+      checkTtl(ttlSeconds);
+      // Counters share the sessions table (TTL column and purge) under their own key prefix.
+      const k = `counter:${key}`;
+      return this.#db.transaction(() => {
+        const now = Date.now();
+        const row = this.#s.getSessionRow.get(k, now) as { state: string; expires_at: number } | undefined;
+        if (by === 0) return row ? Number(row.state) : 0;
+        const n = (row ? Number(row.state) : 0) + Math.trunc(by);
+        this.#s.putSession.run(k, String(n), row ? row.expires_at : now + Math.ceil(ttlSeconds * 1000));
+        return n;
+      }).immediate();
+    });
+  }
+
   releaseLock(key: DeviceKey, owner: string): Promise<void> {
     return this.#run('releaseLock', () => {
       this.#s.deleteLock.run(key.account, key.deviceId, owner);
@@ -413,6 +429,7 @@ function prepare(db: Db) {
     ),
     listDatastores: s('SELECT datastore FROM datastores WHERE account = ? AND device_id = ?'),
     getSession: s('SELECT state FROM sessions WHERE session_key = ? AND expires_at > ?'),
+    getSessionRow: s('SELECT state, expires_at FROM sessions WHERE session_key = ? AND expires_at > ?'),
     putSession: s(
       `INSERT INTO sessions (session_key, state, expires_at) VALUES (?, ?, ?)
        ON CONFLICT (session_key) DO UPDATE SET state = excluded.state, expires_at = excluded.expires_at`,
@@ -442,6 +459,22 @@ function toEntry(r: MapRow): MapEntry {
   if (r.hash !== null) e.hash = r.hash;
   if (r.fields !== null) e.fields = r.fields;
   return e;
+}
+
+/**
+ * The state holds device data and sealed credentials: the directory is 0700 and the database is
+ * created 0600 before SQLite opens it (SQLite gives -wal and -shm the database file's mode).
+ */
+function restrictFiles(dir: string, file: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    chmodSync(dir, 0o700);
+  } catch (err) {
+    // A mounted directory owned by someone else: the files themselves are still 0600.
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+  }
+  closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
 }
 
 function message(err: unknown): string {

@@ -94,6 +94,13 @@ export interface StateStore {
   acquireLock(key: DeviceKey, owner: string, ttlSeconds: number): Promise<boolean>;
   releaseLock(key: DeviceKey, owner: string): Promise<void>;
 
+  /**
+   * Count one event under `key` (e.g. failed logins of an address) and return the count so far;
+   * the counter starts at 1 and disappears `ttlSeconds` after its first event (fixed window).
+   * `by` = 0 reads the count without creating anything.
+   */
+  incrementCounter(key: string, ttlSeconds: number, by?: number): Promise<number>;
+
   ping(): Promise<void>;
   close(): Promise<void>;
 }

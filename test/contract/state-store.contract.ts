@@ -432,6 +432,24 @@ export function stateStoreContract(name: string, make: () => Promise<StoreFixtur
       });
     });
 
+    describe('counters (failed-authentication rate limits)', function () {
+      it('counts in a fixed window; by = 0 reads without creating', async function () {
+        assert.equal(await store.incrementCounter('c:none', 1, 0), 0);
+        assert.equal(await store.incrementCounter('c:a', 1), 1);
+        assert.equal(await store.incrementCounter('c:a', 1), 2);
+        assert.equal(await store.incrementCounter('c:a', 1, 0), 2);
+        assert.equal(await store.incrementCounter('c:b', 1), 1, 'counters are independent');
+        await sleep(1200);
+        assert.equal(await store.incrementCounter('c:a', 1, 0), 0, 'the window ended');
+        assert.equal(await store.incrementCounter('c:a', 30), 1);
+      });
+
+      it('concurrent increments are all counted', async function () {
+        const n = await Promise.all(Array.from({ length: 20 }, () => store.incrementCounter('c:race', 30)));
+        assert.deepEqual([...n].sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i + 1));
+      });
+    });
+
     describe('after close', function () {
       it('every method rejects with STATE_FAILED', async function () {
         const own = await make();

@@ -22,7 +22,8 @@ describe('protocol: sessions (real Radicale, embedded store)', function () {
     gw = await startTestGateway({
       dav,
       mappingYaml: accountYaml(dav, {
-        account: 'bob', auth: { md5: '${BOB_SYNCML_SECRET}' }, davLogin: { username: dav.user, password: '${BOB_DAV_PASSWORD}' },
+        // Scripted clients below speak basic: the mapping allows it explicitly (no md5 -> basic downgrade otherwise).
+        account: 'bob', auth: { md5: '${BOB_SYNCML_SECRET}', basic: '${BOB_SYNCML_SECRET}' }, davLogin: { username: dav.user, password: '${BOB_DAV_PASSWORD}' },
         datastores: { contacts: { uris: ['contacts'], collection: dav.collections.contacts } },
       }),
       env: { ...process.env, BOB_SYNCML_SECRET: 'bob-md5-secret', BOB_DAV_PASSWORD: dav.password },
@@ -64,7 +65,7 @@ describe('protocol: sessions (real Radicale, embedded store)', function () {
   });
 
   it('a resent message gets the same reply and nothing is applied twice', async function () {
-    // bob is an MD5 account; basic credentials with the same secret are accepted too.
+    // bob is an MD5 account whose mapping also allows basic with the same secret.
     const client = new ScriptedClient(gw.url, 'IMEI:resend-phone', '7', { user: 'bob', password: 'bob-md5-secret' });
     const init = await client.send([alert('1', '201', 'contacts', './c', { next: 'r1' })]);
     assert.equal(statusesOf(init.message)[0]!.data, '212');

@@ -52,6 +52,8 @@ export async function spawnGateway(o: GatewayProcessOptions): Promise<GatewayPro
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of SETTINGS_ENV) delete env[k];
   Object.assign(env, { LOG_LEVEL: 'debug', ...o.env, PORT: String(port), HOST: '127.0.0.1' });
+  // Redis mode refuses to start without STATE_SECRET; tests get a fixed one unless they set theirs.
+  if (env['REDIS_URL'] && !env['STATE_SECRET']) env['STATE_SECRET'] = 'test-state-secret-0123456789abcdef';
   const entry = path.join(repoRoot, 'src', 'cli', 'run.ts');
   const syncPath = o.env['SYNCML_PATH'] ?? '/sync';
   let proc: ServiceProcess | undefined;

@@ -7,6 +7,7 @@ import { CONTENT_TYPES, decodeMessage, encodeMessage } from '../../src/codec/ind
 import type { Command, Item, SyncHdr, SyncMLMessage, WireFormat } from '../../src/codec/model.js';
 import type { Settings } from '../../src/config.js';
 import { startGateway, type RunningGateway, type StartOptions } from '../../src/main.js';
+import type { SessionObserver } from '../../src/protocol/observer.js';
 import type { DavServerHandle } from './dav-servers.js';
 import { accountYaml } from './mapping.js';
 import { makeTempDir } from './processes.js';
@@ -29,6 +30,14 @@ export interface TestGatewayOptions {
   env?: NodeJS.ProcessEnv;
   /** DAV client instrumentation (benchmarks): request accounting, fetch instead of node:http. */
   davClient?: StartOptions['dav'];
+  observer?: SessionObserver;
+}
+
+/** A fixed STATE_SECRET for tests (Redis mode needs one); the embedded store makes its own key file. */
+export const TEST_STATE_SECRET = 'test-state-secret-0123456789abcdef';
+
+export function withStateSecret(env: NodeJS.ProcessEnv, redis: boolean): NodeJS.ProcessEnv {
+  return redis && !env['STATE_SECRET'] ? { ...env, STATE_SECRET: TEST_STATE_SECRET } : env;
 }
 
 export async function startTestGateway(o: TestGatewayOptions): Promise<TestGateway> {
@@ -43,7 +52,7 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
     port: 0, mappingsDir: mappings, stateDir: path.join(dir, 'state'), logLevel: 'debug', authCacheSeconds: 0,
     ...(o.redisUrl ? { redisUrl: o.redisUrl } : { redisUrl: '' }),
     ...o.settings,
-  }, { logDestination: logStream, ...(o.env ? { env: o.env } : {}), ...(o.davClient ? { dav: o.davClient } : {}) });
+  }, { logDestination: logStream, env: withStateSecret(o.env ?? process.env, !!o.redisUrl), ...(o.observer ? { observer: o.observer } : {}), ...(o.davClient ? { dav: o.davClient } : {}) });
   return {
     ...gw,
     dir,

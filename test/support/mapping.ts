@@ -8,8 +8,11 @@ export type TestDatastore = { uris: readonly string[]; collection: string } & Re
 export interface AccountYamlOptions {
   /** [alice] */
   account?: string;
-  /** [passthrough]; `{ md5 }` holds the gateway-held secret, e.g. '${BOB_SYNCML_SECRET}'. */
-  auth?: 'passthrough' | { md5: string };
+  /**
+   * [passthrough]; `{ md5 }` holds the gateway-held secret, e.g. '${BOB_SYNCML_SECRET}'; an MD5
+   * account accepts basic auth only when `basic` is given as well (no downgrade otherwise).
+   */
+  auth?: 'passthrough' | { md5: string; basic?: string };
   /** DAV credentials of a gateway-held account (with `auth: { md5 }`). */
   davLogin?: { username: string; password: string };
   /** [one address book on `dav`, under the names phones use] */
@@ -24,7 +27,7 @@ export function accountYaml(dav: DavServerHandle, o: AccountYamlOptions = {}): s
   const value = (v: string | readonly string[]): string => (typeof v === 'string' ? v : `[${v.join(', ')}]`);
   return [
     `account: ${o.account ?? 'alice'}`,
-    ...(auth === 'passthrough' ? ['auth: passthrough'] : ['auth:', `  md5: ${auth.md5}`]),
+    ...(auth === 'passthrough' ? ['auth: passthrough'] : ['auth:', `  md5: ${auth.md5}`, ...(auth.basic !== undefined ? [`  basic: ${auth.basic}`] : [])]),
     'dav:',
     `  url: ${dav.baseUrl}/`,
     ...(o.davLogin ? [`  username: ${o.davLogin.username}`, `  password: ${o.davLogin.password}`] : []),

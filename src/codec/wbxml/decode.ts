@@ -31,6 +31,8 @@ import {
 export interface WbxmlDecodeOptions {
   /** Deepest element nesting accepted (nested DevInf documents count on top). Default 64. */
   maxDepth?: number;
+  /** Most elements accepted (nested DevInf included) [unlimited]. */
+  maxElements?: number;
   /**
    * Most decoded characters + opaque bytes accepted; guards against string-table amplification
    * (a short STR_T token may repeat a long string). Default max(8 x input length, 1 MiB).
@@ -74,6 +76,7 @@ const latin1 = new TextDecoder('latin1');
 interface Limits {
   maxDepth: number;
   budget: number;
+  elements: number;
   keepDevInfType: boolean;
 }
 
@@ -85,6 +88,7 @@ export function isWbxml(bytes: Uint8Array): boolean {
 export function decodeWbxml(bytes: Uint8Array, opts: WbxmlDecodeOptions = {}): WbxmlDocument {
   const limits: Limits = {
     maxDepth: opts.maxDepth ?? 64,
+    elements: opts.maxElements ?? Number.MAX_SAFE_INTEGER,
     budget: opts.maxOutput ?? Math.max(bytes.length * 8, 1 << 20),
     keepDevInfType: opts.keepDevInfType ?? false,
   };
@@ -293,6 +297,7 @@ class Decoder {
   /** Reads one element; `parentPage` -1 for the root. `ns` is set where the namespace changes. */
   #element(parentPage: number, depth: number): SmlElement {
     if (depth + this.#baseDepth > this.#limits.maxDepth) bad(`nesting deeper than ${this.#limits.maxDepth}`);
+    if (--this.#limits.elements < 0) bad('more elements than accepted');
     const tok = this.#byte();
     const id = tok & ID_MASK;
     const page = this.#page;

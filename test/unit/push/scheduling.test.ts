@@ -161,7 +161,7 @@ describe('push scheduling', function () {
   it('no SAN while the device has a session open; the session syncing the change makes it unnecessary', async function () {
     const s = service(mapping(ONE));
     await s.pollOnce();
-    s.observer.sessionStarted!({ account: 'alice', deviceId: 'phone-1', sessionKey: 'k1', syncmlVersion: '1.2' });
+    s.observer.sessionStarted!({ account: 'alice', deviceId: 'phone-1', sessionKey: 'k1', sessionId: '1', syncmlVersion: '1.2' });
     await sleep(20);
     const ref = col.put('x');
     await s.pollOnce();

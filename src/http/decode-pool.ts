@@ -1,0 +1,44 @@
+// Decoding of SyncML bodies: small ones inline, large ones (> 32 KB) in a pool of worker threads
+// (piscina) so that a big or hostile body never stalls /healthz and other sessions. The limits
+// (element/attribute/reference counts) apply either way.
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { decodeMessage, type Decoded, type DecodeLimits } from '../codec/index.js';
+import type { WireFormat } from '../codec/model.js';
+import { GatewayError, type GatewayErrorCode } from '../errors.js';
+import type { DecodeOutcome, DecodeTask } from './decode-worker.js';
+
+/** Bodies up to this size decode inline (faster than a round trip to a worker). */
+export const INLINE_DECODE_BYTES = 32 * 1024;
+
+export class DecodePool {
+  #pool: Piscina<DecodeTask, DecodeOutcome> | undefined;
+  readonly #threads: number;
+
+  constructor(threads = Math.max(1, Math.min(4, availableParallelism() - 1))) {
+    this.#threads = threads;
+  }
+
+  async decode(body: Uint8Array, encoding: WireFormat['encoding'], limits: DecodeLimits): Promise<Decoded> {
+    if (body.length <= INLINE_DECODE_BYTES) return decodeMessage(body, encoding, limits);
+    const out = await this.#workers().run({ body, encoding, limits });
+    if (!out.ok) throw new GatewayError(out.code as GatewayErrorCode, out.message);
+    return out.decoded;
+  }
+
+  async close(): Promise<void> {
+    const p = this.#pool;
+    this.#pool = undefined;
+    await p?.destroy();
+  }
+
+  #workers(): Piscina<DecodeTask, DecodeOutcome> {
+    // Built code runs decode-worker.js; under tsx (tests, `npm run bench`) the .ts source.
+    const js = fileURLToPath(new URL('./decode-worker.js', import.meta.url));
+    const filename = existsSync(js) ? js : fileURLToPath(new URL('./decode-worker.ts', import.meta.url));
+    this.#pool ??= new Piscina<DecodeTask, DecodeOutcome>({ filename, minThreads: 1, maxThreads: this.#threads, idleTimeout: 60_000 });
+    return this.#pool;
+  }
+}
