@@ -43,6 +43,7 @@ export class DatastoreSync {
   #map?: { byLuid: Map<string, MapEntry>; byGuid: Map<string, MapEntry> };
   /** Server items read ahead for the device changes of one message (used once, then dropped). */
   readonly #prefetched = new Map<string, StoredItem>();
+  #matchIndexLoad: Promise<Record<string, string[]>> | undefined;
 
   constructor(store: DataStore, state: StateStore, key: DatastoreKey, translator: ItemTranslator, log: Logger, opts: DatastoreSyncOptions = { conflict: 'newer-wins' }) {
     this.#opts = opts;
@@ -323,8 +324,7 @@ export class DatastoreSync {
         } catch {
           continue; // will fail as an item later; pairs with nothing
         }
-        const match = await this.#findMatch(s, serverData);
-        if (match) s.claimed.push(match);
+        await this.#findMatch(s, serverData); // claims its match in s.claimed
       }
       const listing = await this.#store.list();
       const keep = new Set([...s.claimed, ...s.touched]);
@@ -386,20 +386,31 @@ export class DatastoreSync {
   /** Slow sync: find an unpaired server item that is "the same" as the device's. */
   async #findMatch(s: DatastoreSessionState, serverData: string): Promise<string | undefined> {
     if (!s.matchIndex) {
-      const listing = await this.#store.list();
-      const index: Record<string, string[]> = {};
-      for (let i = 0; i < listing.items.length; i += FETCH_BATCH) {
-        const batch = await this.#store.fetch(listing.items.slice(i, i + FETCH_BATCH).map((it) => it.href));
-        for (const item of batch) for (const fp of this.#fingerprints(item.data)) (index[fp] ??= []).push(item.href);
-      }
-      s.matchIndex = index;
+      // One build however many items ask at once (items of a message may be applied concurrently).
+      this.#matchIndexLoad ??= this.#buildMatchIndex().finally(() => (this.#matchIndexLoad = undefined));
+      const index = await this.#matchIndexLoad;
+      s.matchIndex ??= index;
     }
     const claimed = claimedSet(s.claimed);
     for (const fp of this.#fingerprints(serverData)) {
       const hit = s.matchIndex[fp]?.find((href) => !claimed.has(href));
-      if (hit) return hit;
+      if (hit) {
+        // Claimed here, with no await in between: an item applied concurrently must not pair with it too.
+        s.claimed.push(hit);
+        return hit;
+      }
     }
     return undefined;
+  }
+
+  async #buildMatchIndex(): Promise<Record<string, string[]>> {
+    const listing = await this.#store.list();
+    const index: Record<string, string[]> = {};
+    for (let i = 0; i < listing.items.length; i += FETCH_BATCH) {
+      const batch = await this.#store.fetch(listing.items.slice(i, i + FETCH_BATCH).map((it) => it.href));
+      for (const item of batch) for (const fp of this.#fingerprints(item.data)) (index[fp] ??= []).push(item.href);
+    }
+    return index;
   }
 
   // ------------------------------------------------------------------ server -> device

@@ -169,6 +169,15 @@ describe('sync engine (DatastoreSync) with an in-memory DataStore and the SQLite
     assert.deepEqual((await state.getMap(key)).map((e) => [e.luid, e.guid]), [['PHONE-1', long]]);
   });
 
+  it('slow sync, items applied concurrently: two device twins of one server item pair it once', async function () {
+    store.put('/alice/contacts/x.vcf', card('Grace Hopper', '+49 170 222'));
+    const sync = new DatastoreSync(store, state, key, contactsTranslator, log);
+    const s = session('slow');
+    const outs = await Promise.all(['L1', 'L2'].map((l) => sync.applyAdd(s, l, card21('Grace Hopper', '+49170222'), { type: 'text/x-vcard' })));
+    assert.deepEqual(outs.map((o) => o.result).sort(), ['added', 'merged']);
+    assert.equal(store.items.size, 2);
+  });
+
   it('slow-sync matching rules per datastore: with only name+email, a name+phone twin is not paired', async function () {
     store.put('/alice/contacts/x.vcf', card('Grace Hopper', '+49 170 222'));
     const strict = new DatastoreSync(store, state, key, contactsTranslator, log, { conflict: 'newer-wins', match: ['name+email'] });
