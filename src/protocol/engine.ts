@@ -329,7 +329,9 @@ export class ProtocolEngine {
       : {
         name: dsMap.name, mode, clientUri: sourceUri, serverUri: targetUri, clientNext: '', serverNext: newAnchor(), deviceFormat,
         touched: [], claimed: [], seenLuids: [], outgoing: [], outgoingComputed: false, awaitingMap: {}, tempGuidCounter: 0,
-        clientDone: !clientSends(mode), serverDone: false, stats: emptyStats(),
+        // Done only on the client's Final of package 3, even when it sends nothing (refresh from
+        // the server): a Sync before that is refused by clients (SyncEvolution: 400, then 514).
+        clientDone: false, serverDone: false, stats: emptyStats(),
       };
     Object.assign(ds, { clientUri: sourceUri, serverUri: targetUri, clientNext: anchor.next ?? ds.clientNext, deviceFormat });
     const { filter } = this.#filterField(dsMap.kind, session.deviceInfo, sourceUri, deviceFormat);
@@ -381,7 +383,7 @@ export class ProtocolEngine {
       ds: old.name, mode: old.mode, resumedSession: sessionLogId(prior.session.key), unconfirmed: unconfirmed.length, queued: old.outgoing.length,
       outgoingComputed: old.outgoingComputed, applied: old.stats,
     }, 'interrupted session resumed');
-    return { ...old, outgoing: [...unconfirmed, ...old.outgoing], clientDone: !clientSends(old.mode), serverDone: false };
+    return { ...old, outgoing: [...unconfirmed, ...old.outgoing], clientDone: false, serverDone: false };
   }
 
   /** Name this session in the device record as the one a later Alert 225 continues. */
