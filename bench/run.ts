@@ -1,7 +1,8 @@
 // `npm run bench`: every benchmark of the project in one run, with ratios computed inside the run
 // (WBXML vs XML on the same messages, sync-collection vs full listing, SQLite vs Redis, XML vs
 // WBXML end to end). Not a test: nothing here passes or fails on a number.
-// Options: --skip-dav, --skip-e2e, --contacts N (end-to-end size, default 100).
+// Options: --skip-dav, --skip-e2e, --contacts N (end-to-end size, default 100),
+// --phases N (end-to-end phases against the PUT floor, default 1000; 0 skips them).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { decodeXml, encodeXml } from '../src/codec/xml.js';
@@ -14,6 +15,7 @@ import { benchState } from './state.js';
 const args = process.argv.slice(2);
 const has = (flag: string): boolean => args.includes(flag);
 const contacts = Number(args[args.indexOf('--contacts') + 1]) || 100;
+const phasesN = args.includes('--phases') ? Number(args[args.indexOf('--phases') + 1]) : 1000;
 const round = (x: number): number => Math.round(x * 10) / 10;
 
 function rate(bytes: number, fn: () => void, ms = 400): number {
@@ -76,6 +78,21 @@ async function converters(): Promise<void> {
   section('vCalendar conversion (events/s, one core)', await benchVcal());
 }
 
+async function translatorPath(): Promise<void> {
+  const { benchTranslatorPath } = await import('./translator-path.js');
+  section('Translator work per contact (slow-sync create, refresh item; CPU, one core)', benchTranslatorPath());
+}
+
+async function davWrite(): Promise<void> {
+  const { benchDavWrite } = await import('./dav-write.js');
+  section('DAV write path (Radicale, 300 creates; CPU of this process, wall against the bare-PUT floor)', await benchDavWrite(300));
+}
+
+async function phases(): Promise<void> {
+  const { benchE2ePhases } = await import('./e2e-phases.js');
+  section(`End-to-end phases, ${phasesN} contacts (SyncEvolution -> gateway -> Radicale; now vs before; floor = sequential PUTs)`, await benchE2ePhases(phasesN));
+}
+
 async function chunks(): Promise<void> {
   const { benchChunks } = await import('./chunks.js');
   section('Large-object chunks and conflict bookkeeping (one core, wall time)', benchChunks());
@@ -120,9 +137,12 @@ const steps: Array<[string, () => Promise<void>, boolean]> = [
   ['codecs', codecs, true],
   ['converters', converters, true],
   ['chunks', chunks, true],
+  ['translator path', translatorPath, true],
   ['state', state, true],
   ['dav', dav, !has('--skip-dav')],
+  ['dav write', davWrite, !has('--skip-dav')],
   ['e2e', endToEnd, !has('--skip-e2e')],
+  ['e2e phases', phases, !has('--skip-e2e') && phasesN > 0],
 ];
 for (const [name, fn, enabled] of steps) {
   if (!enabled) continue;

@@ -5,8 +5,9 @@ import type { Server } from 'node:http';
 import { AccountRegistry } from './accounts/mappings.js';
 import { commandSizer, encodeMessage } from './codec/index.js';
 import { loadSettings, PACKAGE_ROOT, publicSyncUrl, type Settings } from './config.js';
-import { verifyDavCredentials } from './datastores/index.js';
+import { verifyDavCredentials, type DavRequestEvent } from './datastores/index.js';
 import { AccountStores } from './accounts/account-stores.js';
+import type { AccountStoresOptions } from './accounts/account-stores.js';
 import { loadProviderProfiles, validateAccountProviders } from './accounts/providers.js';
 import type { AccountMapping } from './accounts/mappings.js';
 import type { TokenStore } from './datastores/oauth2.js';
@@ -26,6 +27,7 @@ import { providerFor } from './accounts/providers.js';
 import { adminRouter, AdminAuth, adminSettingsFrom, HistoryObserver, SyncHistory } from './admin/index.js';
 import { combineObservers, davRequestRecorder, defaultMetrics, MetricsObserver, ReadinessChecker, timedStateStore } from './metrics/index.js';
 import { describeError, GatewayError } from './errors.js';
+import { createPushService, type PushService } from './push/index.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -45,12 +47,15 @@ export interface RunningGateway {
   reloadMappings(): boolean;
   /** Stop listening; running requests get `graceMs` (default SHUTDOWN_GRACE_SECONDS) to finish. */
   close(graceMs?: number): Promise<void>;
+  push: PushService;
 }
 
 export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** Log destination (tests write to a file); default stdout. */
   logDestination?: Parameters<typeof createLogger>[1];
+  /** DAV client instrumentation for benchmarks: request accounting, or fetch instead of node:http. */
+  dav?: Pick<NonNullable<AccountStoresOptions['dav']>, 'onRequest' | 'fetch' | 'deferEtag'>;
 }
 
 export async function startGateway(overrides: Partial<Settings> = {}, opts: StartOptions = {}): Promise<RunningGateway> {
@@ -65,19 +70,35 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
   const state = timedStateStore(rawState, metrics.stateStoreDuration);
   const history = new SyncHistory(state);
   const metricsObserver = new MetricsObserver(metrics, { openTtlSeconds: Math.max(settings.sessionTtlSeconds, settings.resumeTtlSeconds) });
-  const observer = combineObservers(log, metricsObserver, new HistoryObserver(history, log));
   const recordDav = davRequestRecorder(metrics);
   const backupsDir = path.resolve(settings.stateDir, 'backups');
   const userAgent = `syncml-dav-gateway/${VERSION}`;
   const providerProfiles = loadProviderProfiles(path.join(PACKAGE_ROOT, 'config', 'providers'));
   validateAccountProviders(accounts.list(), providerProfiles);
   const tokenStore = tokenStoreOn(state);
-  const stores = new AccountStores({ profiles: providerProfiles, userAgent, tokenStore, dav: { timeoutMs: settings.davTimeoutSeconds * 1000 }, onDavRequest: (provider, e) => {
-    recordDav(provider, e);
+  const benchOnRequest = opts.dav?.onRequest;
+  const logDav = (e: DavRequestEvent): void => {
     // LOG_LEVEL=debug: one line per DAV request (no credentials: they travel in headers).
     log.debug({ method: e.method, url: e.url, status: e.status, ms: Math.round(e.durationMs) }, 'DAV request');
+    benchOnRequest?.(e);
+  };
+  const stores = new AccountStores({ profiles: providerProfiles, userAgent, tokenStore, dav: {
+    timeoutMs: settings.davTimeoutSeconds * 1000,
+    ...opts.dav,
+    onRequest: logDav,
+  }, onDavRequest: (provider, e) => {
+    recordDav(provider, e);
+    logDav(e);
   } });
   let serverUrl = publicSyncUrl(settings);
+  // Server-alerted sync; its `push.observer` receives the engine's session reports.
+  const push = createPushService({
+    accounts: accounts.list(), state, log, env, serverId: () => serverUrl, sessionTtlSeconds: settings.sessionTtlSeconds,
+    openStore: (mapping, name) => stores.open(mapping, mapping.datastores.find((d) => d.name === name)!,
+      mapping.dav.username && mapping.dav.password !== undefined ? { username: mapping.dav.username, password: mapping.dav.password } : undefined),
+  });
+  // Metrics, the admin page's history and push hear every session report; one failing does not stop the others.
+  const observer = combineObservers(log, metricsObserver, new HistoryObserver(history, log), push.observer);
   const engine = new ProtocolEngine({
     accounts,
     state,
@@ -173,15 +194,17 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
       timer = setTimeout(reloadMappings, 300); // editors write a file in several steps
     });
   }
+  push.start();
   log.info({
     url: serverUrl, ...(tlsPort !== undefined ? { tlsPort, tlsProfile: settings.tlsProfile } : {}), accounts: accounts.list().map((a) => a.account), store: settings.redisUrl ? 'redis' : 'embedded',
     admin: admin ? (adminListener ? `${adminListener.url}/admin` : '/admin') : 'off', ...(adminListener ? { metrics: `${adminListener.url}/metrics` } : {}),
   }, 'gateway listening');
   return {
-    url: serverUrl, port, server, state, log, reloadMappings, history, ...(adminListener ? { admin: adminListener } : {}),
+    url: serverUrl, port, server, state, log, push, reloadMappings, history, ...(adminListener ? { admin: adminListener } : {}),
     ...(tlsPort !== undefined ? { tlsPort } : {}),
     close: async (graceMs = settings.shutdownGraceSeconds * 1000) => {
       watcher?.close();
+      await push.stop();
       const dropped = await closeGracefully(servers, graceMs);
       if (dropped) log.warn({ dropped, graceMs }, 'shutdown: connections still busy after the grace period were closed');
       metricsObserver.detach();

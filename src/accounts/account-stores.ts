@@ -22,7 +22,7 @@ export interface AccountStoresOptions {
   /** Where OAuth2 access tokens are kept between processes (e.g. backed by the StateStore). */
   tokenStore?: TokenStore;
   userAgent?: string;
-  dav?: Pick<DavClientOptions, 'timeoutMs' | 'concurrency' | 'retry' | 'onRequest' | 'fetch'> & { batchSize?: number };
+  dav?: Pick<DavClientOptions, 'timeoutMs' | 'concurrency' | 'retry' | 'onRequest' | 'fetch'> & { batchSize?: number; deferEtag?: boolean };
   /** Every DAV request of the stores, with the account's provider (metrics); overrides `dav.onRequest`. */
   onDavRequest?: (provider: string, e: DavRequestEvent) => void;
 }
@@ -93,7 +93,9 @@ export class AccountStores {
     const profile = providerFor(mapping, this.#opts.profiles);
     const onDav = this.#opts.onDavRequest;
     return (kind, url) => createDavStore({
-      kind, collectionUrl: url, credentials: auth, userAgent: this.#opts.userAgent, quirks: profile.quirks, ...this.#opts.dav,
+      kind, collectionUrl: url, credentials: auth, userAgent: this.#opts.userAgent, quirks: profile.quirks,
+      // The sync engine fills missing ETags from its listing (no PROPFIND per written item).
+      deferEtag: true, ...this.#opts.dav,
       ...(onDav ? { onRequest: (e: DavRequestEvent) => onDav(profile.name, e) } : {}),
     });
   }

@@ -59,6 +59,8 @@ const mappingSchema = z.object({
   }).strict(),
   datastores: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'datastore names are letters, digits, - and _'), datastoreSchema)
     .refine((d) => Object.keys(d).length > 0, 'at least one datastore is needed'),
+  /** Server-alerted sync settings, validated by push/settings.ts. */
+  push: z.record(z.string(), z.unknown()).optional(),
 }).strict();
 
 export type AccountMappingFile = z.infer<typeof mappingSchema>;
@@ -104,6 +106,8 @@ export interface AccountMapping {
     oauth2?: OAuth2Mapping;
   };
   datastores: DatastoreMapping[];
+  /** The `push:` block as written (push/settings.ts reads it). */
+  push?: Record<string, unknown>;
 }
 
 /** The kind a datastore's name says (contacts, card, calendar, tasks …); undefined when it says none. */
@@ -207,6 +211,7 @@ export function parseMapping(text: string, file: string, env: NodeJS.ProcessEnv 
     auth: m.auth === 'passthrough' ? { mode: 'passthrough' } : { mode: 'secret', ...m.auth },
     dav: m.dav,
     datastores,
+    ...(m.push ? { push: m.push } : {}),
   };
 }
 

@@ -160,6 +160,7 @@ export async function runConvert(args: string[], io: ConvertIo = { write: (t) =>
       try {
         const calOpts: Parameters<CalendarModule['convertCalendar']>[2] = {};
         if (profile?.defaultTimezone !== undefined) calOpts.defaultTimezone = profile.defaultTimezone;
+        if (profile?.priorityScale !== undefined) calOpts.priorityScale = profile.priorityScale;
         io.write(cal.convertCalendar(b.bytes, to, calOpts));
       } catch (err) {
         problems.push(problem(opts.file, b, err));

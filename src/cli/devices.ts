@@ -14,6 +14,7 @@ commands:
   reset <account> <deviceId> [datastore]    forget anchors and map (all datastores, or one): the next session is a slow sync
   forget <account> <deviceId>               delete everything stored for the device
   export <account> <deviceId>               print the device's record, anchors and maps as JSON (for support)
+  push-test <account> <deviceId>            send the device a SAN now and report the outcome (docs/push.md)
 
 The state store is the one the gateway uses: REDIS_URL when set, else <STATE_DIR>/state.sqlite.
 `;
@@ -74,6 +75,10 @@ function parse(cmd: string, rest: string[]): Command {
       const key = deviceArgs('export', rest);
       return (store, print) => exportDevice(store, print, key);
     }
+    case 'push-test': {
+      const key = deviceArgs('push-test', rest);
+      return async (store, print) => (await import('./push.js')).pushTest(store, key, print);
+    }
     default:
       throw usage(`unknown devices command ${cmd}`);
   }
@@ -124,6 +129,14 @@ async function list(store: StateStore, print: (line: string) => void, account: s
     throw new GatewayError('NOT_FOUND', `no devices for account ${account}` + (known.length ? ` (accounts with devices: ${known.join(', ')})` : ' (no device has synced yet)'));
   }
   for (const line of formatTable(rows)) print(line);
+  // Names a phone asked for that its mapping does not list: exactly as sent, with the fix.
+  const unknown = devices.flatMap((d) => (d.record.unknownDatastores ?? []).map((u) => ({ d, u })));
+  if (unknown.length > 0) {
+    print('');
+    print('unknown datastore names (the phone got 404 for them):');
+    for (const { d, u } of unknown) print(`  ${d.account} ${d.deviceId} "${u.uri}"${u.source ? ` (phone's own name "${u.source}")` : ''} at ${u.at}: ${u.hint}`);
+  }
+  for (const line of await (await import('./push.js')).pushStatusLines(store, devices)) print(line);
 }
 
 async function reset(store: StateStore, print: (line: string) => void, key: DeviceKey, datastore: string | undefined): Promise<void> {

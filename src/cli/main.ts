@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { AccountRegistry } from '../accounts/mappings.js';
-import { decodeAny, decodeXml, formatXml, messageToTree } from '../codec/index.js';
+import { decodeDocument, decodeXml, formatXml } from '../codec/index.js';
 import { encodeWbxml } from '../codec/wbxml/index.js';
 import { loadSettings } from '../config.js';
 import { describeError } from '../errors.js';
@@ -14,7 +14,8 @@ export const USAGE = `usage: syncml-gateway [--help | --version] [command] [--he
 
 commands:
   serve                      run the gateway (default); settings from config/defaults.yaml and the environment
-  decode <file>              print a SyncML message or DevInf (XML or WBXML) as indented XML
+  decode <file>              print a SyncML message or DevInf (XML or WBXML) as indented XML, or a SAN
+  san <account> <device> [--datastore NAME]... [--out FILE]   build a device's SAN (docs/push.md)
   encode <file.xml> [out]    write a SyncML XML message as WBXML (to out, or stdout)
   convert <file> --to vcard21|vcard30|vcard40|vcal10|ical20 [--device-profile NAME]
                              print what the items of a file become
@@ -88,10 +89,14 @@ async function run(cmd: string, rest: string[], stdout: NonNullable<CliIo['stdou
     case 'decode': {
       const { positionals: [file] } = parseCommand(rest, {}, DECODE_USAGE, 1);
       if (!file) throw new UsageError('decode needs a file', DECODE_USAGE);
-      const { message } = decodeAny(new Uint8Array(readFileSync(file)));
-      stdout.write(formatXml(messageToTree(message)));
+      const bytes = new Uint8Array(readFileSync(file));
+      const san = (await import('./push.js')).sanText(bytes);
+      stdout.write(san ?? formatXml(decodeDocument(bytes)));
       return;
     }
+    case 'san':
+      await (await import('./push.js')).runSan(rest);
+      return;
     case 'encode': {
       const { positionals: [file, out] } = parseCommand(rest, {}, ENCODE_USAGE, 2);
       if (!file) throw new UsageError('encode needs an XML file', ENCODE_USAGE);

@@ -2,6 +2,7 @@
 import { GatewayError } from '../errors.js';
 import { messageToTree, treeToMessage, writeCommand } from './message.js';
 import type { Command, SyncMLMessage, WireFormat } from './model.js';
+import type { SmlElement } from './tree.js';
 import { decodeWbxml, encodeWbxml, isWbxml } from './wbxml/index.js';
 import { decodeXml, encodeXml } from './xml.js';
 
@@ -35,6 +36,16 @@ export function decodeMessage(body: Uint8Array, encoding: WireFormat['encoding']
 /** Decode a file of unknown encoding (CLI): WBXML by its version byte, else XML. */
 export function decodeAny(body: Uint8Array): Decoded {
   return decodeMessage(body, isWbxml(body) ? 'wbxml' : 'xml');
+}
+
+/**
+ * Decode any SyncML-family document (CLI `decode`): a SyncML message is read through the message
+ * model (so what is printed is what the gateway understood); a standalone DevInf (as phones and
+ * libwbxml's examples have them) is printed as its element tree.
+ */
+export function decodeDocument(body: Uint8Array): SmlElement {
+  const root = isWbxml(body) ? decodeWbxml(body).root : decodeXml(body);
+  return root.name === 'SyncML' ? messageToTree(treeToMessage(root)) : root;
 }
 
 const utf8 = new TextEncoder();

@@ -6,6 +6,7 @@ import type {
 } from './model.js';
 import { METINF_NS, NAMESPACES } from './model.js';
 import { childElements, childText, el, firstChild, isElement, isOpaque, textOf, type SmlElement, type SmlNode } from './tree.js';
+import { decodeXml } from './xml.js';
 
 
 // ---------------------------------------------------------------- tree -> model
@@ -149,11 +150,28 @@ function readItem(e: SmlElement): Item {
   return item;
 }
 
-/** Data holds text, or one structured element (DevInf, Anchor) in a foreign namespace. */
+/**
+ * Data holds text, or one structured element (DevInf, Anchor) in a foreign namespace. Some
+ * SyncML 1.0 XML clients send their DevInf as text (`<![CDATA[<DevInf …>]]>` or escaped): such
+ * text is parsed, so it reads like the element the WBXML form carries.
+ */
 function readData(e: SmlElement): ItemData {
   const elems = childElements(e);
   if (elems.length === 1) return elems[0]!;
-  return textOf(e) ?? '';
+  const text = textOf(e) ?? '';
+  return devInfFromText(text) ?? text;
+}
+
+const DEVINF_TEXT_RE = /^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--[\s\S]*?-->\s*)*<DevInf[\s>]/;
+
+function devInfFromText(text: string): SmlElement | undefined {
+  if (!DEVINF_TEXT_RE.test(text)) return undefined;
+  try {
+    const root = decodeXml(text.trim());
+    return root.name === 'DevInf' ? root : undefined;
+  } catch {
+    return undefined; // not well-formed: left as text (the engine answers as before)
+  }
 }
 
 function base(e: SmlElement): { cmdId: string; noResp?: boolean; cred?: Cred; meta?: Meta } {

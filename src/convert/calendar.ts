@@ -4,7 +4,7 @@ import ICAL from 'ical.js';
 import { GatewayError } from '../errors.js';
 import type { VersitComponent } from './versit/index.js';
 import { parseVersit, serializeVersit, unescapeText } from './versit/index.js';
-import { icalToVcal, localToUtcMs, vcalToIcal } from './vcalendar/index.js';
+import { icalToVcal, localToUtcMs, vcalToIcal, type PriorityScale } from './vcalendar/index.js';
 
 export interface CalendarConvertOptions {
   /** IANA zone of the device: floating phone times are read (and local output written) in it. */
@@ -19,6 +19,12 @@ export interface CalendarConvertOptions {
   countMode?: 'intervals' | 'occurrences';
   /** DTSTAMP for items without LAST-MODIFIED/DCREATED (default: now). */
   now?: Date;
+  /** vCalendar items without UID: content-derived UID (default) or none (the caller sets one). */
+  uidFromContent?: boolean;
+  /** Charset of unlabelled 8-bit device data (device profile `charset`). */
+  defaultCharset?: string;
+  /** The device's vCalendar PRIORITY scale: 3 (phones, default), 5 (Palm) or 9 (Psion, desktop). */
+  priorityScale?: PriorityScale;
   onWarning?: (message: string) => void;
 }
 
@@ -28,8 +34,9 @@ function toText(input: string | Uint8Array): string {
   return typeof input === 'string' ? input : new TextDecoder('utf-8').decode(input);
 }
 
-function parseStrict(input: string | Uint8Array, warn: (m: string) => void): VersitComponent[] {
+function parseStrict(input: string | Uint8Array, warn: (m: string) => void, defaultCharset?: string): VersitComponent[] {
   const roots = parseVersit(input, {
+    ...(defaultCharset !== undefined ? { defaultCharset } : {}),
     onWarning: (m) => {
       // A component closed by its parent's END is a truncated object (Symbian Invalid/2.vcs).
       if (/unterminated|never ended/i.test(m)) throw new GatewayError('INVALID_ITEM', `truncated calendar object: ${m}`);
@@ -89,7 +96,7 @@ function icalTexts(input: string | Uint8Array, opts: CalendarConvertOptions): st
   const text = toText(input);
   for (const cal of cals) {
     if (detectCalendarFormat(cal) === 'vcal10') {
-      out.push(vcalToIcal(cal, { defaultTimezone: opts.defaultTimezone, countMode: opts.countMode, now: opts.now, onWarning: warn }));
+      out.push(vcalToIcal(cal, { defaultTimezone: opts.defaultTimezone, countMode: opts.countMode, now: opts.now, uidFromContent: opts.uidFromContent, priorityScale: opts.priorityScale, onWarning: warn }));
     } else {
       out.push(text);
     }
@@ -103,12 +110,12 @@ function icalTexts(input: string | Uint8Array, opts: CalendarConvertOptions): st
  */
 export function convertCalendar(input: string | Uint8Array, to: CalendarFormat, opts: CalendarConvertOptions = {}): string {
   const warn = opts.onWarning ?? (() => undefined);
-  const cals = parseStrict(input, warn);
+  const cals = parseStrict(input, warn, opts.defaultCharset);
   const parts: string[] = [];
   for (const cal of cals) {
     const from = detectCalendarFormat(cal);
     if (from === 'vcal10') {
-      const ical = vcalToIcal(cal, { defaultTimezone: opts.defaultTimezone, countMode: opts.countMode, now: opts.now, onWarning: warn });
+      const ical = vcalToIcal(cal, { defaultTimezone: opts.defaultTimezone, countMode: opts.countMode, now: opts.now, uidFromContent: opts.uidFromContent, priorityScale: opts.priorityScale, onWarning: warn });
       if (to === 'ical20') parts.push(ical);
       else parts.push(icalToVcal(parseIcal(ical), { ...opts, onWarning: warn }));
     } else {

@@ -1,11 +1,15 @@
 // HTTP plumbing for the DAV stores: one wrapped fetch (auth, User-Agent, timeout, concurrency
 // limit, retries with back-off, network-error mapping, request accounting) that is handed to
 // tsdav, and helpers that run tsdav requests and turn failures into GatewayErrors.
-import { davRequest, createObject, updateObject, deleteObject } from 'tsdav';
+import { davRequest } from 'tsdav';
 import type { DAVResponse } from 'tsdav';
 import type { DavCredentials } from './datastore.js';
 import { davHttpError, davNetworkError } from './dav-errors.js';
 import type { DavScope } from './dav-errors.js';
+import { headerEntries, sharedTransport } from './http-transport.js';
+import { compactToXml, parseMultistatus } from './multistatus.js';
+import type { CompactXml } from './multistatus.js';
+import type { ReplyHeaders } from './http-transport.js';
 import { Semaphore } from './limit.js';
 import { backoffDelay, parseRetryAfter, repeatable, retryPolicy, retryableStatus, sleep } from './retry.js';
 import type { RetryOptions, RetryPolicy } from './retry.js';
@@ -43,7 +47,7 @@ export interface DavClientOptions {
   concurrency?: number;
   /** Per request, including reading the body (default 30 s). */
   timeoutMs?: number;
-  /** Underlying fetch (default: global fetch); tests wrap it to count requests. */
+  /** Underlying fetch (default: node:http with keep-alive, see http-transport.ts); tests wrap it to count requests. */
   fetch?: typeof globalThis.fetch;
   onRequest?: (event: DavRequestEvent) => void;
   /** Retries on 429/503/timeouts/resets (default: 3 retries within 30 s); `false`: none. */
@@ -61,7 +65,7 @@ export function authorizationHeader(auth: DavCredentials | { bearer: string }): 
 export interface DavReply {
   status: number;
   statusText: string;
-  headers: Headers;
+  headers: ReplyHeaders;
   body: string;
 }
 
@@ -105,7 +109,7 @@ export class DavClient {
   readonly #userAgent: string;
   readonly #timeoutMs: number;
   readonly #limit: Semaphore;
-  readonly #baseFetch: typeof globalThis.fetch;
+  readonly #baseFetch: typeof globalThis.fetch | undefined;
   readonly #onRequest: ((event: DavRequestEvent) => void) | undefined;
   readonly #retry: RetryPolicy;
 
@@ -116,29 +120,44 @@ export class DavClient {
     this.#userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
     this.#timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#limit = new Semaphore(opts.concurrency ?? DEFAULT_CONCURRENCY);
-    // Node's built-in fetch keeps connections alive (undici's global agent), so consecutive
-    // requests to one server reuse a socket; the tests count connections to hold that true.
-    this.#baseFetch = opts.fetch ?? globalThis.fetch;
+    // Without an injected fetch, requests go through node:http with a keep-alive agent shared by
+    // all clients (http-transport.ts), so consecutive requests to one server reuse a socket.
+    this.#baseFetch = opts.fetch;
     this.#onRequest = opts.onRequest;
     this.#retry = retryPolicy(opts.retry);
   }
 
   /**
-   * The fetch given to tsdav. Adds Authorization and User-Agent, bounds concurrency, applies
-   * the timeout to headers *and* body, buffers the body so the connection is released inside
-   * the limit, and retries what is worth retrying (see retry.ts) within the time budget.
-   * Network failures become GatewayError BACKEND_UNAVAILABLE here.
+   * The fetch given to tsdav (discovery, multistatus parsing) and used by discovery/verify:
+   * the same exchange as put/delete, wrapped in a Fetch Response.
    */
   readonly fetch: typeof globalThis.fetch = async (input, init) => {
-    const method = methodOf(init);
-    const url = urlOf(input);
+    const headers: Record<string, string> = {};
+    new Headers(init?.headers).forEach((v, k) => {
+      headers[k] = v;
+    });
+    const body = typeof init?.body === 'string' ? init.body : init?.body == null ? undefined : String(init.body);
+    const reply = await this.exchange(methodOf(init), urlOf(input), headers, body, init?.redirect !== 'manual');
+    return new Response(NULL_BODY.has(reply.status) ? null : reply.body, {
+      status: reply.status,
+      statusText: reply.statusText,
+      headers: reply.headers instanceof Headers ? reply.headers : headerEntries(reply.headers),
+    });
+  };
+
+  /**
+   * One request with Authorization and User-Agent added, under the concurrency limit, with the
+   * timeout applied to headers *and* body, and retries of what is worth retrying (see retry.ts)
+   * within the time budget. Network failures become GatewayError BACKEND_UNAVAILABLE here.
+   */
+  async exchange(method: string, url: string, headers: Record<string, string>, body?: string, followRedirects = true): Promise<DavReply> {
     return this.#limit.run(async () => {
       const started = performance.now();
       let tokenRefreshed = false;
       for (let attempt = 0; ; attempt++) {
-        let res: Response;
+        let res: DavReply;
         try {
-          res = await this.#attempt(input, init, method, url);
+          res = await this.#attempt(method, url, headers, body, followRedirects);
         } catch (err) {
           const delay = backoffDelay(this.#retry, attempt);
           if (transient(err) && repeatable(method) && this.#mayRetry(attempt, started, delay)) {
@@ -166,7 +185,7 @@ export class DavClient {
         return res;
       }
     });
-  };
+  }
 
   #mayRetry(attempt: number, started: number, delay: number): boolean {
     return attempt < this.#retry.retries && performance.now() - started + delay < this.#retry.maxTotalMs;
@@ -178,32 +197,29 @@ export class DavClient {
   }
 
   /** One HTTP exchange with the body read (so the timeout covers it), or a thrown failure. */
-  async #attempt(
-    input: Parameters<typeof globalThis.fetch>[0],
-    init: RequestInit | undefined,
-    method: string,
-    url: string,
-  ): Promise<Response> {
+  async #attempt(method: string, url: string, extra: Record<string, string>, body: string | undefined, follow: boolean): Promise<DavReply> {
     this.requestCount++;
-    const headers = new Headers(init?.headers);
-    if (this.#tokenSource) headers.set('Authorization', `Bearer ${await this.#tokenSource.getToken()}`);
-    else if (this.#auth) headers.set('Authorization', this.#auth);
-    headers.set('User-Agent', this.#userAgent);
+    const headers: Record<string, string> = { ...extra };
+    if (this.#tokenSource) headers['Authorization'] = `Bearer ${await this.#tokenSource.getToken()}`;
+    else if (this.#auth) headers['Authorization'] = this.#auth;
+    headers['User-Agent'] = this.#userAgent;
     const t0 = performance.now();
     let status: number | undefined;
     try {
-      const res = await this.#baseFetch(input, {
-        ...init,
+      if (!this.#baseFetch) {
+        const reply = await sharedTransport().request({ method, url, headers, body, timeoutMs: this.#timeoutMs, followRedirects: follow });
+        status = reply.status;
+        return reply;
+      }
+      const res = await this.#baseFetch(url, {
+        method,
         headers,
+        body,
+        redirect: follow ? 'follow' : 'manual',
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
       status = res.status;
-      const body = await res.text();
-      return new Response(NULL_BODY.has(res.status) ? null : body, {
-        status: res.status,
-        statusText: res.statusText,
-        headers: res.headers,
-      });
+      return { status: res.status, statusText: res.statusText, headers: res.headers, body: await res.text() };
     } finally {
       this.#onRequest?.({ method, url, status, durationMs: performance.now() - t0 });
     }
@@ -246,30 +262,42 @@ export class DavClient {
     return res;
   }
 
+  /**
+   * PROPFIND or REPORT for the item path (listing, multiget, sync-collection, ETag reads): the
+   * same contract as multistatus(), parsed with fast-xml-parser instead of tsdav (multistatus.ts).
+   */
+  async items(params: {
+    url: string;
+    method: 'PROPFIND' | 'REPORT';
+    depth: '0' | '1';
+    body: CompactXml;
+    scope: DavScope;
+  }): Promise<DAVResponse[]> {
+    const reply = await this.exchange(params.method, params.url, { Depth: params.depth, 'Content-Type': 'application/xml; charset=utf-8' }, compactToXml(params.body));
+    const parsed = reply.status >= 200 && reply.status < 300 && /xml/i.test(reply.headers.get('Content-Type') ?? '')
+      ? parseMultistatus(reply.body, reply)
+      : undefined;
+    if (!parsed) {
+      throw davHttpError({
+        method: params.method,
+        url: params.url,
+        status: reply.status >= 300 ? reply.status : 502,
+        statusText: reply.status >= 300 ? reply.statusText : 'not a DAV multistatus response',
+        body: reply.body.slice(0, 4096),
+        scope: params.scope,
+      });
+    }
+    return parsed;
+  }
+
   /** PUT an item; resolves with whatever status the server gave (callers decide). */
-  async put(url: string, data: string, contentType: string, extra: Record<string, string>) {
-    const headers = { 'Content-Type': contentType, ...extra };
-    // tsdav's createObject/updateObject return the raw Response, so status, ETag and
-    // Location stay under our control (its createVCard/updateVCard add nothing on top).
-    const res = extra['If-Match']
-      ? await updateObject({ url, data, headers, fetch: this.fetch })
-      : await createObject({ url, data, headers, fetch: this.fetch });
-    return toReply(res);
+  put(url: string, data: string, contentType: string, extra: Record<string, string>): Promise<DavReply> {
+    return this.exchange('PUT', url, { 'Content-Type': contentType, ...extra }, data);
   }
 
-  async delete(url: string, ifMatch: string | undefined): Promise<DavReply> {
-    const res = await deleteObject({ url, etag: ifMatch, fetch: this.fetch });
-    return toReply(res);
+  delete(url: string, ifMatch: string | undefined): Promise<DavReply> {
+    return this.exchange('DELETE', url, ifMatch ? { 'If-Match': ifMatch } : {});
   }
-}
-
-async function toReply(res: Response): Promise<DavReply> {
-  return {
-    status: res.status,
-    statusText: res.statusText,
-    headers: res.headers,
-    body: await res.text(),
-  };
 }
 
 /** Text content of a tsdav-parsed property (string, number, `{_text}` or `{_cdata}`). */

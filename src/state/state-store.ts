@@ -49,6 +49,11 @@ export interface DeviceRecord {
    * the one an Alert 225 resumes. Cleared when a session completes.
    */
   openSession?: string;
+  /**
+   * Datastore names the device asked for that its account mapping does not list (newest last,
+   * at most 10), with the hint for the admin (accounts/datastore-names.ts); shown by `devices list`.
+   */
+  unknownDatastores?: Array<{ uri: string; source?: string; at: string; hint: string }>;
 }
 
 /**

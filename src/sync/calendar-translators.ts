@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import ICAL from 'ical.js';
 import { calendarFingerprint, convertCalendar } from '../convert/calendar.js';
 import { convertNote, parseNote, writeNote, type Note } from '../convert/notes.js';
-import { localToUtcMs } from '../convert/vcalendar/index.js';
+import { localToUtcMs, priorityScaleOf, type PriorityScale } from '../convert/vcalendar/index.js';
 import { parseVersit, serializeProperty, type VersitComponent } from '../convert/versit/index.js';
 import { GatewayError } from '../errors.js';
 import type { ItemKind } from '../datastores/datastore.js';
@@ -412,6 +412,12 @@ function normText(s: string): string {
   return s.normalize('NFC').toLowerCase().replace(/\s+/g, ' ').trim();
 }
 
+/** The device's PRIORITY scale from the PRIORITY values its CTCap (or device profile) lists. */
+function scaleOf(filter: FieldFilter | undefined): { priorityScale?: PriorityScale; defaultCharset?: string } {
+  const scale = filter?.priorityScale ?? priorityScaleOf(filter?.properties['PRIORITY']?.valEnum);
+  return { ...(scale ? { priorityScale: scale } : {}), ...(filter?.charset ? { defaultCharset: filter.charset } : {}) };
+}
+
 function isVcal(to: DeviceFormat): boolean {
   return to.type.toLowerCase() === 'text/x-vcalendar' || to.version === '1.0';
 }
@@ -430,8 +436,10 @@ function calendarTranslator(kind: 'events' | 'tasks', opts: CalendarTranslatorOp
     ],
 
     // The content decides between 1.0 and 2.0: Meta/Type is often missing or generic.
-    toServer(data: string): string {
-      return normaliseItem(convertCalendar(data, 'ical20', { ...convOpts, now: now() }), comp);
+    toServer(data: string, _from?: DeviceFormat, filter?: FieldFilter, onWarning?: (m: string) => void): string {
+      // No content-derived UID: the sync engine derives one from (account, device, datastore, LUID).
+      const warn = onWarning ? { onWarning } : {};
+      return normaliseItem(convertCalendar(data, 'ical20', { ...convOpts, ...scaleOf(filter), ...warn, now: now(), uidFromContent: false }), comp);
     },
 
     toDevice(serverData: string, to: DeviceFormat, filter?: FieldFilter): string {
@@ -442,7 +450,7 @@ function calendarTranslator(kind: 'events' | 'tasks', opts: CalendarTranslatorOp
       const items = itemsOf(cal, comp);
       const master = masterOf(items);
       if (master && items.length > 1) for (const c of items) if (c !== master) cal.removeSubcomponent(c);
-      return filterCalendarForDevice(convertCalendar(serialize(cal), 'vcal10', convOpts), filter, 'vcal1.0');
+      return filterCalendarForDevice(convertCalendar(serialize(cal), 'vcal10', { ...convOpts, ...scaleOf(filter) }), filter, 'vcal1.0');
     },
 
     mergeFromDevice(serverData: string | undefined, deviceAsServer: string, filter?: FieldFilter): string {

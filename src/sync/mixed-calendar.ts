@@ -9,7 +9,7 @@ export function mixedCalendarTranslator(events: ItemTranslator, tasks: ItemTrans
   return {
     kind: 'events',
     deviceFormats: events.deviceFormats,
-    toServer: (data: string, from: DeviceFormat) => pick(data).toServer(data, from),
+    toServer: (data: string, from: DeviceFormat, filter?: FieldFilter, onWarning?: (m: string) => void) => pick(data).toServer(data, from, filter, onWarning),
     toDevice: (serverData: string, to: DeviceFormat, filter?: FieldFilter) => pick(serverData).toDevice(serverData, to, filter),
     mergeFromDevice: (serverData: string | undefined, device: string, filter?: FieldFilter) => pick(device).mergeFromDevice(serverData, device, filter),
     fingerprints: (serverData: string) => pick(serverData).fingerprints(serverData),

@@ -48,8 +48,8 @@ export const contactsTranslator: ItemTranslator = {
     { type: 'text/vcard', version: '3.0' },
   ],
 
-  toServer(data: string): string {
-    return convertContact(data, 'vcard30');
+  toServer(data: string, _from?: DeviceFormat, filter?: FieldFilter, onWarning?: (m: string) => void): string {
+    return convertContact(data, 'vcard30', { ...(filter?.charset ? { defaultCharset: filter.charset } : {}), ...(onWarning ? { onWarning } : {}) });
   },
 
   toDevice(serverData: string, to: DeviceFormat, filter?: FieldFilter): string {

@@ -38,7 +38,11 @@ export interface ItemTranslator {
   readonly kind: ItemKind;
   /** Formats the server can take from a device, most preferred first. */
   readonly deviceFormats: readonly DeviceFormat[];
-  toServer(data: string, from: DeviceFormat): string;
+  /**
+   * `filter`: what the device declared (its CTCap/profile), for value scales such as PRIORITY.
+   * `onWarning`: what the conversion repaired or could not keep (logged with the session).
+   */
+  toServer(data: string, from: DeviceFormat, filter?: FieldFilter, onWarning?: (message: string) => void): string;
   /** Server item in the device's format, reduced to what the device can store (`filter`). */
   toDevice(serverData: string, to: DeviceFormat, filter?: FieldFilter): string;
   /**

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { CONTENT_TYPES, decodeMessage, encodeMessage } from '../../src/codec/index.js';
 import type { Command, Item, SyncHdr, SyncMLMessage, WireFormat } from '../../src/codec/model.js';
 import type { Settings } from '../../src/config.js';
-import { startGateway, type RunningGateway } from '../../src/main.js';
+import { startGateway, type RunningGateway, type StartOptions } from '../../src/main.js';
 import type { DavServerHandle } from './dav-servers.js';
 import { accountYaml } from './mapping.js';
 import { makeTempDir } from './processes.js';
@@ -27,6 +27,8 @@ export interface TestGatewayOptions {
   settings?: Partial<Settings>;
   /** Environment for `${NAME}` secrets in the mapping. */
   env?: NodeJS.ProcessEnv;
+  /** DAV client instrumentation (benchmarks): request accounting, fetch instead of node:http. */
+  davClient?: StartOptions['dav'];
 }
 
 export async function startTestGateway(o: TestGatewayOptions): Promise<TestGateway> {
@@ -41,7 +43,7 @@ export async function startTestGateway(o: TestGatewayOptions): Promise<TestGatew
     port: 0, mappingsDir: mappings, stateDir: path.join(dir, 'state'), logLevel: 'debug', authCacheSeconds: 0,
     ...(o.redisUrl ? { redisUrl: o.redisUrl } : { redisUrl: '' }),
     ...o.settings,
-  }, { logDestination: logStream, ...(o.env ? { env: o.env } : {}) });
+  }, { logDestination: logStream, ...(o.env ? { env: o.env } : {}), ...(o.davClient ? { dav: o.davClient } : {}) });
   return {
     ...gw,
     dir,

@@ -243,6 +243,12 @@ export class SyncEvolutionClient {
     return env;
   }
 
+  /** The phone's private HOME/XDG environment (e.g. for syncevo-dbus-server under dbus-run-session). */
+  environment(): NodeJS.ProcessEnv {
+    this.#configure();
+    return this.#env();
+  }
+
   /** Run the syncevolution CLI synchronously (for --configure, --print-items ...). */
   cli(args: string[]): { code: number; output: string } {
     const bin = requireBinary('syncevolution', 'syncevolution');

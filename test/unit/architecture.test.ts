@@ -17,6 +17,7 @@ const ALLOWED: Record<string, string[]> = {
   sync: ['datastores', 'state', 'convert'],
   datastores: ['accounts'],
   accounts: ['datastores'],
+  push: ['codec', 'protocol', 'datastores', 'state', 'accounts'], // watches collections, sends SANs
   convert: ['codec'], // CTCap filters read DevInf element trees
   codec: [],
   state: [],

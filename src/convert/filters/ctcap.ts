@@ -28,6 +28,17 @@ export interface FieldFilter {
   verCt?: string;
   /** Upper-case property name -> capability; a name ending in `*` (`X-*`) is a prefix wildcard. */
   properties: Record<string, PropertyCap>;
+  /**
+   * vCalendar PRIORITY scale of the device (3 phones, 5 Palm, 9 Psion/desktop): from a device
+   * profile, else from the PRIORITY ValEnum of its CTCap. Declares values, restricts nothing.
+   */
+  priorityScale?: 3 | 5 | 9;
+  /**
+   * Charset of the device's 8-bit data without a CHARSET parameter (device profile `charset`,
+   * e.g. SHIFT_JIS for Japanese handsets); default: UTF-8 when valid, else the card's declared
+   * charset, else Windows-1252.
+   */
+  charset?: string;
 }
 
 /** Real vCard/vCalendar parameter names; any other 1.0/1.1 ParamName is a bare TYPE value. */

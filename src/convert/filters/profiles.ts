@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import iconv from 'iconv-lite';
 import { z } from 'zod';
 import { GatewayError } from '../../errors.js';
 import { selectFilter } from './ctcap.js';
@@ -64,6 +65,10 @@ const profileSchema = z.object({
     tasks: z.enum(['vcal10', 'ical20']).optional(),
   }).strict().optional(),
   defaultTimezone: timeZone.optional(),
+  /** vCalendar PRIORITY scale: 3 levels (phones, default), 5 (Palm), 9 (Psion/Epoc, desktop PIMs). */
+  priorityScale: z.union([z.literal(3), z.literal(5), z.literal(9)]).optional(),
+  /** Charset of the device's unlabelled 8-bit data (SHIFT_JIS, ISO-8859-5 …), as iconv-lite names it. */
+  charset: z.string().min(1).refine((c) => iconv.encodingExists(c), 'not a charset iconv-lite knows').optional(),
   filters: z.array(filterPatch).default([]),
 }).strict();
 
@@ -78,6 +83,8 @@ export interface DeviceProfile {
   match: { man?: RegExp; mod?: RegExp; fwV?: RegExp; swV?: RegExp };
   format?: { contacts?: 'vcard21' | 'vcard30' | 'vcard40'; events?: 'vcal10' | 'ical20'; tasks?: 'vcal10' | 'ical20' };
   defaultTimezone?: string;
+  priorityScale?: 3 | 5 | 9;
+  charset?: string;
   filters: ProfileFilter[];
 }
 
@@ -118,6 +125,8 @@ export function parseDeviceProfile(text: string, file: string): DeviceProfile {
   };
   if (d.format) profile.format = d.format;
   if (d.defaultTimezone !== undefined) profile.defaultTimezone = d.defaultTimezone;
+  if (d.priorityScale !== undefined) profile.priorityScale = d.priorityScale;
+  if (d.charset !== undefined) profile.charset = d.charset;
   return profile;
 }
 
@@ -217,6 +226,15 @@ export function effectiveFilter(
     if (e.mode === 'patch' || (e.mode === 'fill' && base !== undefined)) {
       if (result) applyPatch(result, e.properties);
     }
+  }
+  // Declarations, not restrictions: an empty property list filters nothing.
+  if (profile?.priorityScale !== undefined && t.includes('calendar')) {
+    result ??= { ctType: t, properties: {}, ...(verCt !== undefined ? { verCt } : {}) };
+    result.priorityScale = profile.priorityScale;
+  }
+  if (profile?.charset !== undefined) {
+    result ??= { ctType: t, properties: {}, ...(verCt !== undefined ? { verCt } : {}) };
+    result.charset = profile.charset;
   }
   return result;
 }

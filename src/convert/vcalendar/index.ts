@@ -3,6 +3,6 @@
 export { vcalToIcal, type ToIcalOptions } from './to-ical.js';
 export { icalToVcal, type ToVcalOptions } from './to-vcal.js';
 export { vcalRruleToIcal, icalRruleToVcal, type VcalRruleContext, type IcalRruleContext } from './rrule.js';
-export { statusToIcal, statusToVcal, priorityToIcal, priorityToVcal } from './mappings.js';
+export { statusToIcal, statusToVcal, priorityToIcal, priorityToVcal, priorityScaleOf, type PriorityScale } from './mappings.js';
 export { buildVtimezone, matchZone, zoneOffsetMinutes, localToUtcMs } from './tz.js';
 export { detectAllDay, parseVcalTime, referenceFor, type TimeReference } from './vcal-time.js';

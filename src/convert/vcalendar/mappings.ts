@@ -71,26 +71,53 @@ export function statusToVcal(v: string, kind: CalKind): string | undefined {
 }
 
 /**
- * vCal 1.0 PRIORITY -> iCal 2.0. Phones use 1 high, 2 normal, 3 low (1->1, 2->5, 3->9); values
- * 4-9 only come from desktop apps that already use the 2.0 scale (KOrganizer exports 5), so
- * they are kept.
+ * The device's vCalendar PRIORITY scale: 1 is always the highest. Phones use 3 levels (high,
+ * normal, low), Palm 5, Psion/Epoc and desktop PIMs 9 (the iCalendar scale itself). Each scale
+ * maps onto iCalendar's 1-9 in order and back exactly: vCal -> iCal -> vCal returns the value.
  */
-export function priorityToIcal(v: string): number | undefined {
+export type PriorityScale = 3 | 5 | 9;
+
+const TO_ICAL: Record<PriorityScale, readonly number[]> = {
+  3: [1, 5, 9],
+  5: [1, 3, 5, 7, 9],
+  9: [1, 2, 3, 4, 5, 6, 7, 8, 9],
+};
+
+/** The scale a device declares with its PRIORITY value list (CTCap ValEnum or device profile). */
+export function priorityScaleOf(valEnum: readonly string[] | undefined): PriorityScale | undefined {
+  const nums = (valEnum ?? []).map((v) => Number.parseInt(v, 10)).filter((n) => Number.isInteger(n) && n > 0);
+  if (nums.length === 0) return undefined;
+  const max = Math.max(...nums);
+  return max <= 3 ? 3 : max <= 5 ? 5 : 9;
+}
+
+/**
+ * vCal 1.0 PRIORITY -> iCal 2.0 on the device's scale (default 3, phones). 0 = undefined. A value
+ * above the scale is the lowest priority of it (the order is kept; `warn` says so).
+ */
+export function priorityToIcal(v: string, scale: PriorityScale = 3, warn?: (m: string) => void): number | undefined {
   const n = Number.parseInt(v.trim(), 10);
   if (!Number.isInteger(n) || n < 0) return undefined;
   if (n === 0) return 0;
-  if (n === 1) return 1;
-  if (n === 2) return 5;
-  if (n === 3) return 9;
-  return Math.min(n, 9);
+  const table = TO_ICAL[scale];
+  if (n > table.length) {
+    warn?.(`PRIORITY ${n} is above the device's 1-${table.length} scale (set its scale in a device profile), taken as ${table.length}`);
+    return 9;
+  }
+  return table[n - 1];
 }
 
-/** iCal 2.0 PRIORITY -> vCal 1.0: 1-4 -> 1, 5 -> 2, 6-9 -> 3, 0 -> omit. */
-export function priorityToVcal(n: number): number | undefined {
+/**
+ * iCal 2.0 PRIORITY -> vCal 1.0 on the device's scale, 0 -> omit. Scale 3 uses RFC 5545's bands
+ * (1-4 high, 5 medium, 6-9 low); the others the nearest level (ties to the higher priority).
+ */
+export function priorityToVcal(n: number, scale: PriorityScale = 3): number | undefined {
   if (!Number.isInteger(n) || n <= 0) return undefined;
-  if (n <= 4) return 1;
-  if (n === 5) return 2;
-  return 3;
+  if (scale === 3) return n <= 4 ? 1 : n === 5 ? 2 : 3;
+  const table = TO_ICAL[scale];
+  let best = 0;
+  for (let k = 1; k < table.length; k++) if (Math.abs(table[k]! - n) < Math.abs(table[best]! - n)) best = k;
+  return best + 1;
 }
 
 export function transpToIcal(v: string): string | undefined {

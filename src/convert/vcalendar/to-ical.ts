@@ -12,6 +12,7 @@ import {
   statusToIcal,
   transpToIcal,
   type CalKind,
+  type PriorityScale,
 } from './mappings.js';
 import { vcalRruleToIcal } from './rrule.js';
 import {
@@ -41,6 +42,14 @@ export interface ToIcalOptions {
   countMode?: 'intervals' | 'occurrences';
   /** DTSTAMP when the item carries no LAST-MODIFIED/DCREATED. */
   now?: Date;
+  /**
+   * An item without UID gets `vcal-<sha1 of its content>` (default, for the stateless `convert`
+   * command). The gateway passes false and derives the UID from identity (account, device,
+   * datastore, LUID): two phone items with equal content are still two items.
+   */
+  uidFromContent?: boolean;
+  /** The device's PRIORITY scale (see mappings.ts); default 3 (phones). */
+  priorityScale?: PriorityScale;
   onWarning?: (message: string) => void;
 }
 
@@ -262,21 +271,66 @@ function alarmComponents(
   return out;
 }
 
-function attendee(p: VersitProperty): { organizer: boolean; prop: VersitProperty } | undefined {
-  const mb = splitMailbox(text(p));
-  if (!mb.address && !mb.cn) return undefined;
+/**
+ * vCal 1.0 ATTENDEE/ORGANIZER value -> iCalendar CAL-ADDRESS: an e-mail address (`mailto:`), a
+ * URI as written (`sip:`, `tel:` …), a phone number as `tel:`. Undefined: only a name is left.
+ */
+function calAddress(v: string): { cn?: string; uri?: string } {
+  const mb = splitMailbox(v);
+  if (mb.address) return { cn: mb.cn, uri: `mailto:${mb.address}` };
+  const t = (mb.cn ?? '').trim();
+  if (/^[a-z][a-z0-9+.-]*:\S+$/i.test(t) && !/^mailto:/i.test(t)) return { uri: t };
+  if (/^\+?[\d ()./-]{3,}$/.test(t) && /\d{3}/.test(t.replace(/\D/g, ''))) return { uri: `tel:${t.replace(/[^\d+]/g, '')}` };
+  return t ? { cn: t } : {};
+}
+
+function attendee(p: VersitProperty, warn: (m: string) => void): { organizer: boolean; prop: VersitProperty } | undefined {
+  const addr = calAddress(text(p));
   const role = (param(p, 'ROLE') ?? '').toUpperCase();
   const params: VersitParam[] = [];
-  if (mb.cn) params.push({ name: 'CN', value: mb.cn });
-  const value = mb.address ? `mailto:${mb.address}` : `mailto:invalid@invalid`;
-  if (!mb.address) return undefined;
-  if (role === 'ORGANIZER' || role === 'OWNER') return { organizer: true, prop: prop('ORGANIZER', value, params) };
+  if (addr.cn) params.push({ name: 'CN', value: addr.cn });
+  if (!addr.uri) {
+    if (!addr.cn) return undefined;
+    // No address to write as CAL-ADDRESS: the name is kept (and goes back to the phone).
+    warn(`ATTENDEE "${addr.cn}" has no address; kept as X-VCAL-ATTENDEE`);
+    return { organizer: false, prop: textProp('X-VCAL-ATTENDEE', addr.cn, role ? [{ name: 'X-ROLE', value: role }] : []) };
+  }
+  if (role === 'ORGANIZER' || role === 'OWNER') return { organizer: true, prop: prop('ORGANIZER', addr.uri, params) };
   params.push({ name: 'ROLE', value: roleToIcal(param(p, 'EXPECT')) });
   const st = param(p, 'STATUS');
   if (st) params.push({ name: 'PARTSTAT', value: partstatToIcal(st) });
   const rsvp = param(p, 'RSVP');
   if (rsvp) params.push({ name: 'RSVP', value: /^(YES|TRUE)$/i.test(rsvp) ? 'TRUE' : 'FALSE' });
-  return { organizer: false, prop: prop('ATTENDEE', value, params) };
+  return { organizer: false, prop: prop('ATTENDEE', addr.uri, params) };
+}
+
+/**
+ * vCal 1.0 ATTACH: a URI (VALUE=URL, or a value that reads as one) stays a URI; inline content
+ * (base64, or text such as a multi-line QP note) becomes an iCalendar BINARY attachment, so
+ * nothing is lost and no raw line break reaches the output.
+ */
+function attachToIcal(p: VersitProperty): VersitProperty | undefined {
+  const fmt = param(p, 'TYPE') ?? param(p, 'FMTTYPE');
+  const fmtParam: VersitParam[] = fmt && /^[\w.+-]+\/[\w.+-]+$/.test(fmt) ? [{ name: 'FMTTYPE', value: fmt.toLowerCase() }] : [];
+  if (p.encoding === 'BASE64' || p.encoding === 'B') {
+    const b64 = p.value.replace(/\s+/g, '');
+    return b64 === '' ? undefined : { name: 'ATTACH', params: [{ name: 'VALUE', value: 'BINARY' }, ...fmtParam], value: b64, rawValue: b64, encoding: 'BASE64' };
+  }
+  const v = p.value.trim();
+  if (v === '') return undefined;
+  const isUri = /^[a-z][a-z0-9+.-]*:\S*$/i.test(v.replace(/\r?\n[ \t]*/g, ''));
+  if (isUri || /^(URL|URI|CID|CONTENT-ID)$/i.test(param(p, 'VALUE') ?? '')) {
+    const uri = v.replace(/\s+/g, '');
+    return prop('ATTACH', /^(CID|CONTENT-ID)$/i.test(param(p, 'VALUE') ?? '') && !/^cid:/i.test(uri) ? `cid:${uri}` : uri, fmtParam);
+  }
+  const b64 = Buffer.from(text(p), 'utf8').toString('base64');
+  return {
+    name: 'ATTACH',
+    params: [{ name: 'VALUE', value: 'BINARY' }, ...(fmtParam.length ? fmtParam : [{ name: 'FMTTYPE', value: 'text/plain' }])],
+    value: b64,
+    rawValue: b64,
+    encoding: 'BASE64',
+  };
 }
 
 function listValues(p: VersitProperty): string[] {
@@ -327,11 +381,11 @@ function convertItem(
   const summary = summaryP ? text(summaryP) : undefined;
 
   let uid = first(c, 'UID')?.value.trim();
-  if (!uid) {
+  if (!uid && opts.uidFromContent !== false) {
     // RFC 5545 needs a UID; derive it from the content so re-conversion gives the same one.
     uid = `vcal-${createHash('sha1').update(serializeVersit(c, { version: 'vcal1.0' })).digest('hex').slice(0, 20)}`;
   }
-  out.push(prop('UID', escapeText(uid, 'ical2.0')));
+  if (uid) out.push(prop('UID', escapeText(uid, 'ical2.0')));
   const stampSrc = first(c, 'LAST-MODIFIED') ?? first(c, 'DCREATED');
   const stamp = (stampSrc && utcValue(stampSrc.value, ref)) ?? formatLocal((opts.now ?? new Date()).getTime(), true);
   out.push(prop('DTSTAMP', stamp));
@@ -380,15 +434,22 @@ function convertItem(
       case 'CONTACT':
         if (p.value !== '') out.push(textProp(p.name, text(p)));
         break;
-      case 'URL':
-        if (p.value.trim() !== '') out.push(prop('URL', p.value.trim()));
+      case 'URL': {
+        // A URI has no blanks; a QP value folded over several lines is joined.
+        const uri = p.value.replace(/\s+/g, '');
+        if (uri !== '') out.push(prop('URL', uri));
         break;
-      case 'ATTACH':
-        if (p.value.trim() !== '') out.push(prop('ATTACH', p.value.trim()));
+      }
+      case 'ATTACH': {
+        const a = attachToIcal(p);
+        if (a) out.push(a);
         break;
-      case 'CLASS':
-        if (p.value.trim() !== '') out.push(prop('CLASS', p.value.trim().toUpperCase()));
+      }
+      case 'CLASS': {
+        const cls = p.value.trim().split(/\s+/)[0] ?? '';
+        if (cls !== '') out.push(prop('CLASS', cls.toUpperCase()));
         break;
+      }
       case 'CATEGORIES':
         categories.push(...listValues(p));
         break;
@@ -398,7 +459,7 @@ function convertItem(
         break;
       }
       case 'PRIORITY': {
-        const n = priorityToIcal(p.value);
+        const n = priorityToIcal(p.value, opts.priorityScale, warn);
         if (n !== undefined && n > 0) out.push(prop('PRIORITY', String(n)));
         break;
       }
@@ -447,14 +508,19 @@ function convertItem(
         break;
       }
       case 'ATTENDEE': {
-        const a = attendee(p);
+        const a = attendee(p, warn);
         if (a) out.push(a.prop);
+        else warn('empty ATTENDEE dropped');
         break;
       }
       case 'X-ORGANIZER':
       case 'ORGANIZER': {
-        const mb = splitMailbox(text(p));
-        if (mb.address) out.push(prop('ORGANIZER', `mailto:${mb.address}`, mb.cn ? [{ name: 'CN', value: mb.cn }] : []));
+        const a = calAddress(text(p));
+        if (a.uri) out.push(prop('ORGANIZER', a.uri, a.cn ? [{ name: 'CN', value: a.cn }] : []));
+        else if (a.cn) {
+          warn(`ORGANIZER "${a.cn}" has no address; kept as X-VCAL-ORGANIZER`);
+          out.push(textProp('X-VCAL-ORGANIZER', a.cn));
+        }
         break;
       }
       case 'RRULE': {

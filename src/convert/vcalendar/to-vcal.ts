@@ -1,8 +1,9 @@
 // iCalendar 2.0 (parsed by ical.js) -> vCalendar 1.0 text: TZID/UTC/floating times -> UTC or
 // device-local (+TZ/DAYLIGHT), VALUE=DATE -> phone all-day form, RRULE 2.0 -> 1.0, VALARM -> xALARM.
+import { isUtf8 } from 'node:buffer';
 import ICAL from 'ical.js';
 import type { VersitComponent, VersitParam, VersitProperty } from '../versit/index.js';
-import { escapeComponent, serializeVersit } from '../versit/index.js';
+import { escapeComponent, serializeVersit, unescapeText } from '../versit/index.js';
 import {
   partstatToVcal,
   priorityToVcal,
@@ -10,6 +11,7 @@ import {
   statusToVcal,
   transpToVcal,
   type CalKind,
+  type PriorityScale,
 } from './mappings.js';
 import { icalRruleToVcal } from './rrule.js';
 import {
@@ -26,6 +28,8 @@ import {
 } from './tz.js';
 
 export interface ToVcalOptions {
+  /** The device's PRIORITY scale (see mappings.ts); default 3 (phones). */
+  priorityScale?: PriorityScale;
   /** Device zone: floating times are read in it; `deviceTime: 'local'` writes in it. */
   defaultTimezone?: string;
   /** Write alarm run times as UTC (`…Z`) whenever the instant is known. */
@@ -108,6 +112,25 @@ function outTime(r: Resolved, ctx: Ctx, forceUtc = false): string {
   return formatLocal(r.utcMs, true);
 }
 
+/**
+ * iCal ATTACH -> vCal 1.0 ATTACH: a URI as `ATTACH;VALUE=URL:`, inline text (FMTTYPE text/*,
+ * valid UTF-8: what a phone's text ATTACH became on the way in) as text, other inline data as
+ * base64 with its type.
+ */
+function attachToVcal(p: ICALProperty): VersitProperty | undefined {
+  const raw = p.getFirstValue() as unknown;
+  const v = typeof raw === 'string' ? raw : raw === null || raw === undefined ? '' : String(raw as { toString(): string });
+  if (v.trim() === '') return undefined;
+  const fmt = p.getParameter('fmttype');
+  const binary = p.type === 'binary' || /^base64$/i.test(String(p.getParameter('encoding') ?? ''));
+  if (!binary) return prop('ATTACH', v.trim(), [{ name: 'VALUE', value: 'URL' }]);
+  const b64 = v.replace(/\s+/g, '');
+  const bytes = Buffer.from(b64, 'base64');
+  if (typeof fmt === 'string' && /^text\//i.test(fmt) && isUtf8(bytes)) return prop('ATTACH', bytes.toString('utf8'));
+  const params: VersitParam[] = typeof fmt === 'string' ? [{ name: 'TYPE', value: fmt }] : [];
+  return { name: 'ATTACH', params, value: b64, rawValue: b64, encoding: 'BASE64' };
+}
+
 function textOf(p: ICALProperty): string {
   const v = p.getFirstValue();
   return typeof v === 'string' ? v : v === null ? '' : String(v);
@@ -170,7 +193,7 @@ function alarmProps(valarm: ICALComponent, anchors: { start?: Resolved; end?: Re
 }
 
 function mailbox(p: ICALProperty): string {
-  const addr = textOf(p).replace(/^mailto:/i, '');
+  const addr = textOf(p).replace(/^(mailto|tel):/i, '');
   const cn = p.getParameter('cn');
   return typeof cn === 'string' && cn !== '' ? `${cn} <${addr}>` : addr;
 }
@@ -250,7 +273,7 @@ function convertItem(comp: ICALComponent, ctx: Ctx): VersitComponent {
         out.push(prop('RESOURCES', p.getValues().map((v) => escapeComponent(String(v), 'vcal1.0')).join(';')));
         break;
       case 'PRIORITY': {
-        const n = priorityToVcal(Number(p.getFirstValue()));
+        const n = priorityToVcal(Number(p.getFirstValue()), ctx.opts.priorityScale);
         if (n !== undefined) out.push(prop('PRIORITY', String(n)));
         break;
       }
@@ -331,13 +354,21 @@ function convertItem(comp: ICALComponent, ctx: Ctx): VersitComponent {
         if (r) out.push(prop('X-RECURRENCE-ID', allDay || r.isDate ? `${fmt(r.fields).slice(0, 8)}T000000` : outTime(r, ctx)));
         break;
       }
+      case 'ATTACH': {
+        const a = attachToVcal(p);
+        if (a) out.push(a);
+        break;
+      }
       case 'PERCENT-COMPLETE':
-      case 'ATTACH':
         break; // no 1.0 field (completion is carried by STATUS/COMPLETED)
       default:
         // RFC 5545 §3.1 names are letters, digits and '-' (gammu badline.ics has X-BAD/SLASH).
         if (!/^[A-Z0-9-]+$/.test(name)) ctx.warn(`property "${name}" has an invalid name, dropped`);
-        else if (name.startsWith('X-')) out.push(prop(name, textOf(p)));
+        else if (name === 'X-VCAL-ATTENDEE' || name === 'X-VCAL-ORGANIZER') {
+          // A name-only attendee the phone sent (no CAL-ADDRESS possible): back as it was.
+          const role = name === 'X-VCAL-ORGANIZER' ? 'ORGANIZER' : p.getParameter('x-role');
+          out.push(prop('ATTENDEE', unescapeText(textOf(p)), typeof role === 'string' && role ? [{ name: 'ROLE', value: role }] : []));
+        } else if (name.startsWith('X-')) out.push(prop(name, p.type === 'unknown' ? unescapeText(textOf(p)) : textOf(p)));
     }
   }
   if (categories.length) out.push(prop('CATEGORIES', categories.map((c) => escapeComponent(c, 'vcal1.0')).join(';')));

@@ -87,7 +87,10 @@ function toVersit(p: ContactProperty, version: VcardVersion): VersitProperty {
       } else {
         value = p.values[0] ?? '';
         out.encoding = version === '2.1' ? 'BASE64' : 'B';
-        if (token !== undefined) types = [token, ...types];
+        // 2.1: `PHOTO;TYPE=PNG;ENCODING=BASE64` as the spec's examples and phones write it; the
+        // bare `PHOTO;PNG` is read as an unknown type by SyncEvolution (#13 defect 9).
+        if (token !== undefined && version === '2.1') params.push({ name: 'TYPE', value: token, bare: false });
+        else if (token !== undefined) types = [token, ...types];
       }
     } else {
       value = p.values[0] ?? '';
@@ -95,7 +98,8 @@ function toVersit(p: ContactProperty, version: VcardVersion): VersitProperty {
         if (p.mediaType !== undefined) params.push({ name: 'MEDIATYPE', value: p.mediaType });
       } else {
         params.push({ name: 'VALUE', value: version === '2.1' ? 'URL' : 'uri' });
-        if (token !== undefined) types = [token, ...types];
+        if (token !== undefined && version === '2.1') params.push({ name: 'TYPE', value: token, bare: false });
+        else if (token !== undefined) types = [token, ...types];
       }
     }
   } else if (STRUCTURED.has(name)) {

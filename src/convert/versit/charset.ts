@@ -18,15 +18,24 @@ function latin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
+/** True for a charset name iconv-lite knows that is not UTF-8 (SHIFT_JIS, ISO-8859-5 …). */
+export function isLegacyCharset(name: string): boolean {
+  return !isUtf8Name(name) && iconv.encodingExists(name);
+}
+
 /**
  * Decodes `bytes` as `charset` (a CHARSET parameter value, may be undefined). Unknown charsets
- * and invalid UTF-8 fall back to the default rule and are reported through `warn`.
+ * and invalid UTF-8 fall back to the default rule and are reported through `warn`. `cardCharset`
+ * is a legacy charset another property of the same card declared (Shift_JIS phones label only
+ * N): undeclared bytes that are not UTF-8 are read in it, and so are bytes wrongly labelled UTF-8,
+ * so no character a declared charset can decode becomes U+FFFD.
  */
 export function decodeBytes(
   bytes: Uint8Array,
   charset: string | undefined,
   defaultCharset: string | undefined,
   warn: (msg: string) => void,
+  cardCharset?: string,
 ): string {
   if (!hasHighBytes(bytes)) return latin1(bytes); // pure ASCII: every charset agrees
   let name = charset ?? defaultCharset;
@@ -38,12 +47,39 @@ export function decodeBytes(
   }
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (isUtf8(buf)) return buf.toString('utf8');
+  if (cardCharset !== undefined) {
+    if (name !== undefined) warn(`value labelled ${name} is not valid UTF-8; read as ${cardCharset}, the card's charset`);
+    return iconv.decode(buf, cardCharset);
+  }
   if (name !== undefined) {
     // Explicitly labelled UTF-8 but invalid: keep what is valid rather than guess.
     warn(`value labelled ${name} is not valid UTF-8`);
     return buf.toString('utf8');
   }
   return iconv.decode(buf, 'windows-1252');
+}
+
+/**
+ * Text whose bytes that were not UTF-8 are kept as lone surrogates U+DC80..U+DCFF (the codec's
+ * lossless decoding, codec/lossless-utf8.ts) back to the bytes, or undefined when it has none.
+ * (convert/ may not import codec/; the rule is the same: UTF-8 for characters, the byte for each
+ * escape.)
+ */
+export function escapedTextToBytes(s: string): Uint8Array | undefined {
+  if (!/(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/.test(s)) return undefined;
+  const parts: Buffer[] = [];
+  let run = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const prevHigh = i > 0 && s.charCodeAt(i - 1) >= 0xd800 && s.charCodeAt(i - 1) <= 0xdbff;
+    if (c >= 0xdc80 && c <= 0xdcff && !prevHigh) {
+      if (run) parts.push(Buffer.from(run, 'utf8'));
+      run = '';
+      parts.push(Buffer.of(c - 0xdc00));
+    } else run += s[i];
+  }
+  if (run) parts.push(Buffer.from(run, 'utf8'));
+  return Buffer.concat(parts);
 }
 
 /** Encodes text to bytes in `charset` (UTF-8 when undefined or unknown). */

@@ -1,7 +1,7 @@
 // Tolerant parser for the versit line syntax shared by vCard 2.1/3.0/4.0, vCalendar 1.0 and
 // iCalendar 2.0: unfolding, QP soft breaks, 2.1 base64 blocks, bare params, CHARSET decoding.
 import { GatewayError } from '../../errors.js';
-import { decodeBytes, encodeText } from './charset.js';
+import { decodeBytes, encodeText, escapedTextToBytes, isLegacyCharset } from './charset.js';
 import type {
   ParseVersitOptions,
   VersitComponent,
@@ -22,7 +22,10 @@ const HIGH_CHAR_RE = /[\x80-\xff]/;
  * value's CHARSET is known; string input is taken as already-decoded text. Throws
  * `GatewayError('INVALID_ITEM')` when no component is found or a component is never ended.
  */
-export function parseVersit(input: string | Uint8Array, opts: ParseVersitOptions = {}): VersitComponent[] {
+export function parseVersit(source: string | Uint8Array, opts: ParseVersitOptions = {}): VersitComponent[] {
+  // Text carrying bytes that were not UTF-8 (kept as escapes by the codec) is parsed as bytes,
+  // so CHARSET (or the card's charset) decodes them instead of U+FFFD.
+  const input = typeof source === 'string' ? (escapedTextToBytes(source) ?? source) : source;
   const bytesMode = typeof input !== 'string';
   let text = bytesMode ? Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('latin1') : input;
   if (bytesMode ? text.startsWith('\xef\xbb\xbf') : text.startsWith('\ufeff')) text = text.slice(bytesMode ? 3 : 1);
@@ -32,6 +35,8 @@ export function parseVersit(input: string | Uint8Array, opts: ParseVersitOptions
   const n = lines.length;
   const roots: VersitComponent[] = [];
   const stack: VersitComponent[] = [];
+  const qpFolds = qpIndentFolds(lines);
+  const cardCharsets = bytesMode ? legacyCharsetPerObject(lines) : [];
   let i = 0;
 
   while (i < n) {
@@ -41,6 +46,15 @@ export function parseVersit(input: string | Uint8Array, opts: ParseVersitOptions
     // A header folded before its colon (rare): keep unfolding until the colon shows up.
     // A header folded before its colon or inside a quoted param value: unfold until it is whole.
     while (findColon(line) < 0 && i < n && isFoldLine(lines[i])) line += lines[i++].slice(1);
+    if (findColon(line) < 0 && BREAKABLE_HEADER_RE.test(line) && i < n && lines[i].indexOf(':') > 0 && !/^(BEGIN|END):/i.test(lines[i])) {
+      // A raw line break inside the parameter list (vCal 1.0 ATTENDEE from some phones:
+      // "ATTENDEE;ROLE=ATTENDEE;STATUS=NEEDS" CRLF "ACTION;EXPECT=FYI:a@b"): join the halves,
+      // with ';' before a parameter, a space inside a parameter value.
+      const next = lines[i++];
+      const sep = line.endsWith(';') || /^[A-Za-z-]+=/.test(next) ? (line.endsWith(';') ? '' : ';') : ' ';
+      warn(`line ${lineNo}: parameter list of ${line.slice(0, line.indexOf(';'))} broken by a line break, joined with the next line`);
+      line = `${line}${sep}${next}`;
+    }
     let colon = findColon(line);
     if (colon === UNBALANCED) colon = line.indexOf(':');
     if (colon < 0) {
@@ -55,14 +69,15 @@ export function parseVersit(input: string | Uint8Array, opts: ParseVersitOptions
     let raw = line.slice(colon + 1);
     const encoding = header.encoding;
     if (encoding === 'QUOTED-PRINTABLE') {
-      // QP soft line break: "=" at the end joins the next physical line (not indented in 2.1,
-      // but Funambol indents it like a fold, so one leading blank is dropped). A following
+      // QP soft line break: "=" at the end joins the next physical line. A leading blank there
+      // is content (RFC 2045; phones fold "=D1=8B=" CRLF " 3-5"), except in objects written
+      // by a folder that indents every continuation (Funambol): see qpIndentFolds. A following
       // BEGIN/END line is never swallowed (values that merely end in "=").
       for (;;) {
         if (i >= n) break;
         const next = lines[i];
         if (raw.endsWith('=') && !/^(END|BEGIN):/i.test(next)) {
-          raw = raw.slice(0, -1) + (isFoldLine(next) ? next.slice(1) : next);
+          raw = raw.slice(0, -1) + (qpFolds.has(i) ? next.slice(1) : next);
           i++;
         } else if (isFoldLine(next)) {
           raw += next.slice(1);
@@ -129,19 +144,20 @@ export function parseVersit(input: string | Uint8Array, opts: ParseVersitOptions
     }
 
     const charset = header.charset;
+    const cardCharset = cardCharsets[lineNo - 1];
     if (bytesMode) {
       // Parameter values (SORT-AS, LABEL) are text too; CHARSET applies to them as well.
       for (const prm of header.params) {
-        if (HIGH_CHAR_RE.test(prm.value)) prm.value = decodeBytes(Buffer.from(prm.value, 'latin1'), charset, opts.defaultCharset, lineWarn(warn, lineNo));
+        if (HIGH_CHAR_RE.test(prm.value)) prm.value = decodeBytes(Buffer.from(prm.value, 'latin1'), charset, opts.defaultCharset, lineWarn(warn, lineNo), cardCharset);
       }
     }
     let value: string;
     if (encoding === 'QUOTED-PRINTABLE') {
-      value = decodeBytes(qpToBytes(raw, bytesMode, charset), charset, opts.defaultCharset, lineWarn(warn, lineNo));
+      value = decodeBytes(qpToBytes(raw, bytesMode, charset), charset, opts.defaultCharset, lineWarn(warn, lineNo), cardCharset);
     } else if (encoding === 'BASE64' || encoding === 'B') {
       value = raw.replace(/\s+/g, '');
     } else if (bytesMode && HIGH_CHAR_RE.test(raw)) {
-      value = decodeBytes(Buffer.from(raw, 'latin1'), charset, opts.defaultCharset, lineWarn(warn, lineNo));
+      value = decodeBytes(Buffer.from(raw, 'latin1'), charset, opts.defaultCharset, lineWarn(warn, lineNo), cardCharset);
     } else {
       value = raw;
     }
@@ -157,6 +173,78 @@ export function parseVersit(input: string | Uint8Array, opts: ParseVersitOptions
   }
   if (roots.length === 0) throw new GatewayError('INVALID_ITEM', 'no BEGIN line found: not a vCard/vCalendar object');
   return roots;
+}
+
+/**
+ * Per line: the legacy (non-UTF-8) CHARSET first declared by any property of the top-level object
+ * the line belongs to, if any (Shift_JIS phones label N and send SOUND, NOTE … unlabelled).
+ */
+function legacyCharsetPerObject(lines: string[]): Array<string | undefined> {
+  const out: Array<string | undefined> = new Array<string | undefined>(lines.length);
+  let depth = 0;
+  let start = 0;
+  let found: string | undefined;
+  const close = (end: number): void => {
+    if (found !== undefined) for (let k = start; k < end; k++) out[k] = found;
+    found = undefined;
+    start = end;
+  };
+  for (let k = 0; k < lines.length; k++) {
+    const line = lines[k]!;
+    if (/^BEGIN:/i.test(line)) {
+      if (depth === 0) close(k);
+      depth++;
+    } else if (/^END:/i.test(line)) depth = Math.max(0, depth - 1);
+    if (found === undefined) {
+      const colon = line.indexOf(':');
+      const m = /;\s*CHARSET\s*=\s*"?([^;:"]+)/i.exec(colon < 0 ? line : line.slice(0, colon));
+      if (m && isLegacyCharset(m[1]!.trim())) found = m[1]!.trim();
+    }
+  }
+  close(lines.length);
+  return out;
+}
+
+// Properties whose parameter list phones break with a raw line break (issue #13).
+const BREAKABLE_HEADER_RE = /^(ATTENDEE|ORGANIZER|X-ORGANIZER);/i;
+const QP_HEADER_RE = /^[^:]*;\s*(?:ENCODING\s*=\s*)?(?:QUOTED-PRINTABLE|QUOTEDPRINTABLE|QP)\s*[;:]/i;
+
+/**
+ * Indices of lines after a QP soft break whose leading blank is folding, not content. Decided per
+ * top-level object: its writer indents continuations (Funambol) when it has several soft-break
+ * continuations and all are indented. One non-indented continuation shows a writer that does not
+ * indent, and a single indented one is read as RFC 2045 says: the blank is a space of the value.
+ */
+function qpIndentFolds(lines: string[]): Set<number> {
+  const out = new Set<number>();
+  let depth = 0;
+  let cont: number[] = [];
+  let plain = 0;
+  const flush = (): void => {
+    if (cont.length >= 2 && plain === 0) for (const k of cont) out.add(k);
+    cont = [];
+    plain = 0;
+  };
+  for (let k = 0; k < lines.length; k++) {
+    const line = lines[k];
+    if (/^BEGIN:/i.test(line)) {
+      if (depth === 0) flush();
+      depth++;
+      continue;
+    }
+    if (/^END:/i.test(line)) {
+      depth = Math.max(0, depth - 1);
+      continue;
+    }
+    if (!QP_HEADER_RE.test(line)) continue;
+    while (lines[k].endsWith('=') && k + 1 < lines.length && !/^(END|BEGIN):/i.test(lines[k + 1])) {
+      k++;
+      if (isFoldLine(lines[k])) cont.push(k);
+      else plain++;
+    }
+  }
+  flush();
+  return out;
 }
 
 function lineWarn(warn: (m: string) => void, lineNo: number): (m: string) => void {

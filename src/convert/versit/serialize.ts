@@ -47,13 +47,28 @@ export function serializeProperty(p: VersitProperty, version: VersitVersion): st
   }
   let head = name + modernParams(params, version);
   if (binary) head += version === 'ical2.0' ? ';ENCODING=BASE64' : ';ENCODING=b';
-  return fold(`${head}:${value}`);
+  return fold(`${head}:${safeModernValue(value)}`);
+}
+
+// C0 controls other than TAB, and DEL: not allowed in 3.0/4.0/iCalendar values (RFC 5545 §3.3.11).
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_RE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
+// eslint-disable-next-line no-control-regex -- the same, plus CR and LF
+const UNSAFE_RE = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/**
+ * Last line of defence for modern output: a raw line break (a multi-line QP value a converter
+ * did not escape) would end the property and make the object invalid; it becomes `\n`.
+ */
+function safeModernValue(value: string): string {
+  if (!UNSAFE_RE.test(value)) return value;
+  return value.replace(/\r\n|\r|\n/g, '\\n').replace(CONTROL_RE, '');
 }
 
 function legacyParams(params: VersitParam[]): string {
   let s = '';
   for (const prm of params) {
-    if (prm.name === 'TYPE') {
+    if (prm.name === 'TYPE' && prm.bare !== false) {
       // vCard 2.1 §2.4: parameter names may be omitted; phones expect `TEL;CELL;VOICE`.
       for (const t of splitParamList(prm.value)) if (t !== '') s += `;${legacyQuote(t)}`;
     } else {
@@ -107,7 +122,8 @@ function modernParams(params: VersitParam[], version: VersitVersion): string {
 }
 
 function quoteParam(v: string, version: VersitVersion): string {
-  let val = v;
+  let val = v.replace(CONTROL_RE, '');
+  if (version !== '4.0') val = val.replace(/\r\n|\r|\n/g, ' ');
   if (version === '4.0') {
     // RFC 6868 parameter value encoding.
     if (/[\^\n"]/.test(val)) val = val.replace(/\^/g, '^^').replace(/\r?\n/g, '^n').replace(/"/g, "^'");

@@ -16,6 +16,7 @@ export interface VersitParam {
   name: string;
   /** Value as written, surrounding double quotes removed; commas (value lists) are not split. */
   value: string;
+  /** true: written without a name in the input; false: always write `TYPE=` in 2.1 output. */
   bare?: boolean;
 }
 

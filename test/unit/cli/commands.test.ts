@@ -39,7 +39,7 @@ describe('cli: commands, --help, --version and exit codes', function () {
 
   const COMMANDS: string[][] = [
     [], ['serve'], ['decode'], ['encode'], ['convert'], ['restore'], ['accounts'], ['accounts', 'check'], ['accounts', 'probe'],
-    ['devices'], ['devices', 'list'], ['devices', 'reset'], ['devices', 'forget'], ['devices', 'export'], ['oauth'], ['oauth', 'google'],
+    ['devices'], ['devices', 'list'], ['devices', 'reset'], ['devices', 'forget'], ['devices', 'export'], ['devices', 'push-test'], ['san'], ['oauth'], ['oauth', 'google'],
   ];
 
   for (const cmd of COMMANDS) {

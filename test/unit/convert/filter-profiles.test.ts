@@ -26,7 +26,8 @@ function rejects(text: string, pattern: RegExp): void {
 describe('device profiles', function () {
   it('loads the shipped profiles and matches devices on Man/Mod', function () {
     const profiles = loadDeviceProfiles(devicesDir);
-    assert.deepEqual(profiles.map((p) => p.name).sort(), ['default', 'nokia-s40', 'sony-ericsson']);
+    assert.deepEqual(profiles.map((p) => p.name).sort(), ['default', 'nokia-s40', 'palm', 'sony-ericsson']);
+    assert.equal(matchDeviceProfile(profiles, { man: 'Palm, Inc.', mod: 'Tungsten T5' })?.name, 'palm');
     assert.equal(matchDeviceProfile(profiles, { man: 'Nokia', mod: 'Nokia 7210c' })?.name, 'nokia-s40');
     assert.equal(matchDeviceProfile(profiles, { man: 'NOKIA', mod: '6300' })?.name, 'nokia-s40');
     assert.equal(matchDeviceProfile(profiles, { man: 'Nokia', mod: 'N95' })?.name, 'default');
@@ -178,10 +179,14 @@ describe('syncml-gateway convert', function () {
   });
 
   it('rejects bad arguments with the usage', async function () {
-    await assert.rejects(run([]), /convert needs a file\nusage:/);
+    await assert.rejects(run([]), (err: unknown) => {
+      assert.match(String(err), /convert needs a file/);
+      assert.match((err as { usage?: string }).usage ?? '', /usage:/);
+      return true;
+    });
     await assert.rejects(run(['x.vcf']), /convert needs --to/);
     await assert.rejects(run(['x.vcf', '--to', 'vcard22']), /unknown format vcard22/);
-    await assert.rejects(run(['x.vcf', '--to', 'vcard30', '--frobnicate']), /unknown option --frobnicate/);
+    await assert.rejects(run(['x.vcf', '--to', 'vcard30', '--frobnicate']), /unknown option '?--frobnicate/i);
     await assert.rejects(run(['/nonexistent/x.vcf', '--to', 'vcard30']), /x\.vcf: cannot be read/);
     await assert.rejects(run([path.join(corpusRoot, 'gammu/vcards/se-1.vcf'), '--to', 'vcard30', '--device-profile', 'nope']), /no device profile nope .*have: default/);
   });

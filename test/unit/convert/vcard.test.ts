@@ -139,7 +139,7 @@ describe('convertContact', () => {
     const v40 = convertContact(v30, 'vcard40');
     assert.match(v40, /^PHOTO:data:image\/jpeg;base64,\/9j\/4A/m);
     const back = convertContact(v40, 'vcard21');
-    assert.match(back, /^PHOTO;JPEG;ENCODING=BASE64:\/9j\/4A/m);
+    assert.match(back, /^PHOTO;TYPE=JPEG;ENCODING=BASE64:\/9j\/4A/m);
     assert.equal(get(parseContact(back), 'PHOTO')?.values[0], b64);
     // A URL photo stays a reference.
     assert.match(convertContact(card('VERSION:3.0', 'FN:A', 'N:A', 'PHOTO;VALUE=uri:http://x/y.png'), 'vcard21'), /^PHOTO;VALUE=URL:http:\/\/x\/y\.png\r$/m);

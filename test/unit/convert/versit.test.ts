@@ -39,9 +39,26 @@ describe('versit parse', () => {
     assert.equal(prop(c, 'NOTE').value, 'Straße\r\nzwei');
   });
 
-  it('drops one blank of an indented QP continuation (Funambol)', () => {
-    const c = only(crlf('BEGIN:VCARD', 'VERSION:2.1', 'N;CHARSET=UTF8;ENCODING=QUOTEDPRINTABLE:MT_=C3=A0=', ' _32', 'END:VCARD'));
+  it('drops one blank of an indented QP continuation when the writer indents them all (Funambol)', () => {
+    // As in Funambol vcards.txt: every soft-break continuation of the card is indented.
+    const c = only(
+      crlf(
+        'BEGIN:VCARD',
+        'VERSION:2.1',
+        'N;CHARSET=UTF8;ENCODING=QUOTEDPRINTABLE:MT_=C3=A0=',
+        ' _32',
+        'EMAIL;INTERNET;CHARSET=UTF8;ENCODING=QUOTEDPRINTABLE:MT_QA_LN_=C3=A0_32@fu=',
+        ' nambol.com',
+        'END:VCARD',
+      ),
+    );
     assert.equal(prop(c, 'N').value, 'MT_à_32');
+    assert.equal(prop(c, 'EMAIL').value, 'MT_QA_LN_à_32@funambol.com');
+  });
+
+  it('keeps the space after a QP soft break (RFC 2045 folding, phones)', () => {
+    const c = only(crlf('BEGIN:VCARD', 'VERSION:2.1', 'NOTE;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:=D0=B4=D0=B2=D0=B5=D1=80=D0=B8 =D1=8B=', ' 3-5', 'END:VCARD'));
+    assert.equal(prop(c, 'NOTE').value, 'двери ы 3-5');
   });
 
   it('keeps a trailing "=" of a non-QP value and never swallows END', () => {

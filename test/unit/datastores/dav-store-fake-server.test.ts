@@ -127,6 +127,14 @@ describe('DavStore against a scripted server', () => {
     assert.equal(fake.requests[1].url, '/alice/contacts/renamed.vcf');
   });
 
+  it('with deferEtag, a create without ETag in the answer costs one request and returns etag \'\'', async () => {
+    fake.handler = (_req, _body, res) => res.writeHead(201).end();
+    const s = createDavStore({ kind: 'contacts', collectionUrl: fake.url, credentials: { bearer: 't' }, deferEtag: true });
+    assert.deepEqual(await s.create(vcard, 'h'), { href: '/alice/contacts/a-b.vcf', etag: '' });
+    assert.deepEqual(await s.update('/alice/contacts/a-b.vcf', vcard, '"x"'), { href: '/alice/contacts/a-b.vcf', etag: '' });
+    assert.deepEqual(fake.requests.map((r) => r.method), ['PUT', 'PUT']);
+  });
+
   it('update sends If-Match; events are PUT as text/calendar', async () => {
     fake.handler = (_req, _body, res) => res.writeHead(204, { ETag: '"n"' }).end();
     const s = createDavStore({ kind: 'events', collectionUrl: fake.url, credentials: { bearer: 't' } });

@@ -177,6 +177,53 @@ describe('sync engine (DatastoreSync) with an in-memory DataStore and the SQLite
     assert.equal(store.items.size, 2);
   });
 
+  describe('a store that defers ETag reads (PUT answers without ETag)', function () {
+    class NoEtagStore extends MemoryStore {
+      lists = 0;
+      override async create(data: string, nameHint: string): Promise<ItemRef> {
+        return { ...(await super.create(data, nameHint)), etag: '' };
+      }
+      override async list(): Promise<Listing> {
+        this.lists++;
+        return super.list();
+      }
+    }
+
+    for (const mode of ['slow', 'refresh-from-client'] as const) {
+      it(`${mode}: the written items get their ETags from one listing, not one read each`, async function () {
+        const noEtag = new NoEtagStore();
+        const sync = new DatastoreSync(noEtag, state, key, contactsTranslator, log);
+        const s = session(mode);
+        for (let i = 0; i < 5; i++) await sync.applyAdd(s, `L${i}`, card21(`Person${i} Test`, `+4917${i}`), { type: 'text/x-vcard' });
+        assert.ok((await state.getMap(key)).every((e) => e.etag === ''), 'mapped without ETag at first');
+        const listsBefore = noEtag.lists;
+        await sync.computeOutgoing(s);
+        assert.equal(noEtag.lists - listsBefore, 1);
+        const map = await state.getMap(key);
+        assert.equal(map.length, 5);
+        for (const e of map) assert.equal(e.etag, noEtag.items.get(e.guid)!.etag);
+        const next = session('two-way');
+        await new DatastoreSync(noEtag, state, key, contactsTranslator, log).computeOutgoing(next);
+        assert.deepEqual(next.outgoing, [], 'nothing goes back to the device');
+      });
+    }
+
+    it('a merged conflict keeps its empty ETag (the merged item must go back to the device)', async function () {
+      const noEtag = new NoEtagStore();
+      const sync = new DatastoreSync(noEtag, state, key, contactsTranslator, log);
+      const s0 = session('slow');
+      const out = await sync.applyAdd(s0, 'L1', card21('Ada Lovelace', '+491701'), { type: 'text/x-vcard' });
+      await sync.computeOutgoing(s0);
+      const href = 'guid' in out ? out.guid : '';
+      noEtag.put(href, noEtag.items.get(href)!.data.replace('END:VCARD', 'NOTE:server edit\r\nEND:VCARD'));
+      const s = session('two-way');
+      const res = await sync.applyReplace(s, 'L1', card21('Ada Lovelace', '+491709'), { type: 'text/x-vcard' });
+      assert.equal(res.result === 'conflict' && res.resolution, 'merged');
+      await sync.computeOutgoing(s);
+      assert.deepEqual(s.outgoing, [{ op: 'Replace', href, luid: 'L1' }]);
+    });
+  });
+
   it('prefetch: the server copies of a message\'s mapped items are read in batches, not one REPORT each', async function () {
     const sync = new DatastoreSync(store, state, key, contactsTranslator, log);
     const s1 = session('slow');

@@ -1,0 +1,146 @@
+// The real slow sync under a CPU profile: SyncEvolution client -> gateway (in this process,
+// embedded store) -> Radicale, N vCard 2.1 contacts, then a refresh-from-server into a second
+// phone. Prints the gateway's CPU per contact for both phases and, when run under
+// `node --cpu-prof` (npm run bench:profile), where that CPU went per layer of src/.
+// Not a test: nothing passes or fails on a number.
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { loadavg } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { generateContacts21, makeTempDir, sleep, startRadicale, SyncEvolutionClient } from '../test/support/index.js';
+import { startTestGateway } from '../test/support/gateway.js';
+
+export interface PhaseFigures {
+  wallS: number;
+  cpuMsPerItem: number;
+}
+
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const c = process.cpuUsage(since);
+  return (c.user + c.system) / 1000;
+}
+
+/** CPU profile of this process (main thread) around `fn`, written to `file` when given. */
+async function profiled<T>(file: string | undefined, fn: () => Promise<T>): Promise<T> {
+  if (!file) return fn();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 500 });
+  await session.post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
+export async function profileSlowSync(n: number, profileDir?: string): Promise<{ slow: PhaseFigures; refresh: PhaseFigures }> {
+  const dir = makeTempDir('bench-profile');
+  const dav = await startRadicale();
+  const gw = await startTestGateway({ dav, settings: { logLevel: 'warn', authCacheSeconds: 60 } });
+  try {
+    const phone = (id: string): SyncEvolutionClient => new SyncEvolutionClient({
+      dir: path.join(dir, id), deviceId: `profile-${id}`, url: gw.url, user: 'alice', password: dav.password, auth: 'basic',
+      wbxml: false, legacy: true, datastores: { contacts: 'contacts' },
+    });
+    const a = phone('a');
+    for (const c of generateContacts21(n, 5)) a.writeItem('contacts', c.name, c.text);
+    let c0 = process.cpuUsage();
+    const slow = await profiled(profileDir && path.join(profileDir, 'slow-sync.0.1.cpuprofile'), () => a.sync('slow', { only: ['contacts'] }));
+    const slowCpu = cpuMs(c0);
+    if (slow.exitCode !== 0) throw new Error(`slow sync failed: ${slow.output.slice(-500)}`);
+    await sleep(1100);
+    const b = phone('b');
+    c0 = process.cpuUsage();
+    const refresh = await profiled(profileDir && path.join(profileDir, 'refresh.0.2.cpuprofile'), () => b.sync('refresh-from-server', { only: ['contacts'] }));
+    const refreshCpu = cpuMs(c0);
+    if ((refresh.datastores['contacts']?.localNew ?? 0) !== n) throw new Error(`refresh brought ${JSON.stringify(refresh.datastores['contacts'])}`);
+    return {
+      slow: { wallS: slow.wallSeconds, cpuMsPerItem: slowCpu / n },
+      refresh: { wallS: refresh.wallSeconds, cpuMsPerItem: refreshCpu / n },
+    };
+  } finally {
+    await gw.close();
+    await dav.dispose();
+  }
+}
+
+interface ProfileNode { id: number; callFrame: { url: string; functionName: string }; children?: number[] }
+interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+
+/** Which layer a stack frame's script belongs to. */
+function layerOf(url: string, fn: string): string {
+  if (fn === '(garbage collector)') return 'GC';
+  if (fn === '(idle)' || fn === '(program)' || fn === '(root)') return fn;
+  const src = /^file:\/\/.*?\/src\/([\w-]+)\//.exec(url);
+  if (src && !url.includes('node_modules')) return `src/${src[1]}`;
+  if (/node_modules\/tsdav|node_modules\/xml-js|node_modules\/sax|node_modules\/cross-fetch/.test(url)) return 'DAV client (tsdav)';
+  if (/node:internal\/deps\/undici|undici/.test(url)) return 'DAV client (fetch/undici)';
+  if (/node_modules\/fast-xml-parser|node_modules\/strnum/.test(url)) return 'fast-xml-parser';
+  if (/node_modules\/(pino|sonic-boom|thread-stream)/.test(url)) return 'logging (pino)';
+  if (/node_modules\/(express|body-parser|router|raw-body)/.test(url)) return 'http (express)';
+  if (/node_modules\/better-sqlite3/.test(url)) return 'state (sqlite)';
+  if (/node_modules\/(iconv-lite|ical\.js)/.test(url)) return 'convert libs';
+  if (/node_modules\/(tsx|esbuild|get-tsconfig)/.test(url) || /test\/support|bench\//.test(url)) return 'bench harness';
+  if (url.startsWith('node:') || url === '') return 'node runtime';
+  return 'other';
+}
+
+/**
+ * Self time per layer, attributing node-runtime frames (Buffer, streams, crypto ...) to the
+ * nearest src/ or library frame above them so "who asked for it" is counted.
+ */
+export function summariseProfile(file: string): Array<[string, number]> {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const owner = new Map<number, string>();
+  const ownerOf = (id: number): string => {
+    const cached = owner.get(id);
+    if (cached) return cached;
+    const n = byId.get(id)!;
+    let layer = layerOf(n.callFrame.url, n.callFrame.functionName);
+    if (layer === 'node runtime' || layer === 'other') {
+      const up = parent.get(id);
+      const above = up === undefined ? layer : ownerOf(up);
+      if (above !== '(root)' && above !== '(program)') layer = above;
+    }
+    owner.set(id, layer);
+    return layer;
+  };
+  const totals = new Map<string, number>();
+  p.samples.forEach((id, i) => {
+    const layer = ownerOf(id);
+    totals.set(layer, (totals.get(layer) ?? 0) + (p.timeDeltas[i] ?? 0));
+  });
+  const busy = [...totals].filter(([k]) => k !== '(idle)');
+  const sum = busy.reduce((s, [, v]) => s + v, 0);
+  return busy.sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Math.round((1000 * v) / sum) / 10]);
+}
+
+export function printSummary(file: string): void {
+  console.log(`CPU by layer (${path.basename(file)}, % of busy samples; node internals counted to their caller):`);
+  for (const [layer, pct] of summariseProfile(file)) console.log(`  ${layer.padEnd(28)} ${pct}%`);
+}
+
+/** Summaries of the profiles in `dir` (main-thread files only, as written by --cpu-prof or this bench). */
+export function summariseLatest(dir: string): void {
+  for (const f of readdirSync(dir).filter((x) => /\.0\.\d+\.cpuprofile$/.test(x)).sort()) printSummary(path.join(dir, f));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  const n = Number(process.argv[2]) || 1000;
+  const dir = process.argv[3];
+  const r = await profileSlowSync(n, dir);
+  console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`slow sync ${n} contacts: wall ${r.slow.wallS} s, gateway CPU ${r.slow.cpuMsPerItem.toFixed(2)} ms/contact`);
+  console.log(`refresh-from-server: wall ${r.refresh.wallS} s, gateway CPU ${r.refresh.cpuMsPerItem.toFixed(2)} ms/contact`);
+  if (dir) summariseLatest(dir);
+  process.exit(0);
+}

@@ -1,0 +1,49 @@
+// The translator work of one slow-sync create, per contact, the way DatastoreSync.#applyItem
+// and #createFromDevice call it: toServer, fieldDigests, fingerprints (matching), mergeFromDevice
+// (new item), hash. And of one refresh-from-server item: hash, toDevice, fieldDigests.
+// CPU time, one core. Run: npx tsx bench/translator-path.ts
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { contactsTranslator as tr } from '../src/sync/translators.js';
+import { generateContacts21 } from '../test/support/contacts.js';
+
+const V21 = { type: 'text/x-vcard', version: '2.1' };
+
+function cpuMsPer(n: number, fn: () => void): number {
+  const c0 = process.cpuUsage();
+  fn();
+  const c = process.cpuUsage(c0);
+  return Math.round(((c.user + c.system) / 1000 / n) * 1000) / 1000;
+}
+
+export function benchTranslatorPath(n = 1000): Record<string, number> {
+  const device = generateContacts21(n, 5).map((c) => c.text);
+  const server: string[] = [];
+  const slow = (): void => {
+    server.length = 0;
+    for (const d of device) {
+      const s = tr.toServer(d, V21);
+      tr.fieldDigests?.(d, V21);
+      tr.fingerprints(s);
+      const merged = tr.mergeFromDevice(undefined, s);
+      tr.hash(merged);
+      server.push(merged);
+    }
+  };
+  slow(); // warm up (JIT)
+  const slowMs = cpuMsPer(n, slow);
+  const refresh = (): void => {
+    for (const s of server) {
+      tr.hash(s);
+      const d = tr.toDevice(s, V21);
+      tr.fieldDigests?.(d, V21);
+    }
+  };
+  refresh();
+  const refreshMs = cpuMsPer(n, refresh);
+  return { 'slow_sync_create.cpu_ms_per_contact': slowMs, 'refresh_item.cpu_ms_per_contact': refreshMs };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  console.log(benchTranslatorPath(Number(process.argv[2]) || 1000));
+}

@@ -1,0 +1,80 @@
+// What push remembers per device in the state store: the last SAN and the session that followed.
+import { sessionKeyFor } from '../protocol/session.js';
+import type { DeviceKey, StateStore } from '../state/state-store.js';
+
+export interface SanRecord {
+  at: string;
+  sessionId: number;
+  datastores: string[];
+  transport: string;
+  trigger: 'change' | 'test' | 'cli';
+  outcome: 'sent' | 'failed';
+  attempts: number;
+  error?: string;
+  /** Milliseconds from the first detected change to the hand-over to the transport. */
+  latencyMs?: number;
+}
+
+export interface SessionRecord {
+  at: string;
+  sessionKey?: string;
+  /** The session used the SessionID the SAN named. */
+  usedSanSessionId?: boolean;
+  seconds?: number;
+  source: 'observer' | 'device record';
+}
+
+export interface PushStatus {
+  lastSan?: SanRecord;
+  lastSession?: SessionRecord;
+}
+
+const TTL_SECONDS = 90 * 24 * 3600;
+export const statusKey = (k: DeviceKey): string => `push:status:${k.account}:${k.deviceId}`;
+export const openKey = (k: DeviceKey): string => `push:open:${k.account}:${k.deviceId}`;
+
+export async function readPushStatus(state: StateStore, key: DeviceKey): Promise<PushStatus> {
+  const status = (await state.getSession<PushStatus>(statusKey(key))) ?? {};
+  const san = status.lastSan;
+  if (!san || san.outcome !== 'sent') return status;
+  // The session that followed, from what the engine stores even without an observer: the
+  // device record's last completed sync and the session state under the SAN's SessionID.
+  const usedId = await sanSessionExists(state, key.deviceId, san.sessionId);
+  const rec = await state.getDevice(key);
+  if (status.lastSession && status.lastSession.at >= san.at) {
+    return { ...status, lastSession: { ...status.lastSession, usedSanSessionId: status.lastSession.usedSanSessionId || usedId } };
+  }
+  if (rec?.lastSync && rec.lastSync >= san.at) {
+    return { ...status, lastSession: { at: rec.lastSync, usedSanSessionId: usedId, source: 'device record' } };
+  }
+  return status;
+}
+
+/** True when the engine keeps a session under the SAN's session id (decimal or hex form). */
+export async function sanSessionExists(state: StateStore, deviceId: string, sessionId: number): Promise<boolean> {
+  for (const id of new Set([String(sessionId), sessionId.toString(16).toUpperCase(), sessionId.toString(16)])) {
+    if (await state.getSession(sessionKeyFor(deviceId, id))) return true;
+  }
+  return false;
+}
+
+export function isSanSession(deviceId: string, sessionKey: string, sessionId: number): boolean {
+  return [String(sessionId), sessionId.toString(16).toUpperCase(), sessionId.toString(16)].some((id) => sessionKeyFor(deviceId, id) === sessionKey);
+}
+
+export async function writePushStatus(state: StateStore, key: DeviceKey, change: (s: PushStatus) => PushStatus): Promise<void> {
+  const cur = (await state.getSession<PushStatus>(statusKey(key))) ?? {};
+  await state.putSession(statusKey(key), change(cur), TTL_SECONDS);
+}
+
+export function describePushStatus(s: PushStatus): string {
+  if (!s.lastSan) return 'no SAN sent';
+  const san = s.lastSan;
+  let line = `last SAN ${san.at} ${san.outcome} via ${san.transport} (session id ${san.sessionId}, ${san.trigger}, ${san.datastores.join(',') || 'all datastores'}${san.error ? `: ${san.error}` : ''})`;
+  if (s.lastSession) {
+    line += `; session ${s.lastSession.at}${s.lastSession.usedSanSessionId ? ' with the SAN session id' : s.lastSession.usedSanSessionId === false ? ' with its own session id' : ''}`;
+  } else if (san.outcome === 'sent') {
+    line += '; no session since';
+  }
+  return line;
+}

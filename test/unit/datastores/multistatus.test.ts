@@ -1,0 +1,47 @@
+// The item-path multistatus parser and body writer (src/datastores/multistatus.ts): the shape
+// dav-store.ts reads (as tsdav gave it), entities, empty answers and failed propstats.
+import assert from 'node:assert/strict';
+import { compactToXml, decodeEntities, parseMultistatus } from '../../../src/datastores/multistatus.js';
+
+const outer = { status: 207, statusText: 'Multi-Status' };
+
+describe('multistatus parsing (fast-xml-parser) for the item path', function () {
+  it('gives href, status, ok and the props of 2xx propstats with camelCase names', function () {
+    const res = parseMultistatus(
+      '<?xml version="1.0"?><D:multistatus xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">' +
+      '<D:response><D:href>/alice/contacts/a%40b.vcf</D:href>' +
+      '<D:propstat><D:prop><D:getetag>"e1"</D:getetag><C:address-data>BEGIN:VCARD&#13;\nFN:A &amp; B &#x3C;x&#62;\nEND:VCARD\n</C:address-data><D:resourcetype/></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>' +
+      '<D:propstat><D:prop><D:getctag/></D:prop><D:status>HTTP/1.1 404 Not Found</D:status></D:propstat></D:response>' +
+      '<D:response><D:href>/alice/contacts/gone.vcf</D:href><D:status>HTTP/1.1 404 Not Found</D:status></D:response>' +
+      '<D:sync-token>tok-1</D:sync-token></D:multistatus>', outer)!;
+    assert.equal(res.length, 2);
+    assert.equal(res[0]!.href, '/alice/contacts/a%40b.vcf');
+    assert.equal(res[0]!.ok, true);
+    assert.equal(res[0]!.props?.getetag, '"e1"');
+    assert.equal(res[0]!.props?.addressData, 'BEGIN:VCARD\r\nFN:A & B <x>\nEND:VCARD', 'entities decoded once, text trimmed');
+    assert.deepEqual(res[0]!.props?.resourcetype, {}, 'an empty element is present, without value');
+    assert.ok(!('getctag' in (res[0]!.props ?? {})), 'a 404 propstat adds nothing');
+    assert.equal(res[1]!.status, 404);
+    assert.equal(res[1]!.ok, false);
+    assert.equal((res[0]!.raw as { multistatus: { syncToken: string } }).multistatus.syncToken, 'tok-1');
+  });
+
+  it('an empty multistatus (nothing matched) is one entry without href; non-multistatus text is undefined', function () {
+    const res = parseMultistatus('<?xml version="1.0"?>\n<multistatus xmlns="DAV:"/>', outer)!;
+    assert.equal(res.length, 1);
+    assert.equal(res[0]!.href, undefined);
+    assert.equal(parseMultistatus('<html><body>login</body></html>', outer), undefined);
+    assert.equal(parseMultistatus('not xml at all <', outer), undefined);
+  });
+
+  it('entities: "&amp;#13;" stays the literal text "&#13;"', function () {
+    assert.equal(decodeEntities('a&amp;#13;b&#13;&quot;&apos;&unknown;'), 'a&#13;b\r"\'&unknown;');
+  });
+
+  it('writes compact request bodies with attributes, text, arrays and empty elements', function () {
+    assert.equal(
+      compactToXml({ 'd:sync-collection': { _attributes: { 'xmlns:d': 'DAV:' }, 'd:sync-token': { _text: 'a&b' }, 'd:prop': { 'd:getetag': {} }, 'd:href': ['/x', '/y<'] } }),
+      '<?xml version="1.0" encoding="utf-8"?><d:sync-collection xmlns:d="DAV:"><d:sync-token>a&amp;b</d:sync-token><d:prop><d:getetag/></d:prop><d:href>/x</d:href><d:href>/y&lt;</d:href></d:sync-collection>',
+    );
+  });
+});

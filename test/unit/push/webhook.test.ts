@@ -1,0 +1,51 @@
+// The webhook transport against a loopback HTTP server: the JSON it posts, and failures as
+// typed errors (the service retries them).
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { encodeSan } from '../../../src/codec/san.js';
+import { wapPushSegments, wspPushPdu } from '../../../src/codec/wap-push.js';
+import { GatewayError } from '../../../src/errors.js';
+import { WebhookTransport, type PushMessage } from '../../../src/push/transports.js';
+
+describe('push webhook transport', function () {
+  let server: Server;
+  let url: string;
+  let status = 200;
+  const got: Array<{ auth?: string; body: Record<string, unknown> }> = [];
+
+  before(async function () {
+    server = createServer((req, res) => {
+      let text = '';
+      req.on('data', (c: Buffer) => (text += c.toString('utf8')));
+      req.on('end', () => {
+        got.push({ ...(req.headers.authorization ? { auth: req.headers.authorization } : {}), body: JSON.parse(text) as Record<string, unknown> });
+        res.writeHead(status).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/sms`;
+  });
+  after(() => new Promise<void>((r) => server.close(() => r())));
+
+  const san = encodeSan({ version: 12, uiMode: 'background', initiator: 'server', sessionId: 77, serverId: 'srv', syncs: [] });
+  const pdu = wspPushPdu(san);
+  const msg: PushMessage = { phone: '+4917000001', account: 'alice', deviceId: 'd1', sessionId: 77, san, contentType: 'application/vnd.syncml.ds.notification', pdu, segments: wapPushSegments(pdu) };
+
+  it('posts phone, SAN (base64 and hex), WSP PDU and SMS parts with the bearer token', async function () {
+    await new WebhookTransport({ url, token: 't0k' }).send(msg);
+    const { auth, body } = got.at(-1)!;
+    assert.equal(auth, 'Bearer t0k');
+    assert.equal(body['phone'], '+4917000001');
+    assert.equal(body['wdpPort'], 2948);
+    assert.deepEqual(body['san'], { base64: Buffer.from(san).toString('base64'), hex: Buffer.from(san).toString('hex').toUpperCase() });
+    assert.deepEqual(body['sms'], [{ udh: '0605040B8423F0', data: Buffer.from(pdu).toString('hex').toUpperCase() }]);
+  });
+
+  it('a non-2xx answer or no server is BACKEND_UNAVAILABLE', async function () {
+    status = 500;
+    await assert.rejects(new WebhookTransport({ url }).send(msg), (e: unknown) => e instanceof GatewayError && e.code === 'BACKEND_UNAVAILABLE');
+    status = 200;
+    await assert.rejects(new WebhookTransport({ url: 'http://127.0.0.1:1/x' }).send(msg), (e: unknown) => e instanceof GatewayError && e.code === 'BACKEND_UNAVAILABLE');
+  });
+});
