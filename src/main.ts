@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import { AccountRegistry } from './accounts/mappings.js';
 import { commandSizer, encodeMessage } from './codec/index.js';
 import { loadSettings, PACKAGE_ROOT, publicSyncUrl, type Settings } from './config.js';
-import { verifyDavCredentials, type DavRequestEvent } from './datastores/index.js';
+import { verifyDavCredentials } from './datastores/index.js';
 import { AccountStores } from './accounts/account-stores.js';
 import type { AccountStoresOptions } from './accounts/account-stores.js';
 import { loadProviderProfiles, validateAccountProviders } from './accounts/providers.js';
@@ -28,6 +28,7 @@ import { adminRouter, AdminAuth, adminSettingsFrom, HistoryObserver, SyncHistory
 import { combineObservers, davRequestRecorder, defaultMetrics, MetricsObserver, ReadinessChecker, timedStateStore } from './metrics/index.js';
 import { describeError, GatewayError } from './errors.js';
 import { createPushService, type PushService } from './push/index.js';
+import type { SessionObserver } from './protocol/observer.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -70,6 +71,7 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
   const state = timedStateStore(rawState, metrics.stateStoreDuration);
   const history = new SyncHistory(state);
   const metricsObserver = new MetricsObserver(metrics, { openTtlSeconds: Math.max(settings.sessionTtlSeconds, settings.resumeTtlSeconds) });
+  const observer = combineObservers(log, metricsObserver, new HistoryObserver(history, log));
   const recordDav = davRequestRecorder(metrics);
   const backupsDir = path.resolve(settings.stateDir, 'backups');
   const userAgent = `syncml-dav-gateway/${VERSION}`;
@@ -77,28 +79,19 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
   validateAccountProviders(accounts.list(), providerProfiles);
   const tokenStore = tokenStoreOn(state);
   const benchOnRequest = opts.dav?.onRequest;
-  const logDav = (e: DavRequestEvent): void => {
+  const stores = new AccountStores({ profiles: providerProfiles, userAgent, tokenStore, dav: { timeoutMs: settings.davTimeoutSeconds * 1000, ...opts.dav }, onDavRequest: (provider, e) => {
+    recordDav(provider, e);
+    benchOnRequest?.(e);
     // LOG_LEVEL=debug: one line per DAV request (no credentials: they travel in headers).
     log.debug({ method: e.method, url: e.url, status: e.status, ms: Math.round(e.durationMs) }, 'DAV request');
-    benchOnRequest?.(e);
-  };
-  const stores = new AccountStores({ profiles: providerProfiles, userAgent, tokenStore, dav: {
-    timeoutMs: settings.davTimeoutSeconds * 1000,
-    ...opts.dav,
-    onRequest: logDav,
-  }, onDavRequest: (provider, e) => {
-    recordDav(provider, e);
-    logDav(e);
   } });
   let serverUrl = publicSyncUrl(settings);
-  // Server-alerted sync; its `push.observer` receives the engine's session reports.
+  // Server-alerted sync; `push.observer` hears about sessions (no SAN while one is open).
   const push = createPushService({
     accounts: accounts.list(), state, log, env, serverId: () => serverUrl, sessionTtlSeconds: settings.sessionTtlSeconds,
     openStore: (mapping, name) => stores.open(mapping, mapping.datastores.find((d) => d.name === name)!,
       mapping.dav.username && mapping.dav.password !== undefined ? { username: mapping.dav.username, password: mapping.dav.password } : undefined),
   });
-  // Metrics, the admin page's history and push hear every session report; one failing does not stop the others.
-  const observer = combineObservers(log, metricsObserver, new HistoryObserver(history, log), push.observer);
   const engine = new ProtocolEngine({
     accounts,
     state,
@@ -122,9 +115,9 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
       resumeTtlSeconds: settings.resumeTtlSeconds,
       softwareVersion: VERSION,
     },
-    // The engine reports sessions to `observer` (protocol/observer.ts). Spread from a variable so
-    // that this compiles before and after EngineDeps has the option.
-    ...({ observer } as { observer: typeof observer }),
+    // The engine reports sessions to `observer` (protocol/observer.ts): metrics, history, push.
+    // Spread from a variable so that this compiles before and after EngineDeps has the option.
+    ...({ observer: combineObservers(log, observer, push.observer) } as { observer: SessionObserver }),
   });
   const readiness = new ReadinessChecker({
     pingState: () => state.ping(),

@@ -8,9 +8,9 @@ import { decodeAnySan, sanContentTypeName, type AnySan, type SanSecret } from '.
 import { decodeWspPush } from '../codec/wap-push.js';
 import { loadSettings, publicSyncUrl } from '../config.js';
 import { GatewayError } from '../errors.js';
+import { parseCommand, UsageError } from './usage.js';
 import { createLogger } from '../logger.js';
 import { buildPushMessage } from '../push/service.js';
-import { parseCommand, UsageError } from './usage.js';
 import { createPushService, describePushStatus, devicePushSettings, readPushStatus } from '../push/index.js';
 import type { DeviceKey, StateStore } from '../state/state-store.js';
 
@@ -31,26 +31,28 @@ function deviceSettings(account: string, deviceId: string, env: NodeJS.ProcessEn
   return { settings, mapping, device };
 }
 
-export async function runSan(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function runSan(args: string[], env: NodeJS.ProcessEnv = process.env, stdout: { write(s: string | Uint8Array): unknown } = process.stdout): Promise<void> {
   const { values, positionals } = parseCommand(args, {
     datastore: { type: 'string', multiple: true }, out: { type: 'string' }, 'session-id': { type: 'string' },
   }, SAN_USAGE, 2);
   const [account, deviceId] = positionals;
-  if (!account || !deviceId) throw new UsageError('san needs an account and a device id', SAN_USAGE);
+  if (!account || !deviceId) throw new UsageError('san needs <account> <deviceId>', SAN_USAGE);
   const { settings, device } = deviceSettings(account, deviceId, env);
-  for (const ds of values.datastore ?? []) {
+  // `multiple: true` gives an array (usage.ts types every value as a string).
+  const datastores = values.datastore as unknown as string[] | undefined;
+  for (const ds of datastores ?? []) {
     if (!device.datastores.some((d) => d.name === ds)) throw new GatewayError('NOT_FOUND', `device ${deviceId} is not pushed for datastore ${ds}`);
   }
   const sessionId = values['session-id'] !== undefined ? Number(values['session-id']) : undefined;
-  const msg = buildPushMessage(device, device.serverId ?? publicSyncUrl(settings), values.datastore, sessionId);
+  const msg = buildPushMessage(device, device.serverId ?? publicSyncUrl(settings), datastores, sessionId);
   if (values.out) {
     writeFileSync(values.out, msg.san);
-    process.stdout.write(`wrote ${msg.san.length} bytes (${msg.contentType}, session id ${msg.sessionId}) to ${values.out}\n`);
+    stdout.write(`wrote ${msg.san.length} bytes (${msg.contentType}, session id ${msg.sessionId}) to ${values.out}\n`);
     return;
   }
-  process.stdout.write(describeSan(decodeAnySan(msg.san)));
-  process.stdout.write(`san: ${Buffer.from(msg.san).toString('hex')}\n`);
-  msg.segments.forEach((s, i) => process.stdout.write(`sms ${i + 1}/${msg.segments.length}: udh ${Buffer.from(s.udh).toString('hex')} data ${Buffer.from(s.data).toString('hex')}\n`));
+  stdout.write(describeSan(decodeAnySan(msg.san)));
+  stdout.write(`san: ${Buffer.from(msg.san).toString('hex')}\n`);
+  msg.segments.forEach((s, i) => stdout.write(`sms ${i + 1}/${msg.segments.length}: udh ${Buffer.from(s.udh).toString('hex')} data ${Buffer.from(s.data).toString('hex')}\n`));
 }
 
 /** Text for a SAN, or undefined when the bytes are an ordinary SyncML message or not a SAN. */

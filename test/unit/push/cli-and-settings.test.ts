@@ -8,7 +8,7 @@ import { wspPushPdu } from '../../../src/codec/wap-push.js';
 import { sanText } from '../../../src/cli/push.js';
 import { GatewayError } from '../../../src/errors.js';
 import { devicePushSettings } from '../../../src/push/settings.js';
-import { repoRoot } from '../../support/processes.js';
+import { requireShared } from '../../support/shared.js';
 
 const VECTOR = Buffer.from('8b0988d9100a02dc8a3dfdd3f557e353030800000000010a73796e63736572766572106000000708636f6e7461637473', 'hex');
 
@@ -26,7 +26,8 @@ describe('push CLI and settings', function () {
   });
 
   it('an ordinary SyncML message is not taken for a SAN', function () {
-    const wbxml = readFileSync(path.join(repoRoot, '..', 'shared', 'corpus', 'txsyncml', 'fixtures', 'client_sync_init.wbxml'));
+    const shared = requireShared(this);
+    const wbxml = readFileSync(path.join(shared, 'corpus', 'txsyncml', 'fixtures', 'client_sync_init.wbxml'));
     assert.equal(sanText(new Uint8Array(wbxml), {}), undefined);
   });
 
