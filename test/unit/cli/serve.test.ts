@@ -57,7 +57,7 @@ describe('cli: syncml-gateway serve', function () {
 
     it('Redis store: exits 1 as well (no idling with an open Redis connection)', async function () {
       redis = await startRedis();
-      const r = await runCli(['serve'], { PORT: String(port), HOST: '127.0.0.1', MAPPINGS_DIR: mappings, REDIS_URL: redis.url });
+      const r = await runCli(['serve'], { PORT: String(port), HOST: '127.0.0.1', MAPPINGS_DIR: mappings, REDIS_URL: redis.url, STATE_SECRET: 'serve-test-secret-0123456789' });
       assert.equal(r.code, 1, r.stdout + r.stderr);
       assert.match(r.stderr, /the port is already in use/);
     });
