@@ -135,10 +135,10 @@ export class SessionRunner {
     const deviceId = hdr.source.locURI;
     let log = this.#d.log.child({ device: deviceId, msgId: hdr.msgId });
     let token: string | undefined;
+    let mapping: AccountMapping | undefined;
     try {
       // ---- binding: the session named by the token, or credentials in this very message
       let session: SessionState | undefined;
-      let mapping: AccountMapping | undefined;
       let authenticated: BoundMessage['authenticated'];
       const named = o.sid && o.sid.length <= 64 ? await this.#d.state.getSession<StoredSession>(o.sid) : undefined;
       if (named) {
@@ -195,7 +195,7 @@ export class SessionRunner {
       }
       return await this.#locked(msg, wire, session, mapping!, token!, log.child({ session: sessionLogId(token!) }), authenticated, o, !!authenticated && session.serverMsgId === 0);
     } catch (err) {
-      notify(this.#d.observer, log, 'sessionFailed', { deviceId, ...(token ? { sessionKey: token } : {}), reason: describeError(err) });
+      notify(this.#d.observer, log, 'sessionFailed', { deviceId, ...(mapping ? { account: mapping.account } : {}), ...(token ? { sessionKey: token } : {}), reason: describeError(err) });
       return this.#failure(msg, wire, log, err, token);
     }
   }
