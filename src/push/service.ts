@@ -13,7 +13,7 @@ import type { SessionObserver } from '../protocol/observer.js';
 import type { DeviceKey, StateStore } from '../state/state-store.js';
 import { pushMetrics } from './metrics.js';
 import { datastoreContent, devicePushSettings, quietRemainingMs, type DevicePushSettings, type PushEnvSettings } from './settings.js';
-import { isSanSession, openKey, readPushStatus, writePushStatus, type PushStatus, type SanRecord } from './status.js';
+import { isSanSessionId, openKey, readPushStatus, writePushStatus, type PushStatus, type SanRecord } from './status.js';
 import type { PushMessage, PushTransport } from './transports.js';
 import { CollectionWatcher, hrefKey, type CollectionChange } from './watcher.js';
 
@@ -255,7 +255,7 @@ export class PushService {
   readonly observer: SessionObserver = {
     sessionStarted: (e) => {
       const key = { account: e.account, deviceId: e.deviceId };
-      void this.#d.state.putSession(openKey(key), { sessionKey: e.sessionKey }, this.#d.sessionTtlSeconds ?? 300)
+      void this.#d.state.putSession(openKey(key), { sessionKey: e.sessionKey, sessionId: e.sessionId }, this.#d.sessionTtlSeconds ?? 300)
         .catch((err: unknown) => this.#d.log.warn({ err: describeError(err) }, 'push: open session not recorded'));
     },
     sessionCompleted: (e) => void this.#sessionEnded(e.account, e.deviceId, e.sessionKey, e.seconds),
@@ -267,6 +267,7 @@ export class PushService {
   async #sessionEnded(account: string, deviceId: string, sessionKey?: string, seconds?: number): Promise<void> {
     const key = { account, deviceId };
     try {
+      const open = await this.#d.state.getSession<{ sessionId?: string }>(openKey(key));
       await this.#d.state.deleteSession(openKey(key));
       if (seconds === undefined || !this.device(account, deviceId)) return;
       await writePushStatus(this.#d.state, key, (s) => ({
@@ -274,7 +275,7 @@ export class PushService {
         lastSession: {
           at: new Date(this.#now()).toISOString(), seconds, source: 'observer',
           ...(sessionKey ? { sessionKey } : {}),
-          ...(sessionKey && s.lastSan ? { usedSanSessionId: isSanSession(deviceId, sessionKey, s.lastSan.sessionId) } : {}),
+          ...(open?.sessionId !== undefined && s.lastSan ? { usedSanSessionId: isSanSessionId(open.sessionId, s.lastSan.sessionId) } : {}),
         },
       }));
     } catch (err) {

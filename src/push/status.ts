@@ -1,5 +1,4 @@
 // What push remembers per device in the state store: the last SAN and the session that followed.
-import { sessionKeyFor } from '../protocol/session.js';
 import type { DeviceKey, StateStore } from '../state/state-store.js';
 
 export interface SanRecord {
@@ -37,29 +36,18 @@ export async function readPushStatus(state: StateStore, key: DeviceKey): Promise
   const status = (await state.getSession<PushStatus>(statusKey(key))) ?? {};
   const san = status.lastSan;
   if (!san || san.outcome !== 'sent') return status;
-  // The session that followed, from what the engine stores even without an observer: the
-  // device record's last completed sync and the session state under the SAN's SessionID.
-  const usedId = await sanSessionExists(state, key.deviceId, san.sessionId);
+  // The session that followed: the observer's record, else the device record's last sync.
+  if (status.lastSession && status.lastSession.at >= san.at) return status;
   const rec = await state.getDevice(key);
-  if (status.lastSession && status.lastSession.at >= san.at) {
-    return { ...status, lastSession: { ...status.lastSession, usedSanSessionId: status.lastSession.usedSanSessionId || usedId } };
-  }
   if (rec?.lastSync && rec.lastSync >= san.at) {
-    return { ...status, lastSession: { at: rec.lastSync, usedSanSessionId: usedId, source: 'device record' } };
+    return { ...status, lastSession: { at: rec.lastSync, source: 'device record' } };
   }
   return status;
 }
 
-/** True when the engine keeps a session under the SAN's session id (decimal or hex form). */
-export async function sanSessionExists(state: StateStore, deviceId: string, sessionId: number): Promise<boolean> {
-  for (const id of new Set([String(sessionId), sessionId.toString(16).toUpperCase(), sessionId.toString(16)])) {
-    if (await state.getSession(sessionKeyFor(deviceId, id))) return true;
-  }
-  return false;
-}
-
-export function isSanSession(deviceId: string, sessionKey: string, sessionId: number): boolean {
-  return [String(sessionId), sessionId.toString(16).toUpperCase(), sessionId.toString(16)].some((id) => sessionKeyFor(deviceId, id) === sessionKey);
+/** Whether a session's SyncML SessionID is the SAN's session id (phones write it in decimal or hex). */
+export function isSanSessionId(sessionId: string, sanSessionId: number): boolean {
+  return [String(sanSessionId), sanSessionId.toString(16).toUpperCase(), sanSessionId.toString(16)].includes(sessionId);
 }
 
 export async function writePushStatus(state: StateStore, key: DeviceKey, change: (s: PushStatus) => PushStatus): Promise<void> {

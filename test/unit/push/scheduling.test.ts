@@ -131,6 +131,24 @@ describe('push scheduling', function () {
     assert.ok((status.lastSan?.latencyMs ?? -1) >= 0);
   });
 
+  it('the session after a SAN is recorded with whether it used the SAN session id (decimal or hex)', async function () {
+    const s = service(mapping(ONE));
+    const device = s.device('alice', 'phone-1')!;
+    const key = { account: 'alice', deviceId: 'phone-1' };
+    const session = async (sessionId: string): Promise<boolean | undefined> => {
+      s.observer.sessionStarted!({ account: 'alice', deviceId: 'phone-1', sessionKey: `k-${sessionId}`, sessionId, syncmlVersion: '1.2' });
+      await sleep(20);
+      s.observer.sessionCompleted!({ account: 'alice', deviceId: 'phone-1', sessionKey: `k-${sessionId}`, seconds: 1, datastores: [], at: new Date().toISOString() });
+      await sleep(50);
+      return (await s.status(key)).lastSession?.usedSanSessionId;
+    };
+    const rec = await s.send(device, { trigger: 'test' });
+    assert.equal(rec.outcome, 'sent');
+    assert.equal(await session(String(rec.sessionId)), true);
+    assert.equal(await session(rec.sessionId.toString(16).toUpperCase()), true);
+    assert.equal(await session(String(rec.sessionId + 1)), false, 'a session with its own id');
+  });
+
   it('a burst over several polls within the interval is one SAN; what is still unsynced goes after the interval', async function () {
     const s = service(mapping(ONE));
     await s.pollOnce();
