@@ -83,6 +83,11 @@ export const contactsTranslator: ItemTranslator = {
     // server's value (above) and is not written itself.
     const fromDevice = device.properties.filter((p) => p.name !== 'VERSION' && p.value.replace(/[;,\s]/g, '') !== '');
     const merged: VersitComponent = { name: 'VCARD', properties: [...fromDevice, ...kept], components: [] };
+    if (!merged.properties.some((p) => p.name === 'FN')) {
+      // vCard 3.0 requires FN; servers refuse a card without one (Radicale: "must contain at
+      // least 1 FN"). A card without any name keeps FN empty, as the converter writes it.
+      merged.properties.unshift({ name: 'FN', params: [], value: '', rawValue: '' });
+    }
     if (!merged.properties.some((p) => p.name === 'UID')) {
       // Phones rarely send a UID; CardDAV servers and other clients rely on one.
       merged.properties.push({ name: 'UID', params: [], value: randomUUID(), rawValue: '' });

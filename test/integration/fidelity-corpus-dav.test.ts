@@ -13,20 +13,11 @@ import { parseVersit, serializeVersit, unescapeText, type VersitComponent } from
 import { calendarTranslators } from '../../src/sync/calendar-translators.js';
 import { contactsTranslator } from '../../src/sync/translators.js';
 import type { ItemTranslator } from '../../src/sync/types.js';
+import { KNOWN_RADICALE_READBACK, KNOWN_RADICALE_REJECTIONS, KNOWN_XANDIKOS_READBACK } from './fidelity-corpus-known.js';
 import { repoRoot, startRadicale, startXandikos, type CollectionKey, type DavServerHandle } from '../support/index.js';
 
 const corpus = path.resolve(repoRoot, '..', 'shared', 'corpus');
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'convert', 'fidelity');
-
-/**
- * Items Radicale still refuses, by `file#n` (n = item index in the file), with the reason. Empty
- * when every item is accepted; an entry here is a known, explained rejection.
- */
-const KNOWN_RADICALE_REJECTIONS: Record<string, string> = {};
-
-/** Items a server stores but gives back changed (its own normalisation), by `file#n`, with why. */
-const KNOWN_RADICALE_READBACK: Record<string, string> = {};
-const KNOWN_XANDIKOS_READBACK: Record<string, string> = {};
 
 interface Case {
   id: string;
@@ -65,19 +56,28 @@ function deviceItems(file: string): Array<{ data: string | Uint8Array; kind: 'co
   }
   if (!/BEGIN:VCALENDAR/i.test(text)) return [];
   const out: Array<{ data: string; kind: 'events' | 'tasks' }> = [];
-  for (const root of parseVersit(bytes).filter((r) => r.name === 'VCALENDAR')) {
-    const version = root.properties.find((p) => p.name === 'VERSION')?.value.trim() === '2.0' ? 'ical2.0' : 'vcal1.0';
-    const items = root.components.filter((c) => c.name === 'VEVENT' || c.name === 'VTODO');
-    const others = root.components.filter((c) => c.name !== 'VEVENT' && c.name !== 'VTODO');
-    const groups = new Map<string, VersitComponent[]>();
-    items.forEach((c, k) => {
-      const uid = c.properties.find((p) => p.name === 'UID')?.value.trim() || `#${k}`;
-      groups.set(uid, [...(groups.get(uid) ?? []), c]);
-    });
-    for (const group of groups.values()) {
-      const one: VersitComponent = { name: 'VCALENDAR', properties: root.properties, components: [...others, ...group] };
-      out.push({ data: serializeVersit(one, { version }), kind: group[0]!.name === 'VTODO' ? 'tasks' : 'events' });
+  // One resource per item: a series and its overrides (same UID; RECURRENCE-ID, Symbian's
+  // X-RECURRENCE-ID in 1.0; possibly in other VCALENDAR objects of the file) are one resource.
+  // A second item with the UID of an earlier one but no recurrence id is an item of its own.
+  const roots = parseVersit(bytes).filter((r) => r.name === 'VCALENDAR');
+  const groups = new Map<string, { root: VersitComponent; items: VersitComponent[] }>();
+  let k = 0;
+  for (const root of roots) {
+    for (const c of root.components.filter((x) => x.name === 'VEVENT' || x.name === 'VTODO')) {
+      const uid = c.properties.find((p) => p.name === 'UID')?.value.trim();
+      const override = c.properties.some((p) => p.name === 'RECURRENCE-ID' || p.name === 'X-RECURRENCE-ID');
+      let key = uid ? `${c.name}|${uid}` : `#${k++}`;
+      if (!override && groups.has(key)) key = `${key}#${k++}`;
+      const g = groups.get(key) ?? { root, items: [] };
+      g.items.push(c);
+      groups.set(key, g);
     }
+  }
+  for (const { root, items } of groups.values()) {
+    const version = root.properties.find((p) => p.name === 'VERSION')?.value.trim() === '2.0' ? 'ical2.0' : 'vcal1.0';
+    const zones = roots.flatMap((r) => r.components.filter((c) => c.name === 'VTIMEZONE'));
+    const one: VersitComponent = { name: 'VCALENDAR', properties: root.properties, components: [...zones, ...items] };
+    out.push({ data: serializeVersit(one, { version }), kind: items[0]!.name === 'VTODO' ? 'tasks' : 'events' });
   }
   return out;
 }
@@ -122,20 +122,40 @@ function buildCases(): Case[] {
   return cases;
 }
 
-/** Property keys per component path: name, sorted params, unescaped value (unfolding ignored). */
+/**
+ * Property keys per component path: name, sorted params, value as the servers' own rewriting
+ * leaves it comparable (unfolded, unescaped, trailing empty components dropped, RRULE parts and
+ * durations normalised, vobject's X-VOBJ-* params ignored). What is left is a real difference.
+ */
 function propertyKeys(text: string): string[] {
   const keys: string[] = [];
   const walkC = (c: VersitComponent, at: string): void => {
     if (c.name === 'VTIMEZONE') return; // servers may rewrite zone definitions
     for (const p of c.properties) {
       if (p.name === 'PRODID' || p.name === 'DTSTAMP') continue;
-      const params = p.params.map((x) => `${x.name}=${x.value.toUpperCase()}`).sort().join(';');
-      keys.push(`${at}/${p.name};${params}:${unescapeText(p.value).replace(/\s+/g, ' ').trim()}`);
+      const params = p.params.filter((x) => !x.name.startsWith('X-VOBJ-')).map((x) => `${x.name}=${x.value.toUpperCase()}`).sort().join(';');
+      keys.push(`${at}/${p.name};${params}:${normValue(p.name, p.value)}`);
     }
     for (const s of c.components) walkC(s, `${at}/${s.name}`);
   };
   for (const r of parseVersit(text)) walkC(r, r.name);
   return keys.sort();
+}
+
+function normValue(name: string, value: string): string {
+  let v = unescapeText(value).replace(/\s+/g, ' ').trim().replace(/[;,\s]+$/, '');
+  if (name === 'RRULE' || name === 'EXRULE') v = v.toUpperCase().split(';').sort().join(';');
+  if (name === 'TRIGGER' || name === 'DURATION') v = durationSeconds(v) ?? v;
+  if (name === 'GEO') v = v.split(/[;,]/).map((x) => String(Number.parseFloat(x))).join(';');
+  return v;
+}
+
+function durationSeconds(v: string): string | undefined {
+  const m = /^([+-])?P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(v);
+  if (!m) return undefined;
+  const [, sign, w, d, h, mi, s] = m;
+  const secs = (Number(w ?? 0) * 7 + Number(d ?? 0)) * 86400 + Number(h ?? 0) * 3600 + Number(mi ?? 0) * 60 + Number(s ?? 0);
+  return `${sign === '-' ? '-' : ''}${secs}s`;
 }
 
 function diffKeys(a: string[], b: string[]): string[] {
@@ -151,7 +171,7 @@ function diffKeys(a: string[], b: string[]): string[] {
 
 /** Radicale logs why it refused a PUT; the line that names the item. */
 function serverReason(dav: DavServerHandle, name: string): string {
-  let log = '';
+  let log: string;
   try {
     log = readFileSync(dav.logFile, 'utf8');
   } catch {
@@ -181,12 +201,21 @@ async function putAll(dav: DavServerHandle, cases: Case[]): Promise<{ rejected: 
         continue;
       }
       stored++;
-      const back = await dav.getItem(url);
-      const d = back ? diffKeys(propertyKeys(c.data!), propertyKeys(back.data)) : ['- (item missing)'];
-      if (d.length > 0) changed.set(c.id, d);
+      putOk.push({ c, name });
     }
   };
+  const putOk: Array<{ c: Case; name: string }> = [];
   await Promise.all(Array.from({ length: 6 }, worker));
+  // Read back with one REPORT per collection (much faster than a GET per item).
+  const back = new Map<string, string>();
+  for (const key of ['contacts', 'calendar', 'tasks'] as const) {
+    for (const item of await dav.listItems(key)) back.set(`${key}/${decodeURIComponent(item.href.replace(/\/+$/, '').split('/').pop() ?? '')}`, item.data);
+  }
+  for (const { c, name } of putOk) {
+    const data = back.get(`${c.collection}/${name}`);
+    const d = data !== undefined ? diffKeys(propertyKeys(c.data!), propertyKeys(data)) : ['- (item missing)'];
+    if (d.length > 0) changed.set(c.id, d);
+  }
   return { rejected, changed, stored };
 }
 

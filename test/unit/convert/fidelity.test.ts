@@ -10,7 +10,8 @@ import { convertCalendar } from '../../../src/convert/calendar.js';
 import iconv from 'iconv-lite';
 import { decodeUtf8Lossless } from '../../../src/codec/lossless-utf8.js';
 import { convertContact, parseContact } from '../../../src/convert/contacts.js';
-import { effectiveFilter, parseDeviceProfile } from '../../../src/convert/filters/index.js';
+import { effectiveFilter, loadDeviceProfiles, matchDeviceProfile, parseDeviceProfile } from '../../../src/convert/filters/index.js';
+import { calendarTranslators } from '../../../src/sync/calendar-translators.js';
 import { contactsTranslator } from '../../../src/sync/translators.js';
 import { parseVersit, type VersitComponent } from '../../../src/convert/versit/index.js';
 import { repoRoot } from './vcard-corpus-helpers.js';
@@ -234,5 +235,19 @@ describe('fidelity (#13) defect 9: PHOTO type towards the phone', () => {
     const photo = parseVersit(back)[0]!.properties.find((p) => p.name === 'PHOTO')!;
     assert.equal(photo.value, value(sent, 'PHOTO'));
     assert.deepEqual(photo.params.filter((p) => p.name === 'TYPE').map((p) => [p.value, p.bare ?? false]), [['PNG', false]]);
+  });
+});
+
+describe('fidelity (#13) defect 8 through the gateway path: the Palm profile sets the scale', () => {
+  it('palm.yaml gives the tasks filter priorityScale 5; the translator maps 4 -> 7 and back to 4', () => {
+    const profiles = loadDeviceProfiles(path.join(repoRoot, 'config', 'devices'));
+    const palm = matchDeviceProfile(profiles, { man: 'Palm, Inc.', mod: 'Treo 680' });
+    const filter = effectiveFilter([], palm, 'text/x-vcalendar', '1.0');
+    assert.equal(filter?.priorityScale, 5);
+    const tasks = calendarTranslators({ now: () => NOW }).tasks;
+    const todo = 'BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VTODO\r\nSUMMARY:four\r\nPRIORITY:4\r\nEND:VTODO\r\nEND:VCALENDAR\r\n';
+    const server = tasks.toServer(todo, { type: 'text/x-vcalendar', version: '1.0' }, filter);
+    assert.equal(icalItems(server)[0]!.getFirstPropertyValue('priority'), 7);
+    assert.match(tasks.toDevice(tasks.mergeFromDevice(undefined, server), { type: 'text/x-vcalendar', version: '1.0' }, filter), /^PRIORITY:4\r$/m);
   });
 });

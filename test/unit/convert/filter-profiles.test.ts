@@ -26,8 +26,9 @@ function rejects(text: string, pattern: RegExp): void {
 describe('device profiles', function () {
   it('loads the shipped profiles and matches devices on Man/Mod', function () {
     const profiles = loadDeviceProfiles(devicesDir);
-    assert.deepEqual(profiles.map((p) => p.name).sort(), ['default', 'nokia-s40', 'palm', 'sony-ericsson']);
+    assert.deepEqual(profiles.map((p) => p.name).sort(), ['default', 'nokia-s40', 'palm', 'palm-sysync', 'sony-ericsson']);
     assert.equal(matchDeviceProfile(profiles, { man: 'Palm, Inc.', mod: 'Tungsten T5' })?.name, 'palm');
+    assert.equal(matchDeviceProfile(profiles, { man: 'Synthesis AG', mod: 'Synthesis Sync Client 2.1.0.3 Palm PRO' })?.name, 'palm-sysync');
     assert.equal(matchDeviceProfile(profiles, { man: 'Nokia', mod: 'Nokia 7210c' })?.name, 'nokia-s40');
     assert.equal(matchDeviceProfile(profiles, { man: 'NOKIA', mod: '6300' })?.name, 'nokia-s40');
     assert.equal(matchDeviceProfile(profiles, { man: 'Nokia', mod: 'N95' })?.name, 'default');
