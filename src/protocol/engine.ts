@@ -7,8 +7,9 @@ import type {
   AlertCmd, Command, Item, ItemCmd, MapCmd, PutGetCmd, ResultsCmd, StatusCmd, SyncCmd, SyncMLMessage, WireFormat,
 } from '../codec/model.js';
 import { DEVINF_URIS } from '../codec/model.js';
-import { encodeUtf8Lossless, restoreUtf8 } from '../codec/lossless-utf8.js';
+import { decodeUtf8Lossless, encodeUtf8Lossless, restoreUtf8 } from '../codec/lossless-utf8.js';
 import { isElement, type SmlElement } from '../codec/tree.js';
+import { unknownDatastoreHint } from '../accounts/datastore-names.js';
 import { AccountRegistry, normaliseUri, type AccountMapping, type DatastoreMapping } from '../accounts/mappings.js';
 import type { DataStore, DavCredentials, ItemKind, StoredItem } from '../datastores/datastore.js';
 import { describeError, isGatewayError } from '../errors.js';
@@ -289,7 +290,15 @@ export class ProtocolEngine {
     const refs = { targetRefs: targetUri ? [targetUri] : [], sourceRefs: sourceUri ? [sourceUri] : [] };
     const dsMap = AccountRegistry.findDatastore(ctx.mapping, targetUri);
     if (!dsMap) {
-      log.warn({ uri: targetUri }, 'phone asked for a datastore that the account mapping does not name');
+      // Say which name the phone used and the mapping line that would serve it; `devices list`
+      // shows the last few, so an admin need not read logs to find them.
+      const rxType = session.deviceInfo?.datastores.find((d) => d.sourceRef === sourceUri)?.rxPref?.type;
+      const hint = unknownDatastoreHint(ctx.mapping, targetUri, sourceUri || undefined, rxType);
+      log.warn({ uri: targetUri, source: sourceUri, hint: hint.message }, 'phone asked for a datastore that the account mapping does not name');
+      const seen = { uri: targetUri, ...(sourceUri ? { source: sourceUri } : {}), at: new Date().toISOString(), hint: hint.message };
+      await this.#updateDevice(ctx, ctx.mapping.account, (r) => ({
+        ...r, unknownDatastores: [...(r.unknownDatastores ?? []).filter((u) => u.uri !== targetUri), seen].slice(-10),
+      }));
       reply.status({ ...ref, ...refs, data: String(Status.NOT_FOUND) });
       return;
     }
@@ -602,6 +611,9 @@ export class ProtocolEngine {
     const luid = item.source?.locURI ?? item.target?.locURI;
     if (!luid) return Status.BAD_REQUEST;
     const meta = { ...cmd.meta, ...item.meta };
+    // Contacts and calendars keep bytes that are not UTF-8 (escaped, see codec/lossless-utf8.ts)
+    // for the converter's charset handling; notes are plain text without a charset to go by.
+    const keepBytes = ctx.mapping.datastores.find((d) => d.name === ds.name)?.kind !== 'notes';
     let raw = typeof item.data === 'string' ? item.data : '';
 
     // Large objects (SyncML 1.1+): chunks with MoreData are buffered in the session until the last.
@@ -628,12 +640,14 @@ export class ProtocolEngine {
       // Chunks are cut by bytes: join them as bytes, check Size, then read the characters.
       const bytes = encodeUtf8Lossless(pending.data + raw);
       delete session.inChunk;
-      raw = utf8Decoder.decode(bytes);
+      // Bytes that are not UTF-8 stay escaped: the converter decodes them with the charset the
+      // item (or the device profile) declares (issue 13, Shift_JIS cards).
+      raw = keepBytes ? decodeUtf8Lossless(bytes) : utf8Decoder.decode(bytes);
       if (pending.size !== undefined && !sizeMatches(bytes, raw, pending.size)) {
         log.warn({ ds: ds.name, luid, declared: pending.size, received: bytes.length }, 'chunked item size mismatch (424)');
         return Status.SIZE_MISMATCH;
       }
-    } else {
+    } else if (!keepBytes) {
       raw = restoreUtf8(raw);
     }
 
@@ -643,7 +657,8 @@ export class ProtocolEngine {
       if (out.result === 'not-found') return Status.ITEM_NOT_DELETED;
       return this.#failed(ctx, ds, luid, out.result === 'failed' ? out.error : undefined);
     }
-    const data = meta.format === 'b64' ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+    const decoded = meta.format === 'b64' ? Buffer.from(raw, 'base64') : undefined;
+    const data = decoded ? (keepBytes ? decodeUtf8Lossless(decoded) : decoded.toString('utf8')) : raw;
     const format: DeviceFormat = meta.type ? { type: meta.type } : ds.deviceFormat;
     if (ds.mode === 'refresh-from-client' && (cmd.kind === 'Add' || cmd.kind === 'Replace')) {
       // Applied once the package is complete and the refresh guard has agreed (202 until then).
