@@ -72,18 +72,21 @@ export function createMetrics(registry: Registry): GatewayMetrics {
   };
 }
 
-let shared: GatewayMetrics | undefined;
+// Kept on globalThis, not in a module variable: a test runner (tsx) may load this module twice in
+// one process, and both copies share prom-client's one default registry.
+const SHARED = Symbol.for('syncml-dav-gateway.metrics');
+const holder = globalThis as { [SHARED]?: GatewayMetrics };
 
 /**
  * The process-wide metrics on prom-client's default registry, with the default process metrics.
  * Created once: several gateways in one process (tests) share the counters.
  */
 export function defaultMetrics(): GatewayMetrics {
-  if (!shared) {
-    collectDefaultMetrics({ register });
-    shared = createMetrics(register);
+  if (!holder[SHARED]) {
+    if (!register.getSingleMetric('process_cpu_user_seconds_total')) collectDefaultMetrics({ register });
+    holder[SHARED] = createMetrics(register);
   }
-  return shared;
+  return holder[SHARED];
 }
 
 /** A label value from free text: short codes pass, anything else is `other` (bounded cardinality). */
