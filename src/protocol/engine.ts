@@ -581,8 +581,36 @@ export class ProtocolEngine {
       const luids = flat.flatMap((c) => (c.kind === 'Add' || c.kind === 'Replace' ? c.items.map((i) => i.source?.locURI ?? i.target?.locURI ?? '') : []));
       await sync.prefetch(luids.filter(Boolean));
     }
+    // Whole Adds/Replaces of distinct items go to the DAV server a few at a time (most of a slow
+    // sync is waiting for PUTs); their statuses still go out in the order of the commands.
+    // Chunked items, Deletes and refresh-from-client writes run one by one.
+    const batch: Array<{ iref: { msgRef: string; cmdRef: string; cmd: string }; cmd: ItemCmd; item: Item; luid: string }> = [];
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      const work = batch.splice(0);
+      const codes = await mapBounded(work, APPLY_CONCURRENCY, (w) => this.#applyItem(ctx, ds, sync, w.cmd, w.item));
+      work.forEach((w, k) => {
+        if (!w.cmd.noResp) reply.status({ ...w.iref, sourceRefs: w.luid ? [w.luid] : [], data: String(codes[k]) });
+      });
+    };
     for (const inner of flat) {
       const iref = { msgRef: msg.header.msgId, cmdRef: inner.cmdId, cmd: cmdName(inner) };
+      const parallel = (inner.kind === 'Add' || inner.kind === 'Replace') && clientSends(ds.mode) && ds.mode !== 'refresh-from-client';
+      if (parallel) {
+        for (const item of inner.items) {
+          const luid = item.source?.locURI ?? item.target?.locURI ?? '';
+          if (luid && !item.moreData && !session.inChunk && !batch.some((b) => b.luid === luid)) {
+            batch.push({ iref, cmd: inner, item, luid });
+            if (batch.length >= APPLY_CONCURRENCY * 4) await flush();
+            continue;
+          }
+          await flush();
+          const code = await this.#applyItem(ctx, ds, sync, inner, item);
+          if (!inner.noResp) reply.status({ ...iref, sourceRefs: luid ? [luid] : [], data: String(code) });
+        }
+        continue;
+      }
+      await flush();
       if (inner.kind === 'Atomic') {
         log.warn('Atomic inside Sync refused (406): its commands cannot be rolled back on a DAV server');
         if (!inner.noResp) reply.status({ ...iref, data: String(Status.NOT_SUPPORTED) });
@@ -604,6 +632,7 @@ export class ProtocolEngine {
         if (!inner.noResp) reply.status({ ...iref, sourceRefs: luid ? [luid] : [], data: String(code) });
       }
     }
+    await flush();
   }
 
   async #applyItem(ctx: MessageContext, ds: DatastoreSessionState, sync: DatastoreSync, cmd: ItemCmd, item: Item): Promise<number> {
@@ -943,6 +972,28 @@ const utf8Decoder = new TextDecoder('utf-8');
 
 function byteLength(s: string): number {
   return utf8.encode(s).length;
+}
+
+/** DAV writes in flight per Sync command (the server's own limit may be lower: datastores/limit.ts). */
+const APPLY_CONCURRENCY = 4;
+
+/**
+ * `fn` over `items` with at most `limit` running at once, results in input order. Waits for every
+ * call to settle before rethrowing the first failure, so nothing is left running behind an error.
+ */
+async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<PromiseSettledResult<R>>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!).then((value) => ({ status: 'fulfilled', value }) as const, (reason: unknown) => ({ status: 'rejected', reason }) as const);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<R>).value);
 }
 
 /**
