@@ -2,6 +2,7 @@
 // for unlabelled 8-bit data (UTF-8 if the bytes are valid UTF-8, else Windows-1252).
 import { isUtf8 } from 'node:buffer';
 import iconv from 'iconv-lite';
+import { encodeUtf8Lossless, hasEscapedBytes } from '../../codec/lossless-utf8.js';
 
 
 function isUtf8Name(name: string): boolean {
@@ -61,25 +62,10 @@ export function decodeBytes(
 
 /**
  * Text whose bytes that were not UTF-8 are kept as lone surrogates U+DC80..U+DCFF (the codec's
- * lossless decoding, codec/lossless-utf8.ts) back to the bytes, or undefined when it has none.
- * (convert/ may not import codec/; the rule is the same: UTF-8 for characters, the byte for each
- * escape.)
+ * lossless decoding) back to the bytes, or undefined when it has none.
  */
 export function escapedTextToBytes(s: string): Uint8Array | undefined {
-  if (!/(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/.test(s)) return undefined;
-  const parts: Buffer[] = [];
-  let run = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    const prevHigh = i > 0 && s.charCodeAt(i - 1) >= 0xd800 && s.charCodeAt(i - 1) <= 0xdbff;
-    if (c >= 0xdc80 && c <= 0xdcff && !prevHigh) {
-      if (run) parts.push(Buffer.from(run, 'utf8'));
-      run = '';
-      parts.push(Buffer.of(c - 0xdc00));
-    } else run += s[i];
-  }
-  if (run) parts.push(Buffer.from(run, 'utf8'));
-  return Buffer.concat(parts);
+  return hasEscapedBytes(s) ? encodeUtf8Lossless(s) : undefined;
 }
 
 /** Encodes text to bytes in `charset` (UTF-8 when undefined or unknown). */
