@@ -255,16 +255,17 @@ export class PushService {
   readonly observer: SessionObserver = {
     sessionStarted: (e) => {
       const key = { account: e.account, deviceId: e.deviceId };
-      void this.#d.state.putSession(openKey(key), { sessionKey: e.sessionKey, sessionId: e.sessionId }, this.#d.sessionTtlSeconds ?? 300)
+      void this.#d.state.putSession(openKey(key), { sessionId: e.sessionId }, this.#d.sessionTtlSeconds ?? 300)
         .catch((err: unknown) => this.#d.log.warn({ err: describeError(err) }, 'push: open session not recorded'));
     },
-    sessionCompleted: (e) => void this.#sessionEnded(e.account, e.deviceId, e.sessionKey, e.seconds),
+    sessionCompleted: (e) => void this.#sessionEnded(e.account, e.deviceId, e.seconds),
     sessionFailed: (e) => {
-      if (e.account) void this.#sessionEnded(e.account, e.deviceId, e.sessionKey);
+      if (e.account) void this.#sessionEnded(e.account, e.deviceId);
     },
   };
 
-  async #sessionEnded(account: string, deviceId: string, sessionKey?: string, seconds?: number): Promise<void> {
+  // Session tokens are not copied into push state (they are credentials for the session's life).
+  async #sessionEnded(account: string, deviceId: string, seconds?: number): Promise<void> {
     const key = { account, deviceId };
     try {
       const open = await this.#d.state.getSession<{ sessionId?: string }>(openKey(key));
@@ -274,7 +275,6 @@ export class PushService {
         ...s,
         lastSession: {
           at: new Date(this.#now()).toISOString(), seconds, source: 'observer',
-          ...(sessionKey ? { sessionKey } : {}),
           ...(open?.sessionId !== undefined && s.lastSan ? { usedSanSessionId: isSanSessionId(open.sessionId, s.lastSan.sessionId) } : {}),
         },
       }));

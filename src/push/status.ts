@@ -16,7 +16,6 @@ export interface SanRecord {
 
 export interface SessionRecord {
   at: string;
-  sessionKey?: string;
   /** The session used the SessionID the SAN named. */
   usedSanSessionId?: boolean;
   seconds?: number;
