@@ -37,6 +37,8 @@ export interface ContactProperty {
    * (escapes kept) so it round-trips verbatim; only line breaks are converted between versions.
    */
   raw?: boolean;
+  /** A raw value written in 2.1 syntax, where a comma is plain text (3.0/4.0 escape it as `\,`). */
+  raw21?: boolean;
 }
 
 export interface Contact {

@@ -59,12 +59,12 @@ export function contactFromComponent(c: VersitComponent): Contact {
   const properties: ContactProperty[] = [];
   for (const p of c.properties) {
     if (p.name === 'VERSION') continue;
-    properties.push(interpret(p));
+    properties.push(interpret(p, version));
   }
   return { version, properties };
 }
 
-function interpret(p: VersitProperty): ContactProperty {
+function interpret(p: VersitProperty, version: VcardVersion): ContactProperty {
   let name = p.name;
   if (name === 'X-ANNIVERSARY') name = 'ANNIVERSARY';
   const types: string[] = [];
@@ -161,6 +161,7 @@ function interpret(p: VersitProperty): ContactProperty {
     if (valueParam !== undefined && valueParam !== 'TEXT') if (valueParam !== undefined) params.push({ name: 'VALUE', value: valueParam.toLowerCase() });
   } else {
     cp.raw = true;
+    if (version === '2.1') cp.raw21 = true;
     cp.values = [normaliseNewlines(value)];
     if (valueParam !== undefined) params.push({ name: 'VALUE', value: valueParam.toLowerCase() });
     if (omitYear !== undefined) params.push({ name: 'X-APPLE-OMIT-YEAR', value: omitYear });

@@ -118,9 +118,16 @@ function toVersit(p: ContactProperty, version: VcardVersion): VersitProperty {
     value = f.value;
     if (f.param !== undefined) params.push(f.param);
   } else if (p.raw === true) {
-    // Kept verbatim; only line breaks change form (2.1 real, QP-encoded; 3.0/4.0 `\n`).
-    const v = p.values[0] ?? '';
-    value = version === '2.1' ? v.replace(/\\n/gi, '\n') : v.replace(/\r\n|\r|\n/g, '\\n');
+    // Kept verbatim; only line breaks change form (2.1 real, QP-encoded; 3.0/4.0 `\n`), and a
+    // comma, plain text in 2.1, is escaped in 3.0/4.0 (else a server splits `Doe, John` into a list).
+    let v = p.values[0] ?? '';
+    if (version === '2.1') {
+      if (p.raw21 !== true) v = v.replace(/\\,/g, ',');
+      value = v.replace(/\\n/gi, '\n');
+    } else {
+      if (p.raw21 === true) v = v.replace(/(?<!\\),/g, '\\,');
+      value = v.replace(/\r\n|\r|\n/g, '\\n');
+    }
   } else {
     if (name === 'ANNIVERSARY' && version !== '4.0') name = 'X-ANNIVERSARY';
     value = escapeText(p.values[0] ?? '', version);

@@ -251,3 +251,19 @@ describe('fidelity (#13) defect 8 through the gateway path: the Palm profile set
     assert.match(tasks.toDevice(tasks.mergeFromDevice(undefined, server), { type: 'text/x-vcalendar', version: '1.0' }, filter), /^PRIORITY:4\r$/m);
   });
 });
+
+describe('fidelity (#13, corpus test): commas in unknown 2.1 properties', () => {
+  const card21 = 'BEGIN:VCARD\r\nVERSION:2.1\r\nN:Doe;John;;;\r\nFN:John Doe\r\nX-EVOLUTION-FILE-AS:Doe, John\r\nX-LIST:a\\,b\r\nEND:VCARD\r\n';
+
+  it('are escaped in 3.0/4.0, where a server would split them into a list', () => {
+    const v30 = convertContact(card21, 'vcard30');
+    assert.match(v30, /^X-EVOLUTION-FILE-AS:Doe\\, John\r$/m);
+    assert.match(v30, /^X-LIST:a\\,b\r$/m, 'an escaped comma is not escaped twice');
+    assert.match(convertContact(card21, 'vcard40'), /^X-EVOLUTION-FILE-AS:Doe\\, John\r$/m);
+  });
+
+  it('come back to a 2.1 phone as plain commas, and 2.1 to 2.1 stays verbatim', () => {
+    assert.match(convertContact(convertContact(card21, 'vcard30'), 'vcard21'), /^X-EVOLUTION-FILE-AS:Doe, John\r$/m);
+    assert.match(convertContact(card21, 'vcard21'), /^X-EVOLUTION-FILE-AS:Doe, John\r$/m);
+  });
+});
