@@ -25,7 +25,7 @@ import { ReplyBuilder, statusItemsWithAnchor, type CommandSizer } from './reply.
 import type { SessionState } from './session.js';
 import type { SecretBox } from '../state/secret-box.js';
 import type { SessionObserver } from './observer.js';
-import { cmdName, MAX_OBJECT_BYTES, notify, replyHeader, SessionRunner, sessionLogId, type BoundMessage, type ProcessedMessage, type RunnerSettings } from './session-runner.js';
+import { cmdName, MAX_OBJECT_BYTES, notify, replyHeader, SessionRunner, sessionLogId, type BoundMessage, type ProcessedMessage, type RunnerSettings, type RunResult } from './session-runner.js';
 import { Status, statusForError } from './status.js';
 import { mixedCalendarTranslator } from '../sync/mixed-calendar.js';
 import { effectiveFilter, matchDeviceProfile, type DeviceProfile, type FieldFilter } from '../convert/filters/index.js';
@@ -61,18 +61,8 @@ export interface EngineDeps {
   };
 }
 
-export interface EngineResult {
-  /** The encoded reply, in the client's encoding. */
-  body: Uint8Array;
-  reply?: SyncMLMessage;
-  sessionKey: string;
-  completed: boolean;
-  /** The client re-sent a message it had sent before: the earlier reply is repeated. */
-  resent: boolean;
-  /** Refused at HTTP level (an identifier over its cap: 400); `body` is empty then. */
-  httpStatus?: number;
-  httpReason?: string;
-}
+/** What one message gives: the encoded reply and the session it belongs to (session-runner.ts). */
+export type EngineResult = RunResult;
 
 const MODE_BY_ALERT: Record<string, SyncMode> = {
   '200': 'two-way', '201': 'slow', '202': 'one-way-from-client', '203': 'refresh-from-client',

@@ -70,12 +70,14 @@ export interface ProcessedMessage {
 }
 
 export interface RunResult {
+  /** The encoded reply, in the client's encoding. */
   body: Uint8Array;
   reply?: SyncMLMessage;
   sessionKey: string;
   completed: boolean;
+  /** The client re-sent a message it had sent before: the earlier reply is repeated. */
   resent: boolean;
-  /** Set when the request is refused at HTTP level (an identifier over its cap: 400). */
+  /** Set when the request is refused at HTTP level (an identifier over its cap: 400); `body` is empty then. */
   httpStatus?: number;
   httpReason?: string;
 }
