@@ -1,6 +1,5 @@
 // State of one SyncML session between HTTP requests. It lives in the state store (not in process
 // memory) so that any gateway process can continue a session.
-import { createHash } from 'node:crypto';
 import type { SyncMLVersion, WireFormat } from '../codec/model.js';
 import type { DavCredentials } from '../datastores/datastore.js';
 import type { DatastoreSessionState, SentChange } from '../sync/types.js';
@@ -47,13 +46,4 @@ export interface SessionState {
     ds: string; op: 'Add' | 'Replace'; href: string; luid?: string; guid?: string; data: string; offset: number;
     type: string; etag?: string; hash?: string; fields?: string;
   };
-}
-
-/**
- * Hash of device id and SessionID. No longer a session key (anyone who sees or guesses both could
- * use it, #12): sessions are keyed by a random token, see session-runner.ts. Kept for callers that
- * need a stable name for a device's SessionID.
- */
-export function sessionKeyFor(deviceId: string, sessionId: string): string {
-  return createHash('sha256').update(`${deviceId}\u0000${sessionId}`).digest('base64url').slice(0, 22);
 }
