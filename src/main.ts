@@ -19,7 +19,7 @@ import { DecodePool } from './http/decode-pool.js';
 import { createLogger, type Logger } from './logger.js';
 import { ProtocolEngine } from './protocol/engine.js';
 import { createStateStore } from './state/index.js';
-import { loadSecretBox } from './state/secret-box.js';
+import { loadSecretBox, type SecretBox } from './state/secret-box.js';
 import type { SessionObserver } from './protocol/observer.js';
 import type { StateStore } from './state/state-store.js';
 import { contactsTranslator } from './sync/translators.js';
@@ -85,7 +85,7 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
   const userAgent = `syncml-dav-gateway/${VERSION}`;
   const providerProfiles = loadProviderProfiles(path.join(PACKAGE_ROOT, 'config', 'providers'));
   validateAccountProviders(accounts.list(), providerProfiles);
-  const tokenStore = tokenStoreOn(state);
+  const tokenStore = tokenStoreOn(state, secrets);
   const benchOnRequest = opts.dav?.onRequest;
   const stores = new AccountStores({ profiles: providerProfiles, userAgent, tokenStore, dav: { timeoutMs: settings.davTimeoutSeconds * 1000, ...opts.dav }, onDavRequest: (provider, e) => {
     recordDav(provider, e);
@@ -229,11 +229,23 @@ function credentialCheckUrl(account: AccountMapping): string {
 
 /**
  * OAuth2 access tokens live in the state store (TTL'd entries beside the sessions), so several
- * gateway processes share one token instead of each refreshing its own.
+ * gateway processes share one token instead of each refreshing its own. They are sealed like the
+ * passthrough password: a bearer token in clear in Redis or the SQLite file would be a password at
+ * rest. A value that does not open (older plain entry, STATE_SECRET changed) counts as missing, so
+ * the gateway simply refreshes the token.
  */
-export function tokenStoreOn(state: StateStore): TokenStore {
+export function tokenStoreOn(state: StateStore, secrets: SecretBox): TokenStore {
+  const purpose = (key: string): string => `oauth2-access-token:${key}`;
   return {
-    get: (key) => state.getSession<string>(`oauth2:${key}`),
-    set: (key, value, ttlSeconds) => state.putSession(`oauth2:${key}`, value, ttlSeconds ?? 3600),
+    get: async (key) => {
+      const sealed = await state.getSession<string>(`oauth2:${key}`);
+      if (sealed === undefined) return undefined;
+      try {
+        return secrets.open(sealed, purpose(key));
+      } catch {
+        return undefined;
+      }
+    },
+    set: (key, value, ttlSeconds) => state.putSession(`oauth2:${key}`, secrets.seal(value, purpose(key)), ttlSeconds ?? 3600),
   };
 }
