@@ -35,6 +35,19 @@ export function decodeMessage(body: Uint8Array, encoding: WireFormat['encoding']
   return { message: treeToMessage(decodeXml(body, limits ? { limits } : {})), wire: { encoding } };
 }
 
+/**
+ * The SyncHdr of a WBXML message as a message of its own (SyncBody left empty), decoded without
+ * reading the body: undefined when the bytes do not get that far as valid WBXML.
+ */
+export function decodeWbxmlHeader(body: Uint8Array, limits: DecodeLimits): SyncMLMessage | undefined {
+  try {
+    const doc = decodeWbxml(body, { maxElements: limits.maxElements, headerOnly: true });
+    return treeToMessage(doc.root);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Decode a file of unknown encoding (CLI): WBXML by its version byte, else XML. */
 export function decodeAny(body: Uint8Array): Decoded {
   return decodeMessage(body, isWbxml(body) ? 'wbxml' : 'xml');

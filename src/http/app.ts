@@ -2,7 +2,7 @@
 // HTTP status codes are chosen here and only here; SyncML-level failures travel as SyncML statuses.
 import express, { type Request, type Response } from 'express';
 import { createHash } from 'node:crypto';
-import { CONTENT_TYPES, decodeMessage, encodingOf, PRE_AUTH_LIMITS, SESSION_LIMITS, type SyncMLMessage } from '../codec/index.js';
+import { CONTENT_TYPES, decodeMessage, decodeWbxmlHeader, encodingOf, PRE_AUTH_LIMITS, SESSION_LIMITS, type SyncMLMessage } from '../codec/index.js';
 import { DecodePool } from './decode-pool.js';
 import { describeError, isGatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -137,11 +137,11 @@ async function knows(engine: ProtocolEngine, sid: string | undefined): Promise<b
 }
 
 /**
- * Whether an XML message carries a Cred in its SyncHdr (read from the first bytes only); a big
- * body without one cannot authenticate. WBXML is not peeked: a big WBXML body needs its session.
+ * Whether a message carries a Cred in its SyncHdr (XML: read from the first bytes only; WBXML:
+ * the header decoded alone); a big body without one cannot authenticate.
  */
 export function carriesCred(body: Uint8Array, encoding: 'xml' | 'wbxml'): boolean {
-  if (encoding !== 'xml') return false;
+  if (encoding !== 'xml') return decodeWbxmlHeader(body, PRE_AUTH_LIMITS)?.header.cred !== undefined;
   const head = new TextDecoder('utf-8', { fatal: false }).decode(body.subarray(0, 16_384));
   const start = head.search(/<(?:[A-Za-z0-9_]+:)?SyncHdr[\s>]/);
   const end = head.search(/<\/(?:[A-Za-z0-9_]+:)?SyncHdr\s*>/);
@@ -149,9 +149,9 @@ export function carriesCred(body: Uint8Array, encoding: 'xml' | 'wbxml'): boolea
   return /<(?:[A-Za-z0-9_]+:)?Cred[\s>]/.test(head.slice(start, end < 0 ? undefined : end));
 }
 
-/** The SyncHdr of an XML message as a message of its own (from the first 16 KB), if it is there. */
+/** The SyncHdr of a message as a message of its own (XML: from the first 16 KB), if it is there. */
 export function headerOnly(body: Uint8Array, encoding: 'xml' | 'wbxml'): SyncMLMessage | undefined {
-  if (encoding !== 'xml') return undefined;
+  if (encoding !== 'xml') return decodeWbxmlHeader(body, PRE_AUTH_LIMITS);
   const head = new TextDecoder('utf-8', { fatal: false }).decode(body.subarray(0, 16_384));
   const root = /<(?:[A-Za-z0-9_]+:)?SyncML(?:\s[^>]*)?>/.exec(head);
   const start = head.search(/<(?:[A-Za-z0-9_]+:)?SyncHdr[\s>]/);

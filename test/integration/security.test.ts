@@ -161,6 +161,28 @@ for (const store of ['redis', 'embedded'] as const) {
       assert.equal((await dav.listItems('contacts')).length, items + 140);
     });
 
+    it('big WBXML bodies before authentication: the header is decoded alone, so a wrong Cred gets 401, no Cred 413, the right one runs', async function () {
+      const wbxml = { encoding: 'wbxml' as const };
+      const pad = (n: number): string => vcard21(n).replace(/Tester/g, 'Wbxmlbig').replace('END:VCARD', `NOTE:${'w'.repeat(2_000)}\r\nEND:VCARD`);
+      const alice = await aliceStarts();
+      const items = (await dav.listItems('contacts')).length;
+      const keys = (await storedBytes()).keys;
+      const adds = Array.from({ length: 140 }, (_, i) => addCmd(String(i + 3), `WBIG-${dev}-${i}`, pad(i)));
+      const message = (cred?: ReturnType<typeof basicCred>): SyncMLMessage =>
+        forged(gw.url, alice.deviceId, alice.sessionId, '2', [syncCmd('2', 'contacts', './contacts', adds)], cred ? { cred } : {});
+      assert.equal((await postSyncml(gw.url, message(), wbxml)).status, 413);
+      const refused = await postSyncml(gw.url, message(basicCred('alice', 'nope')), wbxml);
+      assert.equal(refused.status, 200);
+      assert.equal(hdrStatus(refused.message).data, '401', 'refused from the header alone');
+      assert.equal(hdrStatus(refused.message).hasChal, true);
+      assert.equal((await dav.listItems('contacts')).length, items, 'nothing written');
+      assert.equal((await storedBytes()).keys, keys, 'nothing stored');
+      const res = await postSyncml(gw.url, message(basicCred('alice', dav.password)), wbxml);
+      assert.equal(res.status, 200, `HTTP ${res.status}`);
+      assert.equal(statusesOf(res.message).filter((st) => st.cmd === 'Add' && st.data === '201').length, 140);
+      assert.equal((await dav.listItems('contacts')).length, items + 140);
+    });
+
     it('200 messages without Cred (20 kB random device ids, and ordinary ones) leave no key behind', async function () {
       const before = (await storedBytes()).keys;
       for (let i = 0; i < 200; i++) {

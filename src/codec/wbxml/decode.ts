@@ -43,6 +43,11 @@ export interface WbxmlDecodeOptions {
    * rewritten to `+xml`, as wbxml2xml does, so the tree matches the XML form of the message.
    */
   keepDevInfType?: boolean;
+  /**
+   * Stop after the SyncHdr: the root holds the header and an empty SyncBody. Lets the gateway
+   * check the credentials of a big body before decoding all of it.
+   */
+  headerOnly?: boolean;
 }
 
 export interface WbxmlDocument {
@@ -78,6 +83,7 @@ interface Limits {
   budget: number;
   elements: number;
   keepDevInfType: boolean;
+  headerOnly: boolean;
 }
 
 /** Heuristic: does this body look like WBXML rather than XML? (version byte 1.1-1.3). */
@@ -91,6 +97,7 @@ export function decodeWbxml(bytes: Uint8Array, opts: WbxmlDecodeOptions = {}): W
     elements: opts.maxElements ?? Number.MAX_SAFE_INTEGER,
     budget: opts.maxOutput ?? Math.max(bytes.length * 8, 1 << 20),
     keepDevInfType: opts.keepDevInfType ?? false,
+    headerOnly: opts.headerOnly ?? false,
   };
   // A Buffer's slice() is a view; work on a plain Uint8Array so opaque nodes are real copies.
   const plain = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
@@ -111,6 +118,8 @@ class Decoder {
   #docVersion: SyncMlVersion | undefined;
   #page = 0;
   #devInfTable: readonly (string | undefined)[] = DEVINF_12;
+  /** Set when `headerOnly` has read the SyncHdr: every open element ends there. */
+  #stopped = false;
 
   constructor(buf: Uint8Array, limits: Limits, baseDepth: number) {
     this.#buf = buf;
@@ -164,6 +173,7 @@ class Decoder {
     this.#checkPage(this.#page);
 
     const root = this.#element(-1, 0);
+    if (this.#stopped) root.children.push({ name: 'SyncBody', children: [] });
     if (this.#language === 'syncml' && !this.#docVersion) root.ns = syncMlNamespace(verDtdOf(root) ?? '1.2');
     // Bytes after the root element are ignored (WBXML allows trailing PIs only; be lenient).
     return { root, version, publicId, charset: cs.name };
@@ -314,6 +324,7 @@ class Decoder {
     if (tok & HAS_ATTRS) this.#skipAttributes();
     if (tok & HAS_CONTENT) this.#content(el, page, depth);
     this.#afterElement(el, page, depth);
+    if (this.#limits.headerOnly && depth === 1 && name === 'SyncHdr' && this.#language === 'syncml') this.#stopped = true;
     return el;
   }
 
@@ -332,6 +343,7 @@ class Decoder {
         text = '';
         lastOpaque = false;
         children.push(this.#element(page, depth + 1));
+        if (this.#stopped) return;
         continue;
       }
       this.#pos++;
