@@ -186,6 +186,8 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
       validateAccountProviders(next.list(), providerProfiles);
       accounts.replace(next);
       log.info({ accounts: next.list().map((a) => a.account) }, 'mappings reloaded');
+      // Push settings live in the mappings too: watch what the new set names.
+      push.reload(next.list()).catch((err: unknown) => log.error({ err: describeError(err) }, 'push: reloading the settings failed'));
       return true;
     } catch (err) {
       const problems = err instanceof MappingProblems ? err.problems : [describeError(err)];

@@ -51,23 +51,31 @@ const devKey = (d: DeviceKey): string => `${d.account}\u0000${d.deviceId}`;
 
 export class PushService {
   readonly #d: PushServiceDeps;
-  readonly #devices: DevicePushSettings[];
-  readonly #watches = new Map<string, Watch>();
+  #devices: DevicePushSettings[];
+  #watches: Map<string, Watch>;
   readonly #pending = new Map<string, Pending>();
   readonly #owner = `push-${randomUUID()}`;
   #pollTimer?: NodeJS.Timeout;
   #stopped = false;
+  #started = false;
   readonly #now: () => number;
 
   constructor(deps: PushServiceDeps) {
     this.#d = deps;
     this.#now = deps.now ?? Date.now;
-    this.#devices = deps.accounts.flatMap((m) => devicePushSettings(m));
-    for (const dev of deps.watch === false ? [] : this.#devices) {
-      const mapping = deps.accounts.find((m) => m.account === dev.account)!;
+    ({ devices: this.#devices, watches: this.#watches } = this.#plan(deps.accounts));
+  }
+
+  /** Devices with push settings and one watcher per collection they name. */
+  #plan(accounts: readonly AccountMapping[]): { devices: DevicePushSettings[]; watches: Map<string, Watch> } {
+    const deps = this.#d;
+    const devices = accounts.flatMap((m) => devicePushSettings(m));
+    const watches = new Map<string, Watch>();
+    for (const dev of deps.watch === false ? [] : devices) {
+      const mapping = accounts.find((m) => m.account === dev.account)!;
       for (const ds of dev.datastores) {
         const key = ds.collections.map((c) => (/^https?:/i.test(c) ? c : `${mapping.dav.url}|${c}`)).join(' ');
-        let w = this.#watches.get(key);
+        let w = watches.get(key);
         if (!w) {
           let store: DataStore;
           try {
@@ -79,11 +87,35 @@ export class PushService {
           }
           const leaseSeconds = Math.max(5, Math.ceil(deps.env.pollSeconds * 3));
           w = { watcher: new CollectionWatcher(key, () => store, deps.state, this.#owner, leaseSeconds), subscribers: [] };
-          this.#watches.set(key, w);
+          watches.set(key, w);
         }
         w.subscribers.push({ device: dev, datastore: ds.name });
       }
     }
+    return { devices, watches };
+  }
+
+  /**
+   * New account mappings (SIGHUP, the mappings watcher): devices and collections are planned
+   * again. Nothing is lost: each collection's cursor lives in the state store, so a new watcher
+   * continues where the old one stopped; SANs already queued for a device that still has push
+   * settings go out with its new settings, those of a device that lost them are dropped.
+   */
+  async reload(accounts: readonly AccountMapping[]): Promise<void> {
+    if (this.#stopped) return;
+    const old = this.#watches;
+    ({ devices: this.#devices, watches: this.#watches } = this.#plan(accounts));
+    for (const [k, p] of this.#pending) {
+      const device = this.#devices.find((d) => devKey(d) === k);
+      if (device) p.device = device;
+      else {
+        clearTimeout(p.timer);
+        this.#pending.delete(k);
+      }
+    }
+    await Promise.all([...old.values()].map((w) => w.watcher.release()));
+    this.#d.log.info({ devices: this.#devices.length, collections: this.#watches.size }, 'push: settings reloaded');
+    if (this.#devices.length > 0 && !this.#started) this.start();
   }
 
   get devices(): readonly DevicePushSettings[] {
@@ -96,7 +128,8 @@ export class PushService {
   }
 
   start(): void {
-    if (this.#devices.length === 0) return;
+    if (this.#devices.length === 0 || this.#started) return;
+    this.#started = true;
     this.#d.log.info({ devices: this.#devices.length, collections: this.#watches.size, transport: this.#d.transport?.name ?? 'none', pollSeconds: this.#d.env.pollSeconds }, 'push: watching collections');
     const loop = (): void => {
       if (this.#stopped) return;
@@ -146,6 +179,7 @@ export class PushService {
     if (this.#stopped) return;
     p.timer = setTimeout(() => {
       p.timer = undefined;
+      if (this.#pending.get(devKey(p.device)) !== p) return; // dropped by a reload
       void this.#fire(p).catch((err: unknown) => this.#d.log.error({ device: p.device.deviceId, err: describeError(err) }, 'push: decision failed'));
     }, ms);
     p.timer.unref?.();

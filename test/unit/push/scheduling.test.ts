@@ -241,4 +241,46 @@ describe('push scheduling', function () {
     assert.match(bad.error ?? '', /SMSC down/);
     assert.equal((await s.status({ account: 'alice', deviceId: 'phone-1' })).lastSan?.outcome, 'failed');
   });
+  it('reload: a device given push settings later is watched; one whose settings are removed gets no SAN, even one already queued', async function () {
+    const noPush = parseMapping(`account: alice
+auth: { basic: pw }
+dav: { url: 'http://dav.test/', username: alice, password: secret }
+datastores:
+  contacts: { uris: [./contacts], collection: 'http://dav.test/alice/contacts/' }
+`, 'alice.yaml');
+    const s = service(noPush);
+    s.start();
+    assert.equal(s.watcherCount, 0);
+    await s.reload([mapping(ONE)]);
+    assert.equal(s.devices.length, 1);
+    assert.equal(s.watcherCount, 1);
+    await s.pollOnce();
+    col.put('after-reload');
+    await s.pollOnce();
+    await sleep(80);
+    assert.equal(transport.sent.length, 1, 'the reloaded settings send a SAN');
+
+    // Queued (settle time not over) when the settings disappear: dropped, not sent.
+    await sleep(1100); // past the SAN interval
+    col.put('second');
+    await s.pollOnce();
+    await s.reload([noPush]);
+    await sleep(120);
+    assert.equal(transport.sent.length, 1, 'no SAN for a device without push settings');
+    assert.equal(s.watcherCount, 0);
+    assert.equal(s.device('alice', 'phone-1'), undefined);
+  });
+
+  it('reload keeps the cursor: a change made while the settings were reloaded is still reported once', async function () {
+    const s = service(mapping(ONE));
+    await s.pollOnce();
+    col.put('during');
+    await s.reload([mapping(ONE)]);
+    await s.pollOnce();
+    await sleep(80);
+    assert.equal(transport.sent.length, 1, 'the new watcher continues from the stored cursor');
+    await s.pollOnce();
+    await sleep(80);
+    assert.equal(transport.sent.length, 1, 'and does not report it twice');
+  });
 });
