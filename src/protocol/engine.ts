@@ -26,7 +26,7 @@ import type { SessionState } from './session.js';
 import type { SecretBox } from '../state/secret-box.js';
 import type { SessionObserver } from './observer.js';
 import { cmdName, MAX_OBJECT_BYTES, notify, replyHeader, SessionRunner, sessionLogId, type BoundMessage, type ProcessedMessage, type RunnerSettings, type RunResult } from './session-runner.js';
-import { Status, statusForError } from './status.js';
+import { confirmationForStatus, Status, statusForError } from './status.js';
 import { mixedCalendarTranslator } from '../sync/mixed-calendar.js';
 import { effectiveFilter, matchDeviceProfile, type DeviceProfile, type FieldFilter } from '../convert/filters/index.js';
 
@@ -506,7 +506,10 @@ export class ProtocolEngine {
       const sent = session.sent[k]!;
       delete session.sent[k];
       const ds = session.datastores.find((d) => d.name === sent.ds);
-      if (ds) await this.#sync(ctx, ds).confirm(ds, sent, code);
+      if (!ds) continue;
+      const outcome = confirmationForStatus(code);
+      if (outcome !== 'confirmed' && sent.op !== 'Delete') log.warn({ ds: ds.name, op: sent.op, href: sent.href, status: code }, 'device refused a server change');
+      await this.#sync(ctx, ds).confirm(ds, sent, outcome);
     }
     if (st.cmd === 'SyncHdr' && (code === Status.INVALID_CREDENTIALS || code === Status.MISSING_CREDENTIALS)) {
       log.warn({ status: code }, 'client rejected the server header');
