@@ -125,7 +125,7 @@ export class DatastoreSync {
     return this.#applyItem(s, luid, data, format, 'added');
   }
 
-  /** A Replace from the device; of an unknown item it stores the item as new (SyncML 201). */
+  /** A Replace from the device; of an unknown item it stores the item as new (outcome 'replaced-as-add'). */
   applyReplace(s: DatastoreSessionState, luid: string, data: string, format: DeviceFormat): Promise<ClientChangeOutcome> {
     return this.#applyItem(s, luid, data, format, 'replaced-as-add');
   }
