@@ -51,3 +51,6 @@ export function logSafe(s: string | undefined, max = 80): string | undefined {
   if (s === undefined) return undefined;
   return s.length <= max ? s : `${s.slice(0, max)}…(${s.length})`;
 }
+
+/** Largest object accepted from a device (assembled chunks included). */
+export const MAX_OBJECT_BYTES = 16 * 1024 * 1024;

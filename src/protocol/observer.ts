@@ -1,6 +1,8 @@
 // What the protocol engine reports about sessions to whoever watches (metrics, the admin page's
 // history, push suppression). The engine calls these after the fact; an observer never changes a
 // session's outcome, and a throwing observer is logged and ignored by the caller.
+import { describeError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import type { SyncMode, SyncStats } from '../sync/types.js';
 
 export type AuthFailureReason =
@@ -35,4 +37,15 @@ export interface SessionObserver {
   conflict?(e: { account: string; deviceId: string; datastore: string; luid?: string; guid: string; policy: string; resolution: string; at: string }): void;
   /** The refresh guard refused a refresh from the phone (nothing written). */
   refreshRefused?(e: { account: string; deviceId: string; datastore: string; deleted: number; serverItems: number; at: string }): void;
+}
+
+/** Call an observer; one that throws is logged and ignored. */
+export function notify<K extends keyof SessionObserver>(o: SessionObserver | undefined, log: Logger, event: K, e: Parameters<NonNullable<SessionObserver[K]>>[0]): void {
+  const fn = o?.[event] as ((e: unknown) => void) | undefined;
+  if (!fn) return;
+  try {
+    fn.call(o, e);
+  } catch (err) {
+    log.warn({ event, err: describeError(err) }, 'session observer failed; ignored');
+  }
 }

@@ -1,6 +1,7 @@
 // Builds one reply message: CmdIDs, the SyncHdr status first, statuses in command order,
 // then the server's own commands while they fit into the client's MaxMsgSize.
-import type { Command, Item, StatusCmd, SyncHdr, SyncMLMessage, SyncMLVersion } from '../codec/model.js';
+import type { Command, Item, Meta, StatusCmd, SyncHdr, SyncMLMessage, SyncMLVersion } from '../codec/model.js';
+import { MAX_OBJECT_BYTES } from './limits.js';
 
 export type CommandSizer = (cmd: Command) => number;
 
@@ -63,4 +64,37 @@ export class ReplyBuilder {
 
 export function statusItemsWithAnchor(next: string): Item[] {
   return [{ data: { name: 'Anchor', ns: 'syncml:metinf', children: [{ name: 'Next', children: [next] }] } }];
+}
+
+/** What a reply header needs from the settings. */
+export interface ReplyHeaderSettings {
+  serverUrl: string;
+  serverMaxMsgSize: number;
+}
+
+/** The reply header; RespURI carries the session token once there is an authenticated session. */
+export function replyHeader(h: SyncHdr, msgId: string, s: ReplyHeaderSettings, token?: string): SyncHdr {
+  const target = h.source.locName !== undefined ? { locURI: h.source.locURI, locName: h.source.locName } : { locURI: h.source.locURI };
+  return {
+    verDTD: h.verDTD, verProto: h.verProto, sessionId: h.sessionId, msgId,
+    target, source: { locURI: h.target.locURI },
+    ...(token ? { respURI: `${s.serverUrl}?sid=${token}` } : {}),
+    meta: { maxMsgSize: s.serverMaxMsgSize, maxObjSize: MAX_OBJECT_BYTES },
+  };
+}
+
+/** A status for the SyncHdr and the same code for every command: nothing was executed. */
+export function refusalReply(msg: SyncMLMessage, code: number, s: ReplyHeaderSettings, token?: string, chal?: Meta): SyncMLMessage {
+  const h = msg.header;
+  const reply = new ReplyBuilder('1', Number.MAX_SAFE_INTEGER, () => 0);
+  const st = reply.status({ msgRef: h.msgId, cmdRef: '0', cmd: 'SyncHdr', targetRefs: [h.target.locURI], sourceRefs: [h.source.locURI], data: String(code) });
+  if (chal) st.chal = { meta: chal };
+  for (const c of msg.body) if (c.kind !== 'Status' && !c.noResp) reply.status({ msgRef: h.msgId, cmdRef: c.cmdId, cmd: cmdName(c), data: String(code) });
+  reply.final = true;
+  return reply.build(replyHeader(h, '1', s, token), msg.version);
+}
+
+/** The element name of a command, as statuses name it. */
+export function cmdName(c: Command): string {
+  return c.kind === 'Other' ? c.name : c.kind;
 }

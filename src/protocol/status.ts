@@ -1,5 +1,6 @@
 // SyncML status codes (OMA DS RepPro) and the one table that maps gateway errors to them.
 import { isGatewayError } from '../errors.js';
+import type { ChangeConfirmation } from '../sync/types.js';
 
 export const Status = {
   OK: 200,
@@ -58,4 +59,13 @@ export function statusForError(err: unknown): number {
 
 export function isSuccess(code: number): boolean {
   return code >= 200 && code < 300;
+}
+
+/**
+ * The device's status for a change the server sent, as the sync layer takes it: 2xx taken, 404
+ * the item is gone on the device (a Delete is then done anyway), anything else refused.
+ */
+export function confirmationForStatus(code: number): ChangeConfirmation {
+  if (isSuccess(code)) return 'confirmed';
+  return code === Status.NOT_FOUND ? 'gone' : 'refused';
 }

@@ -6,7 +6,7 @@ import { needsFullListing, supportsSyncCollection, type DataStore, type StoredIt
 import type { DatastoreKey, MapEntry, StateStore } from '../state/state-store.js';
 import type { Logger } from '../logger.js';
 import type {
-  ClientChangeOutcome, ConflictPolicy, DatastoreSessionState, DeviceFormat, ItemTranslator, MatchRule, OutgoingChange, SentChange,
+  ChangeConfirmation, ClientChangeOutcome, ConflictPolicy, DatastoreSessionState, DeviceFormat, ItemTranslator, MatchRule, OutgoingChange, SentChange,
 } from './types.js';
 import { fingerprintKind } from './types.js';
 import { unchangedFields } from './field-digests.js';
@@ -125,7 +125,7 @@ export class DatastoreSync {
     return this.#applyItem(s, luid, data, format, 'added');
   }
 
-  /** A Replace from the device; of an unknown item it stores the item as new (SyncML 201). */
+  /** A Replace from the device; of an unknown item it stores the item as new (outcome 'replaced-as-add'). */
   applyReplace(s: DatastoreSessionState, luid: string, data: string, format: DeviceFormat): Promise<ClientChangeOutcome> {
     return this.#applyItem(s, luid, data, format, 'replaced-as-add');
   }
@@ -554,18 +554,19 @@ export class DatastoreSync {
     s.outgoing.unshift(...changes);
   }
 
-  /** The device confirmed (or refused) a change the server sent. */
-  async confirm(s: DatastoreSessionState, sent: SentChange, status: number): Promise<void> {
-    const ok = status >= 200 && status < 300;
+  /**
+   * The device's answer to a change the server sent: `confirmed`, `gone` (it no longer has the
+   * item) or `refused`. A gone item counts as deleted; the protocol logs refusals.
+   */
+  async confirm(s: DatastoreSessionState, sent: SentChange, outcome: ChangeConfirmation): Promise<void> {
     if (sent.op === 'Delete') {
-      if ((ok || status === 404) && sent.luid) {
+      if ((outcome === 'confirmed' || outcome === 'gone') && sent.luid) {
         await this.#deleteEntry(sent.luid);
         s.stats.serverDeleted++;
       }
       return;
     }
-    if (!ok) {
-      this.#log.warn({ ds: s.name, op: sent.op, href: sent.href, status }, 'device refused a server change');
+    if (outcome !== 'confirmed') {
       if (sent.op === 'Add' && sent.guid) delete s.awaitingMap[sent.guid];
       return;
     }

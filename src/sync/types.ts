@@ -161,6 +161,12 @@ export function emptyStats(): SyncStats {
   return { clientAdded: 0, clientReplaced: 0, clientDeleted: 0, clientFailed: 0, serverAdded: 0, serverReplaced: 0, serverDeleted: 0, matched: 0, conflicts: 0 };
 }
 
+/**
+ * The device's answer to a change the server sent (the protocol layer maps its SyncML status):
+ * taken, no longer there (the item is gone on the device), or refused.
+ */
+export type ChangeConfirmation = 'confirmed' | 'refused' | 'gone';
+
 /** Outcome of applying one device change; the protocol layer turns it into a SyncML status. */
 export type ClientChangeOutcome =
   | { result: 'added'; guid: string }

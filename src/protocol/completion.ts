@@ -1,0 +1,39 @@
+// The end of a session: on the client's final message after package 4 (Map, package 5) the
+// anchors are saved per datastore, sync-tokens kept for the next session, the device record no
+// longer names an open session, and observers hear that the session completed.
+import { datastoreMapping, updateDevice, type MessageContext } from './message-context.js';
+import { notify } from './observer.js';
+
+export async function completeSession(ctx: MessageContext): Promise<void> {
+  const { session, log } = ctx;
+  for (const ds of session.datastores) {
+    const key = { account: session.account!, deviceId: session.deviceId, datastore: ds.name };
+    if (ds.failed) {
+      log.warn({ ds: ds.name, mode: ds.mode, ...ds.stats }, 'datastore not completed; anchors kept so the next session starts over');
+      continue;
+    }
+    const pendingMaps = Object.keys(ds.awaitingMap).length;
+    if (pendingMaps) log.warn({ ds: ds.name, pendingMaps }, 'session ended without a Map for some server items; they will be sent again');
+    await ctx.deps.state.commitAnchors(key, { client: ds.clientNext, server: ds.serverNext });
+    log.info({ ds: ds.name, mode: ds.mode, ...ds.stats }, 'datastore synchronised');
+  }
+  await updateDevice(ctx, session.account!, (prev) => {
+    const syncTokens = { ...prev.syncTokens };
+    for (const ds of session.datastores) {
+      if (ds.failed) continue;
+      if (ds.newSyncToken) syncTokens[ds.name] = ds.newSyncToken;
+      else delete syncTokens[ds.name];
+    }
+    // Completed: nothing left for an Alert 225 to continue.
+    const { openSession: _done, ...rest } = prev;
+    return { ...rest, lastSync: new Date().toISOString(), syncTokens };
+  });
+  const seconds = (Date.now() - Date.parse(session.startedAt)) / 1000;
+  log.info({ seconds }, 'session completed; anchors saved');
+  notify(ctx.deps.observer, log, 'sessionCompleted', {
+    account: session.account!, deviceId: session.deviceId, sessionKey: session.key, seconds, at: new Date().toISOString(),
+    datastores: session.datastores.map((ds) => ({
+      datastore: ds.name, kind: datastoreMapping(ctx, ds.name)?.kind ?? 'unknown', mode: ds.mode, stats: ds.stats, failed: !!ds.failed,
+    })),
+  });
+}
