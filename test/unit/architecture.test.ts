@@ -12,10 +12,11 @@ const LEAVES = ['config.ts', 'logger.ts', 'errors.ts'];
 const ALLOWED: Record<string, string[]> = {
   'main.ts': ['*'],
   cli: ['*'],
+  composition: ['*'],
   http: ['codec', 'protocol', 'state', 'metrics'],
   protocol: ['codec', 'sync', 'datastores', 'state', 'accounts', 'convert'],
   sync: ['datastores', 'state', 'convert'],
-  datastores: ['accounts'],
+  datastores: [],
   accounts: ['datastores'],
   push: ['codec', 'protocol', 'datastores', 'state', 'accounts'], // watches collections, sends SANs
   convert: ['codec'], // CTCap filters read DevInf element trees
