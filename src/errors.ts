@@ -1,5 +1,6 @@
 // One error class for the whole gateway with a closed set of codes. Status numbers are chosen
-// at the edges (protocol/status-map.ts for SyncML, http/ for HTTP), never here.
+// at the edges, never here: the SyncML status of a failed command in one table
+// (`statusForError` in protocol/status.ts), HTTP statuses only in http/.
 
 export type GatewayErrorCode =
   | 'BAD_MESSAGE' // undecodable or structurally invalid SyncML (XML/WBXML)

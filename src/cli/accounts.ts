@@ -1,7 +1,7 @@
 // `syncml-gateway accounts check|probe`: validate the account mappings, and show what the
 // gateway sees on the DAV server for one account (principal, homes, collections, capabilities).
 import path from 'node:path';
-import { AccountStores } from '../accounts/account-stores.js';
+import { AccountStores } from '../composition/account-stores.js';
 import { AccountRegistry, isCollectionName } from '../accounts/mappings.js';
 import type { AccountMapping } from '../accounts/mappings.js';
 import { DEFAULT_PROVIDERS_DIR, discoveryRoots, loadProviderProfiles, providerFromServerAnswer, validateAccountProvider } from '../accounts/providers.js';

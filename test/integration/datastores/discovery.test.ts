@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { AccountStores } from '../../../src/accounts/account-stores.js';
+import { AccountStores } from '../../../src/composition/account-stores.js';
 import { parseMapping } from '../../../src/accounts/mappings.js';
 import { loadProviderProfiles } from '../../../src/accounts/providers.js';
 import { CollectionResolver, resolveCollections } from '../../../src/accounts/resolve.js';

@@ -1,6 +1,7 @@
 // From an account mapping and the session's credentials to a DataStore: provider quirks, OAuth2
 // token sources (one per account), collection names resolved (lazily for passthrough), several
-// collections behind one MultiCollectionStore. The composition root calls `open()`.
+// collections behind one MultiCollectionStore. Part of the composition root: it names the
+// concrete DAV stores, so neither accounts/ nor datastores/ has to know the other's insides.
 import { GatewayError } from '../errors.js';
 import type { DataStore, DavCredentials, ItemKind, ItemRef, Listing, StoredItem } from '../datastores/datastore.js';
 import type { DavAuth, DavClientOptions, DavRequestEvent } from '../datastores/dav-client.js';
@@ -9,11 +10,11 @@ import type { ChangeSet, SyncCollectionSupport } from '../datastores/dav-store.j
 import { MultiCollectionStore } from '../datastores/multi-collection-store.js';
 import { OAuth2TokenSource } from '../datastores/oauth2.js';
 import type { TokenStore } from '../datastores/oauth2.js';
-import { isCollectionName } from './mappings.js';
-import type { AccountMapping, DatastoreMapping } from './mappings.js';
-import { providerFor } from './providers.js';
-import type { ProviderProfiles } from './providers.js';
-import { CollectionResolver, resolvePaths } from './resolve.js';
+import { isCollectionName } from '../accounts/mappings.js';
+import type { AccountMapping, DatastoreMapping } from '../accounts/mappings.js';
+import { providerFor } from '../accounts/providers.js';
+import type { ProviderProfiles } from '../accounts/providers.js';
+import { CollectionResolver, resolvePaths } from '../accounts/resolve.js';
 
 export interface AccountStoresOptions {
   profiles: ProviderProfiles;
