@@ -4,6 +4,8 @@ import ICAL from 'ical.js';
 import { GatewayError } from '../errors.js';
 import type { VersitComponent } from './versit/index.js';
 import { parseVersit, serializeVersit, unescapeText } from './versit/index.js';
+import { repairOverrides } from './calendar-overrides.js';
+import { repairTimezones } from './calendar-timezones.js';
 import { icalToVcal, localToUtcMs, vcalToIcal, type PriorityScale } from './vcalendar/index.js';
 
 export interface CalendarConvertOptions {
@@ -125,7 +127,20 @@ export function convertCalendar(input: string | Uint8Array, to: CalendarFormat, 
       else parts.push(icalToVcal(comp, { ...opts, onWarning: warn }));
     }
   }
-  return parts.join('');
+  return to === 'ical20' ? storable(parts, warn) : parts.join('');
+}
+
+/**
+ * The iCalendar parts of one item as servers store them, joined: broken VTIMEZONEs repaired
+ * (calendar-timezones.ts), overrides made valid (calendar-overrides.ts). Unchanged text otherwise.
+ */
+function storable(parts: string[], warn: (m: string) => void): string {
+  const cals = parts.map((t) => parseVersit(t).filter((r) => r.name === 'VCALENDAR'));
+  let changed = false;
+  for (const c of cals.flat()) changed = repairTimezones(c, warn) || changed;
+  changed = repairOverrides(cals.flat(), warn) || changed;
+  if (!changed) return parts.join('');
+  return cals.map((list) => list.map((c) => serializeVersit(c, { version: 'ical2.0' })).join('')).join('');
 }
 
 export interface CalendarFingerprint {

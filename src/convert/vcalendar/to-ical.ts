@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { GatewayError } from '../../errors.js';
 import type { VersitComponent, VersitParam, VersitProperty } from '../versit/index.js';
-import { escapeText, serializeVersit, splitUnescaped, unescapeText } from '../versit/index.js';
+import { DEVICE_NAME_PARAM, escapeText, isStorableName, serializeVersit, splitUnescaped, storableName, unescapeText } from '../versit/index.js';
 import {
   partstatToIcal,
   priorityToIcal,
@@ -14,6 +14,7 @@ import {
   type CalKind,
   type PriorityScale,
 } from './mappings.js';
+import { ADDED_PARAM, addedDtstart } from './repairs.js';
 import { vcalRruleToIcal } from './rrule.js';
 import {
   buildVtimezone,
@@ -394,15 +395,22 @@ function convertItem(
     if (span) out.push(prop('DTSTART', dayToDate(span.startDay), [{ name: 'VALUE', value: 'DATE' }]));
     else out.push(timeValue(start, times, 'DTSTART'));
   }
+  let endOut: VersitProperty | undefined;
   if (end) {
     if (span) {
-      out.push(prop('DTEND', dayToDate(span.endDay), [{ name: 'VALUE', value: 'DATE' }]));
+      endOut = prop('DTEND', dayToDate(span.endDay), [{ name: 'VALUE', value: 'DATE' }]);
     } else if (kind === 'VTODO' && start && start.dateOnly !== end.dateOnly) {
-      out.push(timeValue(end, { ...times, allDay: start.dateOnly }, 'DUE'));
+      endOut = timeValue(end, { ...times, allDay: start.dateOnly }, 'DUE');
     } else {
-      out.push(timeValue(end, times, kind === 'VEVENT' ? 'DTEND' : 'DUE'));
+      endOut = timeValue(end, times, kind === 'VEVENT' ? 'DTEND' : 'DUE');
     }
   }
+  if (kind === 'VEVENT' && !start) {
+    const added = addedDtstart(endOut, stamp);
+    warn(`VEVENT without DTSTART: DTSTART ${added.value} added from ${endOut ? 'DTEND' : 'the item date'} (${ADDED_PARAM}, not sent back)`);
+    out.push(added);
+  }
+  if (endOut) out.push(endOut);
 
   const alarmAnchor = start
     ? { t: start, related: 'START' as const }
@@ -569,8 +577,12 @@ function convertItem(
       }
       default:
         if (DROP.has(p.name)) break;
-        if (!/^[A-Z0-9-]+$/.test(p.name)) {
-          warn(`property "${p.name}" has an invalid name, dropped`);
+        if (!isStorableName(p.name)) {
+          // RFC 5545 §3.1 forbids the name (X-BAD/SLASH): the value is kept under a valid X-
+          // name, the device's name in a parameter (to-vcal.ts gives it back to the device).
+          const stored = storableName(p.name);
+          warn(`property name "${p.name}" is invalid in iCalendar: stored as ${stored};${DEVICE_NAME_PARAM}=${p.name}`);
+          out.push(textProp(stored, text(p), [{ name: DEVICE_NAME_PARAM, value: p.name }]));
         } else if (p.name.startsWith('X-')) {
           // Keep device extensions (X-EPOCAGENDAENTRYTYPE…) as text.
           out.push(textProp(p.name, text(p)));
