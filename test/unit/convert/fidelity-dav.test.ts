@@ -167,3 +167,117 @@ describe('fidelity (#13, DAV): Symbian recurrence overrides (X-RECURRENCE-ID)', 
     assert.deepEqual(radicaleObjections(convertCalendar(text, 'ical20')), []);
   });
 });
+
+describe('fidelity (#13, DAV): vCards with a second N or broken inline data', () => {
+  it('a second N is stored as X-N;X-SYNCML-NAME=N and the phone gets both N back', () => {
+    const warnings: string[] = [];
+    const server = contactsTranslator.toServer(fixture('two-n.vcf'), VCARD21, undefined, (m) => warnings.push(m));
+    assert.equal(server.match(/^N[;:]/gm)?.length, 1);
+    assert.match(server, /^X-N;X-SYNCML-NAME=N:Nikdo;Anna;;;\r$/m);
+    assert.ok(warnings.some((w) => /N occurs more than once/.test(w)), warnings.join('\n'));
+    const phone = contactsTranslator.toDevice(contactsTranslator.mergeFromDevice(undefined, server), VCARD21);
+    assert.deepEqual(parseVersit(phone)[0]!.properties.filter((p) => p.name === 'N').map((p) => p.value), ['Nobody;Anna;;;', 'Nikdo;Anna;;;']);
+  });
+
+  it('base64 without padding is padded, a last character without a whole byte left out: the bytes are the same', () => {
+    const warnings: string[] = [];
+    const v30 = convertContact(fixture('photo-base64-broken.vcf'), 'vcard30', { onWarning: (m) => warnings.push(m) });
+    const card = parseVersit(v30)[0]!;
+    const sent = parseVersit(fixture('photo-base64-broken.vcf'))[0]!;
+    for (const name of ['PHOTO', 'LOGO']) {
+      const out = card.properties.find((p) => p.name === name)!.value;
+      const src = sent.properties.find((p) => p.name === name)!.value;
+      assert.equal(out.length % 4, 0, name);
+      assert.deepEqual(Buffer.from(out, 'base64'), Buffer.from(src, 'base64'), name);
+    }
+    assert.equal(warnings.filter((w) => /base64/.test(w)).length, 2, warnings.join('\n'));
+  });
+
+  it('inline data that is no base64 is kept as text under X-PHOTO (not refused, not dropped; blanks go as in any base64 value)', () => {
+    const v30 = convertContact(fixture('photo-not-base64.vcf'), 'vcard30');
+    assert.match(v30, /^X-PHOTO;.*X-SYNCML-NAME=PHOTO.*:PNGIHDRraw:bytes\r$/m);
+    assert.doesNotMatch(v30, /^PHOTO/m);
+  });
+});
+
+describe('fidelity (#13, DAV): iCalendar 2.0 passed through with values servers refuse', () => {
+  it('an incomplete VTIMEZONE (Apple iCal 1.5) becomes the IANA definition, an unknown one is completed', () => {
+    const warnings: string[] = [];
+    const out = convertCalendar(fixture('ical-broken-vtimezone.ics'), 'ical20', { onWarning: (m) => warnings.push(m) });
+    const root = new ICAL.Component(ICAL.parse(out) as unknown[]);
+    for (const tz of root.getAllSubcomponents('vtimezone')) {
+      for (const o of tz.getAllSubcomponents()) {
+        assert.ok(o.hasProperty('dtstart') && o.hasProperty('tzoffsetfrom'), `${String(tz.getFirstPropertyValue('tzid'))} ${o.name}`);
+        assert.match(o.getFirstProperty('tzoffsetto')!.toICALString(), /:[+-]\d{4}$/);
+      }
+    }
+    const paris = new ICAL.Timezone(root.getAllSubcomponents('vtimezone')[0]!);
+    const start = items(out)[0]!.getFirstPropertyValue('dtstart') as InstanceType<typeof ICAL.Time>;
+    start.zone = paris;
+    assert.equal(start.toUnixTime(), Date.UTC(2026, 11, 15, 8) / 1000, 'Paris is +01:00 in December');
+    assert.equal(warnings.length, 2, warnings.join('\n'));
+  });
+
+  const warnings: string[] = [];
+  const out = convertCalendar(fixture('ical-bad-values.ics'), 'ical20', { now: NOW, onWarning: (m) => warnings.push(m) });
+  const byUid = (uid: string): InstanceType<typeof ICAL.Component> => items(out).find((c) => c.getFirstPropertyValue('uid') === uid)!;
+
+  it('a value that is no DATE-TIME and a second SUMMARY are kept under X- names; the phone gets them back', () => {
+    const todo = byUid('bad-values-1');
+    assert.equal(todo.hasProperty('last-modified'), false);
+    assert.equal(todo.getFirstProperty('x-last-modified')!.getParameter('x-syncml-name'), 'LAST-MODIFIED');
+    assert.deepEqual(todo.getAllProperties('summary').map((p) => p.getFirstValue()), ['summary']);
+    assert.equal(todo.getFirstPropertyValue('x-summary'), 'second summary');
+    const phone = parseVersit(convertCalendar(out, 'vcal10'))[0]!.components.find((c) => c.name === 'VTODO')!;
+    assert.deepEqual(phone.properties.filter((p) => p.name === 'SUMMARY').map((p) => p.value), ['summary', 'second summary']);
+  });
+
+  it('a PERIOD RDATE keeps its start in the recurrence set and the period as X-RDATE', () => {
+    const ev = byUid('bad-values-2');
+    assert.equal(ev.getFirstProperty('rdate')!.toICALString(), 'RDATE:20261225T090000Z');
+    assert.equal(ev.getFirstProperty('x-rdate')!.toICALString(), 'X-RDATE;X-SYNCML-NAME=RDATE;VALUE=PERIOD:20261225T090000Z/20261225T123000Z');
+  });
+
+  it('EXDATE;VALUE=DATE in a timed series is written at the start\'s time', () => {
+    assert.equal(byUid('bad-values-2').getFirstProperty('exdate')!.toICALString(), 'EXDATE:20261208T090000Z');
+  });
+
+  it('a 2.0 VEVENT without DTSTART gets one from its DTSTAMP day, marked', () => {
+    assert.equal(byUid('bad-values-3').getFirstProperty('dtstart')!.toICALString(), 'DTSTART;X-SYNCML-ADDED=TRUE;VALUE=DATE:20261201');
+  });
+
+  it('a VALARM without ACTION and TRIGGER gets AUDIO and PT0S, marked (what Radicale would write)', () => {
+    const alarm = byUid('bad-values-3').getFirstSubcomponent('valarm')!;
+    assert.equal(alarm.getFirstProperty('action')!.toICALString(), 'ACTION;X-SYNCML-ADDED=TRUE:AUDIO');
+    assert.equal(alarm.getFirstProperty('trigger')!.toICALString(), 'TRIGGER;X-SYNCML-ADDED=TRUE:PT0S');
+  });
+
+  it('a date-time folded right after its date stays a date-time (was read as VALUE=DATE)', () => {
+    assert.equal(byUid('bad-values-4').getFirstProperty('dtstart')!.toICALString(), 'DTSTART:20261212T100000');
+  });
+
+  it('every repair is logged; Radicale\'s rules hold', () => {
+    assert.equal(warnings.length, 7, warnings.join('\n')); // the fold is read right, nothing repaired
+    assert.deepEqual(radicaleObjections(out), []);
+  });
+});
+
+describe('fidelity (#13, DAV): Symbian series with a date-only EXDATE and DUE on an event', () => {
+  const warnings: string[] = [];
+  const server = cal.events.toServer(fixture('exdate-day-timed-series.vcs'), VCAL, undefined, (m) => warnings.push(m));
+  const ev = items(server)[0]!;
+
+  it('the excluded day becomes that day\'s occurrence (the DTSTART type), so no instance moves on the server', () => {
+    assert.equal(ev.getFirstProperty('exdate')!.toICALString(), 'EXDATE:20261209T060000Z');
+    const starts: string[] = [];
+    const iter = new ICAL.Event(ev).iterator();
+    for (let t = iter.next(); t; t = iter.next()) starts.push(t.toString());
+    assert.equal(starts.length, 4, 'COUNT=5 less the excluded day: the EXDATE hits an occurrence');
+  });
+
+  it('DUE on the event is kept as X-DUE and goes back to the phone as DUE', () => {
+    assert.equal(ev.getFirstProperty('x-due')!.getParameter('x-syncml-name'), 'DUE');
+    assert.ok(warnings.some((w) => /DUE on a VEVENT/.test(w)), warnings.join('\n'));
+    assert.equal(toPhone('events', server).components[0]!.properties.find((p) => p.name === 'DUE')?.value, '20261207T080000');
+  });
+});
