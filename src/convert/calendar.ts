@@ -124,7 +124,9 @@ export function convertCalendar(input: string | Uint8Array, to: CalendarFormat, 
       if (to === 'ical20') parts.push(ical);
       else parts.push(icalToVcal(parseIcal(ical), { ...opts, onWarning: warn }));
     } else {
-      const icalText = cals.length === 1 ? toText(input) : serializeVersit(cal, { version: 'ical2.0' });
+      // Quoted-printable (Funambol writes it in 2.0 too) is decoded by the versit parser, not ical.js.
+      const legacy = /;ENCODING=QUOTED-PRINTABLE/i.test(toText(input));
+      const icalText = cals.length === 1 && !legacy ? toText(input) : serializeVersit(cal, { version: 'ical2.0' });
       const comp = parseIcal(icalText);
       if (to === 'ical20') parts.push(comp.toString().replace(/\r?\n/g, '\r\n') + '\r\n');
       else parts.push(icalToVcal(comp, { ...opts, onWarning: warn }));

@@ -241,7 +241,8 @@ describe('fidelity (#13): the whole corpus, converted, stored in real Radicale a
       // The converted text of every rejected or changed item, to read the reason next to it.
       const flagged = new Set([...results.values()].flatMap((r) => [...r.rejected.keys(), ...r.changed.keys()]));
       const items = Object.fromEntries(cases.filter((c) => flagged.has(c.id)).map((c) => [c.id, c.data]));
-      writeFileSync(report, JSON.stringify({ ...Object.fromEntries([...results].map(([k, r]) => [k, { stored: r.stored, rejected: Object.fromEntries(r.rejected), changed: Object.fromEntries(r.changed) }])), items }, null, 1));
+      const refused = Object.fromEntries(cases.filter((c) => c.refused).map((c) => [c.id, c.refused]));
+      writeFileSync(report, JSON.stringify({ ...Object.fromEntries([...results].map(([k, r]) => [k, { stored: r.stored, rejected: Object.fromEntries(r.rejected), changed: Object.fromEntries(r.changed) }])), items, refused }, null, 1));
     }
   });
 

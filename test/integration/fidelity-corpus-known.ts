@@ -29,6 +29,9 @@ export const KNOWN_RADICALE_READBACK: Record<string, string> = {
   'ical.js/test-parser/vcard3.vcf#0': 'NICKNAME;:Jim,Jimmie -> NICKNAME;:Jim',
 };
 export const KNOWN_XANDIKOS_READBACK: Record<string, string> = {
+  'funambol-client-sdk/pim/icalendar/badEvents.txt#3': 'DESCRIPTION;:Discuss SOW points.\\n\\nPleasusthfollowinbridgnu -> VEVENT/DESCRIPTION;:Discuss SOW points. Pleasusthfollowinbri',
+  'funambol-client-sdk/pim/icalendar/badEvents.txt#4': 'DESCRIPTION;:Discuss SOW points.\\n\\nPleasusthfollowinbridgnu -> VEVENT/DESCRIPTION;:Discuss SOW points. Pleasusthfollowinbri',
+  'funambol-client-sdk/pim/icalendar/goodEvents.txt#2': 'DESCRIPTION;:this is an appointment with plenty of fieldsset -> VEVENT/DESCRIPTION;:this is an appointment with plenty of fi',
   'funambol-client-sdk/pim/icalendar/todosTestCases.txt#1': 'DESCRIPTION;:first line first line first line first line fir -> DESCRIPTION;:first line first line first line first line fir',
   'funambol-cpp-client-api/testcases/ical20.ics#9': 'DESCRIPTION;:this is an appointment with plenty of fields se -> DESCRIPTION;:this is an appointment with plenty of fields se',
   'ical.js/test-parser/component.ics#0': 'SUMMARY;:foo \\nbar -> SUMMARY;:foo bar',

@@ -281,3 +281,11 @@ describe('fidelity (#13, DAV): Symbian series with a date-only EXDATE and DUE on
     assert.equal(toPhone('events', server).components[0]!.properties.find((p) => p.name === 'DUE')?.value, '20261207T080000');
   });
 });
+
+describe('fidelity (#13, DAV): quoted-printable in iCalendar 2.0 (Funambol)', () => {
+  it('is decoded instead of refused; the text is kept', () => {
+    const out = convertCalendar(fixture('ical-quoted-printable.ics'), 'ical20');
+    assert.equal(items(out)[0]!.getFirstPropertyValue('description'), 'line one\nline two with a long tail that goes on and on, a-umlaut ä');
+    assert.doesNotMatch(out, /QUOTED-PRINTABLE/);
+  });
+});
