@@ -107,8 +107,9 @@ function buildCases(): Case[] {
         const asString = typeof it.data === 'string' ? it.data : decodeUtf8Lossless(it.data);
         const format = it.kind === 'contacts' ? { type: 'text/x-vcard', version: '2.1' } : { type: 'text/x-vcalendar', version: '1.0' };
         let data = tr.mergeFromDevice(undefined, tr.toServer(asString, format));
-        // Corpus files reuse UIDs across files; a collection holds each UID once.
-        data = data.replace(/^UID[;:].*$/gm, `UID:fidelity-${++uidN}`);
+        // Corpus files reuse UIDs across files; a collection holds each UID once. One UID per item
+        // (a series and its overrides keep sharing it); a folded UID is replaced whole.
+        data = data.replace(/^UID[;:].*(?:\r?\n[ \t].*)*$/gm, `UID:fidelity-${++uidN}`);
         if (!/^UID[;:]/m.test(data)) data = data.replace(/^(BEGIN:(VCARD|VEVENT|VTODO)\r?\n)/m, `$1UID:fidelity-${++uidN}\r\n`);
         const key = data.replace(/^UID:fidelity-\d+\r?\n/m, '');
         if (seen.has(key)) return; // the same item in another corpus file: stored once
