@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { GatewayError } from '../../errors.js';
 import type { VersitComponent, VersitParam, VersitProperty } from '../versit/index.js';
-import { DEVICE_NAME_PARAM, escapeText, isStorableName, serializeVersit, standIn, storableName, unescapeText } from '../versit/index.js';
+import { escapeText, isStorableName, serializeVersit, standIn, unescapeText } from '../versit/index.js';
 import {
   priorityToIcal,
   statusToIcal,
@@ -202,6 +202,13 @@ function convertItem(
       ? { t: end, related: 'END' as const }
       : undefined;
 
+  // A value iCalendar has no place for under the device's name: kept under its X- stand-in with
+  // the name in X-SYNCML-NAME; to-vcal.ts gives it back to the phone as it was sent.
+  const keep = (p: VersitProperty, why: string): void => {
+    const s = standIn(p.name);
+    warn(`${kind} ${p.name} ${why}: kept as ${s.name};${s.param.name}=${p.name}`);
+    out.push(textProp(s.name, text(p), [s.param]));
+  };
   const categories: string[] = [];
   let percent: string | undefined;
   let completed = false;
@@ -218,11 +225,7 @@ function convertItem(
         break;
       case 'DUE':
         // Symbian writes DUE on events; iCalendar has none there: kept as X-DUE for the phone.
-        if (kind === 'VEVENT') {
-          const s = standIn(p.name);
-          warn(`DUE on a VEVENT: kept as ${s.name};${s.param.name}=DUE`);
-          out.push(prop(s.name, p.value, [s.param]));
-        }
+        if (kind === 'VEVENT') keep(p, 'on a VEVENT');
         break;
       case 'SUMMARY':
       case 'DESCRIPTION':
@@ -322,7 +325,7 @@ function convertItem(
       }
       case 'RRULE': {
         if (!start && !end) {
-          warn('RRULE without DTSTART dropped');
+          keep(p, 'without DTSTART or an end to repeat from');
           break;
         }
         const anchorT = (start ?? end) as VcalTime;
@@ -338,7 +341,7 @@ function convertItem(
         break;
       }
       case 'EXRULE':
-        warn('EXRULE dropped (deprecated in RFC 5545)');
+        keep(p, 'is deprecated in RFC 5545');
         break;
       case 'EXDATE':
       case 'RDATE': {
@@ -373,16 +376,12 @@ function convertItem(
       default:
         if (DROP.has(p.name)) break;
         if (!isStorableName(p.name)) {
-          // RFC 5545 §3.1 forbids the name (X-BAD/SLASH): the value is kept under a valid X-
-          // name, the device's name in a parameter (to-vcal.ts gives it back to the device).
-          const stored = storableName(p.name);
-          warn(`property name "${p.name}" is invalid in iCalendar: stored as ${stored};${DEVICE_NAME_PARAM}=${p.name}`);
-          out.push(textProp(stored, text(p), [{ name: DEVICE_NAME_PARAM, value: p.name }]));
+          keep(p, 'is an invalid name in iCalendar'); // RFC 5545 §3.1 (X-BAD/SLASH)
         } else if (p.name.startsWith('X-')) {
           // Keep device extensions (X-EPOCAGENDAENTRYTYPE…) as text.
           out.push(textProp(p.name, text(p)));
         } else {
-          warn(`${kind} property ${p.name} has no iCalendar 2.0 mapping, dropped`);
+          keep(p, 'has no iCalendar 2.0 mapping');
         }
     }
   }

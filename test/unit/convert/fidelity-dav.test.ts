@@ -104,6 +104,10 @@ describe('fidelity (#13, DAV): VEVENT without DTSTART (Symbian reminders, items 
     const evs = parseVersit(noTime)[0]!.components;
     const last = evs.find((e) => e.properties.some((p) => p.name === 'SUMMARY' && p.value === 'No time at all'))!;
     assert.deepEqual(last.properties.filter((p) => /^(DTSTART|DTEND)$/.test(p.name)), []);
+    // What iCalendar had no place for (a rule with nothing to repeat from, EXRULE, an unknown
+    // name) went to the server as X-RRULE/X-EXRULE/X-AID and comes back as sent.
+    const back = (n: string): string | undefined => last.properties.find((p) => p.name === n)?.value;
+    assert.deepEqual([back('RRULE'), back('EXRULE'), back('AID')], ['W1 MO #4', 'D1 #2', '1']);
   });
 });
 
