@@ -39,6 +39,8 @@ export function parseContacts(input: string | Uint8Array, opts?: ParseContactOpt
     if (c.name !== 'VCARD') {
       throw new GatewayError('INVALID_ITEM', `line ${c.line ?? '?'}: expected BEGIN:VCARD, found BEGIN:${c.name}`);
     }
+    // Not kept by the model: said, not silently lost (a nested card is no property of this one).
+    for (const n of c.components) opts?.onWarning?.(`line ${n.line ?? '?'}: nested ${n.name} (2.1 AGENT) not kept`);
     out.push(contactFromComponent(c));
   }
   return out;

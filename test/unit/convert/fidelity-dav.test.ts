@@ -197,6 +197,13 @@ describe('fidelity (#13, DAV): vCards with a second N or broken inline data', ()
     assert.equal(warnings.filter((w) => /base64/.test(w)).length, 2, warnings.join('\n'));
   });
 
+  it('a nested vCard (2.1 AGENT), which the model does not keep, is reported, not silently lost', () => {
+    const warnings: string[] = [];
+    const nested = 'BEGIN:VCARD\r\nVERSION:2.1\r\nN:Parent\r\nAGENT:\r\nBEGIN:VCARD\r\nVERSION:2.1\r\nN:Agent\r\nEND:VCARD\r\nEND:VCARD\r\n';
+    convertContact(nested, 'vcard30', { onWarning: (m) => warnings.push(m) });
+    assert.ok(warnings.some((w) => /nested VCARD/.test(w)), warnings.join('\n'));
+  });
+
   it('inline data that is no base64 is kept as text under X-PHOTO (not refused, not dropped; blanks go as in any base64 value)', () => {
     const v30 = convertContact(fixture('photo-not-base64.vcf'), 'vcard30');
     assert.match(v30, /^X-PHOTO;.*X-SYNCML-NAME=PHOTO.*:PNGIHDRraw:bytes\r$/m);
