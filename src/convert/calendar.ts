@@ -4,6 +4,9 @@ import ICAL from 'ical.js';
 import { GatewayError } from '../errors.js';
 import type { VersitComponent } from './versit/index.js';
 import { parseVersit, serializeVersit, unescapeText } from './versit/index.js';
+import { repairOverrides } from './calendar-overrides.js';
+import { repairTimezones } from './calendar-timezones.js';
+import { repairValues } from './calendar-values.js';
 import { icalToVcal, localToUtcMs, vcalToIcal, type PriorityScale } from './vcalendar/index.js';
 
 export interface CalendarConvertOptions {
@@ -64,7 +67,9 @@ export function detectCalendarFormat(cal: VersitComponent): CalendarFormat {
 // Tolerated 2.0 sloppiness seen in the corpus (gammu): lower-case RRULE enums (RFC 5545 says
 // case-insensitive, ical.js does not) and date-only DTSTART/DUE without VALUE=DATE.
 function tolerate(text: string): string {
+  // Unfolded first: a fold right after 8 digits (`DTSTART;TZID=…:20101212` CRLF ` T100000`) is not a date.
   return text
+    .replace(/\r?\n[ \t]/g, '')
     .replace(/^(RRULE|EXRULE)([;:][^\r\n]*)$/gim, (_m, n: string, rest: string) => n + rest.toUpperCase())
     .replace(
       /^(DTSTART|DTEND|DUE|RECURRENCE-ID|EXDATE|RDATE)((?:;[^:\r\n]*)?):(\d{8}(?:,\d{8})*)(\r?)$/gim,
@@ -119,13 +124,30 @@ export function convertCalendar(input: string | Uint8Array, to: CalendarFormat, 
       if (to === 'ical20') parts.push(ical);
       else parts.push(icalToVcal(parseIcal(ical), { ...opts, onWarning: warn }));
     } else {
-      const icalText = cals.length === 1 ? toText(input) : serializeVersit(cal, { version: 'ical2.0' });
+      // Quoted-printable (Funambol writes it in 2.0 too) is decoded by the versit parser, not ical.js.
+      const legacy = /;ENCODING=QUOTED-PRINTABLE/i.test(toText(input));
+      const icalText = cals.length === 1 && !legacy ? toText(input) : serializeVersit(cal, { version: 'ical2.0' });
       const comp = parseIcal(icalText);
       if (to === 'ical20') parts.push(comp.toString().replace(/\r?\n/g, '\r\n') + '\r\n');
       else parts.push(icalToVcal(comp, { ...opts, onWarning: warn }));
     }
   }
-  return parts.join('');
+  return to === 'ical20' ? storable(parts, opts.now ?? new Date(), warn) : parts.join('');
+}
+
+/**
+ * The iCalendar parts of one item as servers store them, joined: broken VTIMEZONEs repaired
+ * (calendar-timezones.ts), overrides made valid (calendar-overrides.ts), values servers refuse
+ * kept under X- names (calendar-values.ts). Unchanged text otherwise.
+ */
+function storable(parts: string[], now: Date, warn: (m: string) => void): string {
+  const cals = parts.map((t) => parseVersit(t).filter((r) => r.name === 'VCALENDAR'));
+  let changed = false;
+  for (const c of cals.flat()) changed = repairTimezones(c, warn) || changed;
+  changed = repairOverrides(cals.flat(), warn) || changed;
+  for (const c of cals.flat()) changed = repairValues(c, now, warn) || changed;
+  if (!changed) return parts.join('');
+  return cals.map((list) => list.map((c) => serializeVersit(c, { version: 'ical2.0' })).join('')).join('');
 }
 
 export interface CalendarFingerprint {

@@ -19,7 +19,7 @@ const VERSION_OF: Record<ContactFormat, VcardVersion> = { vcard21: '2.1', vcard3
  * Throws `GatewayError('INVALID_ITEM')` for input that is not exactly one vCard.
  */
 export function convertContact(input: string | Uint8Array, to: ContactFormat, opts?: ConvertContactOptions): string {
-  return serializeContact(parseContact(input, opts), VERSION_OF[to]);
+  return serializeContact(parseContact(input, opts), VERSION_OF[to], opts?.onWarning);
 }
 
 /** Slow-sync matching key of a vCard (or of an already parsed contact). */

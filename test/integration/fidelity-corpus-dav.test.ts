@@ -107,8 +107,9 @@ function buildCases(): Case[] {
         const asString = typeof it.data === 'string' ? it.data : decodeUtf8Lossless(it.data);
         const format = it.kind === 'contacts' ? { type: 'text/x-vcard', version: '2.1' } : { type: 'text/x-vcalendar', version: '1.0' };
         let data = tr.mergeFromDevice(undefined, tr.toServer(asString, format));
-        // Corpus files reuse UIDs across files; a collection holds each UID once.
-        data = data.replace(/^UID[;:].*$/gm, `UID:fidelity-${++uidN}`);
+        // Corpus files reuse UIDs across files; a collection holds each UID once. One UID per item
+        // (a series and its overrides keep sharing it); a folded UID is replaced whole.
+        data = data.replace(/^UID[;:].*(?:\r?\n[ \t].*)*$/gm, `UID:fidelity-${++uidN}`);
         if (!/^UID[;:]/m.test(data)) data = data.replace(/^(BEGIN:(VCARD|VEVENT|VTODO)\r?\n)/m, `$1UID:fidelity-${++uidN}\r\n`);
         const key = data.replace(/^UID:fidelity-\d+\r?\n/m, '');
         if (seen.has(key)) return; // the same item in another corpus file: stored once
@@ -238,7 +239,11 @@ describe('fidelity (#13): the whole corpus, converted, stored in real Radicale a
     }));
     const report = process.env['FIDELITY_DAV_REPORT'];
     if (report) {
-      writeFileSync(report, JSON.stringify(Object.fromEntries([...results].map(([k, r]) => [k, { stored: r.stored, rejected: Object.fromEntries(r.rejected), changed: Object.fromEntries(r.changed) }])), null, 1));
+      // The converted text of every rejected or changed item, to read the reason next to it.
+      const flagged = new Set([...results.values()].flatMap((r) => [...r.rejected.keys(), ...r.changed.keys()]));
+      const items = Object.fromEntries(cases.filter((c) => flagged.has(c.id)).map((c) => [c.id, c.data]));
+      const refused = Object.fromEntries(cases.filter((c) => c.refused).map((c) => [c.id, c.refused]));
+      writeFileSync(report, JSON.stringify({ ...Object.fromEntries([...results].map(([k, r]) => [k, { stored: r.stored, rejected: Object.fromEntries(r.rejected), changed: Object.fromEntries(r.changed) }])), items, refused }, null, 1));
     }
   });
 

@@ -3,18 +3,18 @@
 import { createHash } from 'node:crypto';
 import { GatewayError } from '../../errors.js';
 import type { VersitComponent, VersitParam, VersitProperty } from '../versit/index.js';
-import { escapeText, serializeVersit, splitUnescaped, unescapeText } from '../versit/index.js';
+import { escapeText, isStorableName, serializeVersit, standIn, unescapeText } from '../versit/index.js';
 import {
-  partstatToIcal,
   priorityToIcal,
-  roleToIcal,
-  splitMailbox,
   statusToIcal,
   transpToIcal,
   type CalKind,
   type PriorityScale,
 } from './mappings.js';
+import { ADDED_PARAM, addedDtstart } from './repairs.js';
 import { vcalRruleToIcal } from './rrule.js';
+import { alarmComponents, type EventTimes } from './vcal-alarms.js';
+import { attachToIcal, attendee, calAddress, listValues } from './vcal-props.js';
 import {
   buildVtimezone,
   fieldsToMs,
@@ -70,25 +70,11 @@ function first(c: VersitComponent, name: string): VersitProperty | undefined {
   return c.properties.find((p) => p.name === name);
 }
 
-function param(p: VersitProperty, name: string): string | undefined {
-  return p.params.find((x) => x.name === name)?.value;
-}
-
 /** Text of a legacy value: QP/CHARSET are decoded by the parser; backslash escapes removed. */
 function text(p: VersitProperty): string {
   return unescapeText(p.value).replace(/\r\n|\r/g, '\n');
 }
 
-interface EventTimes {
-  ref: TimeReference;
-  /** Zone used for TZID output, when any. */
-  zone?: string;
-  allDay: boolean;
-  /** Whether UTC times of this component are rewritten to the zone (recurring items). */
-  utcToZone: boolean;
-  usedZones: Set<string>;
-  years: number[];
-}
 
 function timeValue(t: VcalTime, times: EventTimes, name: string): VersitProperty {
   if (times.allDay || t.dateOnly) {
@@ -139,207 +125,6 @@ function utcValue(v: string, ref: TimeReference): string | undefined {
   return formatLocal(ms, true);
 }
 
-function durationText(ms: number): string {
-  const neg = ms < 0;
-  let s = Math.round(Math.abs(ms) / 1000);
-  if (s === 0) return 'PT0S';
-  const d = Math.floor(s / 86400);
-  s -= d * 86400;
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  let out = `${neg ? '-' : ''}P`;
-  if (d && !h && !m && !s && d % 7 === 0) return `${out}${d / 7}W`;
-  if (d) out += `${d}D`;
-  if (h || m || s) out += 'T';
-  if (h) out += `${h}H`;
-  if (m) out += `${m}M`;
-  if (s) out += `${s}S`;
-  return out;
-}
-
-/** vCal snooze time: ISO duration (`PT5M`) or, from some phones, plain minutes. */
-function snoozeDuration(v: string): string | undefined {
-  const t = v.trim().toUpperCase();
-  if (/^P(\d+W|(\d+D)?(T(\d+H)?(\d+M)?(\d+S)?)?)$/.test(t) && t !== 'P' && t !== 'PT') return t;
-  if (/^\d+$/.test(t)) return `PT${Number(t)}M`;
-  return undefined;
-}
-
-interface AlarmInput {
-  kind: string;
-  runTime?: VcalTime;
-  /** A duration instead of a run time (`-PT15M`): SyncEvolution/libsynthesis write relative alarms so. */
-  relative?: string;
-  fields: string[];
-}
-
-function alarmComponents(
-  c: VersitComponent,
-  kind: CalKind,
-  times: EventTimes,
-  anchor: { t: VcalTime; related: 'START' | 'END' } | undefined,
-  summary: string | undefined,
-  warn: (m: string) => void,
-): VersitComponent[] {
-  const inputs: AlarmInput[] = [];
-  for (const p of c.properties) {
-    if (!/^[ADPM]ALARM$/.test(p.name)) continue;
-    const fields = splitUnescaped(p.value, ';');
-    const rt = (fields[0] ?? '').trim();
-    if (rt === '') {
-      // No run time: relative to the start per phone convention (Nokia 9110 writes ";;0;").
-      inputs.push({ kind: p.name, fields });
-      continue;
-    }
-    if (/^[+-]?P(?:\d+W|(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?)$/i.test(rt) && rt.length > 2) {
-      inputs.push({ kind: p.name, relative: rt.toUpperCase(), fields });
-      continue;
-    }
-    const t = parseVcalTime(rt);
-    if (!t) {
-      warn(`${p.name} with unreadable run time "${rt}" dropped`);
-      continue;
-    }
-    inputs.push({ kind: p.name, runTime: t, fields });
-  }
-  // AALARM+DALARM at the same time are one reminder on phones (Nokia, Sony Ericsson): merge
-  // into one DISPLAY alarm.
-  const out: VersitComponent[] = [];
-  const seen = new Map<string, VersitComponent>();
-  for (const a of inputs) {
-    const key = a.relative ? `rel:${a.relative}` : a.runTime ? fmtFields(a.runTime.fields, a.runTime.utc) : '';
-    const props: VersitProperty[] = [];
-    let action: string;
-    if (a.kind === 'AALARM') action = 'AUDIO';
-    else if (a.kind === 'MALARM') action = 'EMAIL';
-    else action = 'DISPLAY'; // DALARM; PALARM's PROCEDURE is gone from RFC 5545 (§4 of the fact sheet)
-    const existing = seen.get(key);
-    if (existing && action !== 'EMAIL') {
-      const act = existing.properties.find((p) => p.name === 'ACTION');
-      if (act && act.value === 'AUDIO' && action === 'DISPLAY') {
-        // Upgrade the earlier AUDIO alarm to DISPLAY with this description.
-        existing.properties = existing.properties.filter((p) => p.name !== 'ATTACH' && p.name !== 'ACTION');
-        existing.properties.unshift(prop('ACTION', 'DISPLAY'));
-        existing.properties.push(textProp('DESCRIPTION', (a.fields[3] ?? '').trim() || summary || 'Reminder'));
-      }
-      continue;
-    }
-    props.push(prop('ACTION', action));
-    // Trigger: relative to the anchor when both are comparable, absolute UTC otherwise.
-    if (a.relative) {
-      props.push(prop('TRIGGER', a.relative, anchor?.related === 'END' ? [{ name: 'RELATED', value: 'END' }] : []));
-    } else if (!a.runTime) {
-      props.push(prop('TRIGGER', 'PT0S', anchor?.related === 'END' ? [{ name: 'RELATED', value: 'END' }] : []));
-    } else {
-      const runMs = toUtcMs(a.runTime, times.ref);
-      const anchorMs = anchor ? (times.allDay || anchor.t.dateOnly ? undefined : toUtcMs(anchor.t, times.ref)) : undefined;
-      if (anchor && runMs !== undefined && anchorMs !== undefined) {
-        props.push(prop('TRIGGER', durationText(runMs - anchorMs), anchor.related === 'END' ? [{ name: 'RELATED', value: 'END' }] : []));
-      } else if (anchor && (runMs === undefined || times.allDay || anchor.t.dateOnly)) {
-        // Floating or all-day: wall-clock difference.
-        const diff = fieldsToMs(wallFields(a.runTime, times.ref)) - fieldsToMs(wallFields(anchor.t, times.ref));
-        props.push(prop('TRIGGER', durationText(diff), anchor.related === 'END' ? [{ name: 'RELATED', value: 'END' }] : []));
-      } else {
-        const ms = runMs ?? fieldsToMs(a.runTime.fields);
-        props.push(prop('TRIGGER', formatLocal(ms, true), [{ name: 'VALUE', value: 'DATE-TIME' }]));
-      }
-    }
-    const snooze = snoozeDuration(a.fields[1] ?? '');
-    const repeat = Number.parseInt((a.fields[2] ?? '').trim(), 10);
-    if (snooze && Number.isInteger(repeat) && repeat > 0) {
-      props.push(prop('DURATION', snooze), prop('REPEAT', String(repeat)));
-    }
-    const extra = (a.fields[3] ?? '').trim();
-    if (action === 'AUDIO') {
-      // Only URIs are valid ATTACH values; phone sound names ("Chimes") are dropped.
-      if (/^[a-z][a-z0-9+.-]*:/i.test(extra)) props.push(prop('ATTACH', extra));
-    } else if (action === 'DISPLAY') {
-      props.push(textProp('DESCRIPTION', extra || summary || 'Reminder'));
-    } else {
-      const addr = splitMailbox(extra);
-      props.push(textProp('DESCRIPTION', (a.fields[4] ?? '').trim() || summary || 'Reminder'));
-      props.push(textProp('SUMMARY', summary || 'Reminder'));
-      if (addr.address) props.push(prop('ATTENDEE', `mailto:${addr.address}`));
-    }
-    const comp: VersitComponent = { name: 'VALARM', properties: props, components: [] };
-    out.push(comp);
-    seen.set(key, comp);
-  }
-  void kind;
-  return out;
-}
-
-/**
- * vCal 1.0 ATTENDEE/ORGANIZER value -> iCalendar CAL-ADDRESS: an e-mail address (`mailto:`), a
- * URI as written (`sip:`, `tel:` …), a phone number as `tel:`. Undefined: only a name is left.
- */
-function calAddress(v: string): { cn?: string; uri?: string } {
-  const mb = splitMailbox(v);
-  if (mb.address) return { cn: mb.cn, uri: `mailto:${mb.address}` };
-  const t = (mb.cn ?? '').trim();
-  if (/^[a-z][a-z0-9+.-]*:\S+$/i.test(t) && !/^mailto:/i.test(t)) return { uri: t };
-  if (/^\+?[\d ()./-]{3,}$/.test(t) && /\d{3}/.test(t.replace(/\D/g, ''))) return { uri: `tel:${t.replace(/[^\d+]/g, '')}` };
-  return t ? { cn: t } : {};
-}
-
-function attendee(p: VersitProperty, warn: (m: string) => void): { organizer: boolean; prop: VersitProperty } | undefined {
-  const addr = calAddress(text(p));
-  const role = (param(p, 'ROLE') ?? '').toUpperCase();
-  const params: VersitParam[] = [];
-  if (addr.cn) params.push({ name: 'CN', value: addr.cn });
-  if (!addr.uri) {
-    if (!addr.cn) return undefined;
-    // No address to write as CAL-ADDRESS: the name is kept (and goes back to the phone).
-    warn(`ATTENDEE "${addr.cn}" has no address; kept as X-VCAL-ATTENDEE`);
-    return { organizer: false, prop: textProp('X-VCAL-ATTENDEE', addr.cn, role ? [{ name: 'X-ROLE', value: role }] : []) };
-  }
-  if (role === 'ORGANIZER' || role === 'OWNER') return { organizer: true, prop: prop('ORGANIZER', addr.uri, params) };
-  params.push({ name: 'ROLE', value: roleToIcal(param(p, 'EXPECT')) });
-  const st = param(p, 'STATUS');
-  if (st) params.push({ name: 'PARTSTAT', value: partstatToIcal(st) });
-  const rsvp = param(p, 'RSVP');
-  if (rsvp) params.push({ name: 'RSVP', value: /^(YES|TRUE)$/i.test(rsvp) ? 'TRUE' : 'FALSE' });
-  return { organizer: false, prop: prop('ATTENDEE', addr.uri, params) };
-}
-
-/**
- * vCal 1.0 ATTACH: a URI (VALUE=URL, or a value that reads as one) stays a URI; inline content
- * (base64, or text such as a multi-line QP note) becomes an iCalendar BINARY attachment, so
- * nothing is lost and no raw line break reaches the output.
- */
-function attachToIcal(p: VersitProperty): VersitProperty | undefined {
-  const fmt = param(p, 'TYPE') ?? param(p, 'FMTTYPE');
-  const fmtParam: VersitParam[] = fmt && /^[\w.+-]+\/[\w.+-]+$/.test(fmt) ? [{ name: 'FMTTYPE', value: fmt.toLowerCase() }] : [];
-  if (p.encoding === 'BASE64' || p.encoding === 'B') {
-    const b64 = p.value.replace(/\s+/g, '');
-    return b64 === '' ? undefined : { name: 'ATTACH', params: [{ name: 'VALUE', value: 'BINARY' }, ...fmtParam], value: b64, rawValue: b64, encoding: 'BASE64' };
-  }
-  const v = p.value.trim();
-  if (v === '') return undefined;
-  const isUri = /^[a-z][a-z0-9+.-]*:\S*$/i.test(v.replace(/\r?\n[ \t]*/g, ''));
-  if (isUri || /^(URL|URI|CID|CONTENT-ID)$/i.test(param(p, 'VALUE') ?? '')) {
-    const uri = v.replace(/\s+/g, '');
-    return prop('ATTACH', /^(CID|CONTENT-ID)$/i.test(param(p, 'VALUE') ?? '') && !/^cid:/i.test(uri) ? `cid:${uri}` : uri, fmtParam);
-  }
-  const b64 = Buffer.from(text(p), 'utf8').toString('base64');
-  return {
-    name: 'ATTACH',
-    params: [{ name: 'VALUE', value: 'BINARY' }, ...(fmtParam.length ? fmtParam : [{ name: 'FMTTYPE', value: 'text/plain' }])],
-    value: b64,
-    rawValue: b64,
-    encoding: 'BASE64',
-  };
-}
-
-function listValues(p: VersitProperty): string[] {
-  // 1.0 lists are `;`-separated; tolerate `,` too (Horde, Outlook).
-  return splitUnescaped(p.value, ';')
-    .flatMap((x) => splitUnescaped(x, ','))
-    .map((x) => unescapeText(x).trim())
-    .filter((x) => x !== '');
-}
 
 function convertItem(
   c: VersitComponent,
@@ -394,15 +179,22 @@ function convertItem(
     if (span) out.push(prop('DTSTART', dayToDate(span.startDay), [{ name: 'VALUE', value: 'DATE' }]));
     else out.push(timeValue(start, times, 'DTSTART'));
   }
+  let endOut: VersitProperty | undefined;
   if (end) {
     if (span) {
-      out.push(prop('DTEND', dayToDate(span.endDay), [{ name: 'VALUE', value: 'DATE' }]));
+      endOut = prop('DTEND', dayToDate(span.endDay), [{ name: 'VALUE', value: 'DATE' }]);
     } else if (kind === 'VTODO' && start && start.dateOnly !== end.dateOnly) {
-      out.push(timeValue(end, { ...times, allDay: start.dateOnly }, 'DUE'));
+      endOut = timeValue(end, { ...times, allDay: start.dateOnly }, 'DUE');
     } else {
-      out.push(timeValue(end, times, kind === 'VEVENT' ? 'DTEND' : 'DUE'));
+      endOut = timeValue(end, times, kind === 'VEVENT' ? 'DTEND' : 'DUE');
     }
   }
+  if (kind === 'VEVENT' && !start) {
+    const added = addedDtstart(endOut, stamp);
+    warn(`VEVENT without DTSTART: DTSTART ${added.value} added from ${endOut ? 'DTEND' : 'the item date'} (${ADDED_PARAM}, not sent back)`);
+    out.push(added);
+  }
+  if (endOut) out.push(endOut);
 
   const alarmAnchor = start
     ? { t: start, related: 'START' as const }
@@ -410,6 +202,13 @@ function convertItem(
       ? { t: end, related: 'END' as const }
       : undefined;
 
+  // A value iCalendar has no place for under the device's name: kept under its X- stand-in with
+  // the name in X-SYNCML-NAME; to-vcal.ts gives it back to the phone as it was sent.
+  const keep = (p: VersitProperty, why: string): void => {
+    const s = standIn(p.name);
+    warn(`${kind} ${p.name} ${why}: kept as ${s.name};${s.param.name}=${p.name}`);
+    out.push(textProp(s.name, text(p), [s.param]));
+  };
   const categories: string[] = [];
   let percent: string | undefined;
   let completed = false;
@@ -425,7 +224,8 @@ function convertItem(
       case 'MALARM':
         break;
       case 'DUE':
-        if (kind === 'VEVENT') warn('DUE on a VEVENT dropped');
+        // Symbian writes DUE on events; iCalendar has none there: kept as X-DUE for the phone.
+        if (kind === 'VEVENT') keep(p, 'on a VEVENT');
         break;
       case 'SUMMARY':
       case 'DESCRIPTION':
@@ -525,7 +325,7 @@ function convertItem(
       }
       case 'RRULE': {
         if (!start && !end) {
-          warn('RRULE without DTSTART dropped');
+          keep(p, 'without DTSTART or an end to repeat from');
           break;
         }
         const anchorT = (start ?? end) as VcalTime;
@@ -541,7 +341,7 @@ function convertItem(
         break;
       }
       case 'EXRULE':
-        warn('EXRULE dropped (deprecated in RFC 5545)');
+        keep(p, 'is deprecated in RFC 5545');
         break;
       case 'EXDATE':
       case 'RDATE': {
@@ -551,7 +351,13 @@ function convertItem(
             warn(`${p.name} value "${v}" unreadable, dropped`);
             continue;
           }
-          if (times.allDay || t.dateOnly) {
+          if (t.dateOnly && !times.allDay && start && !start.dateOnly) {
+            // A day excluded from a timed series means that day's occurrence: written at the
+            // start's time, as RFC 5545 wants the DTSTART type (servers rewrite a DATE anyway).
+            const wall = ref.kind === 'floating' && start.utc ? start.fields : wallFields(start, ref);
+            const at: VcalTime = { fields: { ...wall, y: t.fields.y, m: t.fields.m, d: t.fields.d }, utc: ref.kind === 'floating' && start.utc, dateOnly: false };
+            out.push(timeValue(at, times, p.name));
+          } else if (times.allDay || t.dateOnly) {
             out.push(prop(p.name, fmtFields(wallFields(t, ref)).slice(0, 8), [{ name: 'VALUE', value: 'DATE' }]));
           } else if (!t.utc && start && !start.dateOnly && ref.kind === 'floating' && start.utc) {
             out.push(prop(p.name, fmtFields(t.fields, true)));
@@ -569,13 +375,13 @@ function convertItem(
       }
       default:
         if (DROP.has(p.name)) break;
-        if (!/^[A-Z0-9-]+$/.test(p.name)) {
-          warn(`property "${p.name}" has an invalid name, dropped`);
+        if (!isStorableName(p.name)) {
+          keep(p, 'is an invalid name in iCalendar'); // RFC 5545 §3.1 (X-BAD/SLASH)
         } else if (p.name.startsWith('X-')) {
           // Keep device extensions (X-EPOCAGENDAENTRYTYPE…) as text.
           out.push(textProp(p.name, text(p)));
         } else {
-          warn(`${kind} property ${p.name} has no iCalendar 2.0 mapping, dropped`);
+          keep(p, 'has no iCalendar 2.0 mapping');
         }
     }
   }

@@ -3,7 +3,7 @@
 import { isUtf8 } from 'node:buffer';
 import ICAL from 'ical.js';
 import type { VersitComponent, VersitParam, VersitProperty } from '../versit/index.js';
-import { escapeComponent, serializeVersit, unescapeText } from '../versit/index.js';
+import { DEVICE_NAME_PARAM, deviceName, escapeComponent, serializeVersit, unescapeText } from '../versit/index.js';
 import {
   partstatToVcal,
   priorityToVcal,
@@ -13,6 +13,7 @@ import {
   type CalKind,
   type PriorityScale,
 } from './mappings.js';
+import { ADDED_PARAM } from './repairs.js';
 import { icalRruleToVcal } from './rrule.js';
 import {
   fieldsToMs,
@@ -203,10 +204,12 @@ function convertItem(comp: ICALComponent, ctx: Ctx): VersitComponent {
   const out: VersitProperty[] = [];
   const dtstartP = comp.getFirstProperty('dtstart');
   const start = dtstartP ? propTime(dtstartP, ctx) : undefined;
+  // A DTSTART the gateway added for the server (repairs.ts) is not the device's: not sent back.
+  const startAdded = typeof dtstartP?.getParameter(ADDED_PARAM.toLowerCase()) === 'string';
   const endName = kind === 'VEVENT' ? 'dtend' : 'due';
   const endP = comp.getFirstProperty(endName);
   let end = endP ? propTime(endP, ctx) : undefined;
-  if (!end && start && kind === 'VEVENT') {
+  if (!end && start && kind === 'VEVENT' && !startAdded) {
     const dur = comp.getFirstPropertyValue('duration');
     if (dur instanceof ICAL.Duration) {
       const ms = durationMs(dur);
@@ -225,7 +228,7 @@ function convertItem(comp: ICALComponent, ctx: Ctx): VersitComponent {
 
   const uid = comp.getFirstPropertyValue('uid');
   if (typeof uid === 'string' && uid !== '') out.push(prop('UID', uid));
-  if (start) {
+  if (start && !startAdded) {
     if (allDay && style === 'date') out.push(prop('DTSTART', fmt(start.fields).slice(0, 8)));
     else out.push(prop('DTSTART', outTime(start, ctx)));
   }
@@ -368,7 +371,12 @@ function convertItem(comp: ICALComponent, ctx: Ctx): VersitComponent {
           // A name-only attendee the phone sent (no CAL-ADDRESS possible): back as it was.
           const role = name === 'X-VCAL-ORGANIZER' ? 'ORGANIZER' : p.getParameter('x-role');
           out.push(prop('ATTENDEE', unescapeText(textOf(p)), typeof role === 'string' && role ? [{ name: 'ROLE', value: role }] : []));
-        } else if (name.startsWith('X-')) out.push(prop(name, p.type === 'unknown' ? unescapeText(textOf(p)) : textOf(p)));
+        } else if (name.startsWith('X-')) {
+          // Stored under a valid stand-in name (to-ical.ts): the device gets its own name back.
+          const devName = p.getParameter(DEVICE_NAME_PARAM.toLowerCase());
+          const own = typeof devName === 'string' ? deviceName(name, [{ name: DEVICE_NAME_PARAM, value: devName }])?.name : undefined;
+          out.push(prop(own ?? name, p.type === 'unknown' ? unescapeText(textOf(p)) : textOf(p)));
+        }
     }
   }
   if (categories.length) out.push(prop('CATEGORIES', categories.map((c) => escapeComponent(c, 'vcal1.0')).join(';')));

@@ -58,3 +58,22 @@ export function sniffMediaType(base64: string): string | undefined {
   for (const [prefix, type] of SIGNATURES) if (base64.startsWith(prefix)) return type;
   return undefined;
 }
+
+/**
+ * Base64 as servers decode it: padded to a multiple of 4, a last character that holds no whole
+ * byte (length 4n+1, a phone cut the block) left out; the decoded bytes are the same. `repair`
+ * says what changed. Undefined: not base64 at all (KDE wrote raw binary in 2.1).
+ */
+export function repairBase64(value: string): { value: string; repair?: string } | undefined {
+  const v = value.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v)) return undefined;
+  let data = v.replace(/=+$/, '');
+  let repair: string | undefined;
+  if (data.length % 4 === 1) {
+    data = data.slice(0, -1);
+    repair = 'a last character without a whole byte left out';
+  }
+  const padded = data + '='.repeat((4 - (data.length % 4)) % 4);
+  if (padded !== v && repair === undefined) repair = 'padding completed';
+  return repair === undefined ? { value: v } : { value: padded, repair };
+}

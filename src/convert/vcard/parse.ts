@@ -1,7 +1,7 @@
 // vCard 2.1/3.0/4.0 -> Contact: reads the versit tree and interprets each property's parameters
 // and value syntax (structured, list, date, binary, GEO, tel: URIs) independent of the version.
 import { GatewayError } from '../../errors.js';
-import { parseVersit, splitList, splitParamList, splitStructured, unescapeText } from '../versit/index.js';
+import { deviceName, parseVersit, splitList, splitParamList, splitStructured, unescapeText } from '../versit/index.js';
 import type { ParseVersitOptions, VersitComponent, VersitParam, VersitProperty } from '../versit/index.js';
 import { canonicalDate } from './dates.js';
 import { parseDataUri, sniffMediaType, tokenToMediaType } from './media.js';
@@ -39,6 +39,8 @@ export function parseContacts(input: string | Uint8Array, opts?: ParseContactOpt
     if (c.name !== 'VCARD') {
       throw new GatewayError('INVALID_ITEM', `line ${c.line ?? '?'}: expected BEGIN:VCARD, found BEGIN:${c.name}`);
     }
+    // Not kept by the model: said, not silently lost (a nested card is no property of this one).
+    for (const n of c.components) opts?.onWarning?.(`line ${n.line ?? '?'}: nested ${n.name} (2.1 AGENT) not kept`);
     out.push(contactFromComponent(c));
   }
   return out;
@@ -64,7 +66,10 @@ export function contactFromComponent(c: VersitComponent): Contact {
   return { version, properties };
 }
 
-function interpret(p: VersitProperty, version: VcardVersion): ContactProperty {
+function interpret(stored: VersitProperty, version: VcardVersion): ContactProperty {
+  // A device name the server cannot store came back under its X- stand-in: the device's again.
+  const restored = deviceName(stored.name, stored.params);
+  const p = restored ? { ...stored, ...restored } : stored;
   let name = p.name;
   if (name === 'X-ANNIVERSARY') name = 'ANNIVERSARY';
   const types: string[] = [];

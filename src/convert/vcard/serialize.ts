@@ -1,24 +1,49 @@
 // Contact -> vCard 2.1/3.0/4.0 text: per-version parameter and value syntax, FN/N derivation,
 // and the device quirks of 2.1 output (EMAIL;INTERNET, QP for non-ASCII).
-import { escapeText, joinList, joinStructured, serializeVersit } from '../versit/index.js';
+import { escapeText, isStorableName, joinList, joinStructured, serializeVersit, standIn } from '../versit/index.js';
 import type { VersitComponent, VersitParam, VersitProperty } from '../versit/index.js';
 import { formatDate } from './dates.js';
-import { mediaTypeToToken } from './media.js';
+import { mediaTypeToToken, repairBase64 } from './media.js';
 import type { Contact, ContactProperty, VcardVersion } from './model.js';
 import { BINARY, LISTS, STRUCTURED } from './parse.js';
 
 const EMAIL_KINDS = new Set(['INTERNET', 'X400', 'AOL', 'APPLELINK', 'ATTMAIL', 'CIS', 'EWORLD', 'IBMMAIL', 'MCIMAIL', 'POWERSHARE', 'PRODIGY', 'TLX']);
 
 /** Writes a contact as a vCard of `version` (CRLF line ends, folded). */
-export function serializeContact(contact: Contact, version: VcardVersion): string {
-  return serializeVersit(contactToComponent(contact, version), { version });
+export function serializeContact(contact: Contact, version: VcardVersion, onWarning?: (message: string) => void): string {
+  return serializeVersit(contactToComponent(contact, version, onWarning), { version });
 }
 
 /** The versit tree for `version`, with FN (3.0/4.0) and N (2.1/3.0) added when missing. */
-export function contactToComponent(contact: Contact, version: VcardVersion): VersitComponent {
+export function contactToComponent(contact: Contact, version: VcardVersion, onWarning?: (message: string) => void): VersitComponent {
   const props: VersitProperty[] = [{ name: 'VERSION', params: [], value: version, rawValue: version }];
   const list = withRequired(contact.properties, version);
-  for (const p of list) props.push(toVersit(p, version));
+  let names = 0;
+  for (const p of list) {
+    const data = p.binary === true ? repairBase64(p.values[0] ?? '') : undefined;
+    if (data?.repair !== undefined) onWarning?.(`${p.name} base64: ${data.repair}`);
+    // Inline data that is no base64 at all goes to the server as text under a stand-in name.
+    const notBase64 = p.binary === true && data === undefined && version !== '2.1';
+    const src: ContactProperty = notBase64 ? { ...p, binary: undefined, raw: true } : data ? { ...p, values: [data.value] } : p;
+    const out = toVersit(src, version);
+    if (out.name === 'N') names++;
+    // 3.0/4.0 names are letters, digits and '-', and N occurs once (servers refuse the card
+    // otherwise): the value goes under a valid X- name, the device's name in a parameter
+    // (parse.ts restores it when the card is read back).
+    const why =
+      version === '2.1' ? undefined
+      : !isStorableName(out.name) ? 'is an invalid name'
+      : out.name === 'N' && names > 1 ? 'occurs more than once'
+      : notBase64 ? 'holds data that is not base64'
+      : undefined;
+    if (why !== undefined) {
+      const s = standIn(out.name);
+      onWarning?.(`vCard ${version}: ${out.name} ${why}: stored as ${s.name};${s.param.name}=${out.name}`);
+      out.params.push(s.param);
+      out.name = s.name;
+    }
+    props.push(out);
+  }
   return { name: 'VCARD', properties: props, components: [] };
 }
 
@@ -119,13 +144,14 @@ function toVersit(p: ContactProperty, version: VcardVersion): VersitProperty {
     if (f.param !== undefined) params.push(f.param);
   } else if (p.raw === true) {
     // Kept verbatim; only line breaks change form (2.1 real, QP-encoded; 3.0/4.0 `\n`), and a
-    // comma, plain text in 2.1, is escaped in 3.0/4.0 (else a server splits `Doe, John` into a list).
+    // comma is escaped in 3.0/4.0: plain text in 2.1, and in an unknown 3.0 value the server
+    // cannot know it for a list separator (Radicale keeps `Street 4` of `Street 4, Building 6`).
     let v = p.values[0] ?? '';
     if (version === '2.1') {
       if (p.raw21 !== true) v = v.replace(/\\,/g, ',');
       value = v.replace(/\\n/gi, '\n');
     } else {
-      if (p.raw21 === true) v = v.replace(/(?<!\\),/g, '\\,');
+      v = v.replace(/(?<!\\),/g, '\\,');
       value = v.replace(/\r\n|\r|\n/g, '\\n');
     }
   } else {

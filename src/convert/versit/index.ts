@@ -22,3 +22,4 @@ export {
   unescapeText,
 } from './text.js';
 export { decodeBytes } from './charset.js';
+export { DEVICE_NAME_PARAM, deviceName, isStorableName, standIn, storableName } from './names.js';
