@@ -46,8 +46,8 @@ export interface PhoneSetup {
 
 /**
  * N and FN of a card replaced by a marker that names device, LUID and version (so every card is
- * distinct and the server side can be checked against the phone). Folded and QP-continued lines
- * of the old N/FN go with them.
+ * distinct and the server side can be checked against the phone), its UID dropped (most phones
+ * send none, and a corpus card used twice would clash). Folded and QP-continued lines go with them.
  */
 export function markCard(card: string, marker: string): string {
   const out: string[] = [];
@@ -62,7 +62,7 @@ export function markCard(card: string, marker: string): string {
       if (/^[ \t]/.test(line)) continue;
       skipping = false;
     }
-    if (/^(?:[\w-]+\.)?(?:N|FN)[;:]/i.test(line)) {
+    if (/^(?:[\w-]+\.)?(?:N|FN|UID)[;:]/i.test(line)) {
       skipping = true;
       qpContinues = /QUOTED-PRINTABLE/i.test(line.slice(0, line.indexOf(':'))) && line.endsWith('=');
       continue;

@@ -9,6 +9,8 @@ import type { PutGetCmd } from '../src/codec/model.js';
 import { isElement, type SmlElement } from '../src/codec/tree.js';
 import { convertContact } from '../src/convert/index.js';
 import type { DavRecord, ProxyMessage } from './load-dav-proxy.js';
+import { markCard } from './load-phone.js';
+import type { DavServerHandle } from '../test/support/index.js';
 import { getFreePort, repoRoot, spawnService, waitUntil, type ServiceProcess } from '../test/support/processes.js';
 import { SHARED_CORPUS, SHARED_FIXTURES, listFilesBelow } from '../test/support/shared.js';
 
@@ -42,6 +44,22 @@ export function corpusCards(maxBytes = 6000): string[] {
     }
   }
   return cards;
+}
+
+/**
+ * The cards the DAV server takes once converted (Radicale refuses some corpus cards, e.g. with a
+ * property twice that may occur once): a refused card is a fidelity matter, not load. Each is
+ * PUT once as vCard 3.0 with a fresh UID into the server's own user's address book.
+ */
+export async function cardsTheServerTakes(dav: DavServerHandle, cards: string[]): Promise<string[]> {
+  const kept: string[] = [];
+  for (const [i, card] of cards.entries()) {
+    const v3 = convertContact(markCard(card, `check-${i}`), 'vcard30').replace(/^VERSION:3\.0\r\n/m, `VERSION:3.0\r\nUID:load-check-${i}\r\n`);
+    const res = await dav.request('PUT', `${dav.collections.contacts}load-check-${i}.vcf`, { headers: { 'Content-Type': 'text/vcard; charset=utf-8' }, body: v3 });
+    await res.arrayBuffer();
+    if (res.status === 201 || res.status === 204) kept.push(card);
+  }
+  return kept;
 }
 
 /** The DevInf Put of SyncEvolution's recorded first message, with `deviceId` as its DevID. */

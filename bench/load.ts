@@ -14,7 +14,7 @@ import { makeTempDir, prng, startRadicale, startRedis, type DavServerHandle, typ
 import type { DavRecord } from './load-dav-proxy.js';
 import { SimPhone, type SessionKind } from './load-phone.js';
 import {
-  corpusCards, gatewayCommand, logErrors, recordedDevInfPut, spawnGatewayChild, startDavProxy, writeTemplateMapping,
+  cardsTheServerTakes, corpusCards, gatewayCommand, logErrors, recordedDevInfPut, spawnGatewayChild, startDavProxy, writeTemplateMapping,
   type DavProxy, type GatewayChild,
 } from './load-setup.js';
 import { attributeDavWait, latencyRow, peakConcurrency, percentile, processCpuMs, processRssMb, r1, type AttributedMessage } from './load-stats.js';
@@ -70,7 +70,7 @@ class Run {
   constructor(readonly gws: GatewayChild[], readonly proxy: DavProxy, readonly redis: Redis) {}
 
   async phase(name: string, work: (phone: SimPhone) => Promise<void>): Promise<PhaseResult> {
-    await this.proxy.dump(); // records of earlier work are not this phase's
+    this.#proxyCpu = (await this.proxy.dump()).cpuMs; // records of earlier work are not this phase's
     const cpu0 = this.gws.map((g) => processCpuMs(g.pid));
     const redis0 = await redisCounters(this.redis);
     const bench0 = process.cpuUsage();
@@ -85,7 +85,6 @@ class Run {
     const top = [...redis1.calls].map(([k, v]) => [k, v - (redis0.calls.get(k) ?? 0)] as const).filter(([, v]) => v > 0)
       .sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => `${k} ${r1(v / Math.max(1, timings.length))}`).join(', ');
     const proxyCpuMs = cpuMs - this.#proxyCpu;
-    this.#proxyCpu = cpuMs;
     return {
       name, wallS, messages: attributeDavWait(timings, records), dav: records,
       gatewayCpuMs: this.gws.map((g, i) => processCpuMs(g.pid) - cpu0[i]!), proxyCpuMs, benchCpuMs: (bench.user + bench.system) / 1000,
@@ -104,6 +103,13 @@ function latencyRows(prefix: string, ms: AttributedMessage[]): Rows {
     [`${prefix}.dav_wait_share`]: `${r1(l.davShare * 100)}%`,
     [`${prefix}.dav_requests_per_message`]: r1(l.davRequestsPerMessage),
   };
+}
+
+/** Count of DAV answers outside 2xx, by method and status. */
+function nonSuccess(dav: DavRecord[]): string {
+  const counts = new Map<string, number>();
+  for (const r of dav) if (r.status < 200 || r.status >= 300) counts.set(`${r.method} ${r.status}`, (counts.get(`${r.method} ${r.status}`) ?? 0) + 1);
+  return counts.size ? [...counts].map(([k, v]) => `${k} x${v}`).join(', ') : '0';
 }
 
 function phaseRows(p: PhaseResult, detail: boolean): Rows {
@@ -135,7 +141,7 @@ function phaseRows(p: PhaseResult, detail: boolean): Rows {
     [`${p.name}.floor: dav_requests`]: p.dav.length,
     [`${p.name}.floor: dav_request_ms p50/p95/p99`]: `${r1(percentile(durations, 50))} / ${r1(percentile(durations, 95))} / ${r1(percentile(durations, 99))}`,
     [`${p.name}.floor: dav_peak_in_flight`]: peakConcurrency(p.dav),
-    [`${p.name}.floor: dav_non_2xx`]: p.dav.filter((r) => r.status < 200 || r.status >= 300).length,
+    [`${p.name}.floor: dav_non_2xx`]: nonSuccess(p.dav),
     [`${p.name}.ratio message p99 : dav request p99`]: `${r1(l.p99 / davP99)} : 1`,
     [`${p.name}.ratio message excl_dav p99 : dav request p99`]: `${r1(l.ownP99 / davP99)} : 1`,
   });
@@ -177,8 +183,7 @@ function verify(dav: DavServerHandle, phones: SimPhone[]): { checked: number; mi
 
 export async function benchLoad(o: LoadOptions, log: (line: string) => void = () => undefined): Promise<Rows> {
   const dir = makeTempDir('bench-load');
-  const cards = corpusCards();
-  if (cards.length < 10) throw new Error(`only ${cards.length} usable vCards in the corpus`);
+  const candidates = corpusCards();
   const users = Array.from({ length: o.devices }, (_, i) => ({ user: `phone${i}`, password: `pw-${i}-secret` }));
   const loadBefore = loadavg();
   const setup0 = performance.now();
@@ -189,6 +194,8 @@ export async function benchLoad(o: LoadOptions, log: (line: string) => void = ()
   let client: Redis | undefined;
   try {
     [redis, dav] = await Promise.all([startRedis(), startRadicale({ extraUsers: users })]);
+    const cards = await cardsTheServerTakes(dav, candidates);
+    if (cards.length < 10) throw new Error(`only ${cards.length} usable vCards in the corpus`);
     proxy = await startDavProxy(dav.port);
     const mappings = writeTemplateMapping(dir, proxy.baseUrl);
     const nodeArgs = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(o.cpuProfDir)}`] : [];
@@ -224,7 +231,7 @@ export async function benchLoad(o: LoadOptions, log: (line: string) => void = ()
     return {
       devices: o.devices,
       'sessions seed / load (none + changes)': `${o.devices} / ${sessionKinds.get('none') ?? 0} + ${sessionKinds.get('changes') ?? 0}`,
-      'changes per changing session; seed contacts': `${o.changes}; ${o.seedContacts} (from ${cards.length} corpus vCard 2.1 cards)`,
+      'changes per changing session; seed contacts': `${o.changes}; ${o.seedContacts} (drawn from ${cards.length} corpus vCard 2.1 cards; ${candidates.length - cards.length} Radicale refuses left out)`,
       'gateway processes': `2, ${gatewayCommand().how}, Redis state store`,
       'load average before / after': `${loadBefore} / ${loadAfter}`,
       'setup_s': r1(setupS),
