@@ -89,6 +89,9 @@ export class SimPhone {
   readonly items = new Map<string, string>();
   readonly errors: string[] = [];
   readonly timings: MessageTiming[] = [];
+  /** SyncML statuses other than 200/201/212 received, by `command code`. */
+  readonly statusCounts = new Map<string, number>();
+  failedSessions = 0;
   /** Adds/Replaces/Deletes the server sent (none expected: nothing changes on the server side). */
   serverChanges = 0;
   #anchor: string | undefined;
@@ -142,7 +145,8 @@ export class SimPhone {
       if (reply.body.some((c) => c.kind === 'Sync')) this.#error(ctx, 'server still sending after package 5');
       this.#anchor = next;
     } catch (err) {
-      this.#error(ctx, (err as Error).message);
+      this.failedSessions++;
+      if ((err as Error).cause !== 'reported') this.#error(ctx, (err as Error).message);
     }
   }
 
@@ -237,9 +241,12 @@ export class SimPhone {
     if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.toString('utf8').slice(0, 200)}`);
     const reply = decodeMessage(new Uint8Array(res.body), 'xml').message;
     if (reply.header.respURI) ctx.url = reply.header.respURI;
-    for (const c of reply.body) {
-      if (c.kind === 'Status' && !OK_STATUSES.has(c.data)) this.#error(ctx, `Status ${c.data} for ${c.cmd} ${c.cmdRef}${c.sourceRefs[0] ? ` (${c.sourceRefs[0]})` : ''}`);
-    }
+    const bad = reply.body.filter((c): c is StatusCmd => c.kind === 'Status' && !OK_STATUSES.has(c.data));
+    for (const c of bad) this.statusCounts.set(`${c.cmd} ${c.data}`, (this.statusCounts.get(`${c.cmd} ${c.data}`) ?? 0) + 1);
+    if (bad.length) this.#error(ctx, bad.slice(0, 3).map((c) => `Status ${c.data} for ${c.cmd} ${c.cmdRef}${c.sourceRefs[0] ? ` (${c.sourceRefs[0]})` : ''}`).join(', ') + (bad.length > 3 ? ` and ${bad.length - 3} more` : ''));
+    // A phone ends the session when the server refuses the message as a whole.
+    const hdr = bad.find((c) => c.cmd === 'SyncHdr');
+    if (hdr) throw new Error(`session refused (SyncHdr ${hdr.data})`, { cause: 'reported' });
     return reply;
   }
 }

@@ -95,9 +95,9 @@ export interface DavProxy {
   close(): void;
 }
 
-export async function startDavProxy(targetPort: number): Promise<DavProxy> {
+export async function startDavProxy(targetPort: number, maxUpstream: number): Promise<DavProxy> {
   const port = await getFreePort();
-  const child: ChildProcess = fork(path.join(import.meta.dirname, 'load-dav-proxy.ts'), [String(port), String(targetPort)], {
+  const child: ChildProcess = fork(path.join(import.meta.dirname, 'load-dav-proxy.ts'), [String(port), String(targetPort), String(maxUpstream)], {
     execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   await new Promise<void>((resolve, reject) => {

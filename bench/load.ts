@@ -4,12 +4,14 @@
 // its DAV wait (bench/load-stats.ts), so latency is reported with and without it. The floor is
 // Radicale's own latency for the same DAV requests in the same run. After the run every phone's
 // contacts are compared with its address book on disk. Not a test: it prints, it never fails on a number.
-// Run: npm run bench:load -- [--devices 200] [--changes 20] [--mix 0.5] [--rounds 3] [--seed-contacts 30] [--cpu-prof DIR]
+// Run: npm run bench:load -- [--devices 200] [--changes 20] [--mix 0.5] [--rounds 3] [--seed-contacts 30]
+//      [--seed-concurrency 25] [--max-upstream 8] [--cpu-prof DIR]   (gateway logs of the last run: .tmp/load-last/)
 import { Agent } from 'node:http';
-import { readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
+import { repoRoot } from '../test/support/processes.js';
 import { makeTempDir, prng, startRadicale, startRedis, type DavServerHandle, type RedisHandle } from '../test/support/index.js';
 import type { DavRecord } from './load-dav-proxy.js';
 import { SimPhone, type SessionKind } from './load-phone.js';
@@ -17,6 +19,7 @@ import {
   cardsTheServerTakes, corpusCards, gatewayCommand, logErrors, recordedDevInfPut, spawnGatewayChild, startDavProxy, writeTemplateMapping,
   type DavProxy, type GatewayChild,
 } from './load-setup.js';
+import { phaseMetrics, scrape, type GatewayPhaseMetrics } from './load-metrics.js';
 import { attributeDavWait, latencyRow, peakConcurrency, percentile, processCpuMs, processRssMb, r1, type AttributedMessage } from './load-stats.js';
 
 export interface LoadOptions {
@@ -29,11 +32,35 @@ export interface LoadOptions {
   rounds: number;
   /** Contacts each phone sends in its first (slow) sync. */
   seedContacts: number;
+  /** Phones seeding at the same time (the slow syncs before the load phase; not the measured part). */
+  seedConcurrency: number;
+  /** DAV requests the proxy lets through to Radicale at once (Radicale's own max_connections is 8). */
+  maxUpstream: number;
   /** Write V8 CPU profiles of both gateway processes into this directory. */
   cpuProfDir?: string;
 }
 
 type Rows = Record<string, number | string>;
+
+class Semaphore {
+  #free: number;
+  #waiting: Array<() => void> = [];
+  constructor(n: number) {
+    this.#free = n;
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    }
+  }
+}
 
 const loadavg = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
@@ -62,6 +89,7 @@ interface PhaseResult {
   redisCommands: number;
   redisCpuS: number;
   topRedis: string;
+  gateway: GatewayPhaseMetrics[];
 }
 
 class Run {
@@ -72,6 +100,7 @@ class Run {
   async phase(name: string, work: (phone: SimPhone) => Promise<void>): Promise<PhaseResult> {
     this.#proxyCpu = (await this.proxy.dump()).cpuMs; // records of earlier work are not this phase's
     const cpu0 = this.gws.map((g) => processCpuMs(g.pid));
+    const metrics0 = await Promise.all(this.gws.map((g) => scrape(g.url)));
     const redis0 = await redisCounters(this.redis);
     const bench0 = process.cpuUsage();
     const seen = this.phones.map((p) => p.timings.length);
@@ -80,6 +109,7 @@ class Run {
     const wallS = (performance.now() - t0) / 1000;
     const bench = process.cpuUsage(bench0);
     const { records, cpuMs } = await this.proxy.dump();
+    const metrics1 = await Promise.all(this.gws.map((g) => scrape(g.url)));
     const redis1 = await redisCounters(this.redis);
     const timings = this.phones.flatMap((p, i) => p.timings.slice(seen[i]));
     const top = [...redis1.calls].map(([k, v]) => [k, v - (redis0.calls.get(k) ?? 0)] as const).filter(([, v]) => v > 0)
@@ -89,6 +119,7 @@ class Run {
       name, wallS, messages: attributeDavWait(timings, records), dav: records,
       gatewayCpuMs: this.gws.map((g, i) => processCpuMs(g.pid) - cpu0[i]!), proxyCpuMs, benchCpuMs: (bench.user + bench.system) / 1000,
       redisCommands: redis1.commands - redis0.commands, redisCpuS: redis1.cpuS - redis0.cpuS, topRedis: top,
+      gateway: metrics0.map((m, i) => phaseMetrics(m, metrics1[i]!)),
     };
   }
 }
@@ -114,7 +145,8 @@ function nonSuccess(dav: DavRecord[]): string {
 
 function phaseRows(p: PhaseResult, detail: boolean): Rows {
   const n = Math.max(1, p.messages.length);
-  const durations = p.dav.map((r) => r.end - r.start);
+  const durations = p.dav.filter((r) => r.status !== 499).map((r) => r.end - r.sent);
+  const queued = p.dav.map((r) => r.sent - r.start);
   const l = latencyRow(p.messages);
   const davP99 = percentile(durations, 99);
   const rows: Rows = {
@@ -139,15 +171,30 @@ function phaseRows(p: PhaseResult, detail: boolean): Rows {
     [`${p.name}.redis_top_commands_per_message`]: p.topRedis,
     [`${p.name}.redis_cpu_ms_per_message`]: r1((p.redisCpuS * 1000) / n),
     [`${p.name}.floor: dav_requests`]: p.dav.length,
-    [`${p.name}.floor: dav_request_ms p50/p95/p99`]: `${r1(percentile(durations, 50))} / ${r1(percentile(durations, 95))} / ${r1(percentile(durations, 99))}`,
-    [`${p.name}.floor: dav_peak_in_flight`]: peakConcurrency(p.dav),
+    [`${p.name}.floor: dav_request_ms at Radicale p50/p95/p99`]: `${r1(percentile(durations, 50))} / ${r1(percentile(durations, 95))} / ${r1(percentile(durations, 99))}`,
+    [`${p.name}.floor: dav_queued_at_proxy_ms p50/p95/p99`]: `${r1(percentile(queued, 50))} / ${r1(percentile(queued, 95))} / ${r1(percentile(queued, 99))}`,
+    [`${p.name}.floor: dav_requests_open_from_gateways_peak`]: peakConcurrency(p.dav),
     [`${p.name}.floor: dav_non_2xx`]: nonSuccess(p.dav),
     [`${p.name}.ratio message p99 : dav request p99`]: `${r1(l.p99 / davP99)} : 1`,
     [`${p.name}.ratio message excl_dav p99 : dav request p99`]: `${r1(l.ownP99 / davP99)} : 1`,
   });
+  const [g0, g1] = p.gateway as [GatewayPhaseMetrics, GatewayPhaseMetrics];
+  const stateOps = new Map<string, { seconds: number; count: number }>();
+  for (const o of [...g0.stateTop, ...g1.stateTop]) {
+    const t = stateOps.get(o.op) ?? { seconds: 0, count: 0 };
+    stateOps.set(o.op, { seconds: t.seconds + o.seconds, count: t.count + o.count });
+  }
+  const proxyDavS = p.dav.reduce((a, r) => a + r.end - r.start, 0) / 1000;
+  Object.assign(rows, {
+    [`${p.name}.gateway: state_store_ms_per_message (summed op latency) / ops`]: `${r1(((g0.stateSeconds + g1.stateSeconds) * 1000) / n)} / ${r1((g0.stateOps + g1.stateOps) / n)}`,
+    [`${p.name}.gateway: state_store_top (ms per message, ops per message)`]: [...stateOps].sort((a, b) => b[1].seconds - a[1].seconds).slice(0, 5)
+      .map(([op, t]) => `${op} ${r1((t.seconds * 1000) / n)}/${r1(t.count / n)}`).join(', '),
+    [`${p.name}.gateway: dav_ms_per_message as the gateway sees it / at the proxy (queue incl.)`]: `${r1(((g0.davSeconds + g1.davSeconds) * 1000) / n)} / ${r1((proxyDavS * 1000) / n)}`,
+    [`${p.name}.gateway: eventloop_lag_ms p99 / max (proc 0; proc 1)`]: `${r1(g0.lagP99Ms)} / ${r1(g0.lagMaxMs)}; ${r1(g1.lagP99Ms)} / ${r1(g1.lagMaxMs)}`,
+  });
   if (detail) {
     for (const method of [...new Set(p.dav.map((r) => r.method))].sort()) {
-      const d = p.dav.filter((r) => r.method === method).map((r) => r.end - r.start);
+      const d = p.dav.filter((r) => r.method === method && r.status !== 499).map((r) => r.end - r.sent);
       rows[`${p.name}.floor: ${method} n / p50 / p99 ms`] = `${d.length} / ${r1(percentile(d, 50))} / ${r1(percentile(d, 99))}`;
     }
   }
@@ -196,7 +243,7 @@ export async function benchLoad(o: LoadOptions, log: (line: string) => void = ()
     [redis, dav] = await Promise.all([startRedis(), startRadicale({ extraUsers: users })]);
     const cards = await cardsTheServerTakes(dav, candidates);
     if (cards.length < 10) throw new Error(`only ${cards.length} usable vCards in the corpus`);
-    proxy = await startDavProxy(dav.port);
+    proxy = await startDavProxy(dav.port, o.maxUpstream);
     const mappings = writeTemplateMapping(dir, proxy.baseUrl);
     const nodeArgs = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(o.cpuProfDir)}`] : [];
     gws = await Promise.all([0, 1].map((i) => spawnGatewayChild({ dir, name: `gateway-${i}`, env: { MAPPINGS_DIR: mappings, REDIS_URL: redis!.url }, nodeArgs })));
@@ -212,7 +259,8 @@ export async function benchLoad(o: LoadOptions, log: (line: string) => void = ()
       index: i, deviceId: `IMEI:35${String(i).padStart(13, '0')}`, user: u.user, password: u.password, gateways: gatewayUrls, agent,
       devInfPut: recordedDevInfPut(`IMEI:35${String(i).padStart(13, '0')}`), cards,
     }));
-    const seed = await run.phase('seed', (p) => p.session('slow', o.seedContacts, prng(p.setup.index)));
+    const seedSlots = new Semaphore(o.seedConcurrency);
+    const seed = await run.phase('seed', (p) => seedSlots.run(() => p.session('slow', o.seedContacts, prng(p.setup.index))));
     log(`seed ${r1(seed.wallS)} s; load phase…`);
     const sessionKinds = new Map<SessionKind, number>();
     const load = await run.phase('load', async (p) => {
@@ -227,6 +275,11 @@ export async function benchLoad(o: LoadOptions, log: (line: string) => void = ()
     const loadAfter = loadavg();
     const check = verify(dav, run.phones);
     const errors = run.phones.flatMap((p) => p.errors);
+    const statuses = new Map<string, number>();
+    for (const p of run.phones) for (const [k, v] of p.statusCounts) statuses.set(k, (statuses.get(k) ?? 0) + v);
+    const keep = path.join(repoRoot, '.tmp', 'load-last');
+    mkdirSync(keep, { recursive: true });
+    for (const g of gws) copyFileSync(g.logFile, path.join(keep, path.basename(g.logFile)));
     const logs = gws.map((g) => logErrors(g.logFile));
     return {
       devices: o.devices,
@@ -237,13 +290,15 @@ export async function benchLoad(o: LoadOptions, log: (line: string) => void = ()
       'setup_s': r1(setupS),
       ...phaseRows(seed, false),
       ...phaseRows(load, true),
-      'errors (HTTP, SyncML status >= 300 other than 201/212, wrong sync mode)': errors.length,
+      'failed sessions (seed + load)': run.phones.reduce((s, p) => s + p.failedSessions, 0),
+      'messages with errors (HTTP, SyncML status other than 200/201/212, wrong sync mode)': errors.length,
+      ...(statuses.size ? { 'SyncML statuses other than 200/201/212': [...statuses].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} x${v}`).join(', ') } : {}),
       ...(errors.length ? { 'errors (first 5)': errors.slice(0, 5).join(' | ') } : {}),
       'server changes sent to phones (expected 0)': run.phones.reduce((s, p) => s + p.serverChanges, 0),
       'gateway log lines at error level (proc 0 / 1)': `${logs[0]!.errors.length} / ${logs[1]!.errors.length}`,
       ...(logs.some((l) => l.errors.length) ? { 'gateway log errors (first 3)': logs.flatMap((l) => l.errors).slice(0, 3).join(' | ') } : {}),
       'gateway rss_MB start / peak (proc 0; proc 1)': `${r1(rssStart[0]!)} / ${r1(rss[0]!.peak)}; ${r1(rssStart[1]!)} / ${r1(rss[1]!.peak)}`,
-      'verify: devices / server items / mismatches': `${check.checked} / ${check.items} / ${check.mismatches.length}`,
+      'verify: devices / server items / mismatching devices (of them with a failed session)': `${check.checked} / ${check.items} / ${check.mismatches.length} (${check.mismatches.filter((m) => run.phones.find((p) => p.setup.user === m.split(':')[0])!.failedSessions > 0).length})`,
       ...(check.mismatches.length ? { 'verify mismatches (first 5)': check.mismatches.slice(0, 5).join(' | ') } : {}),
     };
   } finally {
@@ -262,7 +317,7 @@ function parseArgs(argv: string[]): LoadOptions {
   const prof = argv.indexOf('--cpu-prof');
   return {
     devices: value('--devices', 200), changes: value('--changes', 20), mix: value('--mix', 0.5), rounds: value('--rounds', 3),
-    seedContacts: value('--seed-contacts', 30), ...(prof >= 0 ? { cpuProfDir: argv[prof + 1] ?? '.tmp/load-prof' } : {}),
+    seedContacts: value('--seed-contacts', 30), seedConcurrency: value('--seed-concurrency', 25), maxUpstream: value('--max-upstream', 8), ...(prof >= 0 ? { cpuProfDir: argv[prof + 1] ?? '.tmp/load-prof' } : {}),
   };
 }
 

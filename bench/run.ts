@@ -143,7 +143,7 @@ async function hostile(): Promise<void> {
 
 async function load(): Promise<void> {
   const { benchLoad } = await import('./load.js');
-  const opts = { devices: loadDevices, changes: 20, mix: 0.5, rounds: 2, seedContacts: 20 };
+  const opts = { devices: loadDevices, changes: 20, mix: 0.5, rounds: 2, seedContacts: 20, seedConcurrency: 25, maxUpstream: 8 };
   section(`Load: ${opts.devices} simulated phones at once, two gateway processes, Redis, Radicale behind a counting proxy (latency with and without DAV wait)`, await benchLoad(opts));
 }
 
