@@ -13,45 +13,89 @@ export function percentile(values: number[], p: number): number {
 
 export interface AttributedMessage extends MessageTiming {
   totalMs: number;
-  /** Wall time inside the message's window during which at least one of its account's DAV requests was open. */
+  /**
+   * Wall time inside the message's window during which at least one of its account's DAV
+   * requests was open as the gateway sees it (from handing the request to its HTTP agent, so a
+   * wait for one of the agent's pooled connections counts), and never less than on the wire.
+   */
   davWaitMs: number;
-  /** totalMs - davWaitMs. */
+  /** The same with the proxy's intervals only (queue at the proxy + Radicale). */
+  wireWaitMs: number;
+  /** totalMs - davWaitMs: the gateway's own time (CPU, Redis, waiting to be scheduled). */
   ownMs: number;
+  /** totalMs - wireWaitMs. */
+  ownWireMs: number;
   davRequests: number;
-  /** Sum of those requests' durations (more than davWaitMs when they overlap: parallel applies). */
-  davSumMs: number;
+}
+
+/** Interval records by account, each list sorted by start. */
+function byAccount(records: Array<{ user: string; start: number; end: number }>): Map<string, Array<{ start: number; end: number }>> {
+  const out = new Map<string, Array<{ start: number; end: number }>>();
+  for (const r of records) {
+    const list = out.get(r.user) ?? [];
+    list.push(r);
+    out.set(r.user, list);
+  }
+  for (const list of out.values()) list.sort((a, b) => a.start - b.start);
+  return out;
+}
+
+/** Length of the union of the intervals (sorted by start) clipped to [from, to], and how many touch it. */
+function unionWithin(list: Array<{ start: number; end: number }>, from: number, to: number): { ms: number; count: number } {
+  let ms = 0;
+  let count = 0;
+  let coveredTo = -Infinity;
+  for (const r of list) {
+    if (r.start >= to) break;
+    if (r.end <= from) continue;
+    count++;
+    const a = Math.max(r.start, from, coveredTo);
+    const b = Math.min(r.end, to);
+    if (b > a) ms += b - a;
+    coveredTo = Math.max(coveredTo, b);
+  }
+  return { ms, count };
 }
 
 /**
  * DAV wait of each message: the union of the intervals of DAV requests made with the message's
  * account, clipped to the message's window. Each simulated device has its own account and sends
  * one message at a time, so every such request was made for that message (the passthrough PROPFIND
- * of the first message included).
+ * of the first message included). `gateway` are the same requests as the gateway logged them.
  */
-export function attributeDavWait(messages: MessageTiming[], records: DavRecord[]): AttributedMessage[] {
-  const byUser = new Map<string, DavRecord[]>();
-  for (const r of records) {
-    const list = byUser.get(r.user) ?? [];
-    list.push(r);
-    byUser.set(r.user, list);
-  }
-  for (const list of byUser.values()) list.sort((a, b) => a.start - b.start);
+export function attributeDavWait(messages: MessageTiming[], wire: DavRecord[], gateway: GatewayDavRecord[]): AttributedMessage[] {
+  const wireBy = byAccount(wire);
+  const gwBy = byAccount(gateway);
   return messages.map((m) => {
-    const list = byUser.get(m.account) ?? [];
-    const inside = list.filter((r) => r.start < m.end && r.end > m.start)
-      .map((r) => [Math.max(r.start, m.start), Math.min(r.end, m.end)] as const);
-    let wait = 0;
-    let sum = 0;
-    let coveredTo = -Infinity;
-    for (const [a, b] of inside) {
-      sum += b - a;
-      const from = Math.max(a, coveredTo);
-      if (b > from) wait += b - from;
-      coveredTo = Math.max(coveredTo, b);
-    }
+    const w = unionWithin(wireBy.get(m.account) ?? [], m.start, m.end);
+    const g = unionWithin(gwBy.get(m.account) ?? [], m.start, m.end);
     const totalMs = m.end - m.start;
-    return { ...m, totalMs, davWaitMs: wait, ownMs: totalMs - wait, davRequests: inside.length, davSumMs: sum };
+    const davWaitMs = Math.max(w.ms, g.ms);
+    return { ...m, totalMs, davWaitMs, wireWaitMs: w.ms, ownMs: totalMs - davWaitMs, ownWireMs: totalMs - w.ms, davRequests: w.count };
   });
+}
+
+/** A DAV request as the gateway logged it at debug level (`DAV request`, duration from its HTTP agent on). */
+export interface GatewayDavRecord {
+  start: number;
+  end: number;
+  user: string;
+}
+
+/** `DAV request` lines of a gateway log ending inside [from, to]; the account is the URL's first path segment. */
+export function gatewayDavRecords(logText: string, from: number, to: number): GatewayDavRecord[] {
+  const out: GatewayDavRecord[] = [];
+  for (const line of logText.split('\n')) {
+    if (!line.includes('"DAV request"')) continue;
+    try {
+      const l = JSON.parse(line) as { time: number; ms: number; url: string };
+      if (l.time < from || l.time > to + 1) continue;
+      out.push({ start: l.time - l.ms, end: l.time, user: new URL(l.url).pathname.split('/')[1] ?? '' });
+    } catch {
+      /* not a JSON line */
+    }
+  }
+  return out;
 }
 
 export interface LatencyRow {
@@ -64,8 +108,11 @@ export interface LatencyRow {
   ownP95: number;
   ownP99: number;
   ownMax: number;
+  wireOwnP50: number;
+  wireOwnP99: number;
   /** Sum of DAV wait / sum of latency. */
   davShare: number;
+  wireShare: number;
   davRequestsPerMessage: number;
 }
 
@@ -77,7 +124,9 @@ export function latencyRow(ms: AttributedMessage[]): LatencyRow {
     messages: ms.length,
     p50: percentile(total, 50), p95: percentile(total, 95), p99: percentile(total, 99), max: Math.max(...total),
     ownP50: percentile(own, 50), ownP95: percentile(own, 95), ownP99: percentile(own, 99), ownMax: Math.max(...own),
+    wireOwnP50: percentile(ms.map((m) => m.ownWireMs), 50), wireOwnP99: percentile(ms.map((m) => m.ownWireMs), 99),
     davShare: sum(ms.map((m) => m.davWaitMs)) / Math.max(1e-9, sum(total)),
+    wireShare: sum(ms.map((m) => m.wireWaitMs)) / Math.max(1e-9, sum(total)),
     davRequestsPerMessage: sum(ms.map((m) => m.davRequests)) / Math.max(1, ms.length),
   };
 }

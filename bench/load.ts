@@ -20,7 +20,7 @@ import {
   type DavProxy, type GatewayChild,
 } from './load-setup.js';
 import { phaseMetrics, scrape, type GatewayPhaseMetrics } from './load-metrics.js';
-import { attributeDavWait, latencyRow, peakConcurrency, percentile, processCpuMs, processRssMb, r1, type AttributedMessage } from './load-stats.js';
+import { attributeDavWait, gatewayDavRecords, latencyRow, peakConcurrency, percentile, processCpuMs, processRssMb, r1, type AttributedMessage } from './load-stats.js';
 
 export interface LoadOptions {
   devices: number;
@@ -105,7 +105,9 @@ class Run {
     const bench0 = process.cpuUsage();
     const seen = this.phones.map((p) => p.timings.length);
     const t0 = performance.now();
+    const from = Date.now();
     await Promise.all(this.phones.map(work));
+    const to = Date.now();
     const wallS = (performance.now() - t0) / 1000;
     const bench = process.cpuUsage(bench0);
     const { records, cpuMs } = await this.proxy.dump();
@@ -116,7 +118,8 @@ class Run {
       .sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => `${k} ${r1(v / Math.max(1, timings.length))}`).join(', ');
     const proxyCpuMs = cpuMs - this.#proxyCpu;
     return {
-      name, wallS, messages: attributeDavWait(timings, records), dav: records,
+      name, wallS, dav: records,
+      messages: attributeDavWait(timings, records, this.gws.flatMap((g) => gatewayDavRecords(readFileSync(g.logFile, 'utf8'), from, to))),
       gatewayCpuMs: this.gws.map((g, i) => processCpuMs(g.pid) - cpu0[i]!), proxyCpuMs, benchCpuMs: (bench.user + bench.system) / 1000,
       redisCommands: redis1.commands - redis0.commands, redisCpuS: redis1.cpuS - redis0.cpuS, topRedis: top,
       gateway: metrics0.map((m, i) => phaseMetrics(m, metrics1[i]!)),
@@ -131,7 +134,8 @@ function latencyRows(prefix: string, ms: AttributedMessage[]): Rows {
     [`${prefix}.messages`]: l.messages,
     [`${prefix}.latency_ms p50/p95/p99/max`]: `${r1(l.p50)} / ${r1(l.p95)} / ${r1(l.p99)} / ${r1(l.max)}`,
     [`${prefix}.excl_dav_ms p50/p95/p99/max`]: `${r1(l.ownP50)} / ${r1(l.ownP95)} / ${r1(l.ownP99)} / ${r1(l.ownMax)}`,
-    [`${prefix}.dav_wait_share`]: `${r1(l.davShare * 100)}%`,
+    [`${prefix}.excl_dav_on_the_wire_only_ms p50/p99`]: `${r1(l.wireOwnP50)} / ${r1(l.wireOwnP99)}`,
+    [`${prefix}.dav_wait_share (incl. gateway pool queue / wire only)`]: `${r1(l.davShare * 100)}% / ${r1(l.wireShare * 100)}%`,
     [`${prefix}.dav_requests_per_message`]: r1(l.davRequestsPerMessage),
   };
 }
@@ -246,7 +250,7 @@ export async function benchLoad(o: LoadOptions, log: (line: string) => void = ()
     proxy = await startDavProxy(dav.port, o.maxUpstream);
     const mappings = writeTemplateMapping(dir, proxy.baseUrl);
     const nodeArgs = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(o.cpuProfDir)}`] : [];
-    gws = await Promise.all([0, 1].map((i) => spawnGatewayChild({ dir, name: `gateway-${i}`, env: { MAPPINGS_DIR: mappings, REDIS_URL: redis!.url }, nodeArgs })));
+    gws = await Promise.all([0, 1].map((i) => spawnGatewayChild({ dir, name: `gateway-${i}`, env: { MAPPINGS_DIR: mappings, REDIS_URL: redis!.url, LOG_LEVEL: 'debug' }, nodeArgs })));
     client = new Redis(redis.url, { lazyConnect: false });
     const rssStart = gws.map((g) => processRssMb(g.pid).rss);
     const setupS = (performance.now() - setup0) / 1000;
