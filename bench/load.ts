@@ -7,7 +7,7 @@
 // Run: npm run bench:load -- [--devices 200] [--changes 20] [--mix 0.5] [--rounds 3] [--seed-contacts 30]
 //      [--seed-concurrency 25] [--max-upstream 8] [--cpu-prof DIR]   (gateway logs of the last run: .tmp/load-last/)
 import { Agent } from 'node:http';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
@@ -284,6 +284,8 @@ export async function benchLoad(o: LoadOptions, log: (line: string) => void = ()
     const keep = path.join(repoRoot, '.tmp', 'load-last');
     mkdirSync(keep, { recursive: true });
     for (const g of gws) copyFileSync(g.logFile, path.join(keep, path.basename(g.logFile)));
+    // The raw figures, for questions the printed rows do not answer.
+    writeFileSync(path.join(keep, 'phases.json'), JSON.stringify([seed, load].map((ph) => ({ name: ph.name, messages: ph.messages, dav: ph.dav }))));
     const logs = gws.map((g) => logErrors(g.logFile));
     return {
       devices: o.devices,
