@@ -2,7 +2,9 @@
 // (WBXML vs XML on the same messages, sync-collection vs full listing, SQLite vs Redis, XML vs
 // WBXML end to end). Not a test: nothing here passes or fails on a number.
 // Options: --skip-dav, --skip-e2e, --skip-hostile, --contacts N (end-to-end size, default 100),
-// --phases N (end-to-end phases against the PUT floor, default 1000; 0 skips them).
+// --phases N (end-to-end phases against the PUT floor, default 1000; 0 skips them),
+// --load-devices N (simulated phones of the load benchmark, default 20; 0 skips it; the full
+// 200-phone run is `npm run bench:load`).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { decodeXml, encodeXml } from '../src/codec/xml.js';
@@ -16,6 +18,7 @@ const args = process.argv.slice(2);
 const has = (flag: string): boolean => args.includes(flag);
 const contacts = Number(args[args.indexOf('--contacts') + 1]) || 100;
 const phasesN = args.includes('--phases') ? Number(args[args.indexOf('--phases') + 1]) : 1000;
+const loadDevices = args.includes('--load-devices') ? Number(args[args.indexOf('--load-devices') + 1]) : 20;
 const round = (x: number): number => Math.round(x * 10) / 10;
 
 function rate(bytes: number, fn: () => void, ms = 400): number {
@@ -138,6 +141,12 @@ async function hostile(): Promise<void> {
   section('Hostile unauthenticated traffic (worst /healthz answer while posting, RSS, Redis keys)', { ...(await benchHostile()) });
 }
 
+async function load(): Promise<void> {
+  const { benchLoad } = await import('./load.js');
+  const opts = { devices: loadDevices, changes: 20, mix: 0.5, rounds: 2, seedContacts: 20, seedConcurrency: 25, maxUpstream: 8 };
+  section(`Load: ${opts.devices} simulated phones at once, two gateway processes, Redis, Radicale behind a counting proxy (latency with and without DAV wait)`, await benchLoad(opts));
+}
+
 const steps: Array<[string, () => Promise<void>, boolean]> = [
   ['codecs', codecs, true],
   ['converters', converters, true],
@@ -149,6 +158,7 @@ const steps: Array<[string, () => Promise<void>, boolean]> = [
   ['e2e', endToEnd, !has('--skip-e2e')],
   ['e2e phases', phases, !has('--skip-e2e') && phasesN > 0],
   ['hostile', hostile, !has('--skip-hostile')],
+  ['load', load, loadDevices > 0],
 ];
 for (const [name, fn, enabled] of steps) {
   if (!enabled) continue;
