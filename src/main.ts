@@ -105,8 +105,9 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
     state,
     openDataStore: (account, ds, creds) => stores.open(account, ds, creds),
     // One authenticated PROPFIND: on the first collection when its URL is known, else the server root.
+    // Same timeout as every other DAV request: a busy server must not fail the login sooner.
     verifyCredentials: (account, creds) => verifyDavCredentials(credentialCheckUrl(account), creds, {
-      userAgent, onRequest: (e) => recordDav(providerFor(account, providerProfiles).name, e),
+      userAgent, timeoutMs: settings.davTimeoutSeconds * 1000, onRequest: (e) => recordDav(providerFor(account, providerProfiles).name, e),
     }),
     translators: { contacts: contactsTranslator, ...calendarTranslators({ defaultTimezone: settings.deviceTimezone }) },
     deviceProfiles: loadDeviceProfiles(path.join(PACKAGE_ROOT, 'config', 'devices')),
