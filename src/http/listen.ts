@@ -59,11 +59,19 @@ export function createHttpsServer(handler: RequestListener, tls: TlsOptions): Se
   } catch (err) {
     throw new GatewayError('CONFIG_INVALID', `TLS_CERT_FILE/TLS_KEY_FILE cannot be read: ${(err as Error).message}`, { cause: err });
   }
-  return https.createServer({ cert, key, ...TLS_PROFILES[tls.profile] }, handler);
+  return https.createServer({ cert, key, ...TLS_PROFILES[tls.profile], ...KEEP_ALIVE }, handler);
 }
 
+/**
+ * Idle keep-alive connections stay open 65 s (Node's default is 5 s). A client or a reverse
+ * proxy that reuses a connection the server is just closing gets "socket hang up" on a message
+ * that was never read; WAP gateways and load balancers keep idle connections for up to 60 s, so
+ * the server must not be the side that closes first. `headersTimeout` must exceed it.
+ */
+const KEEP_ALIVE = { keepAliveTimeout: 65_000, headersTimeout: 66_000 } as const;
+
 export function createHttpServer(handler: RequestListener): Server {
-  return http.createServer(handler);
+  return http.createServer({ ...KEEP_ALIVE }, handler);
 }
 
 /**
