@@ -5,14 +5,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  generateContacts21, makeTempDir, repoRoot, startRadicale, SyncEvolutionClient, waitUntil, type DavServerHandle,
+  generateContacts21, makeTempDir, startRadicale, SyncEvolutionClient, waitUntil, type DavServerHandle,
 } from '../support/index.js';
 import { alert, ScriptedClient, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { sessionLogId } from '../../src/http/access-log.js';
 import { histogram, parsePrometheus, sampleSum, type Family } from '../support/prometheus.js';
 
-/** Whether the protocol engine reports sessions to the SessionObserver (wired separately). */
-const ENGINE_REPORTS = readFileSync(path.join(repoRoot, 'src/protocol/engine.ts'), 'utf8').includes('observer');
 
 describe('integration: Prometheus metrics, readiness and access log (SyncEvolution + Radicale)', function () {
   this.timeout(240_000);
@@ -71,7 +69,6 @@ describe('integration: Prometheus metrics, readiness and access log (SyncEvoluti
   });
 
   it('session, item and auth-failure counters follow the engine\'s reports', async function () {
-    if (!ENGINE_REPORTS) this.skip(); // src/protocol/engine.ts does not call the SessionObserver yet
     const before = await scrape();
     const c = generateContacts21(2, 12);
     for (const x of c) phone.writeItem('contacts', `new-${x.name}`, x.text);
