@@ -12,6 +12,7 @@
 // `--memory --process` runs the built gateway (dist/, `npm run build` first) as its own process
 // instead: its peak RSS per phase is the kernel's VmHWM (reset per phase through clear_refs), its
 // heap comes from a probe preloaded into it; this is the gateway's RSS, nothing of the bench's.
+// BENCH_GATEWAY_NODE_FLAGS adds node options to that process.
 // Not a test. Run: npx tsx bench/e2e-phases.ts [N] [--memory [--process]]
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -112,7 +113,8 @@ async function spawnMeasuredGateway(dav: DavServerHandle): Promise<{ url: string
   const port = await getFreePort();
   const memFile = path.join(dir, 'mem.json');
   const env = { ...process.env, MAPPINGS_DIR: writeAliceMapping(dir, dav), STATE_DIR: path.join(dir, 'state'), REDIS_URL: '', LOG_LEVEL: 'warn', AUTH_CACHE_SECONDS: '600', PORT: String(port), HOST: '127.0.0.1', BENCH_MEM_FILE: memFile };
-  const proc = spawnService(process.execPath, ['--expose-gc', '--import', `data:text/javascript,${encodeURIComponent(PROBE)}`, path.join(repoRoot, 'dist', 'cli', 'run.js'), 'serve'], path.join(dir, 'gateway.log'), { cwd: repoRoot, env });
+  const flags = (process.env['BENCH_GATEWAY_NODE_FLAGS'] ?? '').split(' ').filter(Boolean); // e.g. --max-semi-space-size=2
+  const proc = spawnService(process.execPath, [...flags, '--expose-gc', '--import', `data:text/javascript,${encodeURIComponent(PROBE)}`, path.join(repoRoot, 'dist', 'cli', 'run.js'), 'serve'], path.join(dir, 'gateway.log'), { cwd: repoRoot, env });
   await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status).catch(() => 0)) === 200, 'gateway process', 20_000);
   const readProbe = (): { base: number; heap: number; rss: number; at: number } => JSON.parse(readFileSync(memFile, 'utf8')) as { base: number; heap: number; rss: number; at: number };
   const hwm = (): number => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))![1]) * 1024;
@@ -141,7 +143,7 @@ export async function e2ePhases(n: number, before: boolean, gatewayProcess = fal
   try {
     const phone = (id: string): SyncEvolutionClient => new SyncEvolutionClient({
       dir: path.join(dir, id), deviceId: `phases-${id}`, url: gw.url, user: 'alice', password: dav.password, auth: 'basic',
-      wbxml: false, legacy: true, datastores: { contacts: 'contacts' },
+      wbxml: false, legacy: true, datastores: { contacts: 'contacts' }, timeoutMs: 3_600_000, // 3000+ items on a loaded machine take minutes
     });
     const phase = async (name: string, items: number, run: () => Promise<{ exitCode: number; wallSeconds: number; output: string }>): Promise<Phase> => {
       mem.start(name);
