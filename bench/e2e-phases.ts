@@ -108,7 +108,7 @@ process.on('SIGUSR2', reset);
 setInterval(() => { const m = process.memoryUsage(); if (heap(m) > p.heap || m.rss > p.rss) { p.heap = Math.max(p.heap, heap(m)); p.rss = Math.max(p.rss, m.rss); write(); } }, 50).unref();`;
 
 /** The built gateway as its own process, with the memory probe; per-phase figures from outside. */
-async function spawnMeasuredGateway(dav: DavServerHandle): Promise<{ url: string; startPhase(): Promise<void>; endPhase(): { rss: number; base: number; heap: number }; close(): Promise<void> }> {
+async function spawnMeasuredGateway(dav: DavServerHandle): Promise<{ url: string; startPhase(): Promise<void>; endPhase(): { rss: number; base: number; heap: number; cpuMs: number }; close(): Promise<void> }> {
   const dir = makeTempDir('bench-gw');
   const port = await getFreePort();
   const memFile = path.join(dir, 'mem.json');
@@ -117,6 +117,9 @@ async function spawnMeasuredGateway(dav: DavServerHandle): Promise<{ url: string
   const proc = spawnService(process.execPath, [...flags, '--expose-gc', '--import', `data:text/javascript,${encodeURIComponent(PROBE)}`, path.join(repoRoot, 'dist', 'cli', 'run.js'), 'serve'], path.join(dir, 'gateway.log'), { cwd: repoRoot, env });
   await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status).catch(() => 0)) === 200, 'gateway process', 20_000);
   const readProbe = (): { base: number; heap: number; rss: number; at: number } => JSON.parse(readFileSync(memFile, 'utf8')) as { base: number; heap: number; rss: number; at: number };
+  // utime + stime of /proc/<pid>/stat, in clock ticks (USER_HZ = 100 on Linux).
+  const cpuMs = (): number => readFileSync(`/proc/${proc.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ').slice(11, 13).reduce((a, t) => a + Number(t) * 10, 0);
+  let cpu0 = 0;
   const hwm = (): number => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))![1]) * 1024;
   return {
     url: `http://127.0.0.1:${port}/sync`,
@@ -125,8 +128,9 @@ async function spawnMeasuredGateway(dav: DavServerHandle): Promise<{ url: string
       process.kill(proc.pid, 'SIGUSR2');
       await waitUntil(async () => readProbe().at >= t, 'memory probe reset', 5000);
       writeFileSync(`/proc/${proc.pid}/clear_refs`, '5'); // VmHWM := current RSS
+      cpu0 = cpuMs();
     },
-    endPhase: () => ({ rss: hwm(), base: readProbe().base, heap: readProbe().heap }),
+    endPhase: () => ({ rss: hwm(), base: readProbe().base, heap: readProbe().heap, cpuMs: cpuMs() - cpu0 }),
     close: () => proc.stop(),
   };
 }
@@ -159,7 +163,7 @@ export async function e2ePhases(n: number, before: boolean, gatewayProcess = fal
       mem.sample();
       if ('endPhase' in gw) {
         const g = gw.endPhase();
-        return { wallS: r.wallSeconds, cpuMsPerItem: NaN, requests: NaN, peakRssMb: mb(g.rss), baseHeapMb: mb(g.base), peakHeapMb: mb(g.heap) };
+        return { wallS: r.wallSeconds, cpuMsPerItem: g.cpuMs / items, requests: NaN, peakRssMb: mb(g.rss), baseHeapMb: mb(g.base), peakHeapMb: mb(g.heap) };
       }
       return {
         wallS: r.wallSeconds, cpuMsPerItem: (c.user + c.system) / 1000 / items, requests: requests - r0,
@@ -219,7 +223,7 @@ export async function benchE2eMemory(n: number, gatewayProcess: boolean): Promis
   };
   for (const p of ['slow', 'changes20', 'noChange', 'refresh'] as const) {
     const f = r[p];
-    rows[`${p}: wall s / peak RSS MB / heap before MB / peak heap MB / growth MB`] = `${f.wallS.toFixed(1)} / ${f.peakRssMb} / ${f.baseHeapMb} / ${f.peakHeapMb} / ${mb((f.peakHeapMb - f.baseHeapMb) * 2 ** 20)}`;
+    rows[`${p}: wall s / CPU ms per item / peak RSS MB / heap before MB / peak heap MB / growth MB`] = `${f.wallS.toFixed(1)} / ${f.cpuMsPerItem.toFixed(2)} / ${f.peakRssMb} / ${f.baseHeapMb} / ${f.peakHeapMb} / ${mb((f.peakHeapMb - f.baseHeapMb) * 2 ** 20)}`;
   }
   if (!gatewayProcess) rows['peak_rss_mb'] = r.peakRssMb;
   return rows;
