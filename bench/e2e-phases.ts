@@ -27,7 +27,7 @@ import { spawnService } from '../test/support/processes.js';
 import type { DavServerHandle } from '../test/support/index.js';
 import { startTestGateway } from '../test/support/gateway.js';
 
-export interface Phase { wallS: number; cpuMsPerItem: number; requests: number; peakRssMb: number; baseHeapMb: number; peakHeapMb: number }
+export interface Phase { wallS: number; cpuMsPerItem: number; requests: number; peakRssMb: number; baseHeapMb: number; peakHeapMb: number; peakHeapTotalMb?: number }
 export interface E2eRun { slow: Phase; changes20: Phase; noChange: Phase; refresh: Phase; peakRssMb: number }
 
 const mb = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
@@ -102,13 +102,13 @@ const PROBE = `import { writeFileSync } from 'node:fs';
 const file = process.env.BENCH_MEM_FILE; let p;
 const heap = (m) => m.heapUsed + m.external;
 const write = () => writeFileSync(file, JSON.stringify(p));
-const reset = () => { globalThis.gc?.(); const m = process.memoryUsage(); p = { base: heap(m), heap: heap(m), rss: m.rss, at: Date.now() }; write(); };
+const reset = () => { globalThis.gc?.(); const m = process.memoryUsage(); p = { base: heap(m), heap: heap(m), total: m.heapTotal, rss: m.rss, at: Date.now() }; write(); };
 reset();
 process.on('SIGUSR2', reset);
-setInterval(() => { const m = process.memoryUsage(); if (heap(m) > p.heap || m.rss > p.rss) { p.heap = Math.max(p.heap, heap(m)); p.rss = Math.max(p.rss, m.rss); write(); } }, 50).unref();`;
+setInterval(() => { const m = process.memoryUsage(); if (heap(m) > p.heap || m.rss > p.rss || m.heapTotal > p.total) { p.heap = Math.max(p.heap, heap(m)); p.total = Math.max(p.total, m.heapTotal); p.rss = Math.max(p.rss, m.rss); write(); } }, 50).unref();`;
 
 /** The built gateway as its own process, with the memory probe; per-phase figures from outside. */
-async function spawnMeasuredGateway(dav: DavServerHandle): Promise<{ url: string; startPhase(): Promise<void>; endPhase(): { rss: number; base: number; heap: number; cpuMs: number }; close(): Promise<void> }> {
+async function spawnMeasuredGateway(dav: DavServerHandle): Promise<{ url: string; startPhase(): Promise<void>; endPhase(): { rss: number; base: number; heap: number; heapTotal: number; cpuMs: number }; close(): Promise<void> }> {
   const dir = makeTempDir('bench-gw');
   const port = await getFreePort();
   const memFile = path.join(dir, 'mem.json');
@@ -116,7 +116,8 @@ async function spawnMeasuredGateway(dav: DavServerHandle): Promise<{ url: string
   const flags = (process.env['BENCH_GATEWAY_NODE_FLAGS'] ?? '').split(' ').filter(Boolean); // e.g. --max-semi-space-size=2
   const proc = spawnService(process.execPath, [...flags, '--expose-gc', '--import', `data:text/javascript,${encodeURIComponent(PROBE)}`, path.join(repoRoot, 'dist', 'cli', 'run.js'), 'serve'], path.join(dir, 'gateway.log'), { cwd: repoRoot, env });
   await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status).catch(() => 0)) === 200, 'gateway process', 20_000);
-  const readProbe = (): { base: number; heap: number; rss: number; at: number } => JSON.parse(readFileSync(memFile, 'utf8')) as { base: number; heap: number; rss: number; at: number };
+  type Probe = { base: number; heap: number; total: number; rss: number; at: number };
+  const readProbe = (): Probe => JSON.parse(readFileSync(memFile, 'utf8')) as Probe;
   // utime + stime of /proc/<pid>/stat, in clock ticks (USER_HZ = 100 on Linux).
   const cpuMs = (): number => readFileSync(`/proc/${proc.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ').slice(11, 13).reduce((a, t) => a + Number(t) * 10, 0);
   let cpu0 = 0;
@@ -130,7 +131,10 @@ async function spawnMeasuredGateway(dav: DavServerHandle): Promise<{ url: string
       writeFileSync(`/proc/${proc.pid}/clear_refs`, '5'); // VmHWM := current RSS
       cpu0 = cpuMs();
     },
-    endPhase: () => ({ rss: hwm(), base: readProbe().base, heap: readProbe().heap, cpuMs: cpuMs() - cpu0 }),
+    endPhase: () => {
+      const p = readProbe();
+      return { rss: hwm(), base: p.base, heap: p.heap, heapTotal: p.total, cpuMs: cpuMs() - cpu0 };
+    },
     close: () => proc.stop(),
   };
 }
@@ -163,7 +167,7 @@ export async function e2ePhases(n: number, before: boolean, gatewayProcess = fal
       mem.sample();
       if ('endPhase' in gw) {
         const g = gw.endPhase();
-        return { wallS: r.wallSeconds, cpuMsPerItem: g.cpuMs / items, requests: NaN, peakRssMb: mb(g.rss), baseHeapMb: mb(g.base), peakHeapMb: mb(g.heap) };
+        return { wallS: r.wallSeconds, cpuMsPerItem: g.cpuMs / items, requests: NaN, peakRssMb: mb(g.rss), baseHeapMb: mb(g.base), peakHeapMb: mb(g.heap), peakHeapTotalMb: mb(g.heapTotal) };
       }
       return {
         wallS: r.wallSeconds, cpuMsPerItem: (c.user + c.system) / 1000 / items, requests: requests - r0,
@@ -223,7 +227,7 @@ export async function benchE2eMemory(n: number, gatewayProcess: boolean): Promis
   };
   for (const p of ['slow', 'changes20', 'noChange', 'refresh'] as const) {
     const f = r[p];
-    rows[`${p}: wall s / CPU ms per item / peak RSS MB / heap before MB / peak heap MB / growth MB`] = `${f.wallS.toFixed(1)} / ${f.cpuMsPerItem.toFixed(2)} / ${f.peakRssMb} / ${f.baseHeapMb} / ${f.peakHeapMb} / ${mb((f.peakHeapMb - f.baseHeapMb) * 2 ** 20)}`;
+    rows[`${p}: wall s / CPU ms per item / peak RSS MB / heap before MB / peak heap MB / growth MB / peak heapTotal MB`] = `${f.wallS.toFixed(1)} / ${f.cpuMsPerItem.toFixed(2)} / ${f.peakRssMb} / ${f.baseHeapMb} / ${f.peakHeapMb} / ${mb((f.peakHeapMb - f.baseHeapMb) * 2 ** 20)} / ${f.peakHeapTotalMb ?? '-'}`;
   }
   if (!gatewayProcess) rows['peak_rss_mb'] = r.peakRssMb;
   return rows;
