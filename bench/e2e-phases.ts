@@ -4,18 +4,70 @@
 // and Radicale are other processes), DAV requests; peak RSS. Two DAV paths in one run: node:http
 // with deferred ETags (now) and fetch/undici with an ETag read per ETag-less write (before).
 // The floor is Radicale's own speed: N sequential PUTs on one keep-alive socket, same run.
-// Not a test. Run: npx tsx bench/e2e-phases.ts [N]
+// Memory per phase: peak RSS (the whole process) and peak heapUsed+external above the heap before
+// the phase (the gateway's share: the client and Radicale are other processes, and the generated
+// contacts are already in the baseline). `--memory` runs only the current path, no floor, and
+// prints those figures; with --expose-gc the baselines are taken after a full GC.
+// BENCH_HEAP_SNAPSHOT=<phase> writes a heap snapshot at that phase's heap peak (slows it down).
+// `--memory --process` runs the built gateway (dist/, `npm run build` first) as its own process
+// instead: its peak RSS per phase is the kernel's VmHWM (reset per phase through clear_refs), its
+// heap comes from a probe preloaded into it; this is the gateway's RSS, nothing of the bench's.
+// BENCH_GATEWAY_NODE_FLAGS adds node options to that process.
+// Not a test. Run: npx tsx bench/e2e-phases.ts [N] [--memory [--process]]
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { writeHeapSnapshot } from 'node:v8';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { convertContact } from '../src/convert/contacts.js';
-import { generateContacts21, makeTempDir, mutateContact, sleep, startRadicale, SyncEvolutionClient } from '../test/support/index.js';
+import { generateContacts21, getFreePort, makeTempDir, mutateContact, repoRoot, sleep, startRadicale, SyncEvolutionClient, waitUntil } from '../test/support/index.js';
+import { writeAliceMapping } from '../test/support/gateway-process.js';
+import { spawnService } from '../test/support/processes.js';
 import type { DavServerHandle } from '../test/support/index.js';
 import { startTestGateway } from '../test/support/gateway.js';
 
-export interface Phase { wallS: number; cpuMsPerItem: number; requests: number }
+export interface Phase { wallS: number; cpuMsPerItem: number; requests: number; peakRssMb: number; baseHeapMb: number; peakHeapMb: number; peakHeapTotalMb?: number }
 export interface E2eRun { slow: Phase; changes20: Phase; noChange: Phase; refresh: Phase; peakRssMb: number }
+
+const mb = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
+const heapOf = (m: NodeJS.MemoryUsage): number => m.heapUsed + m.external;
+
+/** Samples RSS and heap every 50 ms; `start` opens a phase (baseline after a GC when exposed). */
+class MemorySampler {
+  peakRss = 0;
+  phaseRss = 0;
+  phaseHeap = 0;
+  baseHeap = 0;
+  #phase = '';
+  #snapshotAt = 0;
+  readonly #timer = setInterval(() => this.sample(), 50);
+
+  start(phase: string): void {
+    (globalThis as { gc?: () => void }).gc?.();
+    const m = process.memoryUsage();
+    this.#phase = phase;
+    this.baseHeap = heapOf(m);
+    this.phaseHeap = this.baseHeap;
+    this.phaseRss = m.rss;
+    this.#snapshotAt = this.baseHeap + 8 * 2 ** 20;
+  }
+
+  sample(): void {
+    const m = process.memoryUsage();
+    this.peakRss = Math.max(this.peakRss, m.rss);
+    this.phaseRss = Math.max(this.phaseRss, m.rss);
+    this.phaseHeap = Math.max(this.phaseHeap, heapOf(m));
+    if (process.env['BENCH_HEAP_SNAPSHOT'] === this.#phase && heapOf(m) > this.#snapshotAt) {
+      this.#snapshotAt = heapOf(m) * 1.1;
+      console.error(`heap snapshot (${this.#phase}, ${mb(heapOf(m))} MB): ${writeHeapSnapshot(`.tmp/heap-${this.#phase}.heapsnapshot`)}`);
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
 
 /** Radicale's floor: N sequential PUTs of the converted contacts, no gateway code. */
 export async function putFloor(dav: DavServerHandle, texts: string[]): Promise<number> {
@@ -42,43 +94,100 @@ export async function putFloor(dav: DavServerHandle, texts: string[]): Promise<n
   return (performance.now() - t0) / 1000;
 }
 
-export async function e2ePhases(n: number, before: boolean): Promise<E2eRun> {
+/**
+ * Preloaded into the gateway process: peak heapUsed+external and RSS since the last SIGUSR2 (which
+ * takes the baseline after a GC), written to BENCH_MEM_FILE whenever a peak moves.
+ */
+const PROBE = `import { writeFileSync } from 'node:fs';
+const file = process.env.BENCH_MEM_FILE; let p;
+const heap = (m) => m.heapUsed + m.external;
+const write = () => writeFileSync(file, JSON.stringify(p));
+const reset = () => { globalThis.gc?.(); const m = process.memoryUsage(); p = { base: heap(m), heap: heap(m), total: m.heapTotal, rss: m.rss, at: Date.now() }; write(); };
+reset();
+process.on('SIGUSR2', reset);
+setInterval(() => { const m = process.memoryUsage(); if (heap(m) > p.heap || m.rss > p.rss || m.heapTotal > p.total) { p.heap = Math.max(p.heap, heap(m)); p.total = Math.max(p.total, m.heapTotal); p.rss = Math.max(p.rss, m.rss); write(); } }, 50).unref();`;
+
+/** The built gateway as its own process, with the memory probe; per-phase figures from outside. */
+async function spawnMeasuredGateway(dav: DavServerHandle): Promise<{ url: string; startPhase(): Promise<void>; endPhase(): { rss: number; base: number; heap: number; heapTotal: number; cpuMs: number }; close(): Promise<void> }> {
+  const dir = makeTempDir('bench-gw');
+  const port = await getFreePort();
+  const memFile = path.join(dir, 'mem.json');
+  const env = { ...process.env, MAPPINGS_DIR: writeAliceMapping(dir, dav), STATE_DIR: path.join(dir, 'state'), REDIS_URL: '', LOG_LEVEL: 'warn', AUTH_CACHE_SECONDS: '600', PORT: String(port), HOST: '127.0.0.1', BENCH_MEM_FILE: memFile };
+  const flags = (process.env['BENCH_GATEWAY_NODE_FLAGS'] ?? '').split(' ').filter(Boolean); // e.g. --max-semi-space-size=2
+  const proc = spawnService(process.execPath, [...flags, '--expose-gc', '--import', `data:text/javascript,${encodeURIComponent(PROBE)}`, path.join(repoRoot, 'dist', 'cli', 'run.js'), 'serve'], path.join(dir, 'gateway.log'), { cwd: repoRoot, env });
+  await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status).catch(() => 0)) === 200, 'gateway process', 20_000);
+  type Probe = { base: number; heap: number; total: number; rss: number; at: number };
+  const readProbe = (): Probe => JSON.parse(readFileSync(memFile, 'utf8')) as Probe;
+  // utime + stime of /proc/<pid>/stat, in clock ticks (USER_HZ = 100 on Linux).
+  const cpuMs = (): number => readFileSync(`/proc/${proc.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ').slice(11, 13).reduce((a, t) => a + Number(t) * 10, 0);
+  let cpu0 = 0;
+  const hwm = (): number => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))![1]) * 1024;
+  return {
+    url: `http://127.0.0.1:${port}/sync`,
+    async startPhase() {
+      const t = Date.now();
+      process.kill(proc.pid, 'SIGUSR2');
+      await waitUntil(async () => readProbe().at >= t, 'memory probe reset', 5000);
+      writeFileSync(`/proc/${proc.pid}/clear_refs`, '5'); // VmHWM := current RSS
+      cpu0 = cpuMs();
+    },
+    endPhase: () => {
+      const p = readProbe();
+      return { rss: hwm(), base: p.base, heap: p.heap, heapTotal: p.total, cpuMs: cpuMs() - cpu0 };
+    },
+    close: () => proc.stop(),
+  };
+}
+
+export async function e2ePhases(n: number, before: boolean, gatewayProcess = false): Promise<E2eRun> {
   const dir = makeTempDir('bench-phases');
   const dav = await startRadicale();
   let requests = 0;
-  const gw = await startTestGateway({
+  const gw = gatewayProcess ? await spawnMeasuredGateway(dav) : await startTestGateway({
     dav, settings: { logLevel: 'warn', authCacheSeconds: 600 },
     davClient: { onRequest: () => requests++, ...(before ? { fetch: globalThis.fetch, deferEtag: false } : {}) },
   });
-  let peak = process.memoryUsage().rss;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
+  const mem = new MemorySampler();
   try {
     const phone = (id: string): SyncEvolutionClient => new SyncEvolutionClient({
       dir: path.join(dir, id), deviceId: `phases-${id}`, url: gw.url, user: 'alice', password: dav.password, auth: 'basic',
-      wbxml: false, legacy: true, datastores: { contacts: 'contacts' },
+      wbxml: false, legacy: true, datastores: { contacts: 'contacts' }, timeoutMs: 3_600_000, // 3000+ items on a loaded machine take minutes
     });
-    const phase = async (items: number, run: () => Promise<{ exitCode: number; wallSeconds: number; output: string }>): Promise<Phase> => {
+    const phase = async (name: string, items: number, run: () => Promise<{ exitCode: number; wallSeconds: number; output: string }>): Promise<Phase> => {
+      mem.start(name);
+      if ('startPhase' in gw) await gw.startPhase();
       const r0 = requests;
       const c0 = process.cpuUsage();
       const r = await run();
       const c = process.cpuUsage(c0);
-      if (r.exitCode !== 0) throw new Error(`sync failed: ${r.output.slice(-400)}`);
-      return { wallS: r.wallSeconds, cpuMsPerItem: (c.user + c.system) / 1000 / items, requests: requests - r0 };
+      if (r.exitCode !== 0) {
+        console.error(`phase ${name} failed: ${r.output.slice(-2000)}`); // before close() logs over it
+        throw new Error(`sync failed: ${r.output.slice(-400)}`);
+      }
+      mem.sample();
+      if ('endPhase' in gw) {
+        const g = gw.endPhase();
+        return { wallS: r.wallSeconds, cpuMsPerItem: g.cpuMs / items, requests: NaN, peakRssMb: mb(g.rss), baseHeapMb: mb(g.base), peakHeapMb: mb(g.heap), peakHeapTotalMb: mb(g.heapTotal) };
+      }
+      return {
+        wallS: r.wallSeconds, cpuMsPerItem: (c.user + c.system) / 1000 / items, requests: requests - r0,
+        peakRssMb: mb(mem.phaseRss), baseHeapMb: mb(mem.baseHeap), peakHeapMb: mb(mem.phaseHeap),
+      };
     };
     const a = phone('a');
     const contacts = generateContacts21(n, 5);
     for (const c of contacts) a.writeItem('contacts', c.name, c.text);
-    const slow = await phase(n, () => a.sync('slow', { only: ['contacts'] }));
+    const slow = await phase('slow', n, () => a.sync('slow', { only: ['contacts'] }));
     await sleep(1100);
     for (const c of contacts.slice(0, 20)) a.writeItem('contacts', c.name, mutateContact(c.text).text);
-    const changes20 = await phase(20, () => a.sync('two-way', { only: ['contacts'] }));
+    const changes20 = await phase('changes20', 20, () => a.sync('two-way', { only: ['contacts'] }));
     await sleep(1100);
-    const noChange = await phase(1, () => a.sync('two-way', { only: ['contacts'] }));
+    const noChange = await phase('noChange', 1, () => a.sync('two-way', { only: ['contacts'] }));
     const b = phone('b');
-    const refresh = await phase(n, () => b.sync('refresh-from-server', { only: ['contacts'] }));
-    return { slow, changes20, noChange, refresh, peakRssMb: Math.round(peak / 2 ** 20) };
+    const refresh = await phase('refresh', n, () => b.sync('refresh-from-server', { only: ['contacts'] }));
+    return { slow, changes20, noChange, refresh, peakRssMb: Math.round(mem.peakRss / 2 ** 20) };
   } finally {
-    clearInterval(sampler);
+    mem.stop();
     await gw.close();
     await dav.dispose();
   }
@@ -109,8 +218,24 @@ export async function benchE2ePhases(n: number): Promise<Record<string, number |
   return rows;
 }
 
+/** Only the current path, per phase: peak RSS, heap before, peak heap and the gateway's growth. */
+export async function benchE2eMemory(n: number, gatewayProcess: boolean): Promise<Record<string, number | string>> {
+  const r = await e2ePhases(n, false, gatewayProcess);
+  const rows: Record<string, number | string> = {
+    load_average: loadavg().map((x) => x.toFixed(2)).join(' '),
+    measured: gatewayProcess ? 'gateway process (dist/, VmHWM, probe after GC)' : `bench process (gateway in-process; GC baselines: ${typeof (globalThis as { gc?: unknown }).gc === 'function' ? 'yes' : 'no'})`,
+  };
+  for (const p of ['slow', 'changes20', 'noChange', 'refresh'] as const) {
+    const f = r[p];
+    rows[`${p}: wall s / CPU ms per item / peak RSS MB / heap before MB / peak heap MB / growth MB / peak heapTotal MB`] = `${f.wallS.toFixed(1)} / ${f.cpuMsPerItem.toFixed(2)} / ${f.peakRssMb} / ${f.baseHeapMb} / ${f.peakHeapMb} / ${mb((f.peakHeapMb - f.baseHeapMb) * 2 ** 20)} / ${f.peakHeapTotalMb ?? '-'}`;
+  }
+  if (!gatewayProcess) rows['peak_rss_mb'] = r.peakRssMb;
+  return rows;
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  const rows = await benchE2ePhases(Number(process.argv[2]) || 1000);
+  const n = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a))) || 1000;
+  const rows = process.argv.includes('--memory') ? await benchE2eMemory(n, process.argv.includes('--process')) : await benchE2ePhases(n);
   for (const [k, v] of Object.entries(rows)) console.log(`  ${k.padEnd(64)} ${v}`);
   process.exit(0);
 }

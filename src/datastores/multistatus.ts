@@ -85,45 +85,107 @@ function statusOf(line: unknown): { status: number; statusText: string } | undef
 
 const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
+/** `<response` with any prefix, as an element start (not `<responsedescription`). */
+const RESPONSE_START = /<(?:([A-Za-z_][\w.-]*):)?response(?=[\s/>])/g;
+
 /**
- * The responses of a multistatus body, or undefined when the text is not one (the caller turns
- * that into an error). `outer` is the HTTP status of the whole answer (207).
+ * Where each response element of a multistatus body starts and ends, found by scanning, so that
+ * a listing of 10,000 members is parsed one response at a time: the parser's tree of the whole
+ * body cost ~40 MB of heap at 10,000 items (docs/performance.md, Memory). Undefined when a plain
+ * scan cannot be trusted (CDATA, comments, a self-closing or unclosed response): parse it whole.
  */
-export function parseMultistatus(text: string, outer: { status: number; statusText: string }): DAVResponse[] | undefined {
-  let doc: Record<string, unknown>;
+export function responseSpans(text: string): Array<[number, number]> | undefined {
+  if (text.includes('<![CDATA[') || text.includes('<!--')) return undefined;
+  const spans: Array<[number, number]> = [];
+  RESPONSE_START.lastIndex = 0;
+  for (let m = RESPONSE_START.exec(text); m; m = RESPONSE_START.exec(text)) {
+    const open = text.indexOf('>', m.index);
+    if (open < 0 || text[open - 1] === '/') return undefined;
+    const close = new RegExp(`</${m[1] ? `${m[1]}:` : ''}response\\s*>`, 'g');
+    close.lastIndex = open;
+    const end = close.exec(text);
+    if (!end) return undefined;
+    spans.push([m.index, end.index + end[0].length]);
+    RESPONSE_START.lastIndex = end.index + end[0].length;
+  }
+  return spans;
+}
+
+function parseXml(text: string): Record<string, unknown> | undefined {
   try {
-    doc = parser.parse(text) as Record<string, unknown>;
+    return parser.parse(text) as Record<string, unknown>;
   } catch {
     return undefined;
   }
+}
+
+function toResponse(r: Record<string, unknown>, raw: unknown, outer: { status: number; statusText: string }): DAVResponse {
+  const parsed = statusOf(r['status']);
+  const status = parsed?.status ?? outer.status;
+  const props: Record<string, unknown> = {};
+  for (const ps of asArray(r['propstat'] as Record<string, unknown> | Array<Record<string, unknown>> | undefined)) {
+    const s = statusOf(ps?.['status'])?.status;
+    if (s !== undefined && (s < 200 || s >= 300)) continue;
+    const prop = ps?.['prop'];
+    if (!prop || typeof prop !== 'object') continue;
+    // An empty element reads as {} (as tsdav gives it), not '': "present, no value".
+    for (const [k, v] of Object.entries(prop)) props[k] = v === '' ? {} : v;
+  }
+  return {
+    raw,
+    href: asArray(r['href']).find((h): h is string => typeof h === 'string'),
+    status,
+    statusText: parsed?.statusText ?? outer.statusText,
+    ok: status >= 200 && status < 300,
+    error: r['error'] as DAVResponse['error'],
+    responsedescription: r['responsedescription'] as DAVResponse['responsedescription'],
+    props,
+  } as DAVResponse;
+}
+
+type RawResponse = Record<string, unknown>;
+
+/** The multistatus element of a parsed body, or undefined when it is not one. */
+function multistatusOf(doc: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  const found = doc?.['multistatus'];
   // An empty <multistatus/> (nothing matched a calendar-query) parses as ''.
-  const found = doc['multistatus'];
   if (found === undefined || (found !== '' && typeof found !== 'object')) return undefined;
-  const ms = found === '' ? {} : found;
-  const raw = { multistatus: ms };
-  const responses = asArray((ms as Record<string, unknown>)['response'] as Record<string, unknown> | Array<Record<string, unknown>> | undefined);
-  if (!responses.length) return [{ raw, status: outer.status, statusText: outer.statusText, ok: outer.status >= 200 && outer.status < 300 }];
-  return responses.map((r) => {
-    const parsed = statusOf(r['status']);
-    const status = parsed?.status ?? outer.status;
-    const props: Record<string, unknown> = {};
-    for (const ps of asArray(r['propstat'] as Record<string, unknown> | Array<Record<string, unknown>> | undefined)) {
-      const s = statusOf(ps?.['status'])?.status;
-      if (s !== undefined && (s < 200 || s >= 300)) continue;
-      const prop = ps?.['prop'];
-      if (!prop || typeof prop !== 'object') continue;
-      // An empty element reads as {} (as tsdav gives it), not '': "present, no value".
-      for (const [k, v] of Object.entries(prop)) props[k] = v === '' ? {} : v;
+  return found === '' ? {} : (found as Record<string, unknown>);
+}
+
+/**
+ * The responses of a multistatus body, or undefined when the text is not one (the caller turns
+ * that into an error). `outer` is the HTTP status of the whole answer (207). `raw` of every entry
+ * is the multistatus element without its responses (what sync-collection reads: the sync-token).
+ */
+export function parseMultistatus(text: string, outer: { status: number; statusText: string }): DAVResponse[] | undefined {
+  const spans = responseSpans(text);
+  let ms: Record<string, unknown> | undefined;
+  let responses: RawResponse[];
+  if (spans?.length) {
+    // The body without its responses, then each response alone (its own small tree).
+    let rest = '';
+    let at = 0;
+    for (const [a, b] of spans) {
+      rest += text.slice(at, a);
+      at = b;
     }
-    return {
-      raw,
-      href: asArray(r['href']).find((h): h is string => typeof h === 'string'),
-      status,
-      statusText: parsed?.statusText ?? outer.statusText,
-      ok: status >= 200 && status < 300,
-      error: r['error'] as DAVResponse['error'],
-      responsedescription: r['responsedescription'] as DAVResponse['responsedescription'],
-      props,
-    } as DAVResponse;
-  });
+    ms = multistatusOf(parseXml(rest + text.slice(at)));
+    if (!ms) return undefined;
+    responses = [];
+    for (const [a, b] of spans) {
+      const one = multistatusOf(parseXml(`<multistatus>${text.slice(a, b)}</multistatus>`));
+      const r = one?.['response'];
+      if (!r || typeof r !== 'object' || Array.isArray(r)) return undefined;
+      responses.push(r as RawResponse);
+    }
+  } else {
+    ms = multistatusOf(parseXml(text));
+    if (!ms) return undefined;
+    responses = asArray(ms['response'] as RawResponse | RawResponse[] | undefined);
+    delete ms['response'];
+  }
+  const raw = { multistatus: ms };
+  if (!responses.length) return [{ raw, status: outer.status, statusText: outer.statusText, ok: outer.status >= 200 && outer.status < 300 }];
+  return responses.map((r) => toResponse(r, raw, outer));
 }

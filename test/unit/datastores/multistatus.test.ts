@@ -1,7 +1,7 @@
 // The item-path multistatus parser and body writer (src/datastores/multistatus.ts): the shape
 // dav-store.ts reads (as tsdav gave it), entities, empty answers and failed propstats.
 import assert from 'node:assert/strict';
-import { compactToXml, decodeEntities, parseMultistatus } from '../../../src/datastores/multistatus.js';
+import { compactToXml, decodeEntities, parseMultistatus, responseSpans } from '../../../src/datastores/multistatus.js';
 
 const outer = { status: 207, statusText: 'Multi-Status' };
 
@@ -32,6 +32,27 @@ describe('multistatus parsing (fast-xml-parser) for the item path', function () 
     assert.equal(res[0]!.href, undefined);
     assert.equal(parseMultistatus('<html><body>login</body></html>', outer), undefined);
     assert.equal(parseMultistatus('not xml at all <', outer), undefined);
+  });
+
+  it('responses are parsed one at a time, with the same result as the whole body (prefixes, default namespace, top-level sync-token)', function () {
+    const item = (p: string, i: number): string => `<${p}response><${p}href>/c/${i}.vcf</${p}href><${p}propstat><${p}prop><${p}getetag>"e${i}"</${p}getetag></${p}prop><${p}status>HTTP/1.1 200 OK</${p}status></${p}propstat></${p}response>`;
+    for (const [p, root] of [['D:', '<D:multistatus xmlns:D="DAV:">'], ['', '<multistatus xmlns="DAV:">'], ['d:', '<d:multistatus xmlns:d="DAV:">']] as const) {
+      const body = `<?xml version="1.0"?>${root}${[0, 1, 2].map((i) => item(p, i)).join('\n')}<${p}responsedescription>all</${p}responsedescription><${p}sync-token>tok</${p}sync-token></${p}multistatus>`;
+      assert.equal(responseSpans(body)?.length, 3, `${p || 'default'}: three spans`);
+      const res = parseMultistatus(body, outer)!;
+      assert.deepEqual(res.map((r) => [r.href, r.props?.getetag, r.ok]), [0, 1, 2].map((i) => [`/c/${i}.vcf`, `"e${i}"`, true]));
+      assert.equal((res[2]!.raw as { multistatus: { syncToken: string } }).multistatus.syncToken, 'tok');
+    }
+  });
+
+  it('CDATA, comments or a self-closing response: the body is parsed whole, same result', function () {
+    const cdata = '<multistatus xmlns="DAV:"><response><href>/c/1.vcf</href><propstat><prop><getetag>"1"</getetag><x><![CDATA[</response>]]></x></prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>';
+    assert.equal(responseSpans(cdata), undefined);
+    const res = parseMultistatus(cdata, outer)!;
+    assert.equal(res.length, 1);
+    assert.equal(res[0]!.props?.getetag, '"1"');
+    assert.equal(responseSpans('<multistatus xmlns="DAV:"><!-- <response> --></multistatus>'), undefined);
+    assert.equal(responseSpans('<multistatus xmlns="DAV:"><response/></multistatus>'), undefined);
   });
 
   it('entities: "&amp;#13;" stays the literal text "&#13;"', function () {
