@@ -1,0 +1,87 @@
+// The LUID <-> GUID map of one datastore of one device: the StateStore's entries, cached in
+// memory for the life of a DatastoreSync, every write going to the StateStore first.
+import type { DatastoreKey, MapEntry, StateStore } from '../state/state-store.js';
+import type { DatastoreSessionState } from './types.js';
+
+export interface IdMapIndex {
+  byLuid: Map<string, MapEntry>;
+  byGuid: Map<string, MapEntry>;
+}
+
+export class IdMap {
+  readonly #state: StateStore;
+  readonly #key: DatastoreKey;
+  #map?: IdMapIndex;
+
+  constructor(state: StateStore, key: DatastoreKey) {
+    this.#state = state;
+    this.#key = key;
+  }
+
+  async load(): Promise<IdMapIndex> {
+    if (!this.#map) {
+      const entries = await this.#state.getMap(this.#key);
+      this.#map = { byLuid: new Map(entries.map((e) => [e.luid, e])), byGuid: new Map(entries.map((e) => [e.guid, e])) };
+    }
+    return this.#map;
+  }
+
+  /** Whether the map, if already loaded, has an entry for `guid` (no state read). */
+  hasLoadedGuid(guid: string): boolean {
+    return this.#map?.byGuid.has(guid) ?? false;
+  }
+
+  async put(entry: MapEntry): Promise<void> {
+    const map = await this.load();
+    await this.#state.putMapEntries(this.#key, [entry]);
+    const old = map.byGuid.get(entry.guid);
+    if (old && old.luid !== entry.luid) map.byLuid.delete(old.luid);
+    const prev = map.byLuid.get(entry.luid);
+    if (prev && prev.guid !== entry.guid) map.byGuid.delete(prev.guid);
+    map.byLuid.set(entry.luid, entry);
+    map.byGuid.set(entry.guid, entry);
+  }
+
+  /** Updates of entries already mapped under the same LUID and GUID, all in one state write. */
+  async updateInPlace(entries: MapEntry[]): Promise<void> {
+    const map = await this.load();
+    await this.#state.putMapEntries(this.#key, entries);
+    for (const e of entries) {
+      map.byGuid.set(e.guid, e);
+      map.byLuid.set(e.luid, e);
+    }
+  }
+
+  async delete(luid: string): Promise<void> {
+    const map = await this.load();
+    await this.#state.deleteMapEntries(this.#key, [luid]);
+    const e = map.byLuid.get(luid);
+    if (e) map.byGuid.delete(e.guid);
+    map.byLuid.delete(luid);
+  }
+
+  /** Refresh-from-server: the device discards its items, so the old map means nothing. */
+  async reset(): Promise<void> {
+    const map = await this.load();
+    const luids = [...map.byLuid.keys()];
+    if (luids.length) await this.#state.deleteMapEntries(this.#key, luids);
+    this.#map = { byLuid: new Map(), byGuid: new Map() };
+  }
+
+  /** A MapItem from the device: `guid` is what the server sent as Source/LocURI. */
+  async applyMapItem(s: DatastoreSessionState, guid: string, luid: string): Promise<boolean> {
+    const sent = s.awaitingMap[guid];
+    if (!sent) return false;
+    await this.put({ luid, guid: sent.href, etag: sent.etag ?? '', ...(sent.hash ? { hash: sent.hash } : {}), ...(sent.fields ? { fields: sent.fields } : {}) });
+    delete s.awaitingMap[guid];
+    s.stats.serverAdded++;
+    return true;
+  }
+}
+
+/** Id to send as Source/LocURI of an Add: the href, or a short temporary id for small MaxGUIDSize. */
+export function guidFor(s: DatastoreSessionState, href: string, maxGuidSize: number | undefined): string {
+  if (maxGuidSize === undefined || href.length <= maxGuidSize) return href;
+  s.tempGuidCounter++;
+  return s.tempGuidCounter.toString(36);
+}
