@@ -30,7 +30,7 @@ export interface Listing {
  *   Implementations batch reads (multiget), never one GET per item.
  * - `create` returns the href and ETag the server assigned (fetching the ETag if the PUT
  *   response had none, or `''` from a store built to defer that read: the caller then takes the
- *   ETag from a later listing, see DatastoreSync.#fillDeferredEtags). `update`/`delete` with `ifMatch` fail with GatewayError ETAG_MISMATCH
+ *   ETag from a later listing, see ServerChanges.#fillDeferredEtags (sync/server-changes.ts)). `update`/`delete` with `ifMatch` fail with GatewayError ETAG_MISMATCH
  *   when the server's ETag differs (DAV 412). `delete` of a missing item resolves quietly.
  * - Failures: BACKEND_UNAVAILABLE (connection, timeout, 5xx), AUTH_FAILED (401/403 on the
  *   collection), REJECTED_BY_SERVER (415/403/409 for one item), NOT_FOUND (update of a gone item).
