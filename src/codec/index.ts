@@ -35,13 +35,18 @@ export function decodeMessage(body: Uint8Array, encoding: WireFormat['encoding']
   return { message: treeToMessage(decodeXml(body, limits ? { limits } : {})), wire: { encoding } };
 }
 
+const HEADER_MAX_ELEMENTS = 500;
+const HEADER_MAX_OUTPUT = 64 * 1024;
+
 /**
  * The SyncHdr of a WBXML message as a message of its own (SyncBody left empty), decoded without
  * reading the body: undefined when the bytes do not get that far as valid WBXML.
  */
 export function decodeWbxmlHeader(body: Uint8Array, limits: DecodeLimits): SyncMLMessage | undefined {
   try {
-    const doc = decodeWbxml(body, { maxElements: limits.maxElements, headerOnly: true });
+    // Runs on the event loop before authentication, so it is bounded by what a real header needs
+    // (a few dozen elements, identifiers capped at 2 KB), not by the body's size.
+    const doc = decodeWbxml(body, { maxElements: Math.min(limits.maxElements, HEADER_MAX_ELEMENTS), maxOutput: HEADER_MAX_OUTPUT, headerOnly: true });
     return treeToMessage(doc.root);
   } catch {
     return undefined;

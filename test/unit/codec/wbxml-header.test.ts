@@ -44,3 +44,13 @@ function findHeaderEnd(bytes: Uint8Array): number {
   }
   throw new Error('header never decodes');
 }
+
+describe('codec: WBXML header decoding is bounded (it runs before authentication)', function () {
+  it('a header with a 1 MB string gives undefined quickly instead of decoding it', function () {
+    const huge: SyncMLMessage = { ...message, header: { ...message.header, source: { locURI: `IMEI:${'9'.repeat(1 << 20)}` } } };
+    const bytes = encodeMessage(huge, { encoding: 'wbxml' });
+    const t0 = performance.now();
+    assert.equal(decodeWbxmlHeader(bytes, PRE_AUTH_LIMITS), undefined);
+    assert.ok(performance.now() - t0 < 1000, 'bounded work');
+  });
+});
