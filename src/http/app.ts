@@ -70,7 +70,9 @@ export function createApp(o: AppOptions): express.Express {
     const sid = typeof req.query['sid'] === 'string' ? req.query['sid'] : undefined;
     const preAuthMax = o.preAuthMaxBodyBytes ?? Infinity;
     const bound = await knows(o.engine, sid);
-    if (body.length > preAuthMax && !bound && !carriesCred(body, encoding)) {
+    // Peeked once (XML: a regex on the first 16 KB; WBXML: the header decoded alone, bounded).
+    const withCred = !bound && carriesCred(body, encoding);
+    if (body.length > preAuthMax && !bound && !withCred) {
       // Not bound to a session and no credentials to check: not worth decoding.
       o.log.warn({ bytes: body.length, limit: preAuthMax }, 'request refused: body too large before authentication');
       res.status(413).type('text/plain').send(`body larger than ${preAuthMax} bytes before authentication\n`);
@@ -89,7 +91,7 @@ export function createApp(o: AppOptions): express.Express {
     try {
       // Messages with a session token or credentials get the session limits (their credentials are
       // checked before anything runs); anonymous ones the tighter pre-authentication limits.
-      decoded = await pool.decode(body, encoding, bound || carriesCred(body, encoding) ? SESSION_LIMITS : PRE_AUTH_LIMITS);
+      decoded = await pool.decode(body, encoding, bound || withCred ? SESSION_LIMITS : PRE_AUTH_LIMITS);
     } catch (err) {
       const reason = describeError(err);
       o.log.warn({ encoding, bytes: body.length, reason }, 'request refused: undecodable SyncML');
