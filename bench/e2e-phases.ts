@@ -102,6 +102,7 @@ export async function putFloor(dav: DavServerHandle, texts: string[]): Promise<n
  */
 const PROBE = `import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
+import { isMainThread } from 'node:worker_threads';
 const file = process.env.BENCH_MEM_FILE; let p;
 const heap = (m) => m.heapUsed + m.external;
 const write = () => { writeFileSync(file + '.new', JSON.stringify(p)); renameSync(file + '.new', file); }; // never read half-written
@@ -109,10 +110,11 @@ const kb = (text, re) => Number(re.exec(text)?.[1] ?? 0) * 1024;
 const brkRss = () => { const t = readFileSync('/proc/self/smaps', 'utf8'); const i = t.indexOf('[heap]'); return i < 0 ? 0 : kb(t.slice(i), /Rss:\\s+(\\d+) kB/); };
 const detail = (m) => { const st = readFileSync('/proc/self/status', 'utf8'); return { rssAnon: kb(st, /RssAnon:\\s+(\\d+) kB/), rssFile: kb(st, /RssFile:\\s+(\\d+) kB/), v8Physical: getHeapStatistics().total_physical_size, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, brkHeap: brkRss() }; };
 const reset = () => { globalThis.gc?.(); const m = process.memoryUsage(); p = { base: heap(m), heap: heap(m), total: m.heapTotal, rss: m.rss, at: Date.now(), atPeak: detail(m) }; write(); };
-reset();
-process.on('SIGUSR2', reset);
 let lastDetail = 0;
-setInterval(() => { const m = process.memoryUsage(); if (heap(m) > p.heap || m.rss > p.rss || m.heapTotal > p.total) { if (m.rss > p.rss && Date.now() - lastDetail > 200) { lastDetail = Date.now(); p.atPeak = detail(m); } p.heap = Math.max(p.heap, heap(m)); p.total = Math.max(p.total, m.heapTotal); p.rss = Math.max(p.rss, m.rss); write(); } }, 50).unref();`;
+// Worker threads (the decode pool) inherit --import: only the main thread may write the file.
+if (isMainThread) reset();
+if (isMainThread) process.on('SIGUSR2', reset);
+if (isMainThread) setInterval(() => { const m = process.memoryUsage(); if (heap(m) > p.heap || m.rss > p.rss || m.heapTotal > p.total) { if (m.rss > p.rss && Date.now() - lastDetail > 200) { lastDetail = Date.now(); p.atPeak = detail(m); } p.heap = Math.max(p.heap, heap(m)); p.total = Math.max(p.total, m.heapTotal); p.rss = Math.max(p.rss, m.rss); write(); } }, 50).unref();`;
 
 /** The built gateway as its own process, with the memory probe; per-phase figures from outside. */
 async function spawnMeasuredGateway(dav: DavServerHandle): Promise<{ url: string; startPhase(): Promise<void>; endPhase(): { rss: number; base: number; heap: number; heapTotal: number; cpuMs: number; atPeak: RssPeakDetail }; close(): Promise<void> }> {
