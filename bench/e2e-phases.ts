@@ -117,7 +117,7 @@ if (isMainThread) process.on('SIGUSR2', reset);
 if (isMainThread) setInterval(() => { const m = process.memoryUsage(); if (heap(m) > p.heap || m.rss > p.rss || m.heapTotal > p.total) { if (m.rss > p.rss && Date.now() - lastDetail > 200) { lastDetail = Date.now(); p.atPeak = detail(m); } p.heap = Math.max(p.heap, heap(m)); p.total = Math.max(p.total, m.heapTotal); p.rss = Math.max(p.rss, m.rss); write(); } }, 50).unref();`;
 
 /** The built gateway as its own process, with the memory probe; per-phase figures from outside. */
-async function spawnMeasuredGateway(dav: DavServerHandle): Promise<{ url: string; startPhase(): Promise<void>; endPhase(): { rss: number; base: number; heap: number; heapTotal: number; cpuMs: number; atPeak: RssPeakDetail }; close(): Promise<void> }> {
+export async function spawnMeasuredGateway(dav: DavServerHandle): Promise<{ url: string; startPhase(): Promise<void>; endPhase(): { rss: number; base: number; heap: number; heapTotal: number; cpuMs: number; atPeak: RssPeakDetail }; close(): Promise<void> }> {
   const dir = makeTempDir('bench-gw');
   const port = await getFreePort();
   const memFile = path.join(dir, 'mem.json');
