@@ -29,7 +29,7 @@ import { startTestGateway } from '../test/support/gateway.js';
 
 export interface Phase { wallS: number; cpuMsPerItem: number; requests: number; peakRssMb: number; baseHeapMb: number; peakHeapMb: number; peakHeapTotalMb?: number; atRssPeak?: RssPeakDetail }
 /** Gateway process at its RSS peak (bytes): where the resident memory is (--process only). */
-export interface RssPeakDetail { rssAnon: number; rssFile: number; v8Physical: number; heapUsed: number; external: number; arrayBuffers: number; brkHeap: number }
+export interface RssPeakDetail { threads: number; rssAnon: number; rssFile: number; v8Physical: number; heapUsed: number; external: number; arrayBuffers: number; brkHeap: number }
 export interface E2eRun { slow: Phase; changes20: Phase; noChange: Phase; refresh: Phase; peakRssMb: number }
 
 const mb = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
@@ -108,7 +108,7 @@ const heap = (m) => m.heapUsed + m.external;
 const write = () => { writeFileSync(file + '.new', JSON.stringify(p)); renameSync(file + '.new', file); }; // never read half-written
 const kb = (text, re) => Number(re.exec(text)?.[1] ?? 0) * 1024;
 const brkRss = () => { const t = readFileSync('/proc/self/smaps', 'utf8'); const i = t.indexOf('[heap]'); return i < 0 ? 0 : kb(t.slice(i), /Rss:\\s+(\\d+) kB/); };
-const detail = (m) => { const st = readFileSync('/proc/self/status', 'utf8'); return { rssAnon: kb(st, /RssAnon:\\s+(\\d+) kB/), rssFile: kb(st, /RssFile:\\s+(\\d+) kB/), v8Physical: getHeapStatistics().total_physical_size, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, brkHeap: brkRss() }; };
+const detail = (m) => { const st = readFileSync('/proc/self/status', 'utf8'); return { threads: Number(/Threads:\\s+(\\d+)/.exec(st)?.[1] ?? 0), rssAnon: kb(st, /RssAnon:\\s+(\\d+) kB/), rssFile: kb(st, /RssFile:\\s+(\\d+) kB/), v8Physical: getHeapStatistics().total_physical_size, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, brkHeap: brkRss() }; };
 const reset = () => { globalThis.gc?.(); const m = process.memoryUsage(); p = { base: heap(m), heap: heap(m), total: m.heapTotal, rss: m.rss, at: Date.now(), atPeak: detail(m) }; write(); };
 let lastDetail = 0;
 // Worker threads (the decode pool) inherit --import: only the main thread may write the file.
@@ -241,7 +241,7 @@ export async function benchE2eMemory(n: number, gatewayProcess: boolean): Promis
   for (const p of ['slow', 'changes20', 'noChange', 'refresh'] as const) {
     const d = r[p].atRssPeak;
     // RssAnon minus V8's resident pages is malloc'd memory (buffers, SQLite, arenas); brk = main arena.
-    if (d) rows[`${p} at the RSS peak: RssAnon / RssFile / V8 physical / non-V8 anon / brk heap / heapUsed / external MB`] = [d.rssAnon, d.rssFile, d.v8Physical, d.rssAnon - d.v8Physical, d.brkHeap, d.heapUsed, d.external].map((x) => mb(x)).join(' / ');
+    if (d) rows[`${p} at the RSS peak: RssAnon / RssFile / V8 physical / non-V8 anon / brk heap / heapUsed / external MB; threads`] = `${[d.rssAnon, d.rssFile, d.v8Physical, d.rssAnon - d.v8Physical, d.brkHeap, d.heapUsed, d.external].map((x) => mb(x)).join(' / ')}; ${d.threads}`;
   }
   if (!gatewayProcess) rows['peak_rss_mb'] = r.peakRssMb;
   return rows;
