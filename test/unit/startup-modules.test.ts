@@ -49,7 +49,7 @@ describe('startup: the idle gateway loads only the modules it uses', function ()
 });
 
 describe('startup: the young generation of the shipped start commands', function () {
-  // 2 MB semi-spaces instead of up to 16 MB: 8-29 MB less RSS per phase, no measurable CPU cost
+  // 2 MB semi-spaces instead of up to 16 MB: 5-32 MB less peak RSS per phase, CPU within the noise
   // (docs/performance.md). `npm start` and the container image both set it.
   it('npm start and the Docker image run node with --max-semi-space-size=2', function () {
     const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
