@@ -27,7 +27,9 @@ import { spawnService } from '../test/support/processes.js';
 import type { DavServerHandle } from '../test/support/index.js';
 import { startTestGateway } from '../test/support/gateway.js';
 
-export interface Phase { wallS: number; cpuMsPerItem: number; requests: number; peakRssMb: number; baseHeapMb: number; peakHeapMb: number; peakHeapTotalMb?: number }
+export interface Phase { wallS: number; cpuMsPerItem: number; requests: number; peakRssMb: number; baseHeapMb: number; peakHeapMb: number; peakHeapTotalMb?: number; atRssPeak?: RssPeakDetail }
+/** Gateway process at its RSS peak (bytes): where the resident memory is (--process only). */
+export interface RssPeakDetail { threads: number; rssAnon: number; rssFile: number; v8Physical: number; heapUsed: number; external: number; arrayBuffers: number; brkHeap: number }
 export interface E2eRun { slow: Phase; changes20: Phase; noChange: Phase; refresh: Phase; peakRssMb: number }
 
 const mb = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
@@ -98,17 +100,24 @@ export async function putFloor(dav: DavServerHandle, texts: string[]): Promise<n
  * Preloaded into the gateway process: peak heapUsed+external and RSS since the last SIGUSR2 (which
  * takes the baseline after a GC), written to BENCH_MEM_FILE whenever a peak moves.
  */
-const PROBE = `import { writeFileSync } from 'node:fs';
+const PROBE = `import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
+import { isMainThread } from 'node:worker_threads';
 const file = process.env.BENCH_MEM_FILE; let p;
 const heap = (m) => m.heapUsed + m.external;
-const write = () => writeFileSync(file, JSON.stringify(p));
-const reset = () => { globalThis.gc?.(); const m = process.memoryUsage(); p = { base: heap(m), heap: heap(m), total: m.heapTotal, rss: m.rss, at: Date.now() }; write(); };
-reset();
-process.on('SIGUSR2', reset);
-setInterval(() => { const m = process.memoryUsage(); if (heap(m) > p.heap || m.rss > p.rss || m.heapTotal > p.total) { p.heap = Math.max(p.heap, heap(m)); p.total = Math.max(p.total, m.heapTotal); p.rss = Math.max(p.rss, m.rss); write(); } }, 50).unref();`;
+const write = () => { writeFileSync(file + '.new', JSON.stringify(p)); renameSync(file + '.new', file); }; // never read half-written
+const kb = (text, re) => Number(re.exec(text)?.[1] ?? 0) * 1024;
+const brkRss = () => { const t = readFileSync('/proc/self/smaps', 'utf8'); const i = t.indexOf('[heap]'); return i < 0 ? 0 : kb(t.slice(i), /Rss:\\s+(\\d+) kB/); };
+const detail = (m) => { const st = readFileSync('/proc/self/status', 'utf8'); return { threads: Number(/Threads:\\s+(\\d+)/.exec(st)?.[1] ?? 0), rssAnon: kb(st, /RssAnon:\\s+(\\d+) kB/), rssFile: kb(st, /RssFile:\\s+(\\d+) kB/), v8Physical: getHeapStatistics().total_physical_size, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, brkHeap: brkRss() }; };
+const reset = () => { globalThis.gc?.(); const m = process.memoryUsage(); p = { base: heap(m), heap: heap(m), total: m.heapTotal, rss: m.rss, at: Date.now(), atPeak: detail(m) }; write(); };
+let lastDetail = 0;
+// Worker threads (the decode pool) inherit --import: only the main thread may write the file.
+if (isMainThread) reset();
+if (isMainThread) process.on('SIGUSR2', reset);
+if (isMainThread) setInterval(() => { const m = process.memoryUsage(); if (heap(m) > p.heap || m.rss > p.rss || m.heapTotal > p.total) { if (m.rss > p.rss && Date.now() - lastDetail > 200) { lastDetail = Date.now(); p.atPeak = detail(m); } p.heap = Math.max(p.heap, heap(m)); p.total = Math.max(p.total, m.heapTotal); p.rss = Math.max(p.rss, m.rss); write(); } }, 50).unref();`;
 
 /** The built gateway as its own process, with the memory probe; per-phase figures from outside. */
-async function spawnMeasuredGateway(dav: DavServerHandle): Promise<{ url: string; startPhase(): Promise<void>; endPhase(): { rss: number; base: number; heap: number; heapTotal: number; cpuMs: number }; close(): Promise<void> }> {
+export async function spawnMeasuredGateway(dav: DavServerHandle): Promise<{ url: string; startPhase(): Promise<void>; endPhase(): { rss: number; base: number; heap: number; heapTotal: number; cpuMs: number; atPeak: RssPeakDetail }; close(): Promise<void> }> {
   const dir = makeTempDir('bench-gw');
   const port = await getFreePort();
   const memFile = path.join(dir, 'mem.json');
@@ -116,7 +125,7 @@ async function spawnMeasuredGateway(dav: DavServerHandle): Promise<{ url: string
   const flags = (process.env['BENCH_GATEWAY_NODE_FLAGS'] ?? '').split(' ').filter(Boolean); // e.g. --max-semi-space-size=2
   const proc = spawnService(process.execPath, [...flags, '--expose-gc', '--import', `data:text/javascript,${encodeURIComponent(PROBE)}`, path.join(repoRoot, 'dist', 'cli', 'run.js'), 'serve'], path.join(dir, 'gateway.log'), { cwd: repoRoot, env });
   await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status).catch(() => 0)) === 200, 'gateway process', 20_000);
-  type Probe = { base: number; heap: number; total: number; rss: number; at: number };
+  type Probe = { base: number; heap: number; total: number; rss: number; at: number; atPeak: RssPeakDetail };
   const readProbe = (): Probe => JSON.parse(readFileSync(memFile, 'utf8')) as Probe;
   // utime + stime of /proc/<pid>/stat, in clock ticks (USER_HZ = 100 on Linux).
   const cpuMs = (): number => readFileSync(`/proc/${proc.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ').slice(11, 13).reduce((a, t) => a + Number(t) * 10, 0);
@@ -133,7 +142,7 @@ async function spawnMeasuredGateway(dav: DavServerHandle): Promise<{ url: string
     },
     endPhase: () => {
       const p = readProbe();
-      return { rss: hwm(), base: p.base, heap: p.heap, heapTotal: p.total, cpuMs: cpuMs() - cpu0 };
+      return { rss: hwm(), base: p.base, heap: p.heap, heapTotal: p.total, cpuMs: cpuMs() - cpu0, atPeak: p.atPeak };
     },
     close: () => proc.stop(),
   };
@@ -167,7 +176,7 @@ export async function e2ePhases(n: number, before: boolean, gatewayProcess = fal
       mem.sample();
       if ('endPhase' in gw) {
         const g = gw.endPhase();
-        return { wallS: r.wallSeconds, cpuMsPerItem: g.cpuMs / items, requests: NaN, peakRssMb: mb(g.rss), baseHeapMb: mb(g.base), peakHeapMb: mb(g.heap), peakHeapTotalMb: mb(g.heapTotal) };
+        return { wallS: r.wallSeconds, cpuMsPerItem: g.cpuMs / items, requests: NaN, peakRssMb: mb(g.rss), baseHeapMb: mb(g.base), peakHeapMb: mb(g.heap), peakHeapTotalMb: mb(g.heapTotal), atRssPeak: g.atPeak };
       }
       return {
         wallS: r.wallSeconds, cpuMsPerItem: (c.user + c.system) / 1000 / items, requests: requests - r0,
@@ -228,6 +237,11 @@ export async function benchE2eMemory(n: number, gatewayProcess: boolean): Promis
   for (const p of ['slow', 'changes20', 'noChange', 'refresh'] as const) {
     const f = r[p];
     rows[`${p}: wall s / CPU ms per item / peak RSS MB / heap before MB / peak heap MB / growth MB / peak heapTotal MB`] = `${f.wallS.toFixed(1)} / ${f.cpuMsPerItem.toFixed(2)} / ${f.peakRssMb} / ${f.baseHeapMb} / ${f.peakHeapMb} / ${mb((f.peakHeapMb - f.baseHeapMb) * 2 ** 20)} / ${f.peakHeapTotalMb ?? '-'}`;
+  }
+  for (const p of ['slow', 'changes20', 'noChange', 'refresh'] as const) {
+    const d = r[p].atRssPeak;
+    // RssAnon minus V8's resident pages is malloc'd memory (buffers, SQLite, arenas); brk = main arena.
+    if (d) rows[`${p} at the RSS peak: RssAnon / RssFile / V8 physical / non-V8 anon / brk heap / heapUsed / external MB; threads`] = `${[d.rssAnon, d.rssFile, d.v8Physical, d.rssAnon - d.v8Physical, d.brkHeap, d.heapUsed, d.external].map((x) => mb(x)).join(' / ')}; ${d.threads}`;
   }
   if (!gatewayProcess) rows['peak_rss_mb'] = r.peakRssMb;
   return rows;

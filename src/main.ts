@@ -18,7 +18,7 @@ import { MappingProblems } from './accounts/mapping-problems.js';
 import { DecodePool } from './http/decode-pool.js';
 import { createLogger, type Logger } from './logger.js';
 import { ProtocolEngine } from './protocol/engine.js';
-import { createStateStore } from './state/index.js';
+import { openStateStore } from './composition/state-store.js';
 import { loadSecretBox, type SecretBox } from './state/secret-box.js';
 import type { SessionObserver } from './protocol/observer.js';
 import type { StateStore } from './state/state-store.js';
@@ -27,7 +27,9 @@ import { calendarTranslators } from './sync/calendar-translators.js';
 import { loadDeviceProfiles } from './convert/filters/index.js';
 import { backupFolder, readBackup, restoreBackup, writeBackup } from './accounts/backup.js';
 import { providerFor } from './accounts/providers.js';
-import { adminRouter, AdminAuth, adminSettingsFrom, HistoryObserver, SyncHistory } from './admin/index.js';
+// The admin router (express pages, HTML) is imported only when ADMIN_PASSWORD enables it.
+import { AdminAuth, adminSettingsFrom } from './admin/auth.js';
+import { HistoryObserver, SyncHistory } from './admin/history.js';
 import { combineObservers, davRequestRecorder, defaultMetrics, MetricsObserver, ReadinessChecker, timedStateStore } from './metrics/index.js';
 import { describeError, GatewayError } from './errors.js';
 import { createPushService, type PushService } from './push/index.js';
@@ -74,7 +76,7 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
   // STATE_SECRET is read here and never becomes a setting (settings may be printed).
   const stateSecret = env['STATE_SECRET'] || undefined;
   if (settings.redisUrl && !stateSecret) loadSecretBox({ redis: true, stateDir: settings.stateDir }); // throws: refuse to start
-  const rawState = await createStateStore({ ...(settings.redisUrl ? { redisUrl: settings.redisUrl } : {}), stateDir: path.resolve(settings.stateDir) });
+  const rawState = await openStateStore({ ...(settings.redisUrl ? { redisUrl: settings.redisUrl } : {}), stateDir: path.resolve(settings.stateDir) });
   const state = timedStateStore(rawState, metrics.stateStoreDuration);
   const secrets = loadSecretBox({ ...(stateSecret ? { stateSecret } : {}), redis: !!settings.redisUrl, stateDir: path.resolve(settings.stateDir) });
   const history = new SyncHistory(state);
@@ -138,7 +140,7 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
     davUrls: () => accounts.list().flatMap((a) => [a.dav.url, ...a.datastores.flatMap((d) => d.collections.filter((c) => /^https?:\/\//i.test(c)))]),
     userAgent,
   });
-  const admin = adminSettings.credential ? adminRouter({
+  const admin = adminSettings.credential ? (await import('./admin/router.js')).adminRouter({
     state, history, auth: new AdminAuth(adminSettings.credential), accounts: () => accounts.list(), backupsDir, version: VERSION, log,
     restore: async (accountName, file, login) => {
       const mapping = accounts.get(accountName);

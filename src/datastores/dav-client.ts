@@ -1,7 +1,6 @@
 // HTTP plumbing for the DAV stores: one wrapped fetch (auth, User-Agent, timeout, concurrency
 // limit, retries with back-off, network-error mapping, request accounting) that is handed to
 // tsdav, and helpers that run tsdav requests and turn failures into GatewayErrors.
-import { davRequest } from 'tsdav';
 import type { DAVResponse } from 'tsdav';
 import type { DavCredentials } from './datastore.js';
 import { davHttpError, davNetworkError } from './dav-errors.js';
@@ -236,6 +235,9 @@ export class DavClient {
     body: Record<string, unknown>;
     scope: DavScope;
   }): Promise<DAVResponse[]> {
+    // tsdav (with xml-js, cross-fetch, debug) is loaded on first use: discovery and a few
+    // PROPFINDs need it, an idle gateway does not (issue #15, memory).
+    const { davRequest } = await import('tsdav');
     const res = await davRequest({
       url: params.url,
       init: {

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { decodeMessage, type Decoded, type DecodeLimits } from '../codec/index.js';
 import type { WireFormat } from '../codec/model.js';
 import { GatewayError, type GatewayErrorCode } from '../errors.js';
@@ -16,14 +16,22 @@ export const INLINE_DECODE_BYTES = 32 * 1024;
 export class DecodePool {
   #pool: Piscina<DecodeTask, DecodeOutcome> | undefined;
   readonly #threads: number;
+  readonly #idleTimeoutMs: number;
 
-  constructor(threads = Math.max(1, Math.min(4, availableParallelism() - 1))) {
+  /** A worker idle for `idleTimeoutMs` exits: each one holds ~16-23 MB of RSS (its own V8 heap). */
+  constructor(threads = Math.max(1, Math.min(4, availableParallelism() - 1)), idleTimeoutMs = 60_000) {
     this.#threads = threads;
+    this.#idleTimeoutMs = idleTimeoutMs;
+  }
+
+  /** Worker threads running now (0 until the first large body, and again once they idle out). */
+  get workerThreads(): number {
+    return this.#pool?.threads.length ?? 0;
   }
 
   async decode(body: Uint8Array, encoding: WireFormat['encoding'], limits: DecodeLimits): Promise<Decoded> {
     if (body.length <= INLINE_DECODE_BYTES) return decodeMessage(body, encoding, limits);
-    const out = await this.#workers().run({ body, encoding, limits });
+    const out = await (await this.#workers()).run({ body, encoding, limits });
     if (!out.ok) throw new GatewayError(out.code as GatewayErrorCode, out.message);
     return out.decoded;
   }
@@ -34,11 +42,13 @@ export class DecodePool {
     await p?.destroy();
   }
 
-  #workers(): Piscina<DecodeTask, DecodeOutcome> {
+  async #workers(): Promise<Piscina<DecodeTask, DecodeOutcome>> {
     // Built code runs decode-worker.js; under tsx (tests, `npm run bench`) the .ts source.
     const js = fileURLToPath(new URL('./decode-worker.js', import.meta.url));
     const filename = existsSync(js) ? js : fileURLToPath(new URL('./decode-worker.ts', import.meta.url));
-    this.#pool ??= new Piscina<DecodeTask, DecodeOutcome>({ filename, minThreads: 1, maxThreads: this.#threads, idleTimeout: 60_000 });
+    // piscina is loaded with the first large body: most gateways never see one (issue #15, memory).
+    const { Piscina: Pool } = await import('piscina');
+    this.#pool ??= new Pool<DecodeTask, DecodeOutcome>({ filename, minThreads: 0, maxThreads: this.#threads, idleTimeout: this.#idleTimeoutMs });
     return this.#pool;
   }
 }

@@ -3,7 +3,7 @@
 // backoff are the caller's (push/service.ts).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { GatewayError } from '../errors.js';
 import type { SmsSegment } from '../codec/wap-push.js';
 import type { PushEnvSettings } from './settings.js';
@@ -105,10 +105,12 @@ export class GammuTransport implements PushTransport {
     }
   }
 
-  #sql(file: string, msg: PushMessage): void {
+  async #sql(file: string, msg: PushMessage): Promise<void> {
     let db: Database.Database | undefined;
     try {
-      db = new Database(file, { fileMustExist: true, timeout: 5000 });
+      // Loaded when a SAN goes out this way: a Redis-backed gateway need not load SQLite at all.
+      const { default: SqliteDatabase } = await import('better-sqlite3');
+      db = new SqliteDatabase(file, { fileMustExist: true, timeout: 5000 });
       const conn = db;
       const multi = msg.segments.length > 1;
       conn.transaction(() => {
