@@ -151,7 +151,7 @@ export function generateEvents10(n: number): Array<{ name: string; text: string 
     const stamp = (d: Date): string => `${d.getUTCFullYear()}${pad2(d.getUTCMonth() + 1)}${pad2(d.getUTCDate())}T${pad2(d.getUTCHours())}${pad2(d.getUTCMinutes())}00Z`;
     const end = new Date(day.getTime() + 3_600_000);
     const lines = ['BEGIN:VCALENDAR', 'VERSION:1.0', 'BEGIN:VEVENT', `SUMMARY:Meeting ${i} about topic ${(i * 7919) % 1000}`, `DTSTART:${stamp(day)}`, `DTEND:${stamp(end)}`,
-      `LOCATION:Room ${i % 40}`, `DESCRIPTION:Agenda item ${i}: budget\, plans and a longer note to give the event some body`];
+      `LOCATION:Room ${i % 40}`, `DESCRIPTION:Agenda item ${i}: budget\\, plans and a longer note to give the event some body`];
     if (i % 7 === 0) lines.push('RRULE:W1 #6');
     if (i % 5 === 0) lines.push(`DALARM:${stamp(new Date(day.getTime() - 900_000))};;;Meeting ${i}`, `AALARM:${stamp(new Date(day.getTime() - 900_000))};;;`);
     lines.push('CATEGORIES:BUSINESS', 'END:VEVENT', 'END:VCALENDAR', '');

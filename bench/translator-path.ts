@@ -41,7 +41,24 @@ export function benchTranslatorPath(n = 1000): Record<string, number> {
   };
   refresh();
   const refreshMs = cpuMsPer(n, refresh);
-  return { 'slow_sync_create.cpu_ms_per_contact': slowMs, 'refresh_item.cpu_ms_per_contact': refreshMs };
+  // Each call on its own (same inputs), to see which one dominates.
+  const devOut = server.map((x) => tr.toDevice(x, V21));
+  const each: Record<string, number> = {};
+  const calls: Array<[string, (i: number) => unknown]> = [
+    ['toServer', (i) => tr.toServer(device[i]!, V21)],
+    ['fieldDigests(device item)', (i) => tr.fieldDigests?.(device[i]!, V21)],
+    ['fingerprints', (i) => tr.fingerprints(server[i]!)],
+    ['mergeFromDevice(new)', (i) => tr.mergeFromDevice(undefined, server[i]!)],
+    ['hash', (i) => tr.hash(server[i]!)],
+    ['toDevice', (i) => tr.toDevice(server[i]!, V21)],
+    ['fieldDigests(sent item)', (i) => tr.fieldDigests?.(devOut[i]!, V21)],
+  ];
+  for (const [name, f] of calls) {
+    const all = (): void => { for (let i = 0; i < n; i++) f(i); };
+    all();
+    each[`  ${name}.cpu_ms_per_contact`] = cpuMsPer(n, all);
+  }
+  return { 'slow_sync_create.cpu_ms_per_contact': slowMs, 'refresh_item.cpu_ms_per_contact': refreshMs, ...each };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
