@@ -1,13 +1,18 @@
 // The translator work of one slow-sync create, per contact, the way DatastoreSync.#applyItem
 // and #createFromDevice call it: toServer, fieldDigests, fingerprints (matching), mergeFromDevice
 // (new item), hash. And of one refresh-from-server item: hash, toDevice, fieldDigests.
-// CPU time, one core. Run: npx tsx bench/translator-path.ts
+// `--events`: the same for vCalendar 1.0 events (events translator). Names say "contact" either way.
+// CPU time, one core. Run: npx tsx bench/translator-path.ts [N] [--events]
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { contactsTranslator as tr } from '../src/sync/translators.js';
+import { contactsTranslator } from '../src/sync/translators.js';
+import { eventsTranslator } from '../src/sync/calendar-translators.js';
+import type { DeviceFormat, ItemTranslator } from '../src/sync/types.js';
+import { generateEvents10 } from './e2e-phases.js';
 import { generateContacts21 } from '../test/support/contacts.js';
 
-const V21 = { type: 'text/x-vcard', version: '2.1' };
+const VCARD21 = { type: 'text/x-vcard', version: '2.1' };
+const VCAL10 = { type: 'text/x-vcalendar', version: '1.0' };
 
 function cpuMsPer(n: number, fn: () => void): number {
   const c0 = process.cpuUsage();
@@ -16,8 +21,10 @@ function cpuMsPer(n: number, fn: () => void): number {
   return Math.round(((c.user + c.system) / 1000 / n) * 1000) / 1000;
 }
 
-export function benchTranslatorPath(n = 1000): Record<string, number> {
-  const device = generateContacts21(n, 5).map((c) => c.text);
+export function benchTranslatorPath(n = 1000, events = false): Record<string, number> {
+  const tr: ItemTranslator = events ? eventsTranslator : contactsTranslator;
+  const V21: DeviceFormat = events ? VCAL10 : VCARD21;
+  const device = events ? generateEvents10(n).map((e) => e.text) : generateContacts21(n, 5).map((c) => c.text);
   const server: string[] = [];
   const slow = (): void => {
     server.length = 0;
@@ -62,5 +69,5 @@ export function benchTranslatorPath(n = 1000): Record<string, number> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  console.log(benchTranslatorPath(Number(process.argv[2]) || 1000));
+  console.log(benchTranslatorPath(Number(process.argv[2]) || 1000, process.argv.includes('--events')));
 }
