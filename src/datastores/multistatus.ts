@@ -164,8 +164,8 @@ export function parseResponseXml(span: string): RawResponse | undefined {
 
 /** A tag: its text, without `<` `>`. */
 const TAG = /<([^<>]*)>/g;
-/** A plain element name, optionally prefixed, nothing else in the tag (no attributes). */
-const PLAIN_NAME = /^\/?(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)\/?$/;
+/** A plain element name, optionally prefixed, nothing else in the tag (no attributes; `<x />` as Radicale writes it). */
+const PLAIN_NAME = /^\/?(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)\s*\/?$/;
 
 type Built = { name: string; children: Record<string, unknown> | undefined; text: string };
 
@@ -188,7 +188,7 @@ export function scanResponse(span: string): RawResponse | undefined {
     const top = stack[stack.length - 1];
     if (top) top.text += between;
     else if (between.trim() !== '') return undefined;
-    const name = PLAIN_NAME.exec(inner)?.[1];
+    const name = inner.startsWith('/') && inner.endsWith('/') ? undefined : PLAIN_NAME.exec(inner)?.[1];
     if (name === undefined) {
       // The response element itself may declare namespaces; nothing else may carry attributes.
       if (stack.length === 0 && root === undefined && /^(?:[A-Za-z_][\w.-]*:)?response\s+xmlns(?::[\w.-]+)?\s*=/.test(inner) && !inner.endsWith('/')) {

@@ -71,6 +71,9 @@ describe('multistatus parsing (fast-xml-parser) for the item path', function () 
       '<D:response>\n  <D:href>/alice/contacts/a%40b.vcf</D:href>\n  <D:propstat><D:prop><D:getetag>"e1"</D:getetag><C:address-data>BEGIN:VCARD&#13;\nFN:A &amp; B &#x3C;x&#62; &quot;q&quot;\nEND:VCARD&#13;\n</C:address-data><D:resourcetype/><D:displayname></D:displayname></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>\n  <D:propstat><D:prop><D:getctag/></D:prop><D:status>HTTP/1.1 404 Not Found</D:status></D:propstat></D:response>',
       '<d:response><d:href>/c/gone.vcf</d:href><d:status>HTTP/1.1 404 Not Found</d:status></d:response>',
       '<response><href>/c/2.ics</href><href>/c/2b.ics</href><propstat><prop><resourcetype><collection/><C:calendar/></resourcetype><current-user-privilege-set><privilege><read/></privilege><privilege><write/></privilege></current-user-privilege-set></prop><status>HTTP/1.1 200 OK</status></propstat></response>',
+      // Radicale's listing: a space before `/>`, a 404 propstat of empty elements.
+      '<response><href>/alice/contacts/</href><propstat><prop><getetag>"67"</getetag><resourcetype><CR:addressbook /><collection /></resourcetype><CS:getctag>"67"</CS:getctag><sync-token>http://radicale.org/ns/sync/a1</sync-token></prop><status>HTTP/1.1 200 OK</status></propstat></response>',
+      '<response ><href>/alice/contacts/b.vcf</href ><propstat><prop><getetag>"ff"</getetag><resourcetype /></prop><status>HTTP/1.1 200 OK</status></propstat><propstat><prop><CS:getctag /><sync-token /></prop><status>HTTP/1.1 404 Not Found</status></propstat></response>',
       '<D:response xmlns:D="DAV:"><D:href>/c/3.vcf</D:href><D:propstat><D:prop><D:getetag>W/"3" &gt; 2</D:getetag></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>',
     ];
     for (const span of spans) {
@@ -86,6 +89,7 @@ describe('multistatus parsing (fast-xml-parser) for the item path', function () 
       '<response><href>/c/1.vcf</href><propstat><prop><x>text<y/>more</x></prop><status>HTTP/1.1 200 OK</status></propstat></response>',
       '<response><href>/c/1.vcf</href><propstat></response>',
       '<response><?pi x?><href>/c/1.vcf</href></response>',
+      '<response><href>/c/1.vcf</href /></response>',
     ];
     for (const span of spans) assert.equal(scanResponse(span), undefined, span);
     const body = `<multistatus xmlns="DAV:">${spans[0]}${spans[1]}</multistatus>`;
