@@ -13,7 +13,9 @@
 // instead: its peak RSS per phase is the kernel's VmHWM (reset per phase through clear_refs), its
 // heap comes from a probe preloaded into it; this is the gateway's RSS, nothing of the bench's.
 // BENCH_GATEWAY_NODE_FLAGS adds node options to that process.
-// Not a test. Run: npx tsx bench/e2e-phases.ts [N] [--memory [--process]]
+// `--current` runs only the current path (no floor, no old path): for before/after CPU of a change.
+// `--events` syncs N vCalendar 1.0 events (calendar datastore, `kind: events`) instead of contacts.
+// Not a test. Run: npx tsx bench/e2e-phases.ts [N] [--memory [--process]] [--current] [--events]
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { writeHeapSnapshot } from 'node:v8';
@@ -23,6 +25,7 @@ import { pathToFileURL } from 'node:url';
 import { convertContact } from '../src/convert/contacts.js';
 import { generateContacts21, getFreePort, makeTempDir, mutateContact, repoRoot, sleep, startRadicale, SyncEvolutionClient, waitUntil } from '../test/support/index.js';
 import { writeAliceMapping } from '../test/support/gateway-process.js';
+import { accountYaml, DEFAULT_CONTACT_URIS } from '../test/support/mapping.js';
 import { spawnService } from '../test/support/processes.js';
 import type { DavServerHandle } from '../test/support/index.js';
 import { startTestGateway } from '../test/support/gateway.js';
@@ -148,20 +151,48 @@ export async function spawnMeasuredGateway(dav: DavServerHandle): Promise<{ url:
   };
 }
 
-export async function e2ePhases(n: number, before: boolean, gatewayProcess = false): Promise<E2eRun> {
+const pad2 = (n: number): string => String(n).padStart(2, '0');
+
+/** N distinct vCalendar 1.0 events as a phone stores them (every 5th with an alarm, every 7th weekly). */
+export function generateEvents10(n: number): Array<{ name: string; text: string }> {
+  return Array.from({ length: n }, (_, i) => {
+    const day = new Date(Date.UTC(2025, 0, 1 + (i % 700), 8 + (i % 9)));
+    const stamp = (d: Date): string => `${d.getUTCFullYear()}${pad2(d.getUTCMonth() + 1)}${pad2(d.getUTCDate())}T${pad2(d.getUTCHours())}${pad2(d.getUTCMinutes())}00Z`;
+    const end = new Date(day.getTime() + 3_600_000);
+    const lines = ['BEGIN:VCALENDAR', 'VERSION:1.0', 'BEGIN:VEVENT', `SUMMARY:Meeting ${i} about topic ${(i * 7919) % 1000}`, `DTSTART:${stamp(day)}`, `DTEND:${stamp(end)}`,
+      `LOCATION:Room ${i % 40}`, `DESCRIPTION:Agenda item ${i}: budget\\, plans and a longer note to give the event some body`];
+    if (i % 7 === 0) lines.push('RRULE:W1 #6');
+    if (i % 5 === 0) lines.push(`DALARM:${stamp(new Date(day.getTime() - 900_000))};;;Meeting ${i}`, `AALARM:${stamp(new Date(day.getTime() - 900_000))};;;`);
+    lines.push('CATEGORIES:BUSINESS', 'END:VEVENT', 'END:VCALENDAR', '');
+    return { name: `event-${i}.vcs`, text: lines.join('\r\n') };
+  });
+}
+
+/** A changed version of a generated event (new summary). */
+function mutateEvent(text: string): string {
+  return text.replace(/^SUMMARY:(.*)$/m, 'SUMMARY:$1 (moved)');
+}
+
+export async function e2ePhases(n: number, before: boolean, gatewayProcess = false, events = false): Promise<E2eRun> {
   const dir = makeTempDir('bench-phases');
   const dav = await startRadicale();
   let requests = 0;
+  if (events && gatewayProcess) throw new Error('--events runs the gateway in-process only');
   const gw = gatewayProcess ? await spawnMeasuredGateway(dav) : await startTestGateway({
     dav, settings: { logLevel: 'warn', authCacheSeconds: 600 },
+    ...(events ? { mappingYaml: accountYaml(dav, { datastores: {
+      contacts: { uris: DEFAULT_CONTACT_URIS, collection: dav.collections.contacts },
+      calendar: { kind: 'events', uris: ['calendar', './calendar'], collection: dav.collections.calendar },
+    } }) } : {}),
     davClient: { onRequest: () => requests++, ...(before ? { fetch: globalThis.fetch, deferEtag: false } : {}) },
   });
   const mem = new MemorySampler();
   try {
     const phone = (id: string): SyncEvolutionClient => new SyncEvolutionClient({
       dir: path.join(dir, id), deviceId: `phases-${id}`, url: gw.url, user: 'alice', password: dav.password, auth: 'basic',
-      wbxml: false, legacy: true, datastores: { contacts: 'contacts' }, timeoutMs: 3_600_000, // 3000+ items on a loaded machine take minutes
+      wbxml: false, legacy: true, datastores: { contacts: 'contacts', calendar: 'calendar' }, timeoutMs: 3_600_000, // 3000+ items on a loaded machine take minutes
     });
+    const ds = events ? 'calendar' : 'contacts';
     const phase = async (name: string, items: number, run: () => Promise<{ exitCode: number; wallSeconds: number; output: string }>): Promise<Phase> => {
       mem.start(name);
       if ('startPhase' in gw) await gw.startPhase();
@@ -184,22 +215,35 @@ export async function e2ePhases(n: number, before: boolean, gatewayProcess = fal
       };
     };
     const a = phone('a');
-    const contacts = generateContacts21(n, 5);
-    for (const c of contacts) a.writeItem('contacts', c.name, c.text);
-    const slow = await phase('slow', n, () => a.sync('slow', { only: ['contacts'] }));
+    const items = events ? generateEvents10(n) : generateContacts21(n, 5);
+    const mutate = events ? mutateEvent : (t: string): string => mutateContact(t).text;
+    for (const c of items) a.writeItem(ds, c.name, c.text);
+    const slow = await phase('slow', n, () => a.sync('slow', { only: [ds] }));
     await sleep(1100);
-    for (const c of contacts.slice(0, 20)) a.writeItem('contacts', c.name, mutateContact(c.text).text);
-    const changes20 = await phase('changes20', 20, () => a.sync('two-way', { only: ['contacts'] }));
+    for (const c of items.slice(0, 20)) a.writeItem(ds, c.name, mutate(c.text));
+    const changes20 = await phase('changes20', 20, () => a.sync('two-way', { only: [ds] }));
     await sleep(1100);
-    const noChange = await phase('noChange', 1, () => a.sync('two-way', { only: ['contacts'] }));
+    const noChange = await phase('noChange', 1, () => a.sync('two-way', { only: [ds] }));
     const b = phone('b');
-    const refresh = await phase('refresh', n, () => b.sync('refresh-from-server', { only: ['contacts'] }));
+    const refresh = await phase('refresh', n, () => b.sync('refresh-from-server', { only: [ds] }));
+    const got = (await b.readItems(ds)).size;
+    if (got !== n) throw new Error(`refresh brought ${got} of ${n} items`);
     return { slow, changes20, noChange, refresh, peakRssMb: Math.round(mem.peakRss / 2 ** 20) };
   } finally {
     mem.stop();
     await gw.close();
     await dav.dispose();
   }
+}
+
+/** Only the current path, no floor: CPU per item of each phase, for before/after of a change. */
+export async function benchE2eCurrent(n: number, events: boolean): Promise<Record<string, number | string>> {
+  const r2 = (x: number): number => Math.round(x * 100) / 100;
+  const load0 = loadavg().map((x) => x.toFixed(2)).join(' ');
+  const r = await e2ePhases(n, false, false, events);
+  const rows: Record<string, number | string> = { items: `${n} ${events ? 'vCalendar 1.0 events' : 'vCard 2.1 contacts'}`, load_average_before: load0, load_average_after: loadavg().map((x) => x.toFixed(2)).join(' ') };
+  for (const p of ['slow', 'changes20', 'noChange', 'refresh'] as const) rows[`${p}: wall s / CPU ms per item / DAV requests`] = `${r2(r[p].wallS)} / ${r2(r[p].cpuMsPerItem)} / ${r[p].requests}`;
+  return rows;
 }
 
 /** Both DAV paths and the floor in one run, as rows for `npm run bench`. */
@@ -249,7 +293,9 @@ export async function benchE2eMemory(n: number, gatewayProcess: boolean): Promis
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const n = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a))) || 1000;
-  const rows = process.argv.includes('--memory') ? await benchE2eMemory(n, process.argv.includes('--process')) : await benchE2ePhases(n);
+  const rows = process.argv.includes('--memory') ? await benchE2eMemory(n, process.argv.includes('--process'))
+    : process.argv.includes('--current') || process.argv.includes('--events') ? await benchE2eCurrent(n, process.argv.includes('--events'))
+      : await benchE2ePhases(n);
   for (const [k, v] of Object.entries(rows)) console.log(`  ${k.padEnd(64)} ${v}`);
   process.exit(0);
 }

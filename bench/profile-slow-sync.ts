@@ -70,7 +70,7 @@ export async function profileSlowSync(n: number, profileDir?: string): Promise<{
   }
 }
 
-interface ProfileNode { id: number; callFrame: { url: string; functionName: string }; children?: number[] }
+interface ProfileNode { id: number; callFrame: { url: string; functionName: string; lineNumber?: number }; children?: number[] }
 interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
 
 /** Which layer a stack frame's script belongs to. */
@@ -124,9 +124,40 @@ export function summariseProfile(file: string): Array<[string, number]> {
   return busy.sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Math.round((1000 * v) / sum) / 10]);
 }
 
+/**
+ * Self time per function (no attribution to callers), the `top` largest, as % of the gateway's
+ * busy samples: samples under the bench harness (SyncEvolution's configure through spawnSync,
+ * stopping the profiler) are left out.
+ */
+export function topFunctions(file: string, top = 15): Array<[string, number]> {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const harness = (id: number): boolean => {
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) if (/test\/support|\/bench\//.test(byId.get(cur)!.callFrame.url)) return true;
+    return false;
+  };
+  const totals = new Map<string, number>();
+  let busy = 0;
+  p.samples.forEach((id, i) => {
+    const f = byId.get(id)!.callFrame;
+    if (f.functionName === '(idle)' || harness(id)) return;
+    const where = f.url.includes('/node_modules/') ? f.url.replace(/^.*\/node_modules\//, '') : f.url.replace(/^file:\/\/.*?\/(src|bench|test)\//, '$1/');
+    const name = `${f.functionName || '(anonymous)'} ${where}${f.url ? `:${(f.lineNumber ?? 0) + 1}` : ''}`;
+    totals.set(name, (totals.get(name) ?? 0) + (p.timeDeltas[i] ?? 0));
+    busy += p.timeDeltas[i] ?? 0;
+  });
+  return [...totals].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => [k, Math.round((1000 * v) / busy) / 10]);
+}
+
 export function printSummary(file: string): void {
-  console.log(`CPU by layer (${path.basename(file)}, % of busy samples; node internals counted to their caller):`);
-  for (const [layer, pct] of summariseProfile(file)) console.log(`  ${layer.padEnd(28)} ${pct}%`);
+  console.log(`CPU by layer (${path.basename(file)}, % of busy samples, and % without the bench harness = the gateway's share; node internals counted to their caller):`);
+  const layers = summariseProfile(file);
+  const gateway = layers.filter(([l]) => l !== 'bench harness').reduce((n, [, pct]) => n + pct, 0);
+  for (const [layer, pct] of layers) console.log(`  ${layer.padEnd(28)} ${String(pct).padStart(5)}%  ${layer === 'bench harness' ? '' : `${((100 * pct) / gateway).toFixed(1).padStart(5)}%`}`);
+  console.log(`Top functions by self time (${path.basename(file)}, % of the gateway's busy samples):`);
+  for (const [fn, pct] of topFunctions(file)) console.log(`  ${pct.toFixed(1).padStart(5)}%  ${fn}`);
 }
 
 /** Summaries of the profiles in `dir` (main-thread files only, as written by --cpu-prof or this bench). */

@@ -1,13 +1,18 @@
 // The translator work of one slow-sync create, per contact, the way DatastoreSync.#applyItem
 // and #createFromDevice call it: toServer, fieldDigests, fingerprints (matching), mergeFromDevice
 // (new item), hash. And of one refresh-from-server item: hash, toDevice, fieldDigests.
-// CPU time, one core. Run: npx tsx bench/translator-path.ts
+// `--events`: the same for vCalendar 1.0 events (events translator). Names say "contact" either way.
+// CPU time, one core. Run: npx tsx bench/translator-path.ts [N] [--events]
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { contactsTranslator as tr } from '../src/sync/translators.js';
+import { contactsTranslator } from '../src/sync/translators.js';
+import { eventsTranslator } from '../src/sync/calendar-translators.js';
+import type { DeviceFormat, ItemTranslator } from '../src/sync/types.js';
+import { generateEvents10 } from './e2e-phases.js';
 import { generateContacts21 } from '../test/support/contacts.js';
 
-const V21 = { type: 'text/x-vcard', version: '2.1' };
+const VCARD21 = { type: 'text/x-vcard', version: '2.1' };
+const VCAL10 = { type: 'text/x-vcalendar', version: '1.0' };
 
 function cpuMsPer(n: number, fn: () => void): number {
   const c0 = process.cpuUsage();
@@ -16,8 +21,10 @@ function cpuMsPer(n: number, fn: () => void): number {
   return Math.round(((c.user + c.system) / 1000 / n) * 1000) / 1000;
 }
 
-export function benchTranslatorPath(n = 1000): Record<string, number> {
-  const device = generateContacts21(n, 5).map((c) => c.text);
+export function benchTranslatorPath(n = 1000, events = false): Record<string, number> {
+  const tr: ItemTranslator = events ? eventsTranslator : contactsTranslator;
+  const V21: DeviceFormat = events ? VCAL10 : VCARD21;
+  const device = events ? generateEvents10(n).map((e) => e.text) : generateContacts21(n, 5).map((c) => c.text);
   const server: string[] = [];
   const slow = (): void => {
     server.length = 0;
@@ -41,9 +48,26 @@ export function benchTranslatorPath(n = 1000): Record<string, number> {
   };
   refresh();
   const refreshMs = cpuMsPer(n, refresh);
-  return { 'slow_sync_create.cpu_ms_per_contact': slowMs, 'refresh_item.cpu_ms_per_contact': refreshMs };
+  // Each call on its own (same inputs), to see which one dominates.
+  const devOut = server.map((x) => tr.toDevice(x, V21));
+  const each: Record<string, number> = {};
+  const calls: Array<[string, (i: number) => unknown]> = [
+    ['toServer', (i) => tr.toServer(device[i]!, V21)],
+    ['fieldDigests(device item)', (i) => tr.fieldDigests?.(device[i]!, V21)],
+    ['fingerprints', (i) => tr.fingerprints(server[i]!)],
+    ['mergeFromDevice(new)', (i) => tr.mergeFromDevice(undefined, server[i]!)],
+    ['hash', (i) => tr.hash(server[i]!)],
+    ['toDevice', (i) => tr.toDevice(server[i]!, V21)],
+    ['fieldDigests(sent item)', (i) => tr.fieldDigests?.(devOut[i]!, V21)],
+  ];
+  for (const [name, f] of calls) {
+    const all = (): void => { for (let i = 0; i < n; i++) f(i); };
+    all();
+    each[`  ${name}.cpu_ms_per_contact`] = cpuMsPer(n, all);
+  }
+  return { 'slow_sync_create.cpu_ms_per_contact': slowMs, 'refresh_item.cpu_ms_per_contact': refreshMs, ...each };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  console.log(benchTranslatorPath(Number(process.argv[2]) || 1000));
+  console.log(benchTranslatorPath(Number(process.argv[2]) || 1000, process.argv.includes('--events')));
 }

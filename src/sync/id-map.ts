@@ -1,5 +1,8 @@
 // The LUID <-> GUID map of one datastore of one device: the StateStore's entries, cached in
-// memory for the life of a DatastoreSync, every write going to the StateStore first.
+// memory for the life of a DatastoreSync, every write going to the StateStore first. Inside
+// `batched` (one client command, e.g. a Sync of 100 Adds) upserts are collected and written in
+// one state transaction at its end: one SQLite transaction or Redis round trip per item was the
+// largest cost of the sync layer in a slow sync.
 import type { DatastoreKey, MapEntry, StateStore } from '../state/state-store.js';
 import type { DatastoreSessionState } from './types.js';
 
@@ -12,6 +15,10 @@ export class IdMap {
   readonly #state: StateStore;
   readonly #key: DatastoreKey;
   #map?: IdMapIndex;
+  /** Upserts not yet written (only inside `batched`), by LUID, in the order they were made. */
+  readonly #pending = new Map<string, MapEntry>();
+  readonly #pendingLuidByGuid = new Map<string, string>();
+  #batchDepth = 0;
 
   constructor(state: StateStore, key: DatastoreKey) {
     this.#state = state;
@@ -31,9 +38,59 @@ export class IdMap {
     return this.#map?.byGuid.has(guid) ?? false;
   }
 
+  /**
+   * Run `fn` with upserts held back and written in one `putMapEntries` when it ends, also when it
+   * throws (its DAV writes happened; their map entries must not be lost). Nested calls share the
+   * outer batch.
+   */
+  async batched<T>(fn: () => Promise<T>): Promise<T> {
+    this.#batchDepth++;
+    let result: T;
+    try {
+      result = await fn();
+    } catch (err) {
+      if (--this.#batchDepth === 0) await this.flush().catch(() => undefined); // the first error is the one to report
+      throw err;
+    }
+    if (--this.#batchDepth === 0) await this.flush();
+    return result;
+  }
+
+  /** Write the held-back upserts (no-op when there are none). */
+  async flush(): Promise<void> {
+    if (this.#pending.size === 0) return;
+    const entries = [...this.#pending.values()];
+    this.#pending.clear();
+    this.#pendingLuidByGuid.clear();
+    await this.#state.putMapEntries(this.#key, entries);
+  }
+
+  #dropPending(luid: string): void {
+    const p = this.#pending.get(luid);
+    if (!p) return;
+    this.#pending.delete(luid);
+    if (this.#pendingLuidByGuid.get(p.guid) === luid) this.#pendingLuidByGuid.delete(p.guid);
+  }
+
+  async #write(entries: readonly MapEntry[]): Promise<void> {
+    if (this.#batchDepth === 0) {
+      await this.#state.putMapEntries(this.#key, entries);
+      return;
+    }
+    for (const e of entries) {
+      // Same result as writing them one by one: a later entry for the same GUID under another
+      // LUID replaces the earlier one, and re-inserting keeps the order of the last writes.
+      const sameGuid = this.#pendingLuidByGuid.get(e.guid);
+      if (sameGuid !== undefined && sameGuid !== e.luid) this.#pending.delete(sameGuid);
+      this.#dropPending(e.luid);
+      this.#pending.set(e.luid, e);
+      this.#pendingLuidByGuid.set(e.guid, e.luid);
+    }
+  }
+
   async put(entry: MapEntry): Promise<void> {
     const map = await this.load();
-    await this.#state.putMapEntries(this.#key, [entry]);
+    await this.#write([entry]);
     const old = map.byGuid.get(entry.guid);
     if (old && old.luid !== entry.luid) map.byLuid.delete(old.luid);
     const prev = map.byLuid.get(entry.luid);
@@ -45,7 +102,7 @@ export class IdMap {
   /** Updates of entries already mapped under the same LUID and GUID, all in one state write. */
   async updateInPlace(entries: MapEntry[]): Promise<void> {
     const map = await this.load();
-    await this.#state.putMapEntries(this.#key, entries);
+    await this.#write(entries);
     for (const e of entries) {
       map.byGuid.set(e.guid, e);
       map.byLuid.set(e.luid, e);
@@ -54,6 +111,7 @@ export class IdMap {
 
   async delete(luid: string): Promise<void> {
     const map = await this.load();
+    this.#dropPending(luid);
     await this.#state.deleteMapEntries(this.#key, [luid]);
     const e = map.byLuid.get(luid);
     if (e) map.byGuid.delete(e.guid);
@@ -64,6 +122,8 @@ export class IdMap {
   async reset(): Promise<void> {
     const map = await this.load();
     const luids = [...map.byLuid.keys()];
+    this.#pending.clear();
+    this.#pendingLuidByGuid.clear();
     if (luids.length) await this.#state.deleteMapEntries(this.#key, luids);
     this.#map = { byLuid: new Map(), byGuid: new Map() };
   }

@@ -1,6 +1,6 @@
 // Item translators: the sync engine's view of the converters, one per item kind.
 // Contacts: device vCard 2.1/3.0 <-> server vCard 3.0, property-level merge, fingerprints, hashes.
-import { createHash, hash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { contactFingerprint, convertContact, parseContact, serializeContact, type Contact } from '../convert/contacts.js';
 import { filterForDevice, mergeFromDevice as mergeContacts, type FieldFilter } from '../convert/filters/index.js';
 import { parseVersit, serializeProperty, serializeVersit, type VersitComponent, type VersitProperty } from '../convert/versit/index.js';
@@ -18,7 +18,8 @@ function singleCard(data: string): VersitComponent {
 }
 
 function propKey(p: VersitProperty): string {
-  return serializeProperty({ ...p, group: undefined } as VersitProperty, '3.0');
+  // The group (`item1.`) is not content; without one the property is serialised as it is.
+  return serializeProperty(p.group ? ({ ...p, group: undefined } as VersitProperty) : p, '3.0');
 }
 
 /** Fields that identify or stamp the item rather than hold what the user edits. */
@@ -127,6 +128,6 @@ export const contactsTranslator: ItemTranslator = {
   hash(serverData: string): string {
     const card = singleCard(serverData);
     const lines = card.properties.filter((p) => !VOLATILE.has(p.name)).map(propKey).sort();
-    return createHash('sha1').update(lines.join('\n')).digest('base64');
+    return hash('sha1', lines.join('\n'), 'base64');
   },
 };

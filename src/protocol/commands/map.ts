@@ -14,7 +14,9 @@ export async function onMap(ctx: MessageContext, cmd: MapCmd): Promise<void> {
   }
   const sync = syncFor(ctx, ds);
   let unknown = 0;
-  for (const mi of cmd.mapItems) if (!(await sync.applyMap(ds, mi.target.locURI, mi.source.locURI))) unknown++;
+  await sync.batchMapWrites(async () => {
+    for (const mi of cmd.mapItems) if (!(await sync.applyMap(ds, mi.target.locURI, mi.source.locURI))) unknown++;
+  });
   if (unknown) log.warn({ ds: ds.name, unknown }, 'Map named items the server did not send in this session');
   if (!cmd.noResp) reply.status({ ...ref, data: String(Status.OK) });
 }

@@ -56,6 +56,13 @@ export async function onSync(ctx: MessageContext, cmd: SyncCmd): Promise<void> {
       flat.push(...inner.commands);
     } else flat.push(inner);
   }
+  // One state write for the map entries of all items of this Sync (see IdMap.batched).
+  await sync.batchMapWrites(() => applyCommands(ctx, ds, sync, flat));
+}
+
+/** The Sync's item commands, in order; whole Adds/Replaces of distinct items a few at a time. */
+async function applyCommands(ctx: MessageContext, ds: DatastoreSessionState, sync: DatastoreSync, flat: Command[]): Promise<void> {
+  const { msg, reply, session, log } = ctx;
   if (ds.mode !== 'refresh-from-client') {
     const luids = flat.flatMap((c) => (c.kind === 'Add' || c.kind === 'Replace' ? c.items.map((i) => i.source?.locURI ?? i.target?.locURI ?? '') : []));
     await sync.prefetch(luids.filter(Boolean));
@@ -118,11 +125,11 @@ export async function onSync(ctx: MessageContext, cmd: SyncCmd): Promise<void> {
 export async function finishRefreshFromClient(ctx: MessageContext, ds: DatastoreSessionState, sync: DatastoreSync): Promise<void> {
   const dsMap = datastoreMapping(ctx, ds.name)!;
   const { deps } = ctx;
-  const refusal = await runRefreshFromClient(ds, sync, dsMap.refreshGuard, {
+  const refusal = await sync.batchMapWrites(() => runRefreshFromClient(ds, sync, dsMap.refreshGuard, {
     log: ctx.log,
     ...(deps.backup ? { backup: (items) => deps.backup!(ctx.session.account!, ds.name, dsMap.collection, items) } : {}),
     onItemFailed: (luid, error) => { itemFailed(ctx, ds, luid, error); },
-  });
+  }));
   if (!refusal) return;
   refreshRefused(ctx, ds.name, refusal);
   const st = ctx.syncStatuses.get(ds.name);

@@ -1,7 +1,7 @@
 // The item-path multistatus parser and body writer (src/datastores/multistatus.ts): the shape
 // dav-store.ts reads (as tsdav gave it), entities, empty answers and failed propstats.
 import assert from 'node:assert/strict';
-import { compactToXml, decodeEntities, parseMultistatus, responseSpans } from '../../../src/datastores/multistatus.js';
+import { compactToXml, decodeEntities, parseMultistatus, parseResponseXml, responseSpans, scanResponse } from '../../../src/datastores/multistatus.js';
 
 const outer = { status: 207, statusText: 'Multi-Status' };
 
@@ -64,5 +64,38 @@ describe('multistatus parsing (fast-xml-parser) for the item path', function () 
       compactToXml({ 'd:sync-collection': { _attributes: { 'xmlns:d': 'DAV:' }, 'd:sync-token': { _text: 'a&b' }, 'd:prop': { 'd:getetag': {} }, 'd:href': ['/x', '/y<'] } }),
       '<?xml version="1.0" encoding="utf-8"?><d:sync-collection xmlns:d="DAV:"><d:sync-token>a&amp;b</d:sync-token><d:prop><d:getetag/></d:prop><d:href>/x</d:href><d:href>/y&lt;</d:href></d:sync-collection>',
     );
+  });
+  it('the scan of a plain response gives exactly what fast-xml-parser gives (listing, multiget, 404s, repeated and empty elements)', function () {
+    const spans = [
+      '<response><href>/c/1.vcf</href><propstat><prop><getetag>"e1"</getetag><getcontenttype>text/vcard; charset=utf-8</getcontenttype></prop><status>HTTP/1.1 200 OK</status></propstat></response>',
+      '<D:response>\n  <D:href>/alice/contacts/a%40b.vcf</D:href>\n  <D:propstat><D:prop><D:getetag>"e1"</D:getetag><C:address-data>BEGIN:VCARD&#13;\nFN:A &amp; B &#x3C;x&#62; &quot;q&quot;\nEND:VCARD&#13;\n</C:address-data><D:resourcetype/><D:displayname></D:displayname></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>\n  <D:propstat><D:prop><D:getctag/></D:prop><D:status>HTTP/1.1 404 Not Found</D:status></D:propstat></D:response>',
+      '<d:response><d:href>/c/gone.vcf</d:href><d:status>HTTP/1.1 404 Not Found</d:status></d:response>',
+      '<response><href>/c/2.ics</href><href>/c/2b.ics</href><propstat><prop><resourcetype><collection/><C:calendar/></resourcetype><current-user-privilege-set><privilege><read/></privilege><privilege><write/></privilege></current-user-privilege-set></prop><status>HTTP/1.1 200 OK</status></propstat></response>',
+      // Radicale's listing: a space before `/>`, a 404 propstat of empty elements.
+      '<response><href>/alice/contacts/</href><propstat><prop><getetag>"67"</getetag><resourcetype><CR:addressbook /><collection /></resourcetype><CS:getctag>"67"</CS:getctag><sync-token>http://radicale.org/ns/sync/a1</sync-token></prop><status>HTTP/1.1 200 OK</status></propstat></response>',
+      '<response ><href>/alice/contacts/b.vcf</href ><propstat><prop><getetag>"ff"</getetag><resourcetype /></prop><status>HTTP/1.1 200 OK</status></propstat><propstat><prop><CS:getctag /><sync-token /></prop><status>HTTP/1.1 404 Not Found</status></propstat></response>',
+      '<D:response xmlns:D="DAV:"><D:href>/c/3.vcf</D:href><D:propstat><D:prop><D:getetag>W/"3" &gt; 2</D:getetag></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>',
+    ];
+    for (const span of spans) {
+      const scanned = scanResponse(span);
+      assert.ok(scanned, `scanned: ${span.slice(0, 40)}`);
+      assert.deepEqual(scanned, parseResponseXml(span), span.slice(0, 60));
+    }
+  });
+
+  it('a response the scan does not read (attributes, mixed content, unbalanced, a processing instruction) goes to the parser, same result', function () {
+    const spans = [
+      '<response><href>/c/1.vcf</href><propstat><prop><getetag xml:lang="en">"e1"</getetag></prop><status>HTTP/1.1 200 OK</status></propstat></response>',
+      '<response><href>/c/1.vcf</href><propstat><prop><x>text<y/>more</x></prop><status>HTTP/1.1 200 OK</status></propstat></response>',
+      '<response><href>/c/1.vcf</href><propstat></response>',
+      '<response><?pi x?><href>/c/1.vcf</href></response>',
+      '<response><href>/c/1.vcf</href /></response>',
+    ];
+    for (const span of spans) assert.equal(scanResponse(span), undefined, span);
+    const body = `<multistatus xmlns="DAV:">${spans[0]}${spans[1]}</multistatus>`;
+    const res = parseMultistatus(body, outer)!;
+    assert.equal(res.length, 2);
+    assert.deepEqual(res[0]!.props?.getetag, { _text: '"e1"', _attributes: { lang: 'en' } });
+    assert.equal(res[1]!.href, '/c/1.vcf');
   });
 });
