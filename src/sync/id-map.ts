@@ -11,6 +11,9 @@ export interface IdMapIndex {
   byGuid: Map<string, MapEntry>;
 }
 
+/** Held-back upserts written at once when this many are pending, before the command ends. */
+export const MAX_PENDING_ENTRIES = 64;
+
 export class IdMap {
   readonly #state: StateStore;
   readonly #key: DatastoreKey;
@@ -86,6 +89,10 @@ export class IdMap {
       this.#pending.set(e.luid, e);
       this.#pendingLuidByGuid.set(e.guid, e.luid);
     }
+    // Bounded: if the process dies inside a command, the items already on the server whose
+    // entries were still held back come again from the phone as new Adds (duplicates). A bound
+    // keeps that window to a few dozen items and most of the saving (one write per 64, not per 1).
+    if (this.#pending.size >= MAX_PENDING_ENTRIES) await this.flush();
   }
 
   async put(entry: MapEntry): Promise<void> {

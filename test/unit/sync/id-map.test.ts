@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DatastoreKey, MapEntry } from '../../../src/state/state-store.js';
 import { SqliteStateStore } from '../../../src/state/sqlite-store.js';
-import { IdMap } from '../../../src/sync/id-map.js';
+import { IdMap, MAX_PENDING_ENTRIES } from '../../../src/sync/id-map.js';
 
 /** The real SQLite store, counting the map writes that reach it. */
 class CountingStore extends SqliteStateStore {
@@ -98,5 +98,16 @@ describe('sync/id-map: batched writes', function () {
       await map.reset();
     });
     assert.deepEqual(await state.getMap(key), []);
+  });
+
+  it(`holds back at most ${MAX_PENDING_ENTRIES} entries: a crash inside a long command leaves few items unmapped`, async function () {
+    const map = new IdMap(state, key);
+    const n = MAX_PENDING_ENTRIES * 2 + 5;
+    await map.batched(async () => {
+      for (let i = 0; i < n; i++) await map.put(entry(`L${i}`, `/c/${i}.vcf`));
+      assert.deepEqual(state.puts, [MAX_PENDING_ENTRIES, MAX_PENDING_ENTRIES], 'written in bounded groups while the command runs');
+    });
+    assert.deepEqual(state.puts, [MAX_PENDING_ENTRIES, MAX_PENDING_ENTRIES, 5]);
+    assert.equal((await state.getMap(key)).length, n);
   });
 });
