@@ -26,6 +26,9 @@ const LOCK_TTL_SECONDS = 10;
 const LOCK_RENEW_MS = 3000;
 /** How long a message waits for another message of the same device (e.g. a crashed holder). */
 const LOCK_WAIT_MS = 15_000;
+/** A session read by `knowsSession` serves the `run` of the same request if it comes this soon. */
+const PEEK_REUSE_MS = 2_000;
+const PEEK_MAX_ENTRIES = 1_000;
 
 export interface RunnerSettings extends AuthGateSettings {
   sessionTtlSeconds: number;
@@ -87,6 +90,8 @@ export class SessionRunner {
   readonly #process: (b: BoundMessage) => Promise<ProcessedMessage>;
   readonly #gate: AuthGate;
   readonly #resends: ResendCache;
+  /** Sessions read by `knowsSession`, by token, for the `run` of the same request (one read less). */
+  readonly #peeked = new Map<string, { at: number; stored: StoredSession | undefined }>();
 
   constructor(deps: RunnerDeps, process: (b: BoundMessage) => Promise<ProcessedMessage>) {
     this.#d = deps;
@@ -98,7 +103,24 @@ export class SessionRunner {
   /** True when `sid` names a live session (the HTTP layer allows such messages a larger body). */
   async knowsSession(sid: string | undefined): Promise<boolean> {
     if (!sid || sid.length > 64) return false;
-    return (await this.#d.state.getSession<StoredSession>(sid))?.authenticated === true;
+    const stored = await this.#d.state.getSession<StoredSession>(sid);
+    // Requests that never reach run() (undecodable) leave entries behind: bounded, cleared when full.
+    if (this.#peeked.size >= PEEK_MAX_ENTRIES) this.#peeked.clear();
+    this.#peeked.set(sid, { at: performance.now(), stored });
+    return stored?.authenticated === true;
+  }
+
+  /**
+   * The session `sid` names, for binding (who may continue it). Read again under the lock before
+   * use, so the read of `knowsSession` moments ago serves as well as a new one.
+   */
+  async #named(sid: string): Promise<StoredSession | undefined> {
+    const peeked = this.#peeked.get(sid);
+    if (peeked) {
+      this.#peeked.delete(sid);
+      if (performance.now() - peeked.at < PEEK_REUSE_MS) return peeked.stored;
+    }
+    return await this.#d.state.getSession<StoredSession>(sid);
   }
 
   /**
@@ -127,7 +149,7 @@ export class SessionRunner {
       // ---- binding: the session named by the token, or credentials in this very message
       let session: SessionState | undefined;
       let authenticated: BoundMessage['authenticated'];
-      const named = o.sid && o.sid.length <= 64 ? await this.#d.state.getSession<StoredSession>(o.sid) : undefined;
+      const named = o.sid && o.sid.length <= 64 ? await this.#named(o.sid) : undefined;
       if (named) {
         if (!named.authenticated || named.deviceId !== deviceId || named.sessionId !== hdr.sessionId || !named.account) {
           log.warn({ sid: 'mismatch' }, 'session token used by another device or session: refused, nothing executed');

@@ -78,4 +78,28 @@ describe('protocol/session-runner: state store calls per message', function () {
     assert.deepEqual(calls, ['getSession', 'lockAndLoad', 'releaseLock']);
     assert.equal(await store.acquireLock({ account: 'alice', deviceId: 'IMEI:1' }, 'other', 30), true, 'the lock was released');
   });
+
+  it('the session read by knowsSession (the HTTP layer asks first) serves the run of that request', async function () {
+    const { sessionKey } = await runner.run(message('1', true), { encoding: 'xml' }, { requestHash: 'h1' });
+    calls.length = 0;
+    assert.equal(await runner.knowsSession(sessionKey), true);
+    const second = await runner.run(message('2', false), { encoding: 'xml' }, { sid: sessionKey, requestHash: 'h2' });
+    assert.equal(second.resent, false);
+    assert.deepEqual(calls, ['getSession', 'lockAndLoad', 'saveMessage']);
+    calls.length = 0;
+    // Without a knowsSession just before it, run reads the session itself.
+    await runner.run(message('3', false), { encoding: 'xml' }, { sid: sessionKey, requestHash: 'h3' });
+    assert.deepEqual(calls, ['getSession', 'lockAndLoad', 'saveMessage']);
+  });
+
+  it('a token for another device is refused whether or not knowsSession read it first', async function () {
+    const { sessionKey } = await runner.run(message('1', true), { encoding: 'xml' }, { requestHash: 'h1' });
+    const other = message('2', false);
+    other.header.source = { locURI: 'IMEI:2' };
+    await runner.knowsSession(sessionKey);
+    const refused = await runner.run(other, { encoding: 'xml' }, { sid: sessionKey, requestHash: 'x' });
+    assert.equal(refused.sessionKey, '');
+    const again = await runner.run(other, { encoding: 'xml' }, { sid: sessionKey, requestHash: 'y' });
+    assert.equal(again.sessionKey, '');
+  });
 });
