@@ -87,9 +87,9 @@ describe('http: admission control', function () {
 
   it('settings: MAX_CONCURRENT_MESSAGES, MAX_QUEUED_MESSAGES and DAV_MAX_CONNECTIONS, with defaults', function () {
     const d = loadSettings({});
-    assert.deepEqual([d.maxConcurrentMessages, d.maxQueuedMessages, d.davMaxConnections], [32, 1000, 16]);
-    const e = loadSettings({ MAX_CONCURRENT_MESSAGES: '0', MAX_QUEUED_MESSAGES: '5', DAV_MAX_CONNECTIONS: '4' });
-    assert.deepEqual([e.maxConcurrentMessages, e.maxQueuedMessages, e.davMaxConnections], [0, 5, 4]);
+    assert.deepEqual([d.maxConcurrentMessages, d.maxQueuedMessages, d.davMaxConnections], [0, 1000, 16]);
+    const e = loadSettings({ MAX_CONCURRENT_MESSAGES: '8', MAX_QUEUED_MESSAGES: '5', DAV_MAX_CONNECTIONS: '4' });
+    assert.deepEqual([e.maxConcurrentMessages, e.maxQueuedMessages, e.davMaxConnections], [8, 5, 4]);
     assert.throws(() => loadSettings({ DAV_MAX_CONNECTIONS: '0' }), /DAV_MAX_CONNECTIONS/);
   });
 });
