@@ -36,6 +36,9 @@ const settingsSchema = z.object({
   authFailuresPerAddress: z.coerce.number().int().positive(),
   authFailuresPerAccount: z.coerce.number().int().positive(),
   authFailureWindowSeconds: z.coerce.number().int().positive(),
+  maxConcurrentMessages: z.coerce.number().int().min(0),
+  maxQueuedMessages: z.coerce.number().int().min(0),
+  davMaxConnections: z.coerce.number().int().min(1).max(1024),
   deviceTimezone: z.string().refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } }, 'not an IANA time zone'),
 });
 
@@ -50,6 +53,7 @@ const ENV_NAMES: Record<keyof Settings, string> = {
   tlsCertFile: 'TLS_CERT_FILE', tlsKeyFile: 'TLS_KEY_FILE', tlsPort: 'TLS_PORT', tlsProfile: 'TLS_PROFILE',
   challengeTtlSeconds: 'CHALLENGE_TTL_SECONDS', preAuthMaxBodyBytes: 'PRE_AUTH_MAX_BODY_BYTES',
   authFailuresPerAddress: 'AUTH_FAILURES_PER_ADDRESS', authFailuresPerAccount: 'AUTH_FAILURES_PER_ACCOUNT', authFailureWindowSeconds: 'AUTH_FAILURE_WINDOW_SECONDS',
+  maxConcurrentMessages: 'MAX_CONCURRENT_MESSAGES', maxQueuedMessages: 'MAX_QUEUED_MESSAGES', davMaxConnections: 'DAV_MAX_CONNECTIONS',
 };
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Settings> = {}): Settings {

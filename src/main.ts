@@ -12,6 +12,8 @@ import { loadProviderProfiles, validateAccountProviders } from './accounts/provi
 import type { AccountMapping } from './accounts/mappings.js';
 import type { TokenStore } from './datastores/oauth2.js';
 import { createApp } from './http/app.js';
+import { Admission } from './http/admission.js';
+import { setDavMaxConnections } from './datastores/http-transport.js';
 import { createOpsApp } from './http/ops-routes.js';
 import { closeGracefully, createHttpServer, createHttpsServer, listenOn } from './http/listen.js';
 import { MappingProblems } from './accounts/mapping-problems.js';
@@ -89,6 +91,7 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
   validateAccountProviders(accounts.list(), providerProfiles);
   const tokenStore = tokenStoreOn(state, secrets);
   const benchOnRequest = opts.dav?.onRequest;
+  setDavMaxConnections(settings.davMaxConnections);
   const stores = new AccountStores({ profiles: providerProfiles, userAgent, tokenStore, dav: { timeoutMs: settings.davTimeoutSeconds * 1000, ...opts.dav }, onDavRequest: (provider, e) => {
     recordDav(provider, e);
     benchOnRequest?.(e);
@@ -153,9 +156,13 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
   }) : undefined;
   const separateAdmin = adminSettings.port !== undefined;
   const decodePool = new DecodePool();
+  const admission = new Admission({
+    maxRunning: settings.maxConcurrentMessages, maxQueued: settings.maxQueuedMessages,
+    onWait: (s) => metrics.admissionWait.observe(s), onQueued: (n) => metrics.admissionQueued.set(n),
+  });
   const app = createApp({
     engine, state, log, decodePool, syncmlPath: settings.syncmlPath, maxBodyBytes: settings.maxBodyBytes, preAuthMaxBodyBytes: settings.preAuthMaxBodyBytes, version: VERSION,
-    metrics, serveMetrics: !separateAdmin, readiness, ...(admin && !separateAdmin ? { admin } : {}),
+    metrics, serveMetrics: !separateAdmin, readiness, ...(admin && !separateAdmin ? { admin } : {}), admission,
   });
   const server = createHttpServer(app);
   const servers: Server[] = [server];

@@ -5,6 +5,13 @@
 // dropped when the origin changes). Timeouts cover headers and body and fail as TimeoutError.
 import http from 'node:http';
 import https from 'node:https';
+import { LaneLimiter } from './limit.js';
+
+/** Connections per DAV server (origin) and process by default; Radicale serves 8 at once, most servers 16 or more. */
+export const DEFAULT_DAV_MAX_CONNECTIONS = 16;
+
+/** Item writes: they come by the hundred in a slow sync and must not hold up logins and listings. */
+const BULK_METHODS = new Set(['PUT', 'DELETE', 'POST', 'PATCH', 'PROPPATCH', 'MKCOL', 'MOVE', 'COPY']);
 
 /** Response headers, read like the Fetch API's `Headers.get` (case-insensitive, null when absent). */
 export interface ReplyHeaders {
@@ -26,6 +33,8 @@ export interface TransportRequest {
   timeoutMs: number;
   /** Follow 3xx answers with a Location (default true). */
   followRedirects?: boolean;
+  /** Which lane of the per-server bound it waits in (default: by method, writes are `bulk`). */
+  lane?: 'priority' | 'bulk';
 }
 
 const MAX_REDIRECTS = 5;
@@ -54,12 +63,26 @@ function timeoutError(ms: number): Error {
 export class HttpTransport {
   readonly #http: http.Agent;
   readonly #https: https.Agent;
+  readonly #maxConnections: number;
+  readonly #limiters = new Map<string, LaneLimiter>();
 
-  constructor(maxSockets: number) {
-    // maxSockets bounds the connections per origin; the DavClient's semaphore already bounds
-    // requests in flight, so this only keeps idle sockets from piling up.
+  /**
+   * `maxConnections`: requests in flight per origin, over all DAV clients of the process. A
+   * quarter of them (at least one) is kept for `priority` requests (LaneLimiter, limit.ts).
+   */
+  constructor(maxConnections: number) {
+    if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new RangeError(`maxConnections ${maxConnections}`);
+    this.#maxConnections = maxConnections;
+    // The limiter decides who goes next; the agents never queue (same bound) and keep idle sockets.
+    const maxSockets = maxConnections;
     this.#http = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: 'lifo' });
     this.#https = new https.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: 'lifo' });
+  }
+
+  /** Requests in flight and waiting for `origin` (tests, diagnostics). */
+  load(origin: string): { inFlight: number; waiting: number } {
+    const l = this.#limiters.get(origin);
+    return { inFlight: l?.inFlight ?? 0, waiting: l?.waiting ?? 0 };
   }
 
   async request(req: TransportRequest): Promise<TransportReply> {
@@ -67,7 +90,8 @@ export class HttpTransport {
     let { method, url, body } = req;
     const headers = { ...req.headers };
     for (let hop = 0; ; hop++) {
-      const reply = await this.#once(method, url, headers, body, deadline, req.timeoutMs);
+      const lane = req.lane ?? (BULK_METHODS.has(method.toUpperCase()) ? 'bulk' : 'priority');
+      const reply = await this.#limiter(url).run(lane, () => this.#once(method, url, headers, body, deadline, req.timeoutMs));
       const location = reply.headers.get('location');
       if (req.followRedirects === false || ![301, 302, 303, 307, 308].includes(reply.status) || !location || hop >= MAX_REDIRECTS) return reply;
       const next = new URL(location, url);
@@ -79,6 +103,16 @@ export class HttpTransport {
       }
       url = next.toString();
     }
+  }
+
+  #limiter(url: string): LaneLimiter {
+    const origin = new URL(url).origin;
+    let l = this.#limiters.get(origin);
+    if (!l) {
+      l = new LaneLimiter(this.#maxConnections, this.#maxConnections > 1 ? Math.max(1, Math.floor(this.#maxConnections / 4)) : 0);
+      this.#limiters.set(origin, l);
+    }
+    return l;
   }
 
   #once(method: string, url: string, headers: Record<string, string>, body: string | undefined, deadline: number, timeoutMs: number): Promise<TransportReply> {
@@ -122,11 +156,19 @@ export class HttpTransport {
 }
 
 let shared: HttpTransport | undefined;
+let sharedMaxConnections = DEFAULT_DAV_MAX_CONNECTIONS;
 
 /** One transport (one keep-alive pool) for the whole process, like fetch's global agent. */
 export function sharedTransport(): HttpTransport {
-  shared ??= new HttpTransport(64);
+  shared ??= new HttpTransport(sharedMaxConnections);
   return shared;
+}
+
+/** DAV_MAX_CONNECTIONS: set at start-up, before the first DAV request (a later call starts a new pool). */
+export function setDavMaxConnections(n: number): void {
+  if (n === sharedMaxConnections && shared) return;
+  sharedMaxConnections = n;
+  shared = undefined;
 }
 
 /** Header pairs of a transport reply, for a Fetch `Response`. */

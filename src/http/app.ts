@@ -10,6 +10,7 @@ import type { GatewayMetrics, ReadinessChecker } from '../metrics/index.js';
 import type { ProtocolEngine } from '../protocol/engine.js';
 import type { StateStore } from '../state/state-store.js';
 import { accessLog } from './access-log.js';
+import type { Admission } from './admission.js';
 import { mountMetrics, mountReadiness } from './ops-routes.js';
 
 export interface AppOptions {
@@ -30,6 +31,10 @@ export interface AppOptions {
   readiness?: ReadinessChecker;
   /** Mounted at /admin (admin page), when enabled and not on a separate admin port. */
   admin?: express.Router;
+  /** Bounds the SyncML messages processed at once (admission.ts); a full queue answers 503. */
+  admission?: Admission;
+  /** Retry-After of that 503, in seconds (default 5). */
+  retryAfterSeconds?: number;
 }
 
 export function createApp(o: AppOptions): express.Express {
@@ -66,6 +71,23 @@ export function createApp(o: AppOptions): express.Express {
       res.status(415).type('text/plain').send(`unsupported content type; use ${CONTENT_TYPES.xml} or ${CONTENT_TYPES.wbxml}\n`);
       return;
     }
+    const turn = o.admission?.enter();
+    if (o.admission && !turn) {
+      o.log.warn({ running: o.admission.running, queued: o.admission.queued }, 'request refused: too many messages waiting (503)');
+      res.status(503).set('Retry-After', String(o.retryAfterSeconds ?? 5)).type('text/plain').send('busy; retry later\n');
+      return;
+    }
+    const release = await turn;
+    try {
+      // A phone that gave up while its message waited is not answered.
+      if (req.socket.destroyed) return;
+      await handleSyncml(req, res, encoding);
+    } finally {
+      release?.();
+    }
+  });
+
+  async function handleSyncml(req: Request, res: Response, encoding: 'xml' | 'wbxml'): Promise<void> {
     const body = Buffer.isBuffer(req.body) ? new Uint8Array(req.body) : new Uint8Array();
     const sid = typeof req.query['sid'] === 'string' ? req.query['sid'] : undefined;
     const preAuthMax = o.preAuthMaxBodyBytes ?? Infinity;
@@ -114,7 +136,7 @@ export function createApp(o: AppOptions): express.Express {
       o.log.error({ err: describeError(err), stack: err instanceof Error ? err.stack : undefined }, 'internal error');
       res.status(500).type('text/plain').send('internal error\n');
     }
-  });
+  }
 
   // Body too large and other express-level errors.
   app.use((err: unknown, _req: Request, res: Response, _next: express.NextFunction) => {

@@ -22,6 +22,9 @@ export interface GatewayMetrics {
   davRequests: Counter<'provider' | 'method' | 'status'>;
   davDuration: Histogram<'provider' | 'method'>;
   stateStoreDuration: Histogram<'operation'>;
+  /** Admission control (http/admission.ts): how long messages waited for a turn, how many wait. */
+  admissionWait: Histogram;
+  admissionQueued: Gauge;
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -69,6 +72,11 @@ export function createMetrics(registry: Registry): GatewayMetrics {
       name: 'syncml_state_store_duration_seconds', help: 'Latency of state store operations', labelNames: ['operation'], registers,
       buckets: LATENCY_BUCKETS,
     }),
+    admissionWait: new Histogram({
+      name: 'syncml_admission_wait_seconds', help: 'How long SyncML messages waited for a turn (MAX_CONCURRENT_MESSAGES)', registers,
+      buckets: LATENCY_BUCKETS,
+    }),
+    admissionQueued: new Gauge({ name: 'syncml_admission_queued', help: 'SyncML messages waiting for a turn', registers }),
   };
 }
 

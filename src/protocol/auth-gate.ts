@@ -147,16 +147,19 @@ export class AuthGate {
 
   /** Nonces an MD5 digest may use: the one handed out at the last 212 and a recent challenge's. */
   async #nonces(account: string, deviceId: string): Promise<string[]> {
-    const rec = await this.#d.state.getDevice({ account, deviceId });
-    const chal = await this.#d.state.getSession<string>(challengeKey(account, deviceId));
+    const [rec, chal] = await Promise.all([this.#d.state.getDevice({ account, deviceId }), this.#d.state.getSession<string>(challengeKey(account, deviceId))]);
     return [rec?.nextNonce, chal].filter((n): n is string => !!n);
   }
 
   async #rateLimited(mapping: AccountMapping | undefined, addr: string | undefined): Promise<boolean> {
     const s = this.#d.settings;
     const window = s.authFailureWindowSeconds ?? 300;
-    if (addr && (await this.#d.state.incrementCounter(`authfail:addr:${addr}`, window, 0)) >= (s.authFailuresPerAddress ?? 20)) return true;
-    return !!mapping && (await this.#d.state.incrementCounter(`authfail:acct:${mapping.account}`, window, 0)) >= (s.authFailuresPerAccount ?? 50);
+    // Both counters in one round trip (read only: by = 0 creates nothing).
+    const [byAddr, byAccount] = await Promise.all([
+      addr ? this.#d.state.incrementCounter(`authfail:addr:${addr}`, window, 0) : 0,
+      mapping ? this.#d.state.incrementCounter(`authfail:acct:${mapping.account}`, window, 0) : 0,
+    ]);
+    return (!!addr && byAddr >= (s.authFailuresPerAddress ?? 20)) || (!!mapping && byAccount >= (s.authFailuresPerAccount ?? 50));
   }
 
   async #countFailure(mapping: AccountMapping | undefined, addr: string | undefined): Promise<void> {

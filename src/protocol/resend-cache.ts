@@ -1,6 +1,7 @@
 // Resends: the encoded reply of every message is cached (key: message id + hash of the request
-// bytes), so a phone that re-POSTs gets the same bytes and nothing is applied twice.
-import type { SyncHdr, SyncMLMessage, WireFormat } from '../codec/model.js';
+// bytes), so a phone that re-POSTs gets the same bytes and nothing is applied twice. The runner
+// writes the reply together with its session (StateStore.saveMessage).
+import type { SyncHdr, SyncMLMessage } from '../codec/model.js';
 import type { AccountRegistry } from '../accounts/mappings.js';
 import type { StateStore } from '../state/state-store.js';
 import { credType, decodeBasicCred } from './auth.js';
@@ -10,35 +11,36 @@ import { aliasKey } from './session-binding.js';
 export class ResendCache {
   readonly #state: StateStore;
   readonly #accounts: AccountRegistry;
-  readonly #ttlSeconds: number;
 
-  constructor(state: StateStore, accounts: AccountRegistry, ttlSeconds: number) {
+  constructor(state: StateStore, accounts: AccountRegistry) {
     this.#state = state;
     this.#accounts = accounts;
-    this.#ttlSeconds = ttlSeconds;
   }
 
   /** The reply already given to this very request in session `token`, if any. */
   async get(token: string, hdr: SyncHdr, requestHash: string | undefined): Promise<Uint8Array | undefined> {
-    if (!requestHash) return undefined;
-    return (await this.#state.getCachedReply(token, `${hdr.msgId}:${requestHash}`))?.body;
-  }
-
-  async put(token: string, hdr: SyncHdr, requestHash: string, body: Uint8Array, wire: WireFormat): Promise<void> {
-    await this.#state.putCachedReply(token, `${hdr.msgId}:${requestHash}`, { body, contentType: wire.encoding }, this.#ttlSeconds);
+    const id = replyId(hdr, requestHash);
+    return id === undefined ? undefined : (await this.#state.getCachedReply(token, id))?.body;
   }
 
   /**
    * An exact resend (same bytes, credentials included) of a message posted without a token: its
-   * session is found by the alias (account from the credentials, device id, SessionID).
+   * session is found by the alias (account from the credentials, device id, SessionID). Also
+   * returns the alias lookup (`user`, `token`), which the runner reuses once `user` authenticated.
    */
-  async resentWithoutToken(msg: SyncMLMessage, requestHash: string | undefined): Promise<{ body: Uint8Array; token: string } | undefined> {
+  async resentWithoutToken(msg: SyncMLMessage, requestHash: string | undefined): Promise<{ body?: Uint8Array; token?: string; user?: string }> {
     const hdr = msg.header;
-    if (!requestHash || !hdr.cred) return undefined;
+    if (!requestHash || !hdr.cred) return {};
     const user = credType(hdr.cred) === 'syncml:auth-basic' ? decodeBasicCred(hdr.cred)?.username : hdr.source.locName;
-    if (!user || user.length > LIMITS.userName || !this.#accounts.get(user)) return undefined;
+    if (!user || user.length > LIMITS.userName || !this.#accounts.get(user)) return {};
     const token = await this.#state.getSession<string>(aliasKey(user, hdr.source.locURI, hdr.sessionId));
-    const body = token ? await this.get(token, hdr, requestHash) : undefined;
-    return body && token ? { body, token } : undefined;
+    if (!token) return { user };
+    const body = await this.get(token, hdr, requestHash);
+    return body ? { body, token, user } : { token, user };
   }
+}
+
+/** The cache id of a reply: message id and the hash of the request bytes (no hash: not cached). */
+export function replyId(hdr: SyncHdr, requestHash: string | undefined): string | undefined {
+  return requestHash ? `${hdr.msgId}:${requestHash}` : undefined;
 }

@@ -11,13 +11,13 @@ import type { AccountMapping, AccountRegistry } from '../accounts/mappings.js';
 import { describeError, GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { SecretBox } from '../state/secret-box.js';
-import type { StateStore } from '../state/state-store.js';
+import type { LockedLoad, StateStore } from '../state/state-store.js';
 import { newNonce, type CredentialVerifier } from './auth.js';
 import { AuthGate, type AuthGateSettings } from './auth-gate.js';
 import { identifierViolation, logSafe } from './limits.js';
 import { notify, type AuthFailureReason, type SessionObserver } from './observer.js';
 import { refusalReply } from './reply.js';
-import { ResendCache } from './resend-cache.js';
+import { replyId, ResendCache } from './resend-cache.js';
 import { aliasKey, newSession, newSessionToken, openSession, sealSession, sessionLogId, type StoredSession } from './session-binding.js';
 import type { SessionState } from './session.js';
 import { Status, statusForError } from './status.js';
@@ -26,6 +26,9 @@ const LOCK_TTL_SECONDS = 10;
 const LOCK_RENEW_MS = 3000;
 /** How long a message waits for another message of the same device (e.g. a crashed holder). */
 const LOCK_WAIT_MS = 15_000;
+/** A session read by `knowsSession` serves the `run` of the same request if it comes this soon. */
+const PEEK_REUSE_MS = 2_000;
+const PEEK_MAX_ENTRIES = 1_000;
 
 export interface RunnerSettings extends AuthGateSettings {
   sessionTtlSeconds: number;
@@ -87,18 +90,37 @@ export class SessionRunner {
   readonly #process: (b: BoundMessage) => Promise<ProcessedMessage>;
   readonly #gate: AuthGate;
   readonly #resends: ResendCache;
+  /** Sessions read by `knowsSession`, by token, for the `run` of the same request (one read less). */
+  readonly #peeked = new Map<string, { at: number; stored: StoredSession | undefined }>();
 
   constructor(deps: RunnerDeps, process: (b: BoundMessage) => Promise<ProcessedMessage>) {
     this.#d = deps;
     this.#process = process;
     this.#gate = new AuthGate(deps);
-    this.#resends = new ResendCache(deps.state, deps.accounts, deps.settings.sessionTtlSeconds);
+    this.#resends = new ResendCache(deps.state, deps.accounts);
   }
 
   /** True when `sid` names a live session (the HTTP layer allows such messages a larger body). */
   async knowsSession(sid: string | undefined): Promise<boolean> {
     if (!sid || sid.length > 64) return false;
-    return (await this.#d.state.getSession<StoredSession>(sid))?.authenticated === true;
+    const stored = await this.#d.state.getSession<StoredSession>(sid);
+    // Requests that never reach run() (undecodable) leave entries behind: bounded, cleared when full.
+    if (this.#peeked.size >= PEEK_MAX_ENTRIES) this.#peeked.clear();
+    this.#peeked.set(sid, { at: performance.now(), stored });
+    return stored?.authenticated === true;
+  }
+
+  /**
+   * The session `sid` names, for binding (who may continue it). Read again under the lock before
+   * use, so the read of `knowsSession` moments ago serves as well as a new one.
+   */
+  async #named(sid: string): Promise<StoredSession | undefined> {
+    const peeked = this.#peeked.get(sid);
+    if (peeked) {
+      this.#peeked.delete(sid);
+      if (performance.now() - peeked.at < PEEK_REUSE_MS) return peeked.stored;
+    }
+    return await this.#d.state.getSession<StoredSession>(sid);
   }
 
   /**
@@ -127,7 +149,7 @@ export class SessionRunner {
       // ---- binding: the session named by the token, or credentials in this very message
       let session: SessionState | undefined;
       let authenticated: BoundMessage['authenticated'];
-      const named = o.sid && o.sid.length <= 64 ? await this.#d.state.getSession<StoredSession>(o.sid) : undefined;
+      const named = o.sid && o.sid.length <= 64 ? await this.#named(o.sid) : undefined;
       if (named) {
         if (!named.authenticated || named.deviceId !== deviceId || named.sessionId !== hdr.sessionId || !named.account) {
           log.warn({ sid: 'mismatch' }, 'session token used by another device or session: refused, nothing executed');
@@ -149,14 +171,15 @@ export class SessionRunner {
         // An exact resend (same bytes, credentials included) of a message already answered gets the
         // same reply again: nothing runs, and an MD5 digest whose nonce was used since still works.
         const resent = await this.#resends.resentWithoutToken(msg, o.requestHash);
-        if (resent) return { body: resent.body, sessionKey: resent.token, completed: false, resent: true };
+        if (resent.body && resent.token) return { body: resent.body, sessionKey: resent.token, completed: false, resent: true };
         const auth = await this.#gate.authenticate(msg, log, o.remoteAddress);
         if (!auth.ok) return await this.#refuse(msg, wire, log, auth.code, auth.reason, auth.mapping, o.remoteAddress, auth.user);
         mapping = auth.mapping;
         log = log.child({ account: mapping.account });
         // Continuing by device id + SessionID (phones that ignore RespURI), credentials checked again.
         const alias = aliasKey(mapping.account, deviceId, hdr.sessionId);
-        const aliasToken = await this.#d.state.getSession<string>(alias);
+        // The alias was read for the resend check already when that user is the one authenticated.
+        const aliasToken = resent.user === mapping.account ? resent.token : await this.#d.state.getSession<string>(alias);
         const prior = aliasToken ? await this.#d.state.getSession<StoredSession>(aliasToken) : undefined;
         if (prior && prior.account === mapping.account && prior.deviceId === deviceId && prior.sessionId === hdr.sessionId) {
           token = aliasToken!;
@@ -191,43 +214,51 @@ export class SessionRunner {
     authenticated: BoundMessage['authenticated'], o: RunOptions, isNew: boolean): Promise<RunResult> {
     const lockKey = { account: mapping.account, deviceId: session.deviceId };
     const owner = randomUUID();
-    if (!(await this.#lock(lockKey, owner))) throw new GatewayError('DEVICE_BUSY', 'another session of this device is running');
+    const cacheId = replyId(msg.header, o.requestHash);
+    // The lock, and under it the session and a reply to this very request, in one round trip.
+    const loaded = await this.#lock(lockKey, owner, { sessionKey: token, ...(cacheId ? { replyId: cacheId } : {}) });
+    if (!loaded) throw new GatewayError('DEVICE_BUSY', 'another session of this device is running');
     const renew = setInterval(() => {
       this.#d.state.acquireLock(lockKey, owner, LOCK_TTL_SECONDS).catch(() => undefined);
     }, LOCK_RENEW_MS);
+    let released = false;
     try {
-      const cached = await this.#resends.get(token, msg.header, o.requestHash);
-      if (cached) {
+      if (loaded.reply) {
         log.info('client re-sent a message: repeating the earlier reply, nothing applied again');
-        return { body: cached, sessionKey: token, completed: false, resent: true };
+        return { body: loaded.reply.body, sessionKey: token, completed: false, resent: true };
       }
       if (!isNew) {
-        // Read again under the lock: another message of this device may have changed it meanwhile.
-        const fresh = await this.#d.state.getSession<StoredSession>(token);
-        if (!fresh) throw new GatewayError('AUTH_FAILED', 'session expired');
-        session = { ...this.#openStored(fresh, mapping, token), ...(session.dav ? { dav: session.dav } : {}) };
+        // Read under the lock: another message of this device may have changed it since it was read to bind.
+        if (!loaded.session) throw new GatewayError('AUTH_FAILED', 'session expired');
+        session = { ...this.#openStored(loaded.session, mapping, token), ...(session.dav ? { dav: session.dav } : {}) };
       }
       const out = await this.#process({ msg, wire, session, mapping, log, ...(authenticated ? { authenticated } : {}) });
       const body = this.#d.encode(out.reply, wire);
-      const stored = sealSession(session, mapping, token, this.#d.secrets);
-      await this.#d.state.putSession(token, stored, out.ttlSeconds);
-      await this.#d.state.putSession(aliasKey(mapping.account, session.deviceId, session.sessionId), token, out.ttlSeconds);
-      if (o.requestHash) {
-        await this.#resends.put(token, msg.header, o.requestHash, body, wire);
-      }
+      // Session, alias, the reply for resends and the lock release: one round trip.
+      await this.#d.state.saveMessage({
+        sessionKey: token,
+        session: sealSession(session, mapping, token, this.#d.secrets),
+        aliasKey: aliasKey(mapping.account, session.deviceId, session.sessionId),
+        ttlSeconds: out.ttlSeconds,
+        ...(cacheId ? { reply: { msgId: cacheId, body, contentType: wire.encoding } } : {}),
+        release: { key: lockKey, owner },
+      });
+      released = true;
       return { body, reply: out.reply, sessionKey: token, completed: out.completed, resent: false };
     } finally {
       clearInterval(renew);
-      await this.#d.state.releaseLock(lockKey, owner).catch(() => undefined);
+      if (!released) await this.#d.state.releaseLock(lockKey, owner).catch(() => undefined);
     }
   }
 
-  async #lock(key: { account: string; deviceId: string }, owner: string): Promise<boolean> {
+  async #lock(key: { account: string; deviceId: string }, owner: string, load: { sessionKey: string; replyId?: string }):
+    Promise<Extract<LockedLoad<StoredSession>, { locked: true }> | undefined> {
     for (let waited = 0; waited <= LOCK_WAIT_MS; waited += 250) {
-      if (await this.#d.state.acquireLock(key, owner, LOCK_TTL_SECONDS)) return true;
+      const r = await this.#d.state.lockAndLoad<StoredSession>(key, owner, LOCK_TTL_SECONDS, load);
+      if (r.locked) return r;
       await new Promise((r) => setTimeout(r, 250));
     }
-    return false;
+    return undefined;
   }
 
   #openStored(stored: StoredSession, mapping: AccountMapping, token: string): SessionState {

@@ -1,102 +1,31 @@
 // StateStore on Redis (ioredis): standalone, Sentinel or Cluster. Key scheme in redis-keys.ts and
 // docs/state-keys.md; map writes and anchor commits run as one Lua script on one slot; a dead
 // Redis fails every call fast with GatewayError STATE_FAILED instead of hanging the phone.
-import { createHash } from 'node:crypto';
-import { Cluster, Redis } from 'ioredis';
-import type { RedisOptions } from 'ioredis';
+import { Cluster } from 'ioredis';
+import type { Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import { GatewayError } from '../errors.js';
 import { describeRedisConfig } from './redis-config.js';
 import type { RedisStoreConfig } from './redis-config.js';
 import { keys, SCHEMA_VERSION } from './redis-keys.js';
+import { checkExec, createRedisClient, message, parseSession, registrationId, replyWrites, toReply, withTimeout } from './redis-support.js';
+import { ACQUIRE, COMMIT, COUNT, LOCK_AND_LOAD, PUT_DEVICE, RELEASE, type LuaScript } from './redis-scripts.js';
 import { checkAnchors, checkMapEntries, checkTtl, compareDevices, decodeMapValue, encodeMapValue } from './store-support.js';
 import type {
+  CachedReply,
   DatastoreKey,
   DeviceKey,
   DeviceRecord,
+  LockedLoad,
   MapChanges,
   MapEntry,
+  MessageSave,
   SavedAnchors,
   StateStore,
 } from './state-store.js';
 
-interface LuaScript {
-  lua: string;
-  sha: string;
-}
-
-function script(lua: string): LuaScript {
-  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
-}
-
-/**
- * KEYS: map, guids, anchors, datastores.  ARGV: datastore, setAnchors ('1'|'0'), client, server,
- * nPut, nPut × (luid, guid, value), nDel, nDel × luid.  Puts first, then deletes, then anchors.
- * Upsert by LUID; a GUID already mapped to another LUID moves (the old LUID's entry goes).
- * All inputs are validated before the call, so the script cannot fail half-way on bad data
- * (Redis does not roll back a script that errors after it has written).
- */
-const COMMIT = script(`
-local function guidOf(v)
-  local ok, t = pcall(cjson.decode, v)
-  if ok and type(t) == 'table' then return t[1] end
-  return nil
-end
-local nPut = tonumber(ARGV[5])
-local i = 6
-for _ = 1, nPut do
-  local luid, guid, value = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  i = i + 3
-  local prevLuid = redis.call('HGET', KEYS[2], guid)
-  if prevLuid and prevLuid ~= luid then redis.call('HDEL', KEYS[1], prevLuid) end
-  local prev = redis.call('HGET', KEYS[1], luid)
-  if prev then
-    local prevGuid = guidOf(prev)
-    if prevGuid and prevGuid ~= guid and redis.call('HGET', KEYS[2], prevGuid) == luid then
-      redis.call('HDEL', KEYS[2], prevGuid)
-    end
-  end
-  redis.call('HSET', KEYS[1], luid, value)
-  redis.call('HSET', KEYS[2], guid, luid)
-end
-local nDel = tonumber(ARGV[i])
-i = i + 1
-for _ = 1, nDel do
-  local luid = ARGV[i]
-  i = i + 1
-  local prev = redis.call('HGET', KEYS[1], luid)
-  if prev then
-    local prevGuid = guidOf(prev)
-    if prevGuid and redis.call('HGET', KEYS[2], prevGuid) == luid then redis.call('HDEL', KEYS[2], prevGuid) end
-    redis.call('HDEL', KEYS[1], luid)
-  end
-end
-if ARGV[2] == '1' then redis.call('HSET', KEYS[3], 'client', ARGV[3], 'server', ARGV[4]) end
-if nPut > 0 or ARGV[2] == '1' then redis.call('SADD', KEYS[4], ARGV[1]) end
-return 1
-`);
-
-/** Take the lock when free or expired; the holder itself may re-acquire (refreshes the TTL). */
-const ACQUIRE = script(`
-local cur = redis.call('GET', KEYS[1])
-if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-if cur then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
-`);
-
-/** Compare-and-delete: only the owner releases, so a late release never frees someone else's lock. */
-const RELEASE = script(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`);
-
-/** INCR with an expiry set by the first event only (a fixed window). */
-const COUNT = script(`
-if ARGV[2] == '0' then return tonumber(redis.call('GET', KEYS[1]) or '0') end
-local n = redis.call('INCRBY', KEYS[1], ARGV[2])
-if n == tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return n
-`);
+/** Devices this process has registered with their account (bounded: cleared when it grows past this). */
+const MAX_REMEMBERED_REGISTRATIONS = 100_000;
 
 type Client = Redis | Cluster;
 
@@ -104,6 +33,12 @@ export class RedisStateStore implements StateStore {
   readonly #client: Client;
   readonly #where: string;
   readonly #connectTimeout: number;
+  /**
+   * Devices this process registered with their account sets. Registering on every map write was
+   * two SADDs per write; a device forgotten since (by any process) is noticed by the scripts
+   * (COMMIT, PUT_DEVICE report a fresh device) and registered again.
+   */
+  readonly #registered = new Set<string>();
   #closed = false;
 
   /** Creates the client without connecting; call `connect()` (or use `RedisStateStore.open`). */
@@ -111,50 +46,7 @@ export class RedisStateStore implements StateStore {
     this.#where = describeRedisConfig(config);
     const connectTimeout = config.connectTimeoutMs ?? 2000;
     this.#connectTimeout = connectTimeout;
-    const commandTimeout = config.commandTimeoutMs ?? 2000;
-    // Fail fast while Redis is away: no offline queue (a call during an outage rejects at once),
-    // one retry per command, a command timeout for a Redis that accepts but does not answer.
-    // Reconnecting continues in the background so the store recovers by itself.
-    const common: RedisOptions = {
-      connectTimeout,
-      commandTimeout,
-      maxRetriesPerRequest: 1,
-      enableOfflineQueue: false,
-      lazyConnect: true,
-      retryStrategy: (times: number) => Math.min(100 * times, 2000),
-      connectionName: 'syncml-gateway',
-    };
-    if ('cluster' in config) {
-      this.#client = new Cluster(config.cluster, {
-        lazyConnect: true,
-        enableOfflineQueue: false,
-        clusterRetryStrategy: (times: number) => Math.min(100 * times, 2000),
-        slotsRefreshTimeout: connectTimeout,
-        redisOptions: {
-          connectTimeout,
-          commandTimeout,
-          maxRetriesPerRequest: 1,
-          username: config.username,
-          password: config.password,
-          tls: config.tls ? {} : undefined,
-          connectionName: 'syncml-gateway',
-        },
-      });
-    } else if ('sentinels' in config) {
-      this.#client = new Redis({
-        ...common,
-        sentinels: config.sentinels,
-        name: config.name,
-        username: config.username,
-        password: config.password,
-        sentinelPassword: config.sentinelPassword,
-        db: config.db,
-        tls: config.tls ? {} : undefined,
-        enableTLSForSentinelMode: config.tls ?? false,
-      });
-    } else {
-      this.#client = new Redis(config.url, common);
-    }
+    this.#client = createRedisClient(config, connectTimeout);
     // Without a listener ioredis prints every reconnect failure; callers see STATE_FAILED anyway.
     this.#client.on('error', () => undefined);
   }
@@ -256,7 +148,7 @@ export class RedisStateStore implements StateStore {
   putDevice(key: DeviceKey, record: DeviceRecord): Promise<void> {
     return this.#run('putDevice', async () => {
       const json = JSON.stringify(record);
-      await Promise.all([this.#register(key), this.#client.set(keys.device(key), json)]);
+      await this.#withRegistration(key, async () => Number(await this.#eval(PUT_DEVICE, [keys.device(key)], [json])) === 1);
     });
   }
 
@@ -283,6 +175,7 @@ export class RedisStateStore implements StateStore {
 
   forgetDevice(key: DeviceKey): Promise<void> {
     return this.#run('forgetDevice', async () => {
+      this.#registered.delete(registrationId(key));
       const dss = await this.#client.smembers(keys.datastores(key));
       const dsKeys = dss.flatMap((datastore) => {
         const k = { ...key, datastore };
@@ -296,10 +189,7 @@ export class RedisStateStore implements StateStore {
   }
 
   getSession<T>(sessionKey: string): Promise<T | undefined> {
-    return this.#run('getSession', async () => {
-      const v = await this.#client.get(keys.session(sessionKey));
-      return v === null ? undefined : (JSON.parse(v) as T);
-    });
+    return this.#run('getSession', async () => parseSession<T>(await this.#client.get(keys.session(sessionKey))));
   }
 
   putSession<T>(sessionKey: string, state: T, ttlSeconds: number): Promise<void> {
@@ -322,35 +212,65 @@ export class RedisStateStore implements StateStore {
     });
   }
 
-  getCachedReply(sessionKey: string, msgId: string): Promise<{ body: Uint8Array; contentType: string } | undefined> {
+  getCachedReply(sessionKey: string, msgId: string): Promise<CachedReply | undefined> {
     return this.#run('getCachedReply', async () => {
       const [ct, body] = await this.#client.hmgetBuffer(keys.reply(sessionKey, msgId), 'ct', 'body');
-      if (!ct || !body) return undefined;
-      return { body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength), contentType: ct.toString('utf8') };
+      return toReply(ct, body);
     });
   }
 
-  putCachedReply(
-    sessionKey: string,
-    msgId: string,
-    reply: { body: Uint8Array; contentType: string },
-    ttlSeconds: number,
-  ): Promise<void> {
+  putCachedReply(sessionKey: string, msgId: string, reply: CachedReply, ttlSeconds: number): Promise<void> {
     return this.#run('putCachedReply', async () => {
       checkTtl(ttlSeconds);
-      const ms = Math.ceil(ttlSeconds * 1000);
-      const k = keys.reply(sessionKey, msgId);
-      const body = Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength);
-      // The index set only helps deleteSession; each reply key expires on its own.
-      await this.#client
-        .multi()
-        .del(k)
-        .hset(k, 'ct', reply.contentType, 'body', body)
-        .pexpire(k, ms)
-        .sadd(keys.replies(sessionKey), msgId)
-        .pexpire(keys.replies(sessionKey), ms)
-        .exec()
-        .then(checkExec);
+      await replyWrites(this.#client.multi(), sessionKey, msgId, reply, Math.ceil(ttlSeconds * 1000)).exec().then(checkExec);
+    });
+  }
+
+  lockAndLoad<T>(key: DeviceKey, owner: string, ttlSeconds: number, load: { sessionKey: string; replyId?: string }): Promise<LockedLoad<T>> {
+    return this.#run('lockAndLoad', async () => {
+      checkTtl(ttlSeconds);
+      const px = String(Math.ceil(ttlSeconds * 1000));
+      const replyKey = load.replyId === undefined ? undefined : keys.reply(load.sessionKey, load.replyId);
+      if (this.#client instanceof Cluster) {
+        // The lock and the session live on different slots: lock first, then read under it.
+        if ((await this.#eval(ACQUIRE, [keys.lock(key)], [owner, px])) !== 1) return { locked: false };
+        const [session, reply] = await Promise.all([
+          this.#client.get(keys.session(load.sessionKey)),
+          replyKey ? this.#client.hmgetBuffer(replyKey, 'ct', 'body') : undefined,
+        ]);
+        return { locked: true, session: parseSession<T>(session), reply: reply && toReply(reply[0], reply[1]) };
+      }
+      const keyList = [keys.lock(key), keys.session(load.sessionKey), ...(replyKey ? [replyKey] : [])];
+      const r = (await this.#eval(LOCK_AND_LOAD, keyList, [owner, px], true)) as [number, Buffer | null, Buffer | null, Buffer | null];
+      if (r[0] !== 1) return { locked: false };
+      return { locked: true, session: parseSession<T>(r[1]?.toString('utf8') ?? null), reply: toReply(r[2] ?? null, r[3] ?? null) };
+    });
+  }
+
+  saveMessage<T>(save: MessageSave<T>): Promise<void> {
+    return this.#run('saveMessage', async () => {
+      checkTtl(save.ttlSeconds);
+      const json = JSON.stringify(save.session);
+      if (json === undefined) throw new TypeError('session state is not JSON-serialisable');
+      const ms = Math.ceil(save.ttlSeconds * 1000);
+      const writes = (m: ChainableCommander): ChainableCommander => {
+        m.set(keys.session(save.sessionKey), json, 'PX', ms).set(keys.session(save.aliasKey), JSON.stringify(save.sessionKey), 'PX', ms);
+        return save.reply ? replyWrites(m, save.sessionKey, save.reply.msgId, save.reply, ms) : m;
+      };
+      if (this.#client instanceof Cluster) {
+        // Different slots: no one transaction; the writes in parallel, the release after them.
+        await Promise.all([
+          this.#client.set(keys.session(save.sessionKey), json, 'PX', ms),
+          this.#client.set(keys.session(save.aliasKey), JSON.stringify(save.sessionKey), 'PX', ms),
+          save.reply ? replyWrites(this.#client.multi(), save.sessionKey, save.reply.msgId, save.reply, ms).exec().then(checkExec) : undefined,
+        ]);
+        if (save.release) await this.#eval(RELEASE, [keys.lock(save.release.key)], [save.release.owner]);
+        return;
+      }
+      const m = writes(this.#client.multi());
+      // EVAL, not EVALSHA: inside MULTI a missing script could not fall back.
+      if (save.release) m.eval(RELEASE.lua, 1, keys.lock(save.release.key), save.release.owner);
+      await m.exec().then(checkExec);
     });
   }
 
@@ -398,6 +318,22 @@ export class RedisStateStore implements StateStore {
       this.#client.sadd(keys.accounts, key.account),
       this.#client.sadd(keys.accountDevices(key.account), key.deviceId),
     ]);
+    if (this.#registered.size >= MAX_REMEMBERED_REGISTRATIONS) this.#registered.clear();
+    this.#registered.add(registrationId(key));
+  }
+
+  /**
+   * Run a write of the device's own keys with the device registered. Not yet registered by this
+   * process: register first, with the write on the same connection (one round trip); a device
+   * listed with no data yet is harmless, data nobody can list is not. Registered before: only
+   * when the write reports a fresh device (forgotten since) is it registered again, after it.
+   */
+  async #withRegistration(key: DeviceKey, write: () => Promise<boolean>): Promise<void> {
+    if (!this.#registered.has(registrationId(key))) {
+      await Promise.all([this.#register(key), write()]);
+      return;
+    }
+    if (await write()) await this.#register(key);
   }
 
   async #commit(
@@ -412,21 +348,23 @@ export class RedisStateStore implements StateStore {
     for (const e of put) args.push(e.luid, e.guid, encodeMapValue(e));
     args.push(String(del.length), ...del);
     const writes = put.length > 0 || anchors !== undefined;
-    // The registration is sent before the script on the same connection (one round trip for
-    // both); a device listed with no data yet is harmless, data nobody can list is not.
-    await Promise.all([
-      writes ? this.#register(key) : undefined,
-      this.#eval(COMMIT, [keys.map(key), keys.guids(key), keys.anchors(key), keys.datastores(key)], args),
-    ]);
+    const commit = async (): Promise<boolean> =>
+      Number(await this.#eval(COMMIT, [keys.map(key), keys.guids(key), keys.anchors(key), keys.datastores(key)], args)) === 1;
+    if (writes) await this.#withRegistration(key, commit);
+    else await commit();
   }
 
   /** EVALSHA, falling back to EVAL once per node that has not cached the script yet. */
-  async #eval(s: LuaScript, keyList: string[], args: string[]): Promise<unknown> {
+  async #eval(s: LuaScript, keyList: string[], args: string[], buffers = false): Promise<unknown> {
+    const call = (cmd: string, first: string): Promise<unknown> => {
+      const argv = [first, keyList.length, ...keyList, ...args];
+      return buffers ? this.#client.callBuffer(cmd, argv) : this.#client.call(cmd, argv);
+    };
     try {
-      return await this.#client.call('EVALSHA', [s.sha, keyList.length, ...keyList, ...args]);
+      return await call('EVALSHA', s.sha);
     } catch (err) {
       if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return await this.#client.call('EVAL', [s.lua, keyList.length, ...keyList, ...args]);
+      return await call('EVAL', s.lua);
     }
   }
 
@@ -438,22 +376,4 @@ export class RedisStateStore implements StateStore {
       throw new GatewayError('STATE_FAILED', `state store (${this.#where}): ${op} failed: ${message(err)}`, { cause: err });
     }
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** MULTI/EXEC resolves with per-command errors instead of rejecting; surface the first. */
-function checkExec(results: Array<[Error | null, unknown]> | null): void {
-  if (results === null) throw new Error('transaction aborted');
-  for (const [err] of results) if (err) throw err;
 }

@@ -4,15 +4,19 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Database as Db, Statement } from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
 import { GatewayError } from '../errors.js';
+import { migrate, prepare, SQLITE_SCHEMA_VERSION, toEntry, type MapRow } from './sqlite-schema.js';
 import { checkAnchors, checkMapEntry, checkTtl, compareDevices } from './store-support.js';
 import type {
+  CachedReply,
   DatastoreKey,
   DeviceKey,
   DeviceRecord,
+  LockedLoad,
   MapChanges,
   MapEntry,
+  MessageSave,
   SavedAnchors,
   StateStore,
 } from './state-store.js';
@@ -33,75 +37,11 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
-/** Each entry upgrades the schema from user_version i to i + 1. */
-const MIGRATIONS: readonly string[] = [
-  `
-  CREATE TABLE devices (
-    account TEXT NOT NULL,
-    device_id TEXT NOT NULL,
-    record TEXT NOT NULL,
-    PRIMARY KEY (account, device_id)
-  ) WITHOUT ROWID;
-  -- One row per datastore of a device that has anchors or map entries; anchors NULL until the
-  -- first completed session.
-  CREATE TABLE datastores (
-    id INTEGER PRIMARY KEY,
-    account TEXT NOT NULL,
-    device_id TEXT NOT NULL,
-    datastore TEXT NOT NULL,
-    anchor_client TEXT,
-    anchor_server TEXT,
-    UNIQUE (account, device_id, datastore)
-  );
-  CREATE TABLE map_entries (
-    ds_id INTEGER NOT NULL REFERENCES datastores (id) ON DELETE CASCADE,
-    luid TEXT NOT NULL,
-    guid TEXT NOT NULL,
-    etag TEXT NOT NULL,
-    hash TEXT,
-    PRIMARY KEY (ds_id, luid)
-  ) WITHOUT ROWID;
-  CREATE UNIQUE INDEX map_entries_guid ON map_entries (ds_id, guid);
-  CREATE TABLE sessions (
-    session_key TEXT PRIMARY KEY,
-    state TEXT NOT NULL,
-    expires_at INTEGER NOT NULL
-  ) WITHOUT ROWID;
-  CREATE INDEX sessions_expiry ON sessions (expires_at);
-  CREATE TABLE cached_replies (
-    session_key TEXT NOT NULL,
-    msg_id TEXT NOT NULL,
-    content_type TEXT NOT NULL,
-    body BLOB NOT NULL,
-    expires_at INTEGER NOT NULL,
-    PRIMARY KEY (session_key, msg_id)
-  ) WITHOUT ROWID;
-  CREATE INDEX cached_replies_expiry ON cached_replies (expires_at);
-  CREATE TABLE locks (
-    account TEXT NOT NULL,
-    device_id TEXT NOT NULL,
-    owner TEXT NOT NULL,
-    expires_at INTEGER NOT NULL,
-    PRIMARY KEY (account, device_id)
-  ) WITHOUT ROWID;
-  `,
-  // 2: per-field digests of what the device last had (three-way conflict merge).
-  `ALTER TABLE map_entries ADD COLUMN fields TEXT;`,
-];
-
-export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+export { SQLITE_SCHEMA_VERSION };
 export const SQLITE_FILE_NAME = 'state.sqlite';
 
 /** Expired sessions, replies and locks are deleted at most this often (they are ignored on read). */
 const PURGE_INTERVAL_MS = 60_000;
-
-interface MapRow {
-  luid: string;
-  guid: string;
-  etag: string;
-  hash: string | null;
-  fields: string | null;
-}
 
 export class SqliteStateStore implements StateStore {
   readonly #db: Db;
@@ -263,18 +203,14 @@ export class SqliteStateStore implements StateStore {
     });
   }
 
-  getCachedReply(sessionKey: string, msgId: string): Promise<{ body: Uint8Array; contentType: string } | undefined> {
-    return this.#run('getCachedReply', () => {
-      const row = this.#s.getReply.get(sessionKey, msgId, Date.now()) as { content_type: string; body: Buffer } | undefined;
-      if (!row) return undefined;
-      return { body: new Uint8Array(row.body.buffer, row.body.byteOffset, row.body.byteLength), contentType: row.content_type };
-    });
+  getCachedReply(sessionKey: string, msgId: string): Promise<CachedReply | undefined> {
+    return this.#run('getCachedReply', () => this.#readReply(sessionKey, msgId, Date.now()));
   }
 
   putCachedReply(
     sessionKey: string,
     msgId: string,
-    reply: { body: Uint8Array; contentType: string },
+    reply: CachedReply,
     ttlSeconds: number,
   ): Promise<void> {
     return this.#run('putCachedReply', () => {
@@ -290,16 +226,58 @@ export class SqliteStateStore implements StateStore {
     return this.#run('acquireLock', () => {
       checkTtl(ttlSeconds);
       // IMMEDIATE takes the write lock first, so two processes on one file cannot both win.
+      return this.#db.transaction(() => this.#takeLock(key, owner, ttlSeconds)).immediate();
+    });
+  }
+
+  lockAndLoad<T>(key: DeviceKey, owner: string, ttlSeconds: number, load: { sessionKey: string; replyId?: string }): Promise<LockedLoad<T>> {
+    return this.#run('lockAndLoad', () => {
+      checkTtl(ttlSeconds);
       return this.#db
-        .transaction(() => {
+        .transaction((): LockedLoad<T> => {
+          if (!this.#takeLock(key, owner, ttlSeconds)) return { locked: false };
           const now = Date.now();
-          const row = this.#s.getLock.get(key.account, key.deviceId) as { owner: string; expires_at: number } | undefined;
-          if (row && row.owner !== owner && row.expires_at > now) return false;
-          this.#s.putLock.run(key.account, key.deviceId, owner, now + Math.ceil(ttlSeconds * 1000));
-          return true;
+          const row = this.#s.getSession.get(load.sessionKey, now) as { state: string } | undefined;
+          const reply = load.replyId === undefined ? undefined : this.#readReply(load.sessionKey, load.replyId, now);
+          return { locked: true, session: row ? (JSON.parse(row.state) as T) : undefined, reply };
         })
         .immediate();
     });
+  }
+
+  saveMessage<T>(save: MessageSave<T>): Promise<void> {
+    return this.#run('saveMessage', () => {
+      checkTtl(save.ttlSeconds);
+      const json = JSON.stringify(save.session);
+      if (json === undefined) throw new TypeError('session state is not JSON-serialisable');
+      const now = Date.now();
+      const expires = now + Math.ceil(save.ttlSeconds * 1000);
+      this.#db
+        .transaction(() => {
+          this.#s.putSession.run(save.sessionKey, json, expires);
+          this.#s.putSession.run(save.aliasKey, JSON.stringify(save.sessionKey), expires);
+          const r = save.reply;
+          if (r) this.#s.putReply.run(save.sessionKey, r.msgId, r.contentType, Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength), expires);
+          if (save.release) this.#s.deleteLock.run(save.release.key.account, save.release.key.deviceId, save.release.owner);
+        })
+        .immediate();
+      this.#maybePurge(now);
+    });
+  }
+
+  /** Inside a transaction: take the lock when free, expired or already ours. */
+  #takeLock(key: DeviceKey, owner: string, ttlSeconds: number): boolean {
+    const now = Date.now();
+    const row = this.#s.getLock.get(key.account, key.deviceId) as { owner: string; expires_at: number } | undefined;
+    if (row && row.owner !== owner && row.expires_at > now) return false;
+    this.#s.putLock.run(key.account, key.deviceId, owner, now + Math.ceil(ttlSeconds * 1000));
+    return true;
+  }
+
+  #readReply(sessionKey: string, msgId: string, now: number): CachedReply | undefined {
+    const row = this.#s.getReply.get(sessionKey, msgId, now) as { content_type: string; body: Buffer } | undefined;
+    if (!row) return undefined;
+    return { body: new Uint8Array(row.body.buffer, row.body.byteOffset, row.body.byteLength), contentType: row.content_type };
   }
 
   incrementCounter(key: string, ttlSeconds: number, by = 1): Promise<number> {
@@ -381,84 +359,6 @@ export class SqliteStateStore implements StateStore {
       throw new GatewayError('STATE_FAILED', `state store (${this.#file}): ${op} failed: ${message(err)}`, { cause: err });
     }
   }
-}
-
-function migrate(db: Db): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > MIGRATIONS.length) {
-    throw new Error(`schema version ${current} was written by a newer gateway (this one knows ${MIGRATIONS.length})`);
-  }
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]);
-      db.pragma(`user_version = ${v + 1}`);
-    }).immediate();
-  }
-}
-
-function prepare(db: Db) {
-  const s = (sql: string): Statement => db.prepare(sql);
-  const ds = 'SELECT id FROM datastores WHERE account = ? AND device_id = ? AND datastore = ?';
-  return {
-    ping: s('SELECT 1'),
-    findDatastore: s(ds),
-    insertDatastore: s('INSERT OR IGNORE INTO datastores (account, device_id, datastore) VALUES (?, ?, ?)'),
-    deleteDatastore: s('DELETE FROM datastores WHERE account = ? AND device_id = ? AND datastore = ?'),
-    getAnchors: s(
-      'SELECT anchor_client, anchor_server FROM datastores WHERE account = ? AND device_id = ? AND datastore = ?',
-    ),
-    setAnchors: s('UPDATE datastores SET anchor_client = ?, anchor_server = ? WHERE id = ?'),
-    getMap: s(`SELECT luid, guid, etag, hash, fields FROM map_entries WHERE ds_id = (${ds})`),
-    deleteGuidElsewhere: s('DELETE FROM map_entries WHERE ds_id = ? AND guid = ? AND luid <> ?'),
-    upsertEntry: s(
-      `INSERT INTO map_entries (ds_id, luid, guid, etag, hash, fields) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (ds_id, luid) DO UPDATE SET guid = excluded.guid, etag = excluded.etag, hash = excluded.hash, fields = excluded.fields`,
-    ),
-    deleteEntry: s('DELETE FROM map_entries WHERE ds_id = ? AND luid = ?'),
-    getDevice: s('SELECT record FROM devices WHERE account = ? AND device_id = ?'),
-    putDevice: s(
-      `INSERT INTO devices (account, device_id, record) VALUES (?, ?, ?)
-       ON CONFLICT (account, device_id) DO UPDATE SET record = excluded.record`,
-    ),
-    deleteDevice: s('DELETE FROM devices WHERE account = ? AND device_id = ?'),
-    deleteDeviceDatastores: s('DELETE FROM datastores WHERE account = ? AND device_id = ?'),
-    listAllDevices: s('SELECT account, device_id FROM devices UNION SELECT account, device_id FROM datastores'),
-    listAccountDevices: s(
-      `SELECT account, device_id FROM devices WHERE account = ?
-       UNION SELECT account, device_id FROM datastores WHERE account = ?`,
-    ),
-    listDatastores: s('SELECT datastore FROM datastores WHERE account = ? AND device_id = ?'),
-    getSession: s('SELECT state FROM sessions WHERE session_key = ? AND expires_at > ?'),
-    getSessionRow: s('SELECT state, expires_at FROM sessions WHERE session_key = ? AND expires_at > ?'),
-    putSession: s(
-      `INSERT INTO sessions (session_key, state, expires_at) VALUES (?, ?, ?)
-       ON CONFLICT (session_key) DO UPDATE SET state = excluded.state, expires_at = excluded.expires_at`,
-    ),
-    deleteSession: s('DELETE FROM sessions WHERE session_key = ?'),
-    deleteReplies: s('DELETE FROM cached_replies WHERE session_key = ?'),
-    getReply: s('SELECT content_type, body FROM cached_replies WHERE session_key = ? AND msg_id = ? AND expires_at > ?'),
-    putReply: s(
-      `INSERT INTO cached_replies (session_key, msg_id, content_type, body, expires_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (session_key, msg_id) DO UPDATE SET content_type = excluded.content_type,
-         body = excluded.body, expires_at = excluded.expires_at`,
-    ),
-    getLock: s('SELECT owner, expires_at FROM locks WHERE account = ? AND device_id = ?'),
-    putLock: s(
-      `INSERT INTO locks (account, device_id, owner, expires_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (account, device_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at`,
-    ),
-    deleteLock: s('DELETE FROM locks WHERE account = ? AND device_id = ? AND owner = ?'),
-    purgeSessions: s('DELETE FROM sessions WHERE expires_at <= ?'),
-    purgeReplies: s('DELETE FROM cached_replies WHERE expires_at <= ?'),
-    purgeLocks: s('DELETE FROM locks WHERE expires_at <= ?'),
-  };
-}
-
-function toEntry(r: MapRow): MapEntry {
-  const e: MapEntry = { luid: r.luid, guid: r.guid, etag: r.etag };
-  if (r.hash !== null) e.hash = r.hash;
-  if (r.fields !== null) e.fields = r.fields;
-  return e;
 }
 
 /**

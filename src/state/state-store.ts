@@ -87,12 +87,24 @@ export interface StateStore {
   deleteSession(sessionKey: string): Promise<void>;
 
   /** Replies already sent, for resends of the same client message. */
-  getCachedReply(sessionKey: string, msgId: string): Promise<{ body: Uint8Array; contentType: string } | undefined>;
-  putCachedReply(sessionKey: string, msgId: string, reply: { body: Uint8Array; contentType: string }, ttlSeconds: number): Promise<void>;
+  getCachedReply(sessionKey: string, msgId: string): Promise<CachedReply | undefined>;
+  putCachedReply(sessionKey: string, msgId: string, reply: CachedReply, ttlSeconds: number): Promise<void>;
 
   /** Per-device lock so that two sessions of one device cannot interleave. */
   acquireLock(key: DeviceKey, owner: string, ttlSeconds: number): Promise<boolean>;
   releaseLock(key: DeviceKey, owner: string): Promise<void>;
+
+  /**
+   * `acquireLock`, and only when the lock was taken, read under it what a message needs: the
+   * session and (with `replyId`) the cached reply. One round trip where the store allows it.
+   */
+  lockAndLoad<T>(key: DeviceKey, owner: string, ttlSeconds: number, load: { sessionKey: string; replyId?: string }): Promise<LockedLoad<T>>;
+  /**
+   * Save what a message leaves behind: the session, its alias (a session entry holding
+   * `sessionKey`), the reply when given (as `putCachedReply`), all with `ttlSeconds`; then, when
+   * `release` is given, release that lock (as `releaseLock`). One round trip where the store allows it.
+   */
+  saveMessage<T>(save: MessageSave<T>): Promise<void>;
 
   /**
    * Count one event under `key` (e.g. failed logins of an address) and return the count so far;
@@ -103,6 +115,22 @@ export interface StateStore {
 
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface CachedReply {
+  body: Uint8Array;
+  contentType: string;
+}
+
+export type LockedLoad<T> = { locked: false } | { locked: true; session: T | undefined; reply: CachedReply | undefined };
+
+export interface MessageSave<T> {
+  sessionKey: string;
+  session: T;
+  aliasKey: string;
+  ttlSeconds: number;
+  reply?: { msgId: string } & CachedReply;
+  release?: { key: DeviceKey; owner: string };
 }
 
 export interface MapChanges {

@@ -432,6 +432,70 @@ export function stateStoreContract(name: string, make: () => Promise<StoreFixtur
       });
     });
 
+    describe('lockAndLoad and saveMessage (one round trip per message)', function () {
+      const reply = (b: number): { body: Uint8Array; contentType: string } => ({ body: new Uint8Array([0x02, b, 0xff]), contentType: 'application/vnd.syncml+wbxml' });
+
+      it('lockAndLoad takes the lock like acquireLock and reads nothing when it is held by another', async function () {
+        const key = `s-${randomUUID()}`;
+        await store.putSession(key, { n: 1 }, 60);
+        assert.deepEqual(await store.lockAndLoad(dev, 'a', 30, { sessionKey: key }), { locked: true, session: { n: 1 }, reply: undefined });
+        assert.deepEqual(await store.lockAndLoad(dev, 'b', 30, { sessionKey: key, replyId: '1' }), { locked: false });
+        assert.equal(await store.acquireLock(dev, 'b', 30), false, 'the lock is held by a');
+        assert.equal((await store.lockAndLoad(dev, 'a', 30, { sessionKey: key })).locked, true, 'the holder may re-acquire');
+        await store.releaseLock(dev, 'a');
+        assert.equal(await store.acquireLock(dev, 'b', 30), true);
+      });
+
+      it('lockAndLoad returns the session and the cached reply asked for, undefined for missing ones', async function () {
+        const key = `s-${randomUUID()}`;
+        await store.putSession(key, { phase: 'sync', list: [1, 'x'] }, 60);
+        await store.putCachedReply(key, '2:h', reply(7), 60);
+        const got = await store.lockAndLoad<{ phase: string }>(dev, 'a', 30, { sessionKey: key, replyId: '2:h' });
+        assert.ok(got.locked);
+        assert.deepEqual(got.session, { phase: 'sync', list: [1, 'x'] });
+        assert.equal(got.reply?.contentType, 'application/vnd.syncml+wbxml');
+        assert.ok(got.reply?.body instanceof Uint8Array);
+        assert.deepEqual([...(got.reply?.body ?? [])], [0x02, 7, 0xff]);
+        const none = await store.lockAndLoad(dev, 'a', 30, { sessionKey: `${key}-none`, replyId: '3:h' });
+        assert.deepEqual(none, { locked: true, session: undefined, reply: undefined });
+      });
+
+      it('lockAndLoad sets the lock TTL', async function () {
+        assert.equal((await store.lockAndLoad(dev, 'a', 1, { sessionKey: 'none' })).locked, true);
+        assert.equal((await store.lockAndLoad(dev, 'b', 1, { sessionKey: 'none' })).locked, false);
+        await sleep(1200);
+        assert.equal((await store.lockAndLoad(dev, 'b', 30, { sessionKey: 'none' })).locked, true);
+      });
+
+      it('saveMessage writes session, alias and reply, then releases the lock of its owner only', async function () {
+        const key = `s-${randomUUID()}`;
+        const alias = `alias-${randomUUID()}`;
+        assert.equal(await store.acquireLock(dev, 'a', 30), true);
+        await store.saveMessage({ sessionKey: key, session: { n: 2 }, aliasKey: alias, ttlSeconds: 60, reply: { msgId: '1:h', ...reply(3) }, release: { key: dev, owner: 'b' } });
+        assert.equal(await store.acquireLock(dev, 'b', 30), false, 'another owner does not release the lock');
+        await store.saveMessage({ sessionKey: key, session: { n: 3 }, aliasKey: alias, ttlSeconds: 60, release: { key: dev, owner: 'a' } });
+        assert.equal(await store.acquireLock(dev, 'b', 30), true, 'the owner released it');
+        assert.deepEqual(await store.getSession(key), { n: 3 });
+        assert.equal(await store.getSession(alias), key);
+        assert.deepEqual([...((await store.getCachedReply(key, '1:h'))?.body ?? [])], [0x02, 3, 0xff]);
+        await store.deleteSession(key);
+        assert.equal(await store.getCachedReply(key, '1:h'), undefined, 'deleteSession finds replies saved this way');
+      });
+
+      it('saveMessage without release keeps the lock; everything it wrote expires after its TTL', async function () {
+        const key = `s-${randomUUID()}`;
+        const alias = `alias-${randomUUID()}`;
+        assert.equal(await store.acquireLock(dev, 'a', 30), true);
+        await store.saveMessage({ sessionKey: key, session: { n: 1 }, aliasKey: alias, ttlSeconds: 1, reply: { msgId: '1', ...reply(1) } });
+        assert.equal(await store.acquireLock(dev, 'b', 30), false);
+        assert.deepEqual(await store.getSession(key), { n: 1 });
+        await sleep(1200);
+        assert.equal(await store.getSession(key), undefined);
+        assert.equal(await store.getSession(alias), undefined);
+        assert.equal(await store.getCachedReply(key, '1'), undefined);
+      });
+    });
+
     describe('counters (failed-authentication rate limits)', function () {
       it('counts in a fixed window; by = 0 reads without creating', async function () {
         assert.equal(await store.incrementCounter('c:none', 1, 0), 0);
@@ -459,6 +523,8 @@ export function stateStoreContract(name: string, make: () => Promise<StoreFixtur
           await rejectsWithStateFailed(own.store.putMapEntries(ds, [{ luid: '1', guid: '/a', etag: '1' }]));
           await rejectsWithStateFailed(own.store.getSession('x'));
           await rejectsWithStateFailed(own.store.acquireLock(dev, 'a', 1));
+          await rejectsWithStateFailed(own.store.lockAndLoad(dev, 'a', 1, { sessionKey: 'x' }));
+          await rejectsWithStateFailed(own.store.saveMessage({ sessionKey: 'x', session: {}, aliasKey: 'y', ttlSeconds: 1 }));
           await rejectsWithStateFailed(own.store.ping());
         } finally {
           await own.cleanup();

@@ -108,6 +108,35 @@ describe('RedisStateStore', function () {
     }
   });
 
+  it('registers a device with its account once per process, and again after another process forgot it', async function () {
+    const h = await standalone.get();
+    const [a, b] = await Promise.all([RedisStateStore.open({ url: h.url }), RedisStateStore.open({ url: h.url })]);
+    const raw = new Redis(h.port, '127.0.0.1');
+    const sadds = async (): Promise<number> => Number(/cmdstat_sadd:calls=(\d+)/.exec(await raw.info('commandstats'))?.[1] ?? 0);
+    const d = { account: `reg-${randomUUID()}`, deviceId: 'IMEI:1' };
+    const contacts = { ...d, datastore: 'contacts' };
+    try {
+      await a.putMapEntries(contacts, [{ luid: '1', guid: '/a', etag: '1' }]);
+      await a.putDevice(d, { lastSync: 'x' });
+      const before = await sadds();
+      for (let i = 2; i <= 5; i++) await a.putMapEntries(contacts, [{ luid: String(i), guid: `/${i}`, etag: '1' }]);
+      await a.putDevice(d, { lastSync: 'x2' });
+      // One SADD per map write: the datastore into the device's own set (inside the script).
+      assert.equal((await sadds()) - before, 4);
+      await b.forgetDevice(d);
+      assert.deepEqual(await a.listDevices(d.account), []);
+      await a.putMapEntries(contacts, [{ luid: '9', guid: '/a', etag: '1' }]);
+      assert.deepEqual((await b.listDevices(d.account)).map((x) => x.deviceId), ['IMEI:1'], 'a write after a forget elsewhere registers again');
+      await b.forgetDevice(d);
+      await a.putDevice(d, { lastSync: 'y' });
+      assert.deepEqual((await b.listDevices(d.account)).map((x) => x.deviceId), ['IMEI:1'], 'so does a device record written after it');
+    } finally {
+      raw.disconnect();
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('fails fast with STATE_FAILED when Redis is not there', async function () {
     const port = await getFreePort();
     const t0 = Date.now();
