@@ -24,14 +24,22 @@ import { Status, statusForError } from './status.js';
 
 const LOCK_TTL_SECONDS = 10;
 const LOCK_RENEW_MS = 3000;
-/** How long a message waits for another message of the same device (e.g. a crashed holder). */
-const LOCK_WAIT_MS = 15_000;
+/**
+ * How long a message waits for another message of the same device. A holder that died lets go
+ * within LOCK_TTL_SECONDS, so a longer wait only ever waits for a live one; the common case is
+ * a phone re-sending a message the gateway is still applying (SyncEvolution re-sends after 2 min
+ * without an answer; a 370-Add message on a slow DAV server takes longer): the resend must wait
+ * and get the first copy's reply, not a 503 that ends the slow sync.
+ */
+export const DEFAULT_LOCK_WAIT_MS = 300_000;
 /** A session read by `knowsSession` serves the `run` of the same request if it comes this soon. */
 const PEEK_REUSE_MS = 2_000;
 const PEEK_MAX_ENTRIES = 1_000;
 
 export interface RunnerSettings extends AuthGateSettings {
   sessionTtlSeconds: number;
+  /** Wait for the device lock held by another message of the device (default 5 min). */
+  deviceLockWaitMs?: number;
 }
 
 export interface RunnerDeps {
@@ -253,12 +261,15 @@ export class SessionRunner {
 
   async #lock(key: { account: string; deviceId: string }, owner: string, load: { sessionKey: string; replyId?: string }):
     Promise<Extract<LockedLoad<StoredSession>, { locked: true }> | undefined> {
-    for (let waited = 0; waited <= LOCK_WAIT_MS; waited += 250) {
+    const deadline = performance.now() + (this.#d.settings.deviceLockWaitMs ?? DEFAULT_LOCK_WAIT_MS);
+    for (let attempt = 0; ; attempt++) {
       const r = await this.#d.state.lockAndLoad<StoredSession>(key, owner, LOCK_TTL_SECONDS, load);
       if (r.locked) return r;
-      await new Promise((r) => setTimeout(r, 250));
+      // Quick retries first (a short message of the same device), then one store call a second.
+      const pause = Math.min(attempt < 20 ? 250 : 1000, deadline - performance.now());
+      if (pause <= 0) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, pause));
     }
-    return undefined;
   }
 
   #openStored(stored: StoredSession, mapping: AccountMapping, token: string): SessionState {
