@@ -20,7 +20,7 @@ import { MappingProblems } from './accounts/mapping-problems.js';
 import { DecodePool } from './http/decode-pool.js';
 import { createLogger, type Logger } from './logger.js';
 import { ProtocolEngine } from './protocol/engine.js';
-import { openStateStore } from './composition/state-store.js';
+import { createStateStore } from './state/open.js';
 import { loadSecretBox, type SecretBox } from './state/secret-box.js';
 import type { SessionObserver } from './protocol/observer.js';
 import type { StateStore } from './state/state-store.js';
@@ -78,7 +78,7 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
   // STATE_SECRET is read here and never becomes a setting (settings may be printed).
   const stateSecret = env['STATE_SECRET'] || undefined;
   if (settings.redisUrl && !stateSecret) loadSecretBox({ redis: true, stateDir: settings.stateDir }); // throws: refuse to start
-  const rawState = await openStateStore({ ...(settings.redisUrl ? { redisUrl: settings.redisUrl } : {}), stateDir: path.resolve(settings.stateDir) });
+  const rawState = await createStateStore({ ...(settings.redisUrl ? { redisUrl: settings.redisUrl } : {}), stateDir: path.resolve(settings.stateDir) });
   const state = timedStateStore(rawState, metrics.stateStoreDuration);
   const secrets = loadSecretBox({ ...(stateSecret ? { stateSecret } : {}), redis: !!settings.redisUrl, stateDir: path.resolve(settings.stateDir) });
   const history = new SyncHistory(state);

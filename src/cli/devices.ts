@@ -4,7 +4,7 @@ import path from 'node:path';
 import { loadSettings } from '../config.js';
 import { GatewayError } from '../errors.js';
 import { HelpRequested, parseCommand, UsageError, VERSION } from './usage.js';
-import { openStateStore } from '../composition/state-store.js';
+import { createStateStore } from '../state/open.js';
 import type { DeviceKey, DeviceRecord, StateStore } from '../state/state-store.js';
 
 export const DEVICES_USAGE = `usage: syncml-gateway devices <command>
@@ -39,7 +39,7 @@ export async function runDevices(args: string[], io: DevicesIo = {}): Promise<vo
   // Validate the command line before touching the store: a typo must not open Redis.
   const run = parse(cmd, rest);
   const settings = loadSettings(io.env ?? process.env);
-  const store = await openStateStore({
+  const store = await createStateStore({
     ...(settings.redisUrl ? { redisUrl: settings.redisUrl } : {}),
     stateDir: path.resolve(settings.stateDir),
   });
