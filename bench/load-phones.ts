@@ -79,8 +79,8 @@ export async function withLag<T>(work: () => Promise<T>): Promise<{ value: T; la
   try {
     const value = await work();
     h.disable();
-    // The histogram includes the sampling interval itself; what is above it is lag.
-    const lag = (ns: number): number => Math.max(0, ns / 1e6 - 10);
+    // Raw values (they include the 10 ms interval), as prom-client reports the gateways' lag.
+    const lag = (ns: number): number => ns / 1e6;
     return { value, lag: { p50Ms: lag(h.percentile(50)), p99Ms: lag(h.percentile(99)), maxMs: lag(h.max) } };
   } finally {
     h.disable();

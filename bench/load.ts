@@ -152,7 +152,7 @@ const fourPercentiles = (xs: number[]): string => `${r1(percentile(xs, 50))} / $
 function benchRows(p: PhaseResult): Rows {
   const worst = (f: (l: LagFigures) => number): number => Math.max(...p.workerLag.map(f));
   const rows: Rows = {
-    [`${p.name}.bench: eventloop_lag_ms p99 / max (bench process; worst phone worker)`]: `${r1(p.benchLag.p99Ms)} / ${r1(p.benchLag.maxMs)}; `
+    [`${p.name}.bench: eventloop_lag_ms p99 / max, 10 ms sampling incl. (bench process; worst phone worker)`]: `${r1(p.benchLag.p99Ms)} / ${r1(p.benchLag.maxMs)}; `
       + (p.workerLag.length ? `${r1(worst((l) => l.p99Ms))} / ${r1(worst((l) => l.maxMs))} (${p.workerLag.length} workers)` : 'phones inside the bench process'),
     [`${p.name}.bench: phone encode_ms (decided to send -> handed to node:http) p50/p99`]: p50p99(p.messages.map((m) => m.start - m.decided)),
     [`${p.name}.bench: request write_ms (handed to node:http -> last byte to the OS) p50/p99`]: p50p99(p.messages.map((m) => m.written - m.start)),
