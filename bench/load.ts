@@ -154,6 +154,8 @@ function benchRows(p: PhaseResult): Rows {
   const rows: Rows = {
     [`${p.name}.bench: eventloop_lag_ms p99 / max, 10 ms sampling incl. (bench process; worst phone worker)`]: `${r1(p.benchLag.p99Ms)} / ${r1(p.benchLag.maxMs)}; `
       + (p.workerLag.length ? `${r1(worst((l) => l.p99Ms))} / ${r1(worst((l) => l.maxMs))} (${p.workerLag.length} workers)` : 'phones inside the bench process'),
+    ...(p.workerLag.length ? { [`${p.name}.bench: eventloop_lag_ms p99 / max of each phone worker`]: p.workerLag.map((l) => `${r1(l.p99Ms)} / ${r1(l.maxMs)}`).join('; ') } : {}),
+    [`${p.name}.bench: phone cpu_ms_per_message (main + phone workers)`]: r1((p.benchCpuMs + p.phoneWorkersCpuMs) / Math.max(1, p.messages.length)),
     [`${p.name}.bench: phone encode_ms (decided to send -> handed to node:http) p50/p99`]: p50p99(p.messages.map((m) => m.start - m.decided)),
     [`${p.name}.bench: request write_ms (handed to node:http -> last byte to the OS) p50/p99`]: p50p99(p.messages.map((m) => m.written - m.start)),
     [`${p.name}.bench: reply handling_ms (last byte seen -> decoded, checked) p50/p99`]: p50p99(p.messages.map((m) => m.processed - m.end)),
