@@ -17,9 +17,18 @@ export interface MessageTiming {
   index: number;
   /** Which gateway process served it. */
   gateway: number;
-  /** Epoch ms, same clock as the DAV proxy's records. */
+  /** Epoch ms, same clock as the DAV proxy's records: the phone began building the message. */
+  decided: number;
+  /** Encoded, handed to node:http (the message's window for latency and DAV wait starts here). */
   start: number;
+  /** The request's last byte handed to the OS ('finish'); late when the phones' event loop is busy. */
+  written: number;
+  /** Response headers seen by the phone. */
+  firstByte: number;
+  /** Last byte of the response seen by the phone (the window ends here). */
   end: number;
+  /** Reply decoded and checked: the phone could send its next message. */
+  processed: number;
   bytesOut: number;
   bytesIn: number;
 }
@@ -212,6 +221,7 @@ export class SimPhone {
   /** Numbers the commands, posts, times it, checks HTTP and SyncML statuses. */
   async #post(ctx: { kind: SessionKind; sessionId: string; msgId: number; url: string }, body: Command[], cred = false): Promise<SyncMLMessage> {
     ctx.msgId++;
+    const decided = now();
     let cmdId = 0;
     const number = (cmds: Command[]): Command[] => cmds.map((c) => {
       const n = { ...c, cmdId: String(++cmdId) } as Command;
@@ -235,9 +245,11 @@ export class SimPhone {
     const start = now();
     const res = await postBytes(url, bytes, this.setup.agent);
     const end = now();
-    this.timings.push({
-      device: this.setup.index, account: this.setup.user, kind: ctx.kind, index: ctx.msgId, gateway, start, end, bytesOut: bytes.length, bytesIn: res.body.length,
-    });
+    const timing: MessageTiming = {
+      device: this.setup.index, account: this.setup.user, kind: ctx.kind, index: ctx.msgId, gateway,
+      decided, start, written: res.written, firstByte: res.firstByte, end, processed: end, bytesOut: bytes.length, bytesIn: res.body.length,
+    };
+    this.timings.push(timing);
     if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.toString('utf8').slice(0, 200)}`);
     const reply = decodeMessage(new Uint8Array(res.body), 'xml').message;
     if (reply.header.respURI) ctx.url = reply.header.respURI;
@@ -246,25 +258,37 @@ export class SimPhone {
     if (bad.length) this.#error(ctx, bad.slice(0, 3).map((c) => `Status ${c.data} for ${c.cmd} ${c.cmdRef}${c.sourceRefs[0] ? ` (${c.sourceRefs[0]})` : ''}`).join(', ') + (bad.length > 3 ? ` and ${bad.length - 3} more` : ''));
     // A phone ends the session when the server refuses the message as a whole.
     const hdr = bad.find((c) => c.cmd === 'SyncHdr');
+    timing.processed = now();
     if (hdr) throw new Error(`session refused (SyncHdr ${hdr.data})`, { cause: 'reported' });
     return reply;
   }
 }
 
-function postBytes(url: string, body: Uint8Array, agent: Agent): Promise<{ status: number; body: Buffer }> {
+interface PostResult {
+  status: number;
+  body: Buffer;
+  /** Epoch ms of the request's 'finish' (0 if it never came) and of the response headers. */
+  written: number;
+  firstByte: number;
+}
+
+function postBytes(url: string, body: Uint8Array, agent: Agent): Promise<PostResult> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
+    let written = 0;
     const req = request({
       host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method: 'POST', agent,
       headers: { 'content-type': CONTENT_TYPES.xml, 'content-length': body.length },
     }, (res) => {
+      const firstByte = now();
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), written: written || firstByte, firstByte }));
       res.on('error', reject);
     });
     req.setTimeout(300_000, () => req.destroy(new Error('no answer within 300 s')));
     req.on('error', reject);
+    req.once('finish', () => (written = now()));
     req.end(body);
   });
 }

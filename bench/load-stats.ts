@@ -169,3 +169,57 @@ export function processRssMb(pid: number): { rss: number; peak: number } {
 
 /** One decimal place. */
 export const r1 = (x: number): number => Math.round(x * 10) / 10;
+
+/** A message's POST /sync as the gateway's access log saw it: `time` = reply written (epoch ms), `ms` since express had the request. */
+export interface AccessLogTime {
+  time: number;
+  ms: number;
+}
+
+/**
+ * The access-log line of each message (same order as `messages`; undefined when not matched).
+ * Lines name a session digest, the gateway's other lines tie the digest to an account; a phone's
+ * messages are sequential, so the n-th line of an account is its n-th message. An account whose
+ * line count differs from its message count (a message refused before it had a session) is left
+ * out, as is a line more than 2 s from the message's end.
+ */
+export function matchAccessLog(logTexts: string[], messages: Array<{ account: string; start: number; end: number }>): Array<AccessLogTime | undefined> {
+  const sessionAccount = new Map<string, string>();
+  const lines: Array<AccessLogTime & { session: string }> = [];
+  for (const text of logTexts) {
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('{')) continue;
+      try {
+        const r = JSON.parse(line) as { time: number; msg: string; account?: string; session?: string; path?: string; method?: string; ms?: number };
+        if (r.account && r.session) sessionAccount.set(r.session, r.account);
+        if (r.msg === 'request' && r.method === 'POST' && r.path === '/sync' && r.ms !== undefined && r.session) lines.push({ time: r.time, ms: r.ms, session: r.session });
+      } catch {
+        /* a line cut short */
+      }
+    }
+  }
+  const byAccount = new Map<string, AccessLogTime[]>();
+  for (const l of lines) {
+    const account = sessionAccount.get(l.session);
+    if (!account) continue;
+    const list = byAccount.get(account) ?? [];
+    list.push({ time: l.time, ms: l.ms });
+    byAccount.set(account, list);
+  }
+  for (const list of byAccount.values()) list.sort((a, b) => a.time - b.time);
+  const order = messages.map((m, i) => i).sort((a, b) => messages[a]!.start - messages[b]!.start);
+  const countOf = new Map<string, number>();
+  for (const m of messages) countOf.set(m.account, (countOf.get(m.account) ?? 0) + 1);
+  const nth = new Map<string, number>();
+  const out: Array<AccessLogTime | undefined> = messages.map(() => undefined);
+  for (const i of order) {
+    const m = messages[i]!;
+    const n = nth.get(m.account) ?? 0;
+    nth.set(m.account, n + 1);
+    const list = byAccount.get(m.account);
+    if (!list || list.length !== countOf.get(m.account)) continue;
+    const line = list[n]!;
+    if (Math.abs(line.time - m.end) <= 2000) out[i] = line;
+  }
+  return out;
+}

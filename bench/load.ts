@@ -5,22 +5,23 @@
 // Radicale's own latency for the same DAV requests in the same run. After the run every phone's
 // contacts are compared with its address book on disk. Not a test: it prints, it never fails on a number.
 // Run: npm run bench:load -- [--devices 200] [--changes 20] [--mix 0.5] [--rounds 3] [--seed-contacts 30]
-//      [--seed-concurrency 25] [--max-upstream 8] [--cpu-prof DIR]   (gateway logs of the last run: .tmp/load-last/)
-import { Agent } from 'node:http';
+//      [--seed-concurrency 25] [--max-upstream 8] [--phone-workers ceil(devices/50); 0 = phones inside the bench]
+//      [--cpu-prof DIR]   (gateway logs of the last run: .tmp/load-last/)
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { repoRoot } from '../test/support/processes.js';
-import { makeTempDir, prng, startRadicale, startRedis, type DavServerHandle, type RedisHandle } from '../test/support/index.js';
+import { makeTempDir, startRadicale, startRedis, type DavServerHandle, type RedisHandle } from '../test/support/index.js';
 import type { DavRecord } from './load-dav-proxy.js';
-import { SimPhone, type SessionKind } from './load-phone.js';
+import type { SessionKind } from './load-phone.js';
+import { forkedGroup, inProcessGroup, withLag, type LagFigures, type PhaseOrder, type PhoneGroupHandle, type PhoneGroupInit, type PhoneReport } from './load-phones.js';
 import {
-  cardsTheServerTakes, corpusCards, gatewayCommand, logErrors, recordedDevInfPut, spawnGatewayChild, startDavProxy, writeTemplateMapping,
+  cardsTheServerTakes, corpusCards, gatewayCommand, logErrors, spawnGatewayChild, startDavProxy, writeTemplateMapping,
   type DavProxy, type GatewayChild,
 } from './load-setup.js';
 import { phaseMetrics, scrape, type GatewayPhaseMetrics } from './load-metrics.js';
-import { attributeDavWait, gatewayDavRecords, latencyRow, peakConcurrency, percentile, processCpuMs, processRssMb, r1, type AttributedMessage } from './load-stats.js';
+import { attributeDavWait, gatewayDavRecords, latencyRow, matchAccessLog, peakConcurrency, percentile, processCpuMs, processRssMb, r1, type AccessLogTime, type AttributedMessage } from './load-stats.js';
 
 export interface LoadOptions {
   devices: number;
@@ -36,31 +37,13 @@ export interface LoadOptions {
   seedConcurrency: number;
   /** DAV requests the proxy lets through to Radicale at once (Radicale's own max_connections is 8). */
   maxUpstream: number;
+  /** Processes the phones run in (0: inside the bench process, as the first versions did); default one per 50 phones. */
+  phoneWorkers?: number;
   /** Write V8 CPU profiles of both gateway processes into this directory. */
   cpuProfDir?: string;
 }
 
 type Rows = Record<string, number | string>;
-
-class Semaphore {
-  #free: number;
-  #waiting: Array<() => void> = [];
-  constructor(n: number) {
-    this.#free = n;
-  }
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#free > 0) this.#free--;
-    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    try {
-      return await fn();
-    } finally {
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#free++;
-    }
-  }
-}
 
 const loadavg = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
@@ -85,35 +68,45 @@ interface PhaseResult {
   dav: DavRecord[];
   gatewayCpuMs: number[];
   proxyCpuMs: number;
+  /** The bench process itself (with the phones when they run inside it). */
   benchCpuMs: number;
+  /** The phone groups' own processes, summed (0 when the phones run inside the bench). */
+  phoneWorkersCpuMs: number;
+  benchLag: LagFigures;
+  /** Of each phone worker (none when the phones run inside the bench). */
+  workerLag: LagFigures[];
+  sessionKinds: Partial<Record<SessionKind, number>>;
   redisCommands: number;
   redisCpuS: number;
   topRedis: string;
   gateway: GatewayPhaseMetrics[];
+  /** Each message's access-log line (same order as `messages`), filled in after the run. */
+  access?: Array<AccessLogTime | undefined>;
 }
 
 class Run {
-  phones: SimPhone[] = [];
   #proxyCpu = 0;
-  constructor(readonly gws: GatewayChild[], readonly proxy: DavProxy, readonly redis: Redis) {}
+  constructor(readonly gws: GatewayChild[], readonly proxy: DavProxy, readonly redis: Redis, readonly groups: PhoneGroupHandle[]) {}
 
-  async phase(name: string, work: (phone: SimPhone) => Promise<void>): Promise<PhaseResult> {
+  async phase(name: string, order: (group: number) => PhaseOrder): Promise<PhaseResult> {
     this.#proxyCpu = (await this.proxy.dump()).cpuMs; // records of earlier work are not this phase's
     const cpu0 = this.gws.map((g) => processCpuMs(g.pid));
     const metrics0 = await Promise.all(this.gws.map((g) => scrape(g.url)));
     const redis0 = await redisCounters(this.redis);
     const bench0 = process.cpuUsage();
-    const seen = this.phones.map((p) => p.timings.length);
     const t0 = performance.now();
     const from = Date.now();
-    await Promise.all(this.phones.map(work));
+    const { value: results, lag: benchLag } = await withLag(() => Promise.all(this.groups.map((g, i) => g.phase(order(i)))));
     const to = Date.now();
     const wallS = (performance.now() - t0) / 1000;
     const bench = process.cpuUsage(bench0);
     const { records, cpuMs } = await this.proxy.dump();
     const metrics1 = await Promise.all(this.gws.map((g) => scrape(g.url)));
     const redis1 = await redisCounters(this.redis);
-    const timings = this.phones.flatMap((p, i) => p.timings.slice(seen[i]));
+    // Merged in phone order, as the in-process bench listed them.
+    const timings = results.flatMap((r) => r.timings).sort((a, b) => a.device - b.device || a.start - b.start);
+    const sessionKinds: Partial<Record<SessionKind, number>> = {};
+    for (const r of results) for (const [k, v] of Object.entries(r.sessionKinds) as Array<[SessionKind, number]>) sessionKinds[k] = (sessionKinds[k] ?? 0) + v;
     const top = [...redis1.calls].map(([k, v]) => [k, v - (redis0.calls.get(k) ?? 0)] as const).filter(([, v]) => v > 0)
       .sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => `${k} ${r1(v / Math.max(1, timings.length))}`).join(', ');
     const proxyCpuMs = cpuMs - this.#proxyCpu;
@@ -121,6 +114,7 @@ class Run {
       name, wallS, dav: records,
       messages: attributeDavWait(timings, records, this.gws.flatMap((g) => gatewayDavRecords(readFileSync(g.logFile, 'utf8'), from, to))),
       gatewayCpuMs: this.gws.map((g, i) => processCpuMs(g.pid) - cpu0[i]!), proxyCpuMs, benchCpuMs: (bench.user + bench.system) / 1000,
+      phoneWorkersCpuMs: results.reduce((a, r) => a + r.cpuMs, 0), benchLag, workerLag: results.flatMap((r) => (r.lag ? [r.lag] : [])), sessionKinds,
       redisCommands: redis1.commands - redis0.commands, redisCpuS: redis1.cpuS - redis0.cpuS, topRedis: top,
       gateway: metrics0.map((m, i) => phaseMetrics(m, metrics1[i]!)),
     };
@@ -147,6 +141,39 @@ function nonSuccess(dav: DavRecord[]): string {
   return counts.size ? [...counts].map(([k, v]) => `${k} x${v}`).join(', ') : '0';
 }
 
+const p50p99 = (xs: number[]): string => `${r1(percentile(xs, 50))} / ${r1(percentile(xs, 99))}`;
+const fourPercentiles = (xs: number[]): string => `${r1(percentile(xs, 50))} / ${r1(percentile(xs, 95))} / ${r1(percentile(xs, 99))} / ${r1(Math.max(...xs))}`;
+
+/**
+ * The bench's own delays (so they are not read as the gateway's) and the gateway's view of the
+ * same messages from its access log: `ms` there runs from express having the request to the reply
+ * written, so phone time minus it is time outside the gateway (the phones' processes and TCP).
+ */
+function benchRows(p: PhaseResult): Rows {
+  const worst = (f: (l: LagFigures) => number): number => Math.max(...p.workerLag.map(f));
+  const rows: Rows = {
+    [`${p.name}.bench: eventloop_lag_ms p99 / max, 10 ms sampling incl. (bench process; worst phone worker)`]: `${r1(p.benchLag.p99Ms)} / ${r1(p.benchLag.maxMs)}; `
+      + (p.workerLag.length ? `${r1(worst((l) => l.p99Ms))} / ${r1(worst((l) => l.maxMs))} (${p.workerLag.length} workers)` : 'phones inside the bench process'),
+    ...(p.workerLag.length ? { [`${p.name}.bench: eventloop_lag_ms p99 / max of each phone worker`]: p.workerLag.map((l) => `${r1(l.p99Ms)} / ${r1(l.maxMs)}`).join('; ') } : {}),
+    [`${p.name}.bench: phone cpu_ms_per_message (main + phone workers)`]: r1((p.benchCpuMs + p.phoneWorkersCpuMs) / Math.max(1, p.messages.length)),
+    [`${p.name}.bench: phone encode_ms (decided to send -> handed to node:http) p50/p99`]: p50p99(p.messages.map((m) => m.start - m.decided)),
+    [`${p.name}.bench: request write_ms (handed to node:http -> last byte to the OS) p50/p99`]: p50p99(p.messages.map((m) => m.written - m.start)),
+    [`${p.name}.bench: reply handling_ms (last byte seen -> decoded, checked) p50/p99`]: p50p99(p.messages.map((m) => m.processed - m.end)),
+  };
+  if (!p.access) return rows;
+  const matched = p.messages.flatMap((m, i) => (p.access![i] ? [{ m, line: p.access![i] }] : []));
+  if (!matched.length) return rows;
+  return {
+    ...rows,
+    [`${p.name}.gateway-side (access log): matched messages`]: `${matched.length} of ${p.messages.length}`,
+    [`${p.name}.gateway-side latency_ms p50/p95/p99/max`]: fourPercentiles(matched.map((x) => x.line.ms)),
+    // DAV time falls inside the gateway's handling; what is left is the gateway's own time.
+    [`${p.name}.gateway-side excl_dav_ms p50/p95/p99/max`]: fourPercentiles(matched.map((x) => Math.max(0, x.line.ms - x.m.davWaitMs))),
+    [`${p.name}.outside the gateway: before_ms (phone start -> gateway has it) p50/p99`]: p50p99(matched.map((x) => x.line.time - x.line.ms - x.m.start)),
+    [`${p.name}.outside the gateway: after_ms (reply written -> phone has last byte) p50/p99`]: p50p99(matched.map((x) => x.m.end - x.line.time)),
+  };
+}
+
 function phaseRows(p: PhaseResult, detail: boolean): Rows {
   const n = Math.max(1, p.messages.length);
   const durations = p.dav.filter((r) => r.status !== 499).map((r) => r.end - r.sent);
@@ -157,6 +184,7 @@ function phaseRows(p: PhaseResult, detail: boolean): Rows {
     [`${p.name}.wall_s`]: r1(p.wallS),
     [`${p.name}.messages_per_s`]: r1(p.messages.length / p.wallS),
     ...latencyRows(p.name, p.messages),
+    ...benchRows(p),
   };
   if (detail) {
     for (const kind of ['none', 'changes'] as SessionKind[]) Object.assign(rows, latencyRows(`${p.name}.${kind}`, p.messages.filter((m) => m.kind === kind)));
@@ -170,7 +198,7 @@ function phaseRows(p: PhaseResult, detail: boolean): Rows {
   Object.assign(rows, {
     [`${p.name}.gateway_cpu_ms_per_message (proc 0 / 1 / both)`]: `${r1(p.gatewayCpuMs[0]! / n)} / ${r1(p.gatewayCpuMs[1]! / n)} / ${r1((p.gatewayCpuMs[0]! + p.gatewayCpuMs[1]!) / n)}`,
     [`${p.name}.gateway_cpu_share_of_wall (of 2 cores)`]: `${r1(((p.gatewayCpuMs[0]! + p.gatewayCpuMs[1]!) / (p.wallS * 1000) / 2) * 100)}%`,
-    [`${p.name}.bench_cpu_ms (phones) / proxy_cpu_ms`]: `${Math.round(p.benchCpuMs)} / ${Math.round(p.proxyCpuMs)}`,
+    [`${p.name}.bench_cpu_ms (main / phone workers) / proxy_cpu_ms`]: `${Math.round(p.benchCpuMs)} / ${Math.round(p.phoneWorkersCpuMs)} / ${Math.round(p.proxyCpuMs)}`,
     [`${p.name}.redis_commands_per_message`]: r1(p.redisCommands / n),
     [`${p.name}.redis_top_commands_per_message`]: p.topRedis,
     [`${p.name}.redis_cpu_ms_per_message`]: r1((p.redisCpuS * 1000) / n),
@@ -206,27 +234,27 @@ function phaseRows(p: PhaseResult, detail: boolean): Rows {
 }
 
 /** Each phone's address book on Radicale's disk holds exactly the phone's contacts (by FN, each once). */
-function verify(dav: DavServerHandle, phones: SimPhone[]): { checked: number; mismatches: string[]; items: number } {
+function verify(dav: DavServerHandle, phones: PhoneReport[]): { checked: number; mismatches: string[]; items: number } {
   const root = path.dirname(dav.storageDir);
   const mismatches: string[] = [];
   let items = 0;
   for (const phone of phones) {
-    const dir = path.join(root, phone.setup.user, 'contacts');
+    const dir = path.join(root, phone.user, 'contacts');
     const fns: string[] = [];
     const uids = new Set<string>();
     for (const f of readdirSync(dir).filter((n) => n.endsWith('.vcf'))) {
       const text = readFileSync(path.join(dir, f), 'utf8').replace(/\r?\n[ \t]/g, '');
       fns.push(/^FN[;:](?:[^:\r\n]*:)?(.*?)\r?$/m.exec(text)?.[1] ?? `(no FN in ${f})`);
       const uid = /^UID[;:](?:[^:\r\n]*:)?(.*?)\r?$/m.exec(text)?.[1];
-      if (uid && uids.has(uid)) mismatches.push(`${phone.setup.user}: UID ${uid} twice`);
+      if (uid && uids.has(uid)) mismatches.push(`${phone.user}: UID ${uid} twice`);
       if (uid) uids.add(uid);
     }
     items += fns.length;
-    const expected = new Set([...phone.items.values()].map((m) => `${m} Load`));
+    const expected = new Set(phone.markers.map((m) => `${m} Load`));
     const missing = [...expected].filter((fn) => !fns.includes(fn));
     const extra = fns.filter((fn) => !expected.has(fn));
     if (missing.length || extra.length || fns.length !== expected.size) {
-      mismatches.push(`${phone.setup.user}: phone ${expected.size}, server ${fns.length}; missing ${missing.slice(0, 3).join(', ')}; extra ${extra.slice(0, 3).join(', ')}`);
+      mismatches.push(`${phone.user}: phone ${expected.size}, server ${fns.length}; missing ${missing.slice(0, 3).join(', ')}; extra ${extra.slice(0, 3).join(', ')}`);
     }
   }
   return { checked: phones.length, mismatches, items };
@@ -243,6 +271,7 @@ export async function benchLoad(o: LoadOptions, log: (line: string) => void = ()
   let proxy: DavProxy | undefined;
   let gws: GatewayChild[] = [];
   let client: Redis | undefined;
+  let groups: PhoneGroupHandle[] = [];
   try {
     [redis, dav] = await Promise.all([startRedis(), startRadicale({ extraUsers: users })]);
     const cards = await cardsTheServerTakes(dav, candidates);
@@ -256,31 +285,29 @@ export async function benchLoad(o: LoadOptions, log: (line: string) => void = ()
     const setupS = (performance.now() - setup0) / 1000;
     log(`setup ${r1(setupS)} s (${o.devices} Radicale users, 2 gateways from ${gatewayCommand().how}); seeding…`);
 
-    const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
-    const gatewayUrls = gws.map((g) => g.url);
-    const run = new Run(gws, proxy, client);
-    run.phones = users.map((u, i) => new SimPhone({
-      index: i, deviceId: `IMEI:35${String(i).padStart(13, '0')}`, user: u.user, password: u.password, gateways: gatewayUrls, agent,
-      devInfPut: recordedDevInfPut(`IMEI:35${String(i).padStart(13, '0')}`), cards,
+    // Phones in groups of at most 50, each in its own process (0 workers: all inside the bench, as before).
+    const workers = o.phoneWorkers ?? Math.ceil(o.devices / 50);
+    const groupCount = Math.max(1, workers);
+    const groupInits: PhoneGroupInit[] = Array.from({ length: groupCount }, (_, g) => ({
+      users: users.flatMap((u, i) => (i % groupCount === g ? [{ index: i, ...u }] : [])), gateways: gws.map((x) => x.url), cards,
     }));
-    const seedSlots = new Semaphore(o.seedConcurrency);
-    const seed = await run.phase('seed', (p) => seedSlots.run(() => p.session('slow', o.seedContacts, prng(p.setup.index))));
+    groups = workers > 0 ? await Promise.all(groupInits.map((init) => forkedGroup(init))) : [inProcessGroup(groupInits[0]!)];
+    const run = new Run(gws, proxy, client, groups);
+    // The seed's bound on phones at once is shared out between the groups.
+    const seedShare = (g: number): number => Math.max(1, Math.floor(o.seedConcurrency / groupCount) + (g < o.seedConcurrency % groupCount ? 1 : 0));
+    const seed = await run.phase('seed', (g) => ({ phase: 'seed', contacts: o.seedContacts, concurrency: seedShare(g) }));
     log(`seed ${r1(seed.wallS)} s; load phase…`);
-    const sessionKinds = new Map<SessionKind, number>();
-    const load = await run.phase('load', async (p) => {
-      const rnd = prng(1000 + p.setup.index);
-      for (let s = 0; s < o.rounds; s++) {
-        const kind: SessionKind = rnd() < o.mix ? 'changes' : 'none';
-        sessionKinds.set(kind, (sessionKinds.get(kind) ?? 0) + 1);
-        await p.session(kind, o.changes, rnd);
-      }
-    });
+    const load = await run.phase('load', () => ({ phase: 'load', rounds: o.rounds, mix: o.mix, changes: o.changes }));
+    const phones = (await Promise.all(groups.map((g) => g.report()))).flat().sort((x, y) => x.index - y.index);
+    const access = matchAccessLog(gws.map((g) => readFileSync(g.logFile, 'utf8')), [...seed.messages, ...load.messages]);
+    seed.access = access.slice(0, seed.messages.length);
+    load.access = access.slice(seed.messages.length);
     const rss = gws.map((g) => processRssMb(g.pid));
     const loadAfter = loadavg();
-    const check = verify(dav, run.phones);
-    const errors = run.phones.flatMap((p) => p.errors);
+    const check = verify(dav, phones);
+    const errors = phones.flatMap((p) => p.errors);
     const statuses = new Map<string, number>();
-    for (const p of run.phones) for (const [k, v] of p.statusCounts) statuses.set(k, (statuses.get(k) ?? 0) + v);
+    for (const p of phones) for (const [k, v] of p.statusCounts) statuses.set(k, (statuses.get(k) ?? 0) + v);
     const keep = path.join(repoRoot, '.tmp', 'load-last');
     mkdirSync(keep, { recursive: true });
     for (const g of gws) copyFileSync(g.logFile, path.join(keep, path.basename(g.logFile)));
@@ -289,25 +316,27 @@ export async function benchLoad(o: LoadOptions, log: (line: string) => void = ()
     const logs = gws.map((g) => logErrors(g.logFile));
     return {
       devices: o.devices,
-      'sessions seed / load (none + changes)': `${o.devices} / ${sessionKinds.get('none') ?? 0} + ${sessionKinds.get('changes') ?? 0}`,
+      'sessions seed / load (none + changes)': `${o.devices} / ${load.sessionKinds.none ?? 0} + ${load.sessionKinds.changes ?? 0}`,
+      'phone processes': workers > 0 ? `${workers} workers of ${groupInits.map((g) => g.users.length).join('/')} phones (pids ${groups.map((g) => g.pid).join(', ')})` : `${o.devices} phones inside the bench process`,
       'changes per changing session; seed contacts': `${o.changes}; ${o.seedContacts} (drawn from ${cards.length} corpus vCard 2.1 cards; ${candidates.length - cards.length} Radicale refuses left out)`,
       'gateway processes': `2, ${gatewayCommand().how}, Redis state store`,
       'load average before / after': `${loadBefore} / ${loadAfter}`,
       'setup_s': r1(setupS),
       ...phaseRows(seed, false),
       ...phaseRows(load, true),
-      'failed sessions (seed + load)': run.phones.reduce((s, p) => s + p.failedSessions, 0),
+      'failed sessions (seed + load)': phones.reduce((s, p) => s + p.failedSessions, 0),
       'messages with errors (HTTP, SyncML status other than 200/201/212, wrong sync mode)': errors.length,
       ...(statuses.size ? { 'SyncML statuses other than 200/201/212': [...statuses].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} x${v}`).join(', ') } : {}),
       ...(errors.length ? { 'errors (first 5)': errors.slice(0, 5).join(' | ') } : {}),
-      'server changes sent to phones (expected 0)': run.phones.reduce((s, p) => s + p.serverChanges, 0),
+      'server changes sent to phones (expected 0)': phones.reduce((s, p) => s + p.serverChanges, 0),
       'gateway log lines at error level (proc 0 / 1)': `${logs[0]!.errors.length} / ${logs[1]!.errors.length}`,
       ...(logs.some((l) => l.errors.length) ? { 'gateway log errors (first 3)': logs.flatMap((l) => l.errors).slice(0, 3).join(' | ') } : {}),
       'gateway rss_MB start / peak (proc 0; proc 1)': `${r1(rssStart[0]!)} / ${r1(rss[0]!.peak)}; ${r1(rssStart[1]!)} / ${r1(rss[1]!.peak)}`,
-      'verify: devices / server items / mismatching devices (of them with a failed session)': `${check.checked} / ${check.items} / ${check.mismatches.length} (${check.mismatches.filter((m) => run.phones.find((p) => p.setup.user === m.split(':')[0])!.failedSessions > 0).length})`,
+      'verify: devices / server items / mismatching devices (of them with a failed session)': `${check.checked} / ${check.items} / ${check.mismatches.length} (${check.mismatches.filter((m) => phones.find((p) => p.user === m.split(':')[0])!.failedSessions > 0).length})`,
       ...(check.mismatches.length ? { 'verify mismatches (first 5)': check.mismatches.slice(0, 5).join(' | ') } : {}),
     };
   } finally {
+    for (const g of groups) g.close();
     client?.disconnect();
     await Promise.all(gws.map((g) => g.stop()));
     proxy?.close();
@@ -321,8 +350,10 @@ function parseArgs(argv: string[]): LoadOptions {
     return i >= 0 ? Number(argv[i + 1]) : fallback;
   };
   const prof = argv.indexOf('--cpu-prof');
+  const devices = value('--devices', 200);
   return {
-    devices: value('--devices', 200), changes: value('--changes', 20), mix: value('--mix', 0.5), rounds: value('--rounds', 3),
+    devices, changes: value('--changes', 20), mix: value('--mix', 0.5), rounds: value('--rounds', 3),
+    phoneWorkers: value('--phone-workers', Math.ceil(devices / 50)),
     seedContacts: value('--seed-contacts', 30), seedConcurrency: value('--seed-concurrency', 25), maxUpstream: value('--max-upstream', 8), ...(prof >= 0 ? { cpuProfDir: argv[prof + 1] ?? '.tmp/load-prof' } : {}),
   };
 }
