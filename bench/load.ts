@@ -5,7 +5,7 @@
 // Radicale's own latency for the same DAV requests in the same run. After the run every phone's
 // contacts are compared with its address book on disk. Not a test: it prints, it never fails on a number.
 // Run: npm run bench:load -- [--devices 200] [--changes 20] [--mix 0.5] [--rounds 3] [--seed-contacts 30]
-//      [--seed-concurrency 25] [--max-upstream 8] [--phone-workers ceil(devices/50); 0 = phones inside the bench]
+//      [--seed-concurrency 25] [--max-upstream 8] [--phone-workers 0 (phones inside the bench; N forks N phone processes)]
 //      [--cpu-prof DIR]   (gateway logs of the last run: .tmp/load-last/)
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -286,7 +286,7 @@ export async function benchLoad(o: LoadOptions, log: (line: string) => void = ()
     log(`setup ${r1(setupS)} s (${o.devices} Radicale users, 2 gateways from ${gatewayCommand().how}); seeding…`);
 
     // Phones in groups of at most 50, each in its own process (0 workers: all inside the bench, as before).
-    const workers = o.phoneWorkers ?? Math.ceil(o.devices / 50);
+    const workers = o.phoneWorkers ?? 0;
     const groupCount = Math.max(1, workers);
     const groupInits: PhoneGroupInit[] = Array.from({ length: groupCount }, (_, g) => ({
       users: users.flatMap((u, i) => (i % groupCount === g ? [{ index: i, ...u }] : [])), gateways: gws.map((x) => x.url), cards,
@@ -353,7 +353,7 @@ function parseArgs(argv: string[]): LoadOptions {
   const devices = value('--devices', 200);
   return {
     devices, changes: value('--changes', 20), mix: value('--mix', 0.5), rounds: value('--rounds', 3),
-    phoneWorkers: value('--phone-workers', Math.ceil(devices / 50)),
+    phoneWorkers: value('--phone-workers', 0),
     seedContacts: value('--seed-contacts', 30), seedConcurrency: value('--seed-concurrency', 25), maxUpstream: value('--max-upstream', 8), ...(prof >= 0 ? { cpuProfDir: argv[prof + 1] ?? '.tmp/load-prof' } : {}),
   };
 }
