@@ -31,7 +31,7 @@ class CountingState extends SqliteStateStore {
   }
 }
 
-const status = (cmdRef: number, data = '200'): StatusCmd => ({ kind: 'Status', cmdId: String(cmdRef), msgRef: '4', cmdRef: String(cmdRef), cmd: 'Replace', data });
+const status = (cmdRef: number, data = '200'): StatusCmd => ({ kind: 'Status', cmdId: String(cmdRef), msgRef: '4', cmdRef: String(cmdRef), cmd: 'Replace', data, targetRefs: [], sourceRefs: [], items: [] });
 const sorted = (m: MapEntry[]): string[] => m.map((e) => `${e.luid}=${e.guid}@${e.etag}`).sort();
 
 describe('protocol: one map write per run of Status commands', function () {
