@@ -80,9 +80,9 @@ export class IdMap {
     if (upserted.length) await this.#state.putMapEntries(this.#key, upserted);
   }
 
-  /** Inside a batch: note the LUIDs for the flush; true when they were held back. */
-  async #holdBack(luids: Iterable<string>): Promise<boolean> {
-    if (this.#batchDepth === 0) return false;
+  /** Inside a batch: note the LUIDs for the flush (outside one they were written already). */
+  async #holdBack(luids: Iterable<string>): Promise<void> {
+    if (this.#batchDepth === 0) return;
     for (const luid of luids) {
       this.#dirty.delete(luid); // re-inserted: the flush writes in the order of the last changes
       this.#dirty.add(luid);
@@ -91,7 +91,6 @@ export class IdMap {
     // already on the server come again as new Adds, confirmations are sent again). A bound keeps
     // that window to a few dozen items and most of the saving (one write per 64, not per 1).
     if (this.#dirty.size >= MAX_PENDING_ENTRIES) await this.flush();
-    return true;
   }
 
   /** Set `entry` in the in-memory map; the LUIDs whose entries it displaced (same GUID). */
