@@ -1,10 +1,10 @@
 // The dispatch table: command name -> handler. Commands run one after another in the order the
 // message gives them (a Status may confirm what a later Sync relies on; statuses go out in order).
-import type { Command } from '../codec/model.js';
+import type { Command, StatusCmd } from '../codec/model.js';
 import { onAlert } from './commands/alert.js';
 import { onMap } from './commands/map.js';
 import { onGet, onPut, onResults } from './commands/put-get.js';
-import { onStatus } from './commands/status.js';
+import { onStatus, onStatusRun } from './commands/status.js';
 import { onSync } from './commands/sync.js';
 import type { MessageContext } from './message-context.js';
 import { cmdName } from './reply.js';
@@ -25,9 +25,23 @@ export const COMMAND_HANDLERS: CommandHandlers = {
   Map: onMap,
 };
 
-/** Run the message's commands in order; one without a handler is answered 406. */
+/**
+ * Run the message's commands in order; one without a handler is answered 406. Consecutive Status
+ * commands run as one run (onStatusRun: their map writes are batched) when Status has the
+ * default handler.
+ */
 export async function runCommands(ctx: MessageContext, commands: readonly Command[], handlers: CommandHandlers = COMMAND_HANDLERS): Promise<void> {
-  for (const cmd of commands) {
+  for (let i = 0; i < commands.length; i++) {
+    const cmd = commands[i]!;
+    if (cmd.kind === 'Status' && handlers.Status === onStatus) {
+      const run: StatusCmd[] = [cmd];
+      for (let next = commands[i + 1]; next?.kind === 'Status'; next = commands[i + 1]) {
+        run.push(next);
+        i++;
+      }
+      await onStatusRun(ctx, run);
+      continue;
+    }
     const handler = handlers[cmd.kind] as ((ctx: MessageContext, cmd: Command) => Promise<void>) | undefined;
     if (handler) {
       await handler(ctx, cmd);

@@ -9,6 +9,7 @@ import type { DatastoreSync } from '../sync/datastore-sync.js';
 import { serverSends, type DatastoreSessionState, type OutgoingChange, type SentChange } from '../sync/types.js';
 import { finishRefreshFromClient } from './commands/sync.js';
 import { syncFor, type MessageContext } from './message-context.js';
+import { recordSentChange, sentKey } from './sent-changes.js';
 import { byteLength, utf8Slice } from './utf8.js';
 
 /** Changes materialised (fetched and converted) at a time. */
@@ -122,9 +123,7 @@ function emitChunk(ctx: MessageContext, ds: DatastoreSessionState, syncCmd: Sync
 
 /** A sent change, keyed by where it went, for the client's Status; an Add also waits for a Map. */
 function recordSent(ctx: MessageContext, ds: DatastoreSessionState, msgId: string, cmd: ItemCmd, change: SentChange): void {
-  const sent: SentChange & { ds: string } = { ...change, ds: ds.name, ...(cmd.kind === 'Add' ? { guid: cmd.items[0]!.source!.locURI } : {}) };
-  ctx.session.sent[`${msgId}:${cmd.cmdId}:0`] = sent;
-  if (cmd.kind === 'Add') ds.awaitingMap[sent.guid!] = sent;
+  recordSentChange(ctx.session, ds, sentKey(msgId, cmd.cmdId), change, cmd.kind === 'Add' ? cmd.items[0]!.source!.locURI : undefined);
 }
 
 function changeCommand(ctx: MessageContext, ds: DatastoreSessionState, sync: DatastoreSync, change: OutgoingChange, data: string | undefined): ItemCmd {

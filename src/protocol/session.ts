@@ -2,7 +2,7 @@
 // memory) so that any gateway process can continue a session.
 import type { SyncMLVersion, WireFormat } from '../codec/model.js';
 import type { DavCredentials } from '../datastores/datastore.js';
-import type { DatastoreSessionState, SentChange } from '../sync/types.js';
+import type { DatastoreSessionState, SentRecord } from '../sync/types.js';
 import type { DeviceInfo } from './devinf.js';
 
 /** `suspended`: the client sent Alert 224; the session can be resumed by a later one (Alert 225). */
@@ -32,8 +32,8 @@ export interface SessionState {
   datastores: DatastoreSessionState[];
   /** Server Alerts sent, `${msgId}:${cmdId}` -> datastore name (a 508 answer forces slow sync). */
   sentAlerts: Record<string, string>;
-  /** Server item changes sent, `${msgId}:${cmdId}:${itemIndex}` -> what to record on success. */
-  sent: Record<string, SentChange & { ds: string }>;
+  /** Server item changes sent, `${msgId}:${cmdId}:0` -> what to record on success (see SentRecord). */
+  sent: Record<string, SentRecord>;
   /** Datastores whose server Sync has been opened in some message (NumberOfChanges only once). */
   syncOpened: string[];
   askedDevInf: boolean;

@@ -79,7 +79,9 @@ export class ServerChanges {
         // Map entries the device did not send again are stale: it no longer has those items.
         const seen = new Set(s.seenLuids);
         const stale = [...map.byLuid.values()].filter((e) => !seen.has(e.luid)).map((e) => e.luid);
-        for (const luid of stale) await this.#idMap.delete(luid);
+        await this.#idMap.batched(async () => {
+          for (const luid of stale) await this.#idMap.delete(luid);
+        });
       }
       for (const item of listing.items) if (!claimed.has(item.href) && !touched.has(item.href)) out.push({ op: 'Add', href: item.href });
     } else {

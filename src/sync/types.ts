@@ -90,7 +90,7 @@ export interface OutgoingChange {
   guid?: string;
 }
 
-/** What the device must confirm for a sent change, keyed by `${msgId}:${cmdId}:${n}` in session state. */
+/** What the device must confirm for a sent change (see SentRecord for how session state keeps it). */
 export interface SentChange {
   op: 'Add' | 'Replace' | 'Delete';
   href: string;
@@ -102,6 +102,15 @@ export interface SentChange {
   /** Field digests of what the device gets (see `ItemTranslator.fieldDigests`). */
   fields?: string;
 }
+
+/**
+ * A sent change awaiting the device's Status, in session state by `${msgId}:${cmdId}:0`: a Replace
+ * or Delete whole; an Add by its guid only, its details staying in the datastore's `awaitingMap`
+ * until the device's Map (kept in both, they were ~400 KB at the peak of a 1000-item refresh,
+ * serialised with every message). A record with `href` is whole (also an Add stored so by an
+ * older version).
+ */
+export type SentRecord = (SentChange & { ds: string }) | { ds: string; op: 'Add'; guid: string; href?: undefined };
 
 /** Per-datastore state of one running session (JSON-serialisable; lives in the state store). */
 export interface DatastoreSessionState {

@@ -11,6 +11,7 @@ import { deviceRecord, syncFor, updateDevice, type MessageContext } from '../mes
 import { statusItemsWithAnchor } from '../reply.js';
 import type { SessionState } from '../session.js';
 import { sessionLogId } from '../session-binding.js';
+import { resolveSent } from '../sent-changes.js';
 import { Status } from '../status.js';
 
 const MODE_BY_ALERT: Record<string, SyncMode> = {
@@ -157,7 +158,8 @@ function continueDatastore(ctx: MessageContext, prior: Resumable): DatastoreSess
   const old = prior.ds;
   // Changes sent but never confirmed go out again (an Add with the same id), before the rest.
   const chunk = prior.session.outChunk?.ds === old.name ? [prior.session.outChunk] : [];
-  const unconfirmed: OutgoingChange[] = [...Object.values(prior.session.sent).filter((s) => s.ds === old.name), ...chunk]
+  const sentBefore = Object.values(prior.session.sent).filter((r) => r.ds === old.name).flatMap((r) => resolveSent(prior.session, r) ?? []);
+  const unconfirmed: OutgoingChange[] = [...sentBefore, ...chunk]
     .map((s) => ({ op: s.op, href: s.href, ...(s.luid !== undefined ? { luid: s.luid } : {}), ...(s.guid !== undefined ? { guid: s.guid } : {}) }));
   if (prior.session.inChunk?.ds === old.name) ctx.session.inChunk = prior.session.inChunk;
   ctx.log.info({

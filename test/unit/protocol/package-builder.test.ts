@@ -36,6 +36,17 @@ describe('protocol/package-builder: server changes by MaxMsgSize', function () {
     assert.deepEqual(Object.keys(ds.awaitingMap).sort(), ['h1', 'h2']);
   });
 
+  it("an Add's details are stored once: awaitingMap has them, its Status record only the guid", async function () {
+    const ds = datastore();
+    const sess = session([ds]);
+    await sendServerChanges(context(sess, fakeSync({ h1: 'a', h2: 'b' }), budget));
+    assert.deepEqual(sess.sent, {
+      '3:2:0': { ds: 'contacts', op: 'Add', guid: 'h1' },
+      '3:3:0': { ds: 'contacts', op: 'Add', guid: 'h2' },
+    });
+    assert.deepEqual(ds.awaitingMap['h1'], { op: 'Add', href: 'h1', etag: '"h1"', guid: 'h1' });
+  });
+
   it('one byte over: the item waits for the next message and the package is not done', async function () {
     const items = { h1: 'a'.repeat(100), h2: 'b'.repeat(roomForData(FRAME + 100) + 1) };
     const ds = datastore();

@@ -39,4 +39,16 @@ describe('protocol/commands/status', function () {
     assert.deepEqual(seen, [['a', 'confirmed'], ['b', 'gone'], ['c', 'refused']]);
     assert.deepEqual(sess.sent, {});
   });
+
+  it("an Add kept by its guid is confirmed with the details in awaitingMap; one already mapped has nothing left", async function () {
+    const ds = datastore({ awaitingMap: { g7: { op: 'Add', href: '/c/x.vcf', guid: 'g7', etag: '"1"' } } });
+    const sess = session([ds], { sent: { '2:7:0': { ds: 'contacts', op: 'Add', guid: 'g7' }, '2:8:0': { ds: 'contacts', op: 'Add', guid: 'g8' } } });
+    const seen: Array<[string, string | undefined, ChangeConfirmation]> = [];
+    const sync = { confirm: async (_s: unknown, sent: { href: string; etag?: string }, outcome: ChangeConfirmation) => void seen.push([sent.href, sent.etag, outcome]) };
+    const ctx = context(sess, sync as unknown as DatastoreSync, 10_000);
+    await onStatus(ctx, status('2', '7', '500'));
+    await onStatus(ctx, status('2', '8', '200'));
+    assert.deepEqual(seen, [['/c/x.vcf', '"1"', 'refused']]);
+    assert.deepEqual(sess.sent, {});
+  });
 });

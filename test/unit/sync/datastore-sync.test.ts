@@ -146,6 +146,19 @@ describe('sync engine (DatastoreSync) with an in-memory DataStore and the SQLite
     assert.deepEqual(s.outgoing, [], 'nothing to send back: the item is paired');
   });
 
+  it('slow sync: the map entries the device did not send again are removed in one state write', async function () {
+    await state.putMapEntries(key, Array.from({ length: 30 }, (_, i) => ({ luid: `OLD${i}`, guid: `/c/${i}.vcf`, etag: '"1"' })));
+    const deletes: number[] = [];
+    const del = state.deleteMapEntries.bind(state);
+    state.deleteMapEntries = (k, luids) => {
+      deletes.push(luids.length);
+      return del(k, luids);
+    };
+    await new DatastoreSync(store, state, key, contactsTranslator, log).computeOutgoing(session('slow'));
+    assert.deepEqual(deletes, [30]);
+    assert.deepEqual(await state.getMap(key), []);
+  });
+
   it('echo suppression: what the gateway wrote for this device is not sent back next time', async function () {
     const sync = new DatastoreSync(store, state, key, contactsTranslator, log);
     const s1 = session('slow');

@@ -71,6 +71,42 @@ describe('sync/id-map: batched writes', function () {
     assert.deepEqual(state.puts, [2]);
   });
 
+  it('deletes in a batch are one state write too, at its end', async function () {
+    const map = new IdMap(state, key);
+    await map.updateInPlace(Array.from({ length: 30 }, (_, i) => entry(`L${i}`, `/c/${i}.vcf`)));
+    const deletes: number[] = [];
+    const del = state.deleteMapEntries.bind(state);
+    state.deleteMapEntries = (k, luids) => {
+      deletes.push(luids.length);
+      return del(k, luids);
+    };
+    await map.batched(async () => {
+      for (let i = 0; i < 20; i++) await map.delete(`L${i}`);
+      assert.deepEqual(deletes, [], 'nothing written before the batch ends');
+      assert.equal((await map.load()).byLuid.size, 10, 'the in-memory map sees the deletes at once');
+    });
+    assert.deepEqual(deletes, [20]);
+    assert.equal((await state.getMap(key)).length, 10);
+  });
+
+  it('an entry displaced by a GUID moving to another LUID stays removed when that LUID is written again', async function () {
+    const ops = async (map: IdMap): Promise<void> => {
+      await map.put(entry('A', '/c/a.vcf'));
+      await map.put(entry('B', '/c/a.vcf')); // removes A (same GUID)
+      await map.put(entry('B', '/c/b.vcf'));
+    };
+    const one = new IdMap(state, key);
+    await one.put(entry('A', '/c/a.vcf'));
+    await ops(one);
+    const expected = sorted(await state.getMap(key));
+    assert.deepEqual(expected, ['B=/c/b.vcf@e']);
+    const other = { ...key, datastore: 'other' };
+    const batched = new IdMap(state, other);
+    await batched.put(entry('A', '/c/a.vcf'));
+    await batched.batched(() => ops(batched));
+    assert.deepEqual(sorted(await state.getMap(other)), expected);
+  });
+
   it('writes what the batch did before an error, then rethrows the error', async function () {
     const map = new IdMap(state, key);
     await assert.rejects(map.batched(async () => {
