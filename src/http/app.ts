@@ -8,6 +8,7 @@ import { describeError, isGatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics, ReadinessChecker } from '../metrics/index.js';
 import type { ProtocolEngine } from '../protocol/engine.js';
+import type { SessionPeek } from '../protocol/session-runner.js';
 import type { StateStore } from '../state/state-store.js';
 import { accessLog } from './access-log.js';
 import type { Admission } from './admission.js';
@@ -91,7 +92,8 @@ export function createApp(o: AppOptions): express.Express {
     const body = Buffer.isBuffer(req.body) ? new Uint8Array(req.body) : new Uint8Array();
     const sid = typeof req.query['sid'] === 'string' ? req.query['sid'] : undefined;
     const preAuthMax = o.preAuthMaxBodyBytes ?? Infinity;
-    const bound = await knows(o.engine, sid);
+    const peek = await peekSession(o.engine, sid);
+    const bound = peek?.authenticated === true;
     // Peeked once (XML: a regex on the first 16 KB; WBXML: the header decoded alone, bounded).
     const withCred = !bound && carriesCred(body, encoding);
     if (body.length > preAuthMax && !bound && !withCred) {
@@ -123,7 +125,10 @@ export function createApp(o: AppOptions): express.Express {
     o.metrics?.messages.inc({ encoding: decoded.wire.encoding, syncml_version: decoded.message.version });
     try {
       const requestHash = createHash('sha256').update(body).digest('base64url');
-      const result = await o.engine.handle(decoded.message, decoded.wire, sid, requestHash, req.socket.remoteAddress);
+      const result = await o.engine.handle(decoded.message, decoded.wire, {
+        ...(sid !== undefined ? { sid } : {}), ...(peek ? { peek } : {}), requestHash,
+        ...(req.socket.remoteAddress !== undefined ? { remoteAddress: req.socket.remoteAddress } : {}),
+      });
       if (result.sessionKey) res.locals['session'] = result.sessionKey;
       if (result.httpStatus) {
         res.status(result.httpStatus).type('text/plain').send(result.httpReason ?? 'refused\n');
@@ -152,11 +157,12 @@ export function createApp(o: AppOptions): express.Express {
   return app;
 }
 
-async function knows(engine: ProtocolEngine, sid: string | undefined): Promise<boolean> {
+/** The token's session, read once for this request; a failing store reads as no session (run() will say why). */
+async function peekSession(engine: ProtocolEngine, sid: string | undefined): Promise<SessionPeek | undefined> {
   try {
-    return await engine.knowsSession(sid);
+    return await engine.peekSession(sid);
   } catch {
-    return false;
+    return undefined;
   }
 }
 

@@ -13,7 +13,7 @@ import { runCommands } from './dispatch.js';
 import { saveDevice, updateDevice, type EngineDeps, type MessageContext } from './message-context.js';
 import { advancePackages } from './packages.js';
 import { ReplyBuilder, replyHeader } from './reply.js';
-import { SessionRunner, type BoundMessage, type ProcessedMessage, type RunResult } from './session-runner.js';
+import { SessionRunner, type BoundMessage, type ProcessedMessage, type RunOptions, type RunResult, type SessionPeek } from './session-runner.js';
 import { Status } from './status.js';
 
 export type { EngineDeps } from './message-context.js';
@@ -37,13 +37,11 @@ export class ProtocolEngine {
   }
 
   /**
-   * Handle one decoded client message. `urlKey` is the `sid` (session token) from the RespURI,
-   * if any; `requestHash` identifies the raw request so that a resent message gets the same reply.
+   * Handle one decoded client message. `o.sid` is the session token from the RespURI, if any;
+   * `o.requestHash` identifies the raw request so that a resent message gets the same reply.
    */
-  handle(msg: SyncMLMessage, wire: WireFormat, urlKey?: string, requestHash?: string, remoteAddress?: string): Promise<EngineResult> {
-    return this.#runner.run(msg, wire, {
-      ...(urlKey !== undefined ? { sid: urlKey } : {}), ...(requestHash !== undefined ? { requestHash } : {}), ...(remoteAddress !== undefined ? { remoteAddress } : {}),
-    });
+  handle(msg: SyncMLMessage, wire: WireFormat, o: RunOptions = {}): Promise<EngineResult> {
+    return this.#runner.run(msg, wire, o);
   }
 
   /** A big body's SyncHdr alone, checked before the body is decoded: the refusal, or undefined. */
@@ -51,9 +49,9 @@ export class ProtocolEngine {
     return this.#runner.precheck(header, wire, remoteAddress);
   }
 
-  /** True when `sid` names a live, authenticated session (HTTP allows it the larger body limit). */
-  knowsSession(sid: string | undefined): Promise<boolean> {
-    return this.#runner.knowsSession(sid);
+  /** The session `sid` names (a live, authenticated one is allowed the larger body limit); pass it to `handle`. */
+  peekSession(sid: string | undefined): Promise<SessionPeek | undefined> {
+    return this.#runner.peekSession(sid);
   }
 
   /** The commands of a message the runner has bound to its authenticated session. */

@@ -32,9 +32,6 @@ const LOCK_RENEW_MS = 3000;
  * and get the first copy's reply, not a 503 that ends the slow sync.
  */
 export const DEFAULT_LOCK_WAIT_MS = 300_000;
-/** A session read by `knowsSession` serves the `run` of the same request if it comes this soon. */
-const PEEK_REUSE_MS = 2_000;
-const PEEK_MAX_ENTRIES = 1_000;
 
 export interface RunnerSettings extends AuthGateSettings {
   sessionTtlSeconds: number;
@@ -85,9 +82,25 @@ export interface RunResult {
   httpReason?: string;
 }
 
+/**
+ * What the HTTP layer learnt of a session token before decoding the body (whether it may have the
+ * larger body limit). Handed back to `run` of the same request, which then binds with this read
+ * instead of another one: the session is read again under the device lock before it is used.
+ */
+export class SessionPeek {
+  constructor(readonly sid: string, readonly stored: StoredSession | undefined) {}
+
+  /** The token names a live, authenticated session. */
+  get authenticated(): boolean {
+    return this.stored?.authenticated === true;
+  }
+}
+
 export interface RunOptions {
   /** `sid` of the RespURI the message was posted to. */
   sid?: string;
+  /** The read of `sid` made for this request by `peekSession`, if any. */
+  peek?: SessionPeek;
   /** Hash of the raw request: a resent message gets the same reply. */
   requestHash?: string;
   remoteAddress?: string;
@@ -98,8 +111,6 @@ export class SessionRunner {
   readonly #process: (b: BoundMessage) => Promise<ProcessedMessage>;
   readonly #gate: AuthGate;
   readonly #resends: ResendCache;
-  /** Sessions read by `knowsSession`, by token, for the `run` of the same request (one read less). */
-  readonly #peeked = new Map<string, { at: number; stored: StoredSession | undefined }>();
 
   constructor(deps: RunnerDeps, process: (b: BoundMessage) => Promise<ProcessedMessage>) {
     this.#d = deps;
@@ -108,27 +119,10 @@ export class SessionRunner {
     this.#resends = new ResendCache(deps.state, deps.accounts);
   }
 
-  /** True when `sid` names a live session (the HTTP layer allows such messages a larger body). */
-  async knowsSession(sid: string | undefined): Promise<boolean> {
-    if (!sid || sid.length > 64) return false;
-    const stored = await this.#d.state.getSession<StoredSession>(sid);
-    // Requests that never reach run() (undecodable) leave entries behind: bounded, cleared when full.
-    if (this.#peeked.size >= PEEK_MAX_ENTRIES) this.#peeked.clear();
-    this.#peeked.set(sid, { at: performance.now(), stored });
-    return stored?.authenticated === true;
-  }
-
-  /**
-   * The session `sid` names, for binding (who may continue it). Read again under the lock before
-   * use, so the read of `knowsSession` moments ago serves as well as a new one.
-   */
-  async #named(sid: string): Promise<StoredSession | undefined> {
-    const peeked = this.#peeked.get(sid);
-    if (peeked) {
-      this.#peeked.delete(sid);
-      if (performance.now() - peeked.at < PEEK_REUSE_MS) return peeked.stored;
-    }
-    return await this.#d.state.getSession<StoredSession>(sid);
+  /** The session `sid` names, read for the HTTP layer (a live one may send a larger body). */
+  async peekSession(sid: string | undefined): Promise<SessionPeek | undefined> {
+    if (!sid || sid.length > 64) return undefined;
+    return new SessionPeek(sid, await this.#d.state.getSession<StoredSession>(sid));
   }
 
   /**
@@ -157,7 +151,8 @@ export class SessionRunner {
       // ---- binding: the session named by the token, or credentials in this very message
       let session: SessionState | undefined;
       let authenticated: BoundMessage['authenticated'];
-      const named = o.sid && o.sid.length <= 64 ? await this.#named(o.sid) : undefined;
+      const named = !o.sid || o.sid.length > 64 ? undefined
+        : o.peek?.sid === o.sid ? o.peek.stored : await this.#d.state.getSession<StoredSession>(o.sid);
       if (named) {
         if (!named.authenticated || named.deviceId !== deviceId || named.sessionId !== hdr.sessionId || !named.account) {
           log.warn({ sid: 'mismatch' }, 'session token used by another device or session: refused, nothing executed');

@@ -56,8 +56,8 @@ describe('http: admission control', function () {
     let unblock!: () => void;
     const blocked = new Promise<void>((r) => (unblock = r));
     let calls = 0;
-    // knowsSession is the first thing a message does inside its turn: the first one holds the turn.
-    const engine = { knowsSession: async () => (++calls === 1 ? blocked.then(() => false) : false) } as unknown as ProtocolEngine;
+    // peekSession is the first thing a message does inside its turn: the first one holds the turn.
+    const engine = { peekSession: async () => (++calls === 1 ? blocked.then(() => undefined) : undefined) } as unknown as ProtocolEngine;
     const app = createApp({
       engine, state: { ping: async () => undefined } as unknown as StateStore, log: createLogger('silent'), syncmlPath: '/sync',
       maxBodyBytes: 1e6, version: 't', admission: new Admission({ maxRunning: 1, maxQueued: 1 }), retryAfterSeconds: 7,

@@ -7,26 +7,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { AccountRegistry, type AccountMapping } from '../../../src/accounts/mappings.js';
-import type { SyncMLMessage } from '../../../src/codec/model.js';
-import { createLogger } from '../../../src/logger.js';
-import { DEFAULT_LOCK_WAIT_MS, SessionRunner, type RunnerSettings } from '../../../src/protocol/session-runner.js';
+import { DEFAULT_LOCK_WAIT_MS, type SessionRunner, type RunnerSettings } from '../../../src/protocol/session-runner.js';
 import { SqliteStateStore } from '../../../src/state/sqlite-store.js';
-
-const mapping: AccountMapping = {
-  account: 'alice', file: 'alice.yaml', auth: { mode: 'secret', basic: 'phone-pw' },
-  dav: { url: 'http://dav.test/', username: 'alice', password: 'dav-pw' }, datastores: [],
-};
-
-function message(msgId: string, withCred: boolean): SyncMLMessage {
-  return {
-    version: '1.2', final: true, body: [],
-    header: {
-      verDTD: '1.2', verProto: 'SyncML/1.2', sessionId: '7', msgId, target: { locURI: 'http://gw.test/sync' }, source: { locURI: 'IMEI:1' },
-      ...(withCred ? { cred: { meta: { type: 'syncml:auth-basic', format: 'b64' }, data: Buffer.from('alice:phone-pw').toString('base64') } } : {}),
-    },
-  };
-}
+import { message, runnerOn } from './runner-support.js';
 
 describe('protocol/session-runner: waiting for the device lock', function () {
   let dir: string;
@@ -35,15 +18,11 @@ describe('protocol/session-runner: waiting for the device lock', function () {
   const slowMs = 1500;
 
   function runner(settings: Partial<RunnerSettings> = {}): SessionRunner {
-    return new SessionRunner({
-      accounts: new AccountRegistry([mapping]), state: store, verifyCredentials: async () => false, log: createLogger('silent'),
-      encode: (msg) => new TextEncoder().encode(`reply to ${msg.header.msgId}`),
-      settings: { serverUrl: 'http://gw.test/sync', serverMaxMsgSize: 100_000, authCacheSeconds: 0, sessionTtlSeconds: 60, ...settings },
-    }, async (b) => {
+    return runnerOn(store, async (b) => {
       applied.push(b.msg.header.msgId);
       if (b.msg.header.msgId === '2') await new Promise((r) => setTimeout(r, slowMs));
       return { reply: { ...b.msg, body: [] }, completed: false, ttlSeconds: 60 };
-    });
+    }, settings);
   }
 
   beforeEach(function () {

@@ -6,27 +6,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { AccountRegistry, type AccountMapping } from '../../../src/accounts/mappings.js';
-import type { SyncMLMessage } from '../../../src/codec/model.js';
-import { createLogger } from '../../../src/logger.js';
-import { SessionRunner } from '../../../src/protocol/session-runner.js';
+import type { SessionRunner } from '../../../src/protocol/session-runner.js';
 import { SqliteStateStore } from '../../../src/state/sqlite-store.js';
 import type { StateStore } from '../../../src/state/state-store.js';
-
-const mapping: AccountMapping = {
-  account: 'alice', file: 'alice.yaml', auth: { mode: 'secret', basic: 'phone-pw' },
-  dav: { url: 'http://dav.test/', username: 'alice', password: 'dav-pw' }, datastores: [],
-};
-
-function message(msgId: string, withCred: boolean): SyncMLMessage {
-  return {
-    version: '1.2', final: true, body: [],
-    header: {
-      verDTD: '1.2', verProto: 'SyncML/1.2', sessionId: '7', msgId, target: { locURI: 'http://gw.test/sync' }, source: { locURI: 'IMEI:1' },
-      ...(withCred ? { cred: { meta: { type: 'syncml:auth-basic', format: 'b64' }, data: Buffer.from('alice:phone-pw').toString('base64') } } : {}),
-    },
-  };
-}
+import { message, runnerOn } from './runner-support.js';
 
 describe('protocol/session-runner: state store calls per message', function () {
   let dir: string;
@@ -48,11 +31,7 @@ describe('protocol/session-runner: state store calls per message', function () {
         };
       },
     }) as StateStore;
-    runner = new SessionRunner({
-      accounts: new AccountRegistry([mapping]), state: counted, verifyCredentials: async () => false, log: createLogger('silent'),
-      encode: (msg) => new TextEncoder().encode(`reply to ${msg.header.msgId}`),
-      settings: { serverUrl: 'http://gw.test/sync', serverMaxMsgSize: 100_000, authCacheSeconds: 0, sessionTtlSeconds: 60 },
-    }, async (b) => ({ reply: { ...b.msg, body: [] }, completed: false, ttlSeconds: 60 }));
+    runner = runnerOn(counted);
   });
   afterEach(async function () {
     await store.close();
@@ -79,25 +58,26 @@ describe('protocol/session-runner: state store calls per message', function () {
     assert.equal(await store.acquireLock({ account: 'alice', deviceId: 'IMEI:1' }, 'other', 30), true, 'the lock was released');
   });
 
-  it('the session read by knowsSession (the HTTP layer asks first) serves the run of that request', async function () {
+  it('the session read by peekSession (the HTTP layer asks first) serves the run of that request', async function () {
     const { sessionKey } = await runner.run(message('1', true), { encoding: 'xml' }, { requestHash: 'h1' });
     calls.length = 0;
-    assert.equal(await runner.knowsSession(sessionKey), true);
-    const second = await runner.run(message('2', false), { encoding: 'xml' }, { sid: sessionKey, requestHash: 'h2' });
+    const peek = await runner.peekSession(sessionKey);
+    assert.equal(peek?.authenticated, true);
+    const second = await runner.run(message('2', false), { encoding: 'xml' }, { sid: sessionKey, requestHash: 'h2', ...(peek ? { peek } : {}) });
     assert.equal(second.resent, false);
     assert.deepEqual(calls, ['getSession', 'lockAndLoad', 'saveMessage']);
     calls.length = 0;
-    // Without a knowsSession just before it, run reads the session itself.
+    // Without a peek handed to it, run reads the session itself.
     await runner.run(message('3', false), { encoding: 'xml' }, { sid: sessionKey, requestHash: 'h3' });
     assert.deepEqual(calls, ['getSession', 'lockAndLoad', 'saveMessage']);
   });
 
-  it('a token for another device is refused whether or not knowsSession read it first', async function () {
+  it('a token for another device is refused whether or not peekSession read it first', async function () {
     const { sessionKey } = await runner.run(message('1', true), { encoding: 'xml' }, { requestHash: 'h1' });
     const other = message('2', false);
     other.header.source = { locURI: 'IMEI:2' };
-    await runner.knowsSession(sessionKey);
-    const refused = await runner.run(other, { encoding: 'xml' }, { sid: sessionKey, requestHash: 'x' });
+    const peek = await runner.peekSession(sessionKey);
+    const refused = await runner.run(other, { encoding: 'xml' }, { sid: sessionKey, requestHash: 'x', ...(peek ? { peek } : {}) });
     assert.equal(refused.sessionKey, '');
     const again = await runner.run(other, { encoding: 'xml' }, { sid: sessionKey, requestHash: 'y' });
     assert.equal(again.sessionKey, '');
