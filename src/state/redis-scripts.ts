@@ -64,13 +64,19 @@ end
 return fresh
 `);
 
-/** Take the lock when free or expired; the holder itself may re-acquire (refreshes the TTL). */
-export const ACQUIRE = script(`
+/**
+ * Take the lock KEYS[1] for owner ARGV[1] with TTL ARGV[2] ms when free or expired; the holder
+ * itself may re-acquire (refreshes the TTL). Returns `busy` when another owner holds it.
+ */
+const takeLock = (busy: string): string => `
 local cur = redis.call('GET', KEYS[1])
-if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-if cur then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
+if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2])
+elseif cur then return ${busy}
+else redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+`;
+
+/** The device lock alone (also its renewal): 1 taken, 0 held by another owner. */
+export const ACQUIRE = script(`${takeLock('0')}return 1
 `);
 
 /** Compare-and-delete: only the owner releases, so a late release never frees someone else's lock. */
@@ -99,12 +105,7 @@ return fresh
  * read after the lock was taken. KEYS: lock, session[, reply].  ARGV: owner, TTL in ms.
  * Returns {0} or {1, session|nil[, ct|nil, body|nil]}. Keys of different slots: not for Cluster.
  */
-export const LOCK_AND_LOAD = script(`
-local cur = redis.call('GET', KEYS[1])
-if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2])
-elseif cur then return {0}
-else redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
-local session = redis.call('GET', KEYS[2])
+export const LOCK_AND_LOAD = script(`${takeLock('{0}')}local session = redis.call('GET', KEYS[2])
 if not KEYS[3] then return {1, session} end
 local r = redis.call('HMGET', KEYS[3], 'ct', 'body')
 return {1, session, r[1], r[2]}
