@@ -156,13 +156,14 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
   }) : undefined;
   const separateAdmin = adminSettings.port !== undefined;
   const decodePool = new DecodePool();
-  const admission = new Admission({
+  // No bound (the default): no admission at all, so no turn and no wait metric per message.
+  const admission = settings.maxConcurrentMessages > 0 ? new Admission({
     maxRunning: settings.maxConcurrentMessages, maxQueued: settings.maxQueuedMessages,
     onWait: (s) => metrics.admissionWait.observe(s), onQueued: (n) => metrics.admissionQueued.set(n),
-  });
+  }) : undefined;
   const app = createApp({
     engine, state, log, decodePool, syncmlPath: settings.syncmlPath, maxBodyBytes: settings.maxBodyBytes, preAuthMaxBodyBytes: settings.preAuthMaxBodyBytes, version: VERSION,
-    metrics, serveMetrics: !separateAdmin, readiness, ...(admin && !separateAdmin ? { admin } : {}), admission,
+    metrics, serveMetrics: !separateAdmin, readiness, ...(admin && !separateAdmin ? { admin } : {}), ...(admission ? { admission } : {}),
   });
   const server = createHttpServer(app);
   const servers: Server[] = [server];

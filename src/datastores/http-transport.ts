@@ -91,11 +91,12 @@ export class HttpTransport {
     const headers = { ...req.headers };
     for (let hop = 0; ; hop++) {
       const lane = req.lane ?? (BULK_METHODS.has(method.toUpperCase()) ? 'bulk' : 'priority');
-      const reply = await this.#limiter(url).run(lane, () => this.#once(method, url, headers, body, deadline, req.timeoutMs));
+      const target = new URL(url);
+      const reply = await this.#limiter(target.origin).run(lane, () => this.#once(method, target, headers, body, deadline, req.timeoutMs));
       const location = reply.headers.get('location');
       if (req.followRedirects === false || ![301, 302, 303, 307, 308].includes(reply.status) || !location || hop >= MAX_REDIRECTS) return reply;
-      const next = new URL(location, url);
-      if (next.origin !== new URL(url).origin) delete headers['Authorization'];
+      const next = new URL(location, target);
+      if (next.origin !== target.origin) delete headers['Authorization'];
       if (reply.status === 303 && method !== 'HEAD') {
         method = 'GET';
         body = undefined;
@@ -105,8 +106,7 @@ export class HttpTransport {
     }
   }
 
-  #limiter(url: string): LaneLimiter {
-    const origin = new URL(url).origin;
+  #limiter(origin: string): LaneLimiter {
     let l = this.#limiters.get(origin);
     if (!l) {
       l = new LaneLimiter(this.#maxConnections, this.#maxConnections > 1 ? Math.max(1, Math.floor(this.#maxConnections / 4)) : 0);
@@ -115,8 +115,7 @@ export class HttpTransport {
     return l;
   }
 
-  #once(method: string, url: string, headers: Record<string, string>, body: string | undefined, deadline: number, timeoutMs: number): Promise<TransportReply> {
-    const u = new URL(url);
+  #once(method: string, u: URL, headers: Record<string, string>, body: string | undefined, deadline: number, timeoutMs: number): Promise<TransportReply> {
     const secure = u.protocol === 'https:';
     const payload = body === undefined ? undefined : Buffer.from(body, 'utf8');
     const h: Record<string, string | number> = { ...headers };
