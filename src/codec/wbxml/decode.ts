@@ -2,8 +2,6 @@
 // WAP-192-WBXML). Defensive: every length is checked against the remaining input before use,
 // so hostile input ends in GatewayError('BAD_MESSAGE'), never a crash, hang or huge allocation.
 
-import { isUtf8 } from 'node:buffer';
-import iconv from 'iconv-lite';
 import { GatewayError } from '../../errors.js';
 import type { OpaqueNode, SmlElement } from '../tree.js';
 import {
@@ -27,6 +25,8 @@ import {
   type SyncMlVersion,
   type WbxmlLanguage,
 } from './code-pages.js';
+import { WbxmlCursor, bad, findTerminator, hex } from './decode-cursor.js';
+import { concatBytes, decodeLatin1, decodeText, plainText, verDtdOf } from './decode-text.js';
 
 export interface WbxmlDecodeOptions {
   /** Deepest element nesting accepted (nested DevInf documents count on top). Default 64. */
@@ -70,13 +70,6 @@ const METINF = METINF_PAGE;
 const DEVINF_11 = DEVINF_PAGE_11;
 const DEVINF_12 = DEVINF_PAGE_12;
 
-function bad(reason: string): never {
-  throw new GatewayError('BAD_MESSAGE', `WBXML: ${reason}`);
-}
-
-const hex = (n: number): string => `0x${n.toString(16).padStart(2, '0')}`;
-const latin1 = new TextDecoder('latin1');
-
 /** Limits shared by a document and the DevInf documents nested in it. */
 interface Limits {
   maxDepth: number;
@@ -105,11 +98,9 @@ export function decodeWbxml(bytes: Uint8Array, opts: WbxmlDecodeOptions = {}): W
 }
 
 class Decoder {
-  readonly #buf: Uint8Array;
-  readonly #len: number;
+  readonly #in: WbxmlCursor;
   readonly #limits: Limits;
   readonly #baseDepth: number;
-  #pos = 0;
   #strtbl: Uint8Array = new Uint8Array(0);
   readonly #strCache = new Map<number, string | OpaqueNode>();
   #charset: CharsetInfo = CHARSETS.get(MIB_UTF8)!;
@@ -122,41 +113,40 @@ class Decoder {
   #stopped = false;
 
   constructor(buf: Uint8Array, limits: Limits, baseDepth: number) {
-    this.#buf = buf;
-    this.#len = buf.length;
+    this.#in = new WbxmlCursor(buf);
     this.#limits = limits;
     this.#baseDepth = baseDepth;
   }
 
   document(): WbxmlDocument {
-    const version = this.#byte();
+    const version = this.#in.byte();
     // WBXML 1.0 (0x00) has no charset field and is not used by SyncML; 1.1-1.3 are equivalent.
     if (version < 0x01 || version > 0x03) bad(`unsupported WBXML version byte ${hex(version)}`);
-    let publicId: number | string = this.#mb();
-    const pidIndex = publicId === 0 ? this.#mb() : -1;
-    const mib = this.#mb();
+    let publicId: number | string = this.#in.mb();
+    const pidIndex = publicId === 0 ? this.#in.mb() : -1;
+    const mib = this.#in.mb();
     const cs = CHARSETS.get(mib === 0 ? MIB_UTF8 : mib); // 0 = "unknown": assume UTF-8
     if (!cs) bad(`unsupported charset MIBenum ${mib}`);
     this.#charset = cs;
     this.#utf8 = cs.name === 'UTF-8';
-    const tblLen = this.#mb();
-    if (tblLen > this.#len - this.#pos) bad(`string table length ${tblLen} past end of input`);
-    this.#strtbl = this.#buf.subarray(this.#pos, this.#pos + tblLen);
-    this.#pos += tblLen;
+    const tblLen = this.#in.mb();
+    if (tblLen > this.#in.len - this.#in.pos) bad(`string table length ${tblLen} past end of input`);
+    this.#strtbl = this.#in.buf.subarray(this.#in.pos, this.#in.pos + tblLen);
+    this.#in.pos += tblLen;
     if (pidIndex >= 0) {
       // FPI literal; SE phones and libsynthesis store it without a terminating NUL.
       if (pidIndex >= tblLen) bad(`public id string index ${pidIndex} out of range`);
       let end = this.#strtbl.indexOf(0, pidIndex);
       if (end < 0) end = tblLen;
-      publicId = latin1.decode(this.#strtbl.subarray(pidIndex, end));
+      publicId = decodeLatin1(this.#strtbl.subarray(pidIndex, end));
     }
 
     // body = *SWITCH_PAGE element (PI is not used by SyncML)
-    while (this.#peek() === SWITCH_PAGE) {
-      this.#pos++;
-      this.#page = this.#byte();
+    while (this.#in.peek() === SWITCH_PAGE) {
+      this.#in.pos++;
+      this.#page = this.#in.byte();
     }
-    const first = this.#peek();
+    const first = this.#in.peek();
     if ((first & ID_MASK) < LITERAL) bad(`expected root element, found token ${hex(first)}`);
 
     const dt = docTypeOf(publicId);
@@ -179,82 +169,34 @@ class Decoder {
     return { root, version, publicId, charset: cs.name };
   }
 
-  // --- primitive readers -------------------------------------------------------------------
-
-  #peek(): number {
-    if (this.#pos >= this.#len) bad('truncated input');
-    return this.#buf[this.#pos];
-  }
-
-  #byte(): number {
-    if (this.#pos >= this.#len) bad('truncated input');
-    return this.#buf[this.#pos++];
-  }
-
-  /** mb_u_int32: at most 5 bytes, value must fit in 32 bits. */
-  #mb(): number {
-    let v = 0;
-    for (let i = 0; i < 5; i++) {
-      const b = this.#byte();
-      v = v * 128 + (b & 0x7f);
-      if ((b & 0x80) === 0) {
-        if (v > 0xffffffff) bad('mb_u_int32 overflow');
-        return v;
-      }
-    }
-    return bad('mb_u_int32 longer than 5 bytes');
-  }
-
-  /** Position of the string terminator at or after `from` in `buf`, or -1. */
-  #nul(buf: Uint8Array, from: number): number {
-    if (this.#charset.nulWidth === 1) return buf.indexOf(0, from);
-    for (let i = from; i + 1 < buf.length; i += 2) if (buf[i] === 0 && buf[i + 1] === 0) return i;
-    return -1;
-  }
+  // --- strings ---------------------------------------------------------------------------
 
   #spend(n: number): void {
     this.#limits.budget -= n;
     if (this.#limits.budget < 0) bad('decoded output larger than maxOutput');
   }
 
-  /** Text in the document charset; invalid UTF-8 stays bytes (lossless; textOf() still reads it). */
   #text(src: Uint8Array, start: number, end: number): string | OpaqueNode {
-    const n = end - start;
-    this.#spend(n);
-    if (this.#utf8) {
-      // Most SyncML strings are short ASCII tokens (CmdID, LocURI, ...): skip Buffer set-up.
-      if (n <= 32) {
-        let s = '';
-        let i = start;
-        for (; i < end; i++) {
-          const c = src[i];
-          if (c >= 0x80) break;
-          s += String.fromCharCode(c);
-        }
-        if (i === end) return s;
-      }
-      const b = Buffer.from(src.buffer, src.byteOffset + start, n);
-      // isUtf8 + utf8Slice is several times faster than a fatal TextDecoder.
-      return isUtf8(b) ? b.toString('utf8') : { opaque: src.slice(start, end) };
-    }
-    const b = Buffer.from(src.buffer, src.byteOffset + start, n);
-    return iconv.decode(b, this.#charset.iconv ?? this.#charset.name);
+    this.#spend(end - start);
+    return decodeText(src, start, end, this.#charset, this.#utf8);
   }
 
   #inlineString(): string | OpaqueNode {
     if (this.#utf8) {
       // Hot path: find the NUL and check for ASCII in one pass (short tokens dominate SyncML).
-      const buf = this.#buf;
-      const start = this.#pos;
+      const cur = this.#in;
+      const buf = cur.buf;
+      const len = cur.len;
+      const start = cur.pos;
       let i = start;
       let high = 0;
-      for (; i < this.#len; i++) {
+      for (; i < len; i++) {
         const c = buf[i];
         if (c === 0) break;
         high |= c;
       }
-      if (i >= this.#len) bad('unterminated inline string');
-      this.#pos = i + 1;
+      if (i >= len) bad('unterminated inline string');
+      cur.pos = i + 1;
       if (high < 0x80 && i - start <= 32) {
         this.#spend(i - start);
         let s = '';
@@ -263,10 +205,10 @@ class Decoder {
       }
       return this.#text(buf, start, i);
     }
-    const end = this.#nul(this.#buf, this.#pos);
+    const end = findTerminator(this.#in.buf, this.#in.pos, this.#charset.nulWidth);
     if (end < 0) bad('unterminated inline string');
-    const s = this.#text(this.#buf, this.#pos, end);
-    this.#pos = end + this.#charset.nulWidth;
+    const s = this.#text(this.#in.buf, this.#in.pos, end);
+    this.#in.pos = end + this.#charset.nulWidth;
     return s;
   }
 
@@ -277,7 +219,7 @@ class Decoder {
       this.#spend(typeof cached === 'string' ? cached.length : cached.opaque.length);
       return cached;
     }
-    let end = this.#nul(this.#strtbl, index);
+    let end = findTerminator(this.#strtbl, index, this.#charset.nulWidth);
     if (end < 0) end = this.#strtbl.length; // last string without terminator: be lenient
     const s = this.#text(this.#strtbl, index, end);
     this.#strCache.set(index, s);
@@ -308,12 +250,12 @@ class Decoder {
   #element(parentPage: number, depth: number): SmlElement {
     if (depth + this.#baseDepth > this.#limits.maxDepth) bad(`nesting deeper than ${this.#limits.maxDepth}`);
     if (--this.#limits.elements < 0) bad('more elements than accepted');
-    const tok = this.#byte();
+    const tok = this.#in.byte();
     const id = tok & ID_MASK;
     const page = this.#page;
     let name: string | undefined;
     if (id === LITERAL) {
-      const n = this.#tableString(this.#mb());
+      const n = this.#tableString(this.#in.mb());
       if (typeof n !== 'string' || n === '') bad('invalid LITERAL tag name');
       name = n;
     } else {
@@ -321,7 +263,7 @@ class Decoder {
       if (name === undefined) bad(`unknown tag token ${hex(id)} on ${this.#language} code page ${page}`);
     }
     const el: SmlElement = page !== parentPage ? { name, ns: this.#pageNs(page), children: [] } : { name, children: [] };
-    if (tok & HAS_ATTRS) this.#skipAttributes();
+    if (tok & HAS_ATTRS) this.#in.skipAttributes(this.#charset.nulWidth);
     if (tok & HAS_CONTENT) this.#content(el, page, depth);
     this.#afterElement(el, page, depth);
     if (this.#limits.headerOnly && depth === 1 && name === 'SyncHdr' && this.#language === 'syncml') this.#stopped = true;
@@ -330,14 +272,15 @@ class Decoder {
 
   #content(el: SmlElement, page: number, depth: number): void {
     const children = el.children;
-    const buf = this.#buf;
+    const cur = this.#in;
+    const buf = cur.buf;
     // Adjacent text runs (STR_I, STR_T, ENTITY) form one string, as in XML; adjacent opaque
     // runs form one opaque node, so the tree is canonical.
     let text = '';
     let lastOpaque = false;
     for (;;) {
-      if (this.#pos >= this.#len) bad('truncated input');
-      const b = buf[this.#pos];
+      if (cur.pos >= cur.len) bad('truncated input');
+      const b = buf[cur.pos];
       if ((b & ID_MASK) >= LITERAL) {
         if (text !== '') children.push(text);
         text = '';
@@ -346,14 +289,14 @@ class Decoder {
         if (this.#stopped) return;
         continue;
       }
-      this.#pos++;
+      cur.pos++;
       let t: string | OpaqueNode | SmlElement;
       switch (b) {
         case END:
           if (text !== '') children.push(text);
           return;
         case SWITCH_PAGE: {
-          const p = this.#byte();
+          const p = cur.byte();
           this.#checkPage(p);
           this.#page = p;
           continue;
@@ -362,20 +305,20 @@ class Decoder {
           t = this.#inlineString();
           break;
         case STR_T:
-          t = this.#tableString(this.#mb());
+          t = this.#tableString(cur.mb());
           break;
         case ENTITY: {
-          const cp = this.#mb();
+          const cp = cur.mb();
           if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) bad(`invalid ENTITY ${cp}`);
           this.#spend(1);
           t = String.fromCodePoint(cp);
           break;
         }
         case OPAQUE: {
-          const n = this.#mb();
-          if (n > this.#len - this.#pos) bad(`OPAQUE length ${n} past end of input`);
-          const start = this.#pos;
-          this.#pos += n;
+          const n = cur.mb();
+          if (n > cur.len - cur.pos) bad(`OPAQUE length ${n} past end of input`);
+          const start = cur.pos;
+          cur.pos += n;
           if (n === 0) continue;
           const nested = el.name === 'Data' ? this.#nestedDevInf(buf.subarray(start, start + n), depth) : undefined;
           if (nested) {
@@ -401,7 +344,7 @@ class Decoder {
         text = '';
       } else if (lastOpaque) {
         const prev = children[children.length - 1] as OpaqueNode;
-        children[children.length - 1] = { opaque: concat(prev.opaque, (t as OpaqueNode).opaque) };
+        children[children.length - 1] = { opaque: concatBytes(prev.opaque, (t as OpaqueNode).opaque) };
         continue;
       }
       children.push(t);
@@ -429,44 +372,6 @@ class Decoder {
     return undefined;
   }
 
-  /** Attribute lists are never used by SyncML; skip one cleanly up to its END. */
-  #skipAttributes(): void {
-    for (;;) {
-      const b = this.#byte();
-      switch (b) {
-        case T.END:
-          return;
-        case SWITCH_PAGE:
-          this.#byte();
-          break;
-        case T.STR_I:
-        case T.EXT_I_0:
-        case T.EXT_I_0 + 1:
-        case T.EXT_I_2: {
-          const end = this.#nul(this.#buf, this.#pos);
-          if (end < 0) bad('unterminated inline string in attributes');
-          this.#pos = end + this.#charset.nulWidth;
-          break;
-        }
-        case T.STR_T:
-        case T.ENTITY:
-        case LITERAL:
-        case T.EXT_T_0:
-        case T.EXT_T_0 + 1:
-        case T.EXT_T_2:
-          this.#mb();
-          break;
-        case T.OPAQUE: {
-          const n = this.#mb();
-          if (n > this.#len - this.#pos) bad(`OPAQUE length ${n} past end of input`);
-          this.#pos += n;
-          break;
-        }
-        default: // attribute start / value token, or EXT_0..2: single byte
-      }
-    }
-  }
-
   #afterElement(el: SmlElement, page: number, depth: number): void {
     if (this.#language === 'devinf') {
       // No public id version: the DevInf's own VerDTD (always its first child) picks Size/MaxSize.
@@ -482,35 +387,3 @@ class Decoder {
     }
   }
 }
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
-/** Text and opaque content of an element, opaque read as Latin-1 (for ASCII keywords only). */
-function plainText(el: SmlElement): string {
-  let s = '';
-  for (const c of el.children) {
-    if (typeof c === 'string') s += c;
-    else if ('opaque' in c) s += latin1.decode(c.opaque);
-  }
-  return s;
-}
-
-/** SyncHdr/VerDTD of a decoded SyncML root, if it names a known version. */
-function verDtdOf(root: SmlElement): SyncMlVersion | undefined {
-  for (const h of root.children) {
-    if (typeof h !== 'object' || !('name' in h) || h.name !== 'SyncHdr') continue;
-    for (const v of h.children) {
-      if (typeof v === 'object' && 'name' in v && v.name === 'VerDTD') {
-        const m = /^\s*(1\.[012])\s*$/.exec(plainText(v));
-        if (m) return m[1] as SyncMlVersion;
-      }
-    }
-  }
-  return undefined;
-}
-
