@@ -221,9 +221,14 @@ export class SessionRunner {
     // The lock, and under it the session and a reply to this very request, in one round trip.
     const loaded = await this.#lock(lockKey, owner, { sessionKey: token, ...(cacheId ? { replyId: cacheId } : {}) });
     if (!loaded) throw new GatewayError('DEVICE_BUSY', 'another session of this device is running');
+    // Renewal must end before the release below: a renewal that reached the store after the
+    // release would take the lock again (acquireLock also takes a free lock) and hold the
+    // device's next message for a whole TTL.
+    let renewing: Promise<unknown> = Promise.resolve();
     const renew = setInterval(() => {
-      this.#d.state.acquireLock(lockKey, owner, LOCK_TTL_SECONDS).catch(() => undefined);
+      renewing = this.#d.state.acquireLock(lockKey, owner, LOCK_TTL_SECONDS).catch(() => undefined);
     }, LOCK_RENEW_MS);
+    const stopRenewing = async (): Promise<void> => { clearInterval(renew); await renewing; };
     let released = false;
     try {
       if (loaded.reply) {
@@ -237,6 +242,7 @@ export class SessionRunner {
       }
       const out = await this.#process({ msg, wire, session, mapping, log, ...(authenticated ? { authenticated } : {}) });
       const body = this.#d.encode(out.reply, wire);
+      await stopRenewing();
       // Session, alias, the reply for resends and the lock release: one round trip.
       await this.#d.state.saveMessage({
         sessionKey: token,
@@ -249,7 +255,7 @@ export class SessionRunner {
       released = true;
       return { body, reply: out.reply, sessionKey: token, completed: out.completed, resent: false };
     } finally {
-      clearInterval(renew);
+      await stopRenewing();
       if (!released) await this.#d.state.releaseLock(lockKey, owner).catch(() => undefined);
     }
   }
