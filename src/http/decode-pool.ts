@@ -1,6 +1,6 @@
-// Decoding of SyncML bodies: small ones inline, large ones (> 32 KB) in a pool of worker threads
-// (piscina) so that a big or hostile body never stalls /healthz and other sessions. The limits
-// (element/attribute/reference counts) apply either way.
+// Decoding of SyncML bodies: ordinary ones inline, large ones (> 256 KB) in a pool of worker
+// threads (piscina) so that a big or hostile body never stalls /healthz and other sessions. The
+// limits (element/attribute/reference counts) apply either way.
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -10,8 +10,16 @@ import type { WireFormat } from '../codec/model.js';
 import { GatewayError, type GatewayErrorCode } from '../errors.js';
 import type { DecodeOutcome, DecodeTask } from './decode-worker.js';
 
-/** Bodies up to this size decode inline (faster than a round trip to a worker). */
-export const INLINE_DECODE_BYTES = 32 * 1024;
+/**
+ * Bodies up to this size decode inline. A phone's messages are bounded by its own MaxMsgSize
+ * (SyncEvolution 150 KB, most phones 2-16 KB); decoding 115 KB of Status/Map XML takes ~15-20 ms.
+ * With 32 KB every message of a refresh went to the worker, whose own V8 heap grew with the
+ * number of items: peak RSS at 5,000 contacts 188.6 MB, inline 147.1 MB (docs/performance.md).
+ */
+export const INLINE_DECODE_BYTES = 256 * 1024;
+
+/** A small young generation: the worker's garbage is short-lived, its RSS is mostly semi-space. */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4 };
 
 export class DecodePool {
   #pool: Piscina<DecodeTask, DecodeOutcome> | undefined;
@@ -48,7 +56,7 @@ export class DecodePool {
     const filename = existsSync(js) ? js : fileURLToPath(new URL('./decode-worker.ts', import.meta.url));
     // piscina is loaded with the first large body: most gateways never see one (issue #15, memory).
     const { Piscina: Pool } = await import('piscina');
-    this.#pool ??= new Pool<DecodeTask, DecodeOutcome>({ filename, minThreads: 0, maxThreads: this.#threads, idleTimeout: this.#idleTimeoutMs });
+    this.#pool ??= new Pool<DecodeTask, DecodeOutcome>({ filename, minThreads: 0, maxThreads: this.#threads, idleTimeout: this.#idleTimeoutMs, resourceLimits: WORKER_LIMITS });
     return this.#pool;
   }
 }

@@ -6,7 +6,7 @@ import { waitUntil } from '../../support/processes.js';
 
 /** A valid SyncML message larger than the inline limit: it is decoded by a worker. */
 function largeMessage(): Uint8Array {
-  const alerts = Array.from({ length: 1000 }, (_, i) => `<Alert><CmdID>${i + 1}</CmdID><Data>200</Data></Alert>`).join('');
+  const alerts = Array.from({ length: 6000 }, (_, i) => `<Alert><CmdID>${i + 1}</CmdID><Data>200</Data></Alert>`).join('');
   const xml = `<?xml version="1.0"?><SyncML><SyncHdr><VerDTD>1.2</VerDTD><VerProto>SyncML/1.2</VerProto><SessionID>1</SessionID><MsgID>1</MsgID><Target><LocURI>http://gw/sync</LocURI></Target><Source><LocURI>IMEI:1</LocURI></Source></SyncHdr><SyncBody>${alerts}<Final/></SyncBody></SyncML>`;
   const body = new TextEncoder().encode(xml);
   assert.ok(body.length > INLINE_DECODE_BYTES);
@@ -23,7 +23,7 @@ describe('DecodePool: worker threads', function () {
       await pool.decode(new TextEncoder().encode('<SyncML><SyncHdr/><SyncBody><Final/></SyncBody></SyncML>'), 'xml', limits).catch(() => undefined);
       assert.equal(pool.workerThreads, 0);
       const decoded = await pool.decode(largeMessage(), 'xml', limits);
-      assert.equal(decoded.message.body.length, 1000);
+      assert.equal(decoded.message.body.length, 6000);
       assert.equal(pool.workerThreads, 1);
       await waitUntil(async () => pool.workerThreads === 0, 'the idle decode worker exits', 10_000);
     } finally {
