@@ -13,6 +13,7 @@ export type GatewayErrorCode =
   | 'REJECTED_BY_SERVER' // DAV server refused an item (415/403/409)
   | 'REFRESH_REQUIRED'
   | 'BACKEND_UNAVAILABLE' // DAV server down, timed out, 5xx
+  | 'BACKEND_RESPONSE_TOO_LARGE' // a DAV or OAuth2 answer over its byte cap (DAV_MAX_RESPONSE_BYTES); never retried
   | 'STATE_FAILED' // state store (Redis/embedded) failed
   | 'CONFIG_INVALID'
   | 'DEVICE_BUSY'

@@ -13,7 +13,7 @@ import type { AccountMapping } from './accounts/mappings.js';
 import type { TokenStore } from './datastores/oauth2.js';
 import { createApp } from './http/app.js';
 import { Admission } from './http/admission.js';
-import { setDavMaxConnections } from './datastores/http-transport.js';
+import { configureDavTransport } from './datastores/http-transport.js';
 import { createOpsApp } from './http/ops-routes.js';
 import { closeGracefully, createHttpServer, createHttpsServer, listenOn } from './http/listen.js';
 import { MappingProblems } from './accounts/mapping-problems.js';
@@ -91,7 +91,7 @@ export async function startGateway(overrides: Partial<Settings> = {}, opts: Star
   validateAccountProviders(accounts.list(), providerProfiles);
   const tokenStore = tokenStoreOn(state, secrets);
   const benchOnRequest = opts.dav?.onRequest;
-  setDavMaxConnections(settings.davMaxConnections);
+  configureDavTransport({ maxConnections: settings.davMaxConnections, maxResponseBytes: settings.davMaxResponseBytes });
   const stores = new AccountStores({ profiles: providerProfiles, userAgent, tokenStore, dav: { timeoutMs: settings.davTimeoutSeconds * 1000, ...opts.dav }, onDavRequest: (provider, e) => {
     recordDav(provider, e);
     benchOnRequest?.(e);

@@ -33,7 +33,8 @@ export interface Listing {
  *   ETag from a later listing, see ServerChanges.#fillDeferredEtags (sync/server-changes.ts)). `update`/`delete` with `ifMatch` fail with GatewayError ETAG_MISMATCH
  *   when the server's ETag differs (DAV 412). `delete` of a missing item resolves quietly.
  * - Failures: BACKEND_UNAVAILABLE (connection, timeout, 5xx), AUTH_FAILED (401/403 on the
- *   collection), REJECTED_BY_SERVER (415/403/409 for one item), NOT_FOUND (update of a gone item).
+ *   collection), REJECTED_BY_SERVER (415/403/409 for one item), NOT_FOUND (update of a gone item),
+ *   BACKEND_RESPONSE_TOO_LARGE (an answer over DAV_MAX_RESPONSE_BYTES; not retried).
  */
 export interface DataStore {
   readonly kind: ItemKind;

@@ -5,11 +5,12 @@ import type { DAVResponse } from 'tsdav';
 import type { DavCredentials } from './datastore.js';
 import { davHttpError, davNetworkError } from './dav-errors.js';
 import type { DavScope } from './dav-errors.js';
-import { headerEntries, sharedTransport } from './http-transport.js';
+import { davTransportSettings, headerEntries, sharedTransport } from './http-transport.js';
 import { compactToXml, parseMultistatus } from './multistatus.js';
 import type { CompactXml } from './multistatus.js';
 import type { ReplyHeaders } from './http-transport.js';
 import { Semaphore } from './limit.js';
+import { readCappedText } from './response-cap.js';
 import { backoffDelay, parseRetryAfter, repeatable, retryPolicy, retryableStatus, sleep } from './retry.js';
 import type { RetryOptions, RetryPolicy } from './retry.js';
 
@@ -51,6 +52,8 @@ export interface DavClientOptions {
   onRequest?: (event: DavRequestEvent) => void;
   /** Retries on 429/503/timeouts/resets (default: 3 retries within 30 s); `false`: none. */
   retry?: RetryOptions | false;
+  /** Largest response body read (default DAV_MAX_RESPONSE_BYTES, see configureDavTransport); larger fails BACKEND_RESPONSE_TOO_LARGE. */
+  maxResponseBytes?: number;
 }
 
 /** The Authorization header for fixed credentials (a TokenSource is asked per request). */
@@ -111,6 +114,7 @@ export class DavClient {
   readonly #baseFetch: typeof globalThis.fetch | undefined;
   readonly #onRequest: ((event: DavRequestEvent) => void) | undefined;
   readonly #retry: RetryPolicy;
+  readonly #maxResponseBytes: number | undefined;
 
   constructor(opts: DavClientOptions = {}) {
     const auth = opts.credentials;
@@ -124,6 +128,7 @@ export class DavClient {
     this.#baseFetch = opts.fetch;
     this.#onRequest = opts.onRequest;
     this.#retry = retryPolicy(opts.retry);
+    this.#maxResponseBytes = opts.maxResponseBytes;
   }
 
   /**
@@ -206,7 +211,7 @@ export class DavClient {
     let status: number | undefined;
     try {
       if (!this.#baseFetch) {
-        const reply = await sharedTransport().request({ method, url, headers, body, timeoutMs: this.#timeoutMs, followRedirects: follow });
+        const reply = await sharedTransport().request({ method, url, headers, body, timeoutMs: this.#timeoutMs, followRedirects: follow, maxResponseBytes: this.#maxResponseBytes });
         status = reply.status;
         return reply;
       }
@@ -218,7 +223,8 @@ export class DavClient {
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
       status = res.status;
-      return { status: res.status, statusText: res.statusText, headers: res.headers, body: await res.text() };
+      const cap = this.#maxResponseBytes ?? davTransportSettings().maxResponseBytes;
+      return { status: res.status, statusText: res.statusText, headers: res.headers, body: await readCappedText(res, cap, `DAV ${method} ${url}`) };
     } finally {
       this.#onRequest?.({ method, url, status, durationMs: performance.now() - t0 });
     }

@@ -1,6 +1,6 @@
 // DAV failure -> GatewayError mapping, in one place: HTTP statuses (per scope: the collection
 // or one item), DAV:error preconditions in the body (RFC 4918 §16) and network-level failures.
-import { GatewayError } from '../errors.js';
+import { GatewayError, isGatewayError } from '../errors.js';
 import type { GatewayErrorCode } from '../errors.js';
 
 /** Whether a failing request addressed the whole collection or one item in it. */
@@ -149,7 +149,7 @@ function errorCode(err: unknown): string | undefined {
  * BACKEND_UNAVAILABLE. GatewayErrors pass through unchanged.
  */
 export function davNetworkError(err: unknown, method: string, url: string): GatewayError {
-  if (err instanceof GatewayError) return err;
+  if (isGatewayError(err)) return err;
   const name = err instanceof Error ? err.name : '';
   let detail: string;
   if (name === 'TimeoutError') detail = 'timed out';

@@ -122,8 +122,8 @@ async function findPrincipal(client: DavClient, serverUrl: string): Promise<stri
       if (principal) return principal;
       failures.push(`${c}: no current-user-principal`);
     } catch (err) {
-      // Wrong credentials or an unreachable server do not get better at the next candidate.
-      if (isGatewayError(err, 'AUTH_FAILED') || isGatewayError(err, 'BACKEND_UNAVAILABLE')) throw err;
+      // Wrong credentials, an unreachable server or one that floods us do not get better at the next candidate.
+      if (isGatewayError(err, 'AUTH_FAILED') || isGatewayError(err, 'BACKEND_UNAVAILABLE') || isGatewayError(err, 'BACKEND_RESPONSE_TOO_LARGE')) throw err;
       failures.push(`${c}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }

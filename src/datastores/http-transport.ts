@@ -3,9 +3,11 @@
 // objects, web streams, AbortSignal per request); a plain node:http request costs a fraction of
 // that. Redirects are followed like fetch does (same method and body, 303 as GET, Authorization
 // dropped when the origin changes). Timeouts cover headers and body and fail as TimeoutError.
+// Bodies are capped (DAV_MAX_RESPONSE_BYTES, response-cap.ts): a larger one is dropped unread.
 import http from 'node:http';
 import https from 'node:https';
 import { LaneLimiter } from './limit.js';
+import { DEFAULT_DAV_MAX_RESPONSE_BYTES, assertResponseCap, declaredOverCap, responseTooLarge } from './response-cap.js';
 
 /** Connections per DAV server (origin) and process by default; Radicale serves 8 at once, most servers 16 or more. */
 export const DEFAULT_DAV_MAX_CONNECTIONS = 16;
@@ -35,6 +37,15 @@ export interface TransportRequest {
   followRedirects?: boolean;
   /** Which lane of the per-server bound it waits in (default: by method, writes are `bulk`). */
   lane?: 'priority' | 'bulk';
+  /** Largest body read (default: the transport's); a larger one fails BACKEND_RESPONSE_TOO_LARGE. */
+  maxResponseBytes?: number | undefined;
+}
+
+export interface DavTransportSettings {
+  /** DAV_MAX_CONNECTIONS: requests in flight per origin and process. */
+  maxConnections: number;
+  /** DAV_MAX_RESPONSE_BYTES: largest response body buffered. */
+  maxResponseBytes: number;
 }
 
 const MAX_REDIRECTS = 5;
@@ -64,15 +75,19 @@ export class HttpTransport {
   readonly #http: http.Agent;
   readonly #https: https.Agent;
   readonly #maxConnections: number;
+  /** Default cap on a response body (DAV_MAX_RESPONSE_BYTES). */
+  readonly maxResponseBytes: number;
   readonly #limiters = new Map<string, LaneLimiter>();
 
   /**
    * `maxConnections`: requests in flight per origin, over all DAV clients of the process. A
    * quarter of them (at least one) is kept for `priority` requests (LaneLimiter, limit.ts).
    */
-  constructor(maxConnections: number) {
+  constructor(maxConnections: number, maxResponseBytes = DEFAULT_DAV_MAX_RESPONSE_BYTES) {
     if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new RangeError(`maxConnections ${maxConnections}`);
+    assertResponseCap(maxResponseBytes);
     this.#maxConnections = maxConnections;
+    this.maxResponseBytes = maxResponseBytes;
     // The limiter decides who goes next; the agents never queue (same bound) and keep idle sockets.
     const maxSockets = maxConnections;
     this.#http = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: 'lifo' });
@@ -87,12 +102,14 @@ export class HttpTransport {
 
   async request(req: TransportRequest): Promise<TransportReply> {
     const deadline = Date.now() + req.timeoutMs;
+    const cap = req.maxResponseBytes ?? this.maxResponseBytes;
+    assertResponseCap(cap);
     let { method, url, body } = req;
     const headers = { ...req.headers };
     for (let hop = 0; ; hop++) {
       const lane = req.lane ?? (BULK_METHODS.has(method.toUpperCase()) ? 'bulk' : 'priority');
       const target = new URL(url);
-      const reply = await this.#limiter(target.origin).run(lane, () => this.#once(method, target, headers, body, deadline, req.timeoutMs));
+      const reply = await this.#limiter(target.origin).run(lane, () => this.#once(method, target, headers, body, { deadline, timeoutMs: req.timeoutMs, cap }));
       const location = reply.headers.get('location');
       if (req.followRedirects === false || ![301, 302, 303, 307, 308].includes(reply.status) || !location || hop >= MAX_REDIRECTS) return reply;
       const next = new URL(location, target);
@@ -115,7 +132,8 @@ export class HttpTransport {
     return l;
   }
 
-  #once(method: string, u: URL, headers: Record<string, string>, body: string | undefined, deadline: number, timeoutMs: number): Promise<TransportReply> {
+  #once(method: string, u: URL, headers: Record<string, string>, body: string | undefined, limits: { deadline: number; timeoutMs: number; cap: number }): Promise<TransportReply> {
+    const { deadline, timeoutMs, cap } = limits;
     const secure = u.protocol === 'https:';
     const payload = body === undefined ? undefined : Buffer.from(body, 'utf8');
     const h: Record<string, string | number> = { ...headers };
@@ -126,7 +144,21 @@ export class HttpTransport {
         { method, host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port || (secure ? 443 : 80), path: `${u.pathname}${u.search}`, headers: h, agent: secure ? this.#https : this.#http },
         (res) => {
           const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
+          // Too large: the body is not read further and the socket is dropped, not reused.
+          const refuse = (how: 'declared' | 'streamed', declared?: number): void => {
+            clearTimeout(timer);
+            reject(responseTooLarge(`DAV ${method} ${u.origin}${u.pathname}`, cap, how, declared));
+            res.destroy();
+          };
+          const hasBody = method.toUpperCase() !== 'HEAD' && res.statusCode !== 204 && res.statusCode !== 304;
+          const declared = hasBody ? declaredOverCap(res.headers['content-length'], cap) : null;
+          if (declared !== null) return refuse('declared', declared);
+          let seen = 0;
+          res.on('data', (c: Buffer) => {
+            seen += c.length;
+            if (seen > cap) refuse('streamed');
+            else chunks.push(c);
+          });
           res.on('error', reject);
           res.on('end', () => {
             clearTimeout(timer);
@@ -155,18 +187,29 @@ export class HttpTransport {
 }
 
 let shared: HttpTransport | undefined;
-let sharedMaxConnections = DEFAULT_DAV_MAX_CONNECTIONS;
+const sharedSettings: DavTransportSettings = { maxConnections: DEFAULT_DAV_MAX_CONNECTIONS, maxResponseBytes: DEFAULT_DAV_MAX_RESPONSE_BYTES };
 
 /** One transport (one keep-alive pool) for the whole process, like fetch's global agent. */
 export function sharedTransport(): HttpTransport {
-  shared ??= new HttpTransport(sharedMaxConnections);
+  shared ??= new HttpTransport(sharedSettings.maxConnections, sharedSettings.maxResponseBytes);
   return shared;
 }
 
-/** DAV_MAX_CONNECTIONS: set at start-up, before the first DAV request (a later call starts a new pool). */
-export function setDavMaxConnections(n: number): void {
-  if (n === sharedMaxConnections && shared) return;
-  sharedMaxConnections = n;
+/** The process-wide DAV transport settings (DavClient reads the body cap for an injected fetch). */
+export function davTransportSettings(): Readonly<DavTransportSettings> {
+  return sharedSettings;
+}
+
+/**
+ * DAV_MAX_CONNECTIONS and DAV_MAX_RESPONSE_BYTES: set at start-up, before the first DAV request
+ * (a later change starts a new pool). Settings left out keep their value.
+ */
+export function configureDavTransport(settings: Partial<DavTransportSettings>): void {
+  const next = { ...sharedSettings, ...settings };
+  if (!Number.isInteger(next.maxConnections) || next.maxConnections < 1) throw new RangeError(`maxConnections ${next.maxConnections}`);
+  assertResponseCap(next.maxResponseBytes);
+  if (next.maxConnections === sharedSettings.maxConnections && next.maxResponseBytes === sharedSettings.maxResponseBytes && shared) return;
+  Object.assign(sharedSettings, next);
   shared = undefined;
 }
 

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { GatewayError } from '../errors.js';
 import { DEFAULT_USER_AGENT } from './dav-client.js';
 import type { TokenSource } from './dav-client.js';
+import { OAUTH2_MAX_RESPONSE_BYTES, readCappedText } from './response-cap.js';
 
 export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 export const GOOGLE_AUTH_URL = 'https://accounts.google.com/o/oauth2/v2/auth';
@@ -79,7 +80,8 @@ export async function tokenRequest(
   } catch (err) {
     throw new GatewayError('BACKEND_UNAVAILABLE', `OAuth2 token endpoint ${tokenUrl} cannot be reached`, { cause: err });
   }
-  const text = await res.text();
+  // A token answer is small JSON; a larger one is refused unread (BACKEND_RESPONSE_TOO_LARGE).
+  const text = await readCappedText(res, OAUTH2_MAX_RESPONSE_BYTES, `OAuth2 token endpoint ${tokenUrl}`);
   let body: TokenResponse;
   try {
     body = JSON.parse(text) as TokenResponse;

@@ -48,6 +48,7 @@ export function statusForError(err: unknown): number {
     case 'REJECTED_BY_SERVER': return Status.UNSUPPORTED_MEDIA_TYPE;
     case 'REFRESH_REQUIRED': return Status.REFRESH_REQUIRED;
     case 'BACKEND_UNAVAILABLE': return Status.SERVICE_UNAVAILABLE;
+    case 'BACKEND_RESPONSE_TOO_LARGE': return Status.DATASTORE_FAILURE;
     case 'STATE_FAILED': return Status.SERVICE_UNAVAILABLE;
     case 'DEVICE_BUSY': return Status.SERVICE_UNAVAILABLE;
     case 'TOO_LARGE': return Status.TOO_LARGE;
