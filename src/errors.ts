@@ -14,6 +14,7 @@ export type GatewayErrorCode =
   | 'REFRESH_REQUIRED'
   | 'BACKEND_UNAVAILABLE' // DAV server down, timed out, 5xx
   | 'STATE_FAILED' // state store (Redis/embedded) failed
+  | 'STATE_EXPIRED' // session data kept apart from the session (a queue page) expired before use
   | 'CONFIG_INVALID'
   | 'DEVICE_BUSY'
   | 'TOO_LARGE'

@@ -49,6 +49,7 @@ export function statusForError(err: unknown): number {
     case 'REFRESH_REQUIRED': return Status.REFRESH_REQUIRED;
     case 'BACKEND_UNAVAILABLE': return Status.SERVICE_UNAVAILABLE;
     case 'STATE_FAILED': return Status.SERVICE_UNAVAILABLE;
+    case 'STATE_EXPIRED': return Status.REFRESH_REQUIRED;
     case 'DEVICE_BUSY': return Status.SERVICE_UNAVAILABLE;
     case 'TOO_LARGE': return Status.TOO_LARGE;
     case 'NOT_SUPPORTED': return Status.NOT_SUPPORTED;
