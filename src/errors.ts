@@ -15,6 +15,7 @@ export type GatewayErrorCode =
   | 'BACKEND_UNAVAILABLE' // DAV server down, timed out, 5xx
   | 'BACKEND_RESPONSE_TOO_LARGE' // a DAV or OAuth2 answer over its byte cap (DAV_MAX_RESPONSE_BYTES); never retried
   | 'STATE_FAILED' // state store (Redis/embedded) failed
+  | 'STATE_EXPIRED' // session data kept apart from the session (a queue page) expired before use
   | 'CONFIG_INVALID'
   | 'DEVICE_BUSY'
   | 'TOO_LARGE'

@@ -1,6 +1,9 @@
 // The end of a session: on the client's final message after package 4 (Map, package 5) the
 // anchors are saved per datastore, sync-tokens kept for the next session, the device record no
-// longer names an open session, and observers hear that the session completed.
+// longer names an open session, the pages of long outgoing queues are deleted, and observers
+// hear that the session completed.
+import { describeError } from '../errors.js';
+import { discardOutgoingPages } from '../sync/outgoing-queue.js';
 import { datastoreMapping, updateDevice, type MessageContext } from './message-context.js';
 import { notify } from './observer.js';
 
@@ -17,6 +20,7 @@ export async function completeSession(ctx: MessageContext): Promise<void> {
     await ctx.deps.state.commitAnchors(key, { client: ds.clientNext, server: ds.serverNext });
     log.info({ ds: ds.name, mode: ds.mode, ...ds.stats }, 'datastore synchronised');
   }
+  await discardQueues(ctx);
   await updateDevice(ctx, session.account!, (prev) => {
     const syncTokens = { ...prev.syncTokens };
     for (const ds of session.datastores) {
@@ -36,4 +40,16 @@ export async function completeSession(ctx: MessageContext): Promise<void> {
       datastore: ds.name, kind: datastoreMapping(ctx, ds.name)?.kind ?? 'unknown', mode: ds.mode, stats: ds.stats, failed: !!ds.failed,
     })),
   });
+}
+
+/**
+ * The pages of the datastores' outgoing queues (sync/outgoing-queue.ts) are of no use once the
+ * session is complete; a failed delete is logged only (the pages expire anyway).
+ */
+async function discardQueues(ctx: MessageContext): Promise<void> {
+  for (const ds of ctx.session.datastores) {
+    await discardOutgoingPages(ctx.deps.state, ds).catch((err: unknown) => {
+      ctx.log.warn({ ds: ds.name, err: describeError(err) }, 'queue pages not deleted; they expire');
+    });
+  }
 }

@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import type { DeviceKey, DeviceRecord, StateStore } from '../state/state-store.js';
 import type { SecretBox } from '../state/secret-box.js';
 import { DatastoreSync } from '../sync/datastore-sync.js';
+import { pageTtlSeconds } from '../sync/outgoing-queue.js';
 import type { DatastoreSessionState, ItemTranslator } from '../sync/types.js';
 import type { DeviceProfile } from '../convert/filters/index.js';
 import type { CredentialVerifier } from './auth.js';
@@ -79,7 +80,9 @@ export function syncFor(ctx: MessageContext, ds: DatastoreSessionState): Datasto
     const dsMap = datastoreMapping(ctx, ds.name)!;
     const store = ctx.deps.openDataStore(ctx.mapping, dsMap, ctx.session.dav!);
     const key = { account: ctx.session.account!, deviceId: ctx.session.deviceId, datastore: ds.name };
-    s = new DatastoreSync(store, ctx.deps.state, key, ctx.translatorFor(dsMap)!, ctx.log, { conflict: dsMap.conflict ?? 'newer-wins', ...(dsMap.match ? { match: dsMap.match } : {}) });
+    const { sessionTtlSeconds, resumeTtlSeconds } = ctx.deps.settings;
+    const queue = { sessionKey: ctx.session.key, ttlSeconds: pageTtlSeconds(sessionTtlSeconds, resumeTtlSeconds) };
+    s = new DatastoreSync(store, ctx.deps.state, key, ctx.translatorFor(dsMap)!, ctx.log, { conflict: dsMap.conflict ?? 'newer-wins', ...(dsMap.match ? { match: dsMap.match } : {}), queue });
     ctx.syncs.set(ds.name, s);
   }
   return s;

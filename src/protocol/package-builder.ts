@@ -1,13 +1,16 @@
 // The server's package 4: each datastore's changes packed into as many messages as the client's
-// MaxMsgSize requires. What does not fit waits for the next message (the queue is the session's);
-// an item too large for any message goes out in chunks (MoreData, Size in the first) when the
-// device supports large objects; the keep-alive deadline ends a message early. Every change sent
-// is recorded so that the client's Status (and Map, for Adds) can confirm it.
+// MaxMsgSize requires. What does not fit waits for the next message (the queue is the session's,
+// a long one paged out of it: sync/outgoing-queue.ts; a page gone when needed fails the
+// datastore, 508); an item too large for any message goes out in chunks (MoreData, Size in the
+// first) when the device supports large objects; the keep-alive deadline ends a message early.
+// Every change sent is recorded so that the client's Status (and Map, for Adds) can confirm it.
 import type { Item, ItemCmd, SyncCmd, WireFormat } from '../codec/model.js';
 import { normaliseUri } from '../accounts/mappings.js';
-import type { DatastoreSync } from '../sync/datastore-sync.js';
+import type { DatastoreSync, MaterialisedChange } from '../sync/datastore-sync.js';
 import { serverSends, type DatastoreSessionState, type OutgoingChange, type SentChange } from '../sync/types.js';
-import { finishRefreshFromClient } from './commands/sync.js';
+import { isGatewayError } from '../errors.js';
+import { queuedCount } from '../sync/outgoing-queue.js';
+import { datastoreFailed, finishRefreshFromClient } from './commands/sync.js';
 import { syncFor, type MessageContext } from './message-context.js';
 import { recordSentChange, sentKey } from './sent-changes.js';
 import { byteLength, utf8Slice } from './utf8.js';
@@ -38,13 +41,20 @@ export async function sendServerChanges(ctx: MessageContext): Promise<void> {
     const syncCmd: SyncCmd = {
       kind: 'Sync', cmdId: reply.nextCmdId(), target: { locURI: ds.clientUri }, source: { locURI: ds.serverUri }, commands: [],
     };
-    if (first && supportsNoc) syncCmd.numberOfChanges = serverSends(ds.mode) ? ds.outgoing.length : 0;
+    if (first && supportsNoc) syncCmd.numberOfChanges = serverSends(ds.mode) ? queuedCount(ds) : 0;
     if (reply.room < reply.measure(syncCmd) + SYNC_MIN_ROOM && !first) return; // no room left: continue next message
     reply.add(syncCmd);
     if (first) session.syncOpened.push(ds.name);
     if (session.outChunk?.ds === ds.name && !emitChunk(ctx, ds, syncCmd)) return;
-    while (ds.outgoing.length > 0) {
-      const batch = await sync.takeOutgoing(ds, OUTGOING_BATCH);
+    while (queuedCount(ds) > 0) {
+      let batch: MaterialisedChange[];
+      try {
+        batch = await sync.takeOutgoing(ds, OUTGOING_BATCH);
+      } catch (err) {
+        if (!isGatewayError(err, 'STATE_EXPIRED')) throw err;
+        datastoreFailed(ctx, ds, err); // what was sent stays sent; the datastore is done for this session
+        break;
+      }
       let i = 0;
       for (; i < batch.length; i++) {
         const ch = batch[i]!;
@@ -85,8 +95,8 @@ export async function sendServerChanges(ctx: MessageContext): Promise<void> {
         sync.requeue(ds, batch.slice(i).map((c) => c.change));
         return; // message full
       }
-      if (Date.now() > ctx.deadline && ds.outgoing.length > 0) {
-        log.info({ ds: ds.name, left: ds.outgoing.length }, 'reply deadline reached: the rest follows in the next message');
+      if (Date.now() > ctx.deadline && queuedCount(ds) > 0) {
+        log.info({ ds: ds.name, left: queuedCount(ds) }, 'reply deadline reached: the rest follows in the next message');
         return;
       }
     }

@@ -50,6 +50,7 @@ export function statusForError(err: unknown): number {
     case 'BACKEND_UNAVAILABLE': return Status.SERVICE_UNAVAILABLE;
     case 'BACKEND_RESPONSE_TOO_LARGE': return Status.DATASTORE_FAILURE;
     case 'STATE_FAILED': return Status.SERVICE_UNAVAILABLE;
+    case 'STATE_EXPIRED': return Status.REFRESH_REQUIRED;
     case 'DEVICE_BUSY': return Status.SERVICE_UNAVAILABLE;
     case 'TOO_LARGE': return Status.TOO_LARGE;
     case 'NOT_SUPPORTED': return Status.NOT_SUPPORTED;

@@ -13,6 +13,7 @@ import { unchangedFields } from './field-digests.js';
 import { guidFor, IdMap } from './id-map.js';
 import { SlowSyncMatcher } from './slow-sync-match.js';
 import { ServerChanges, type MaterialisedChange } from './server-changes.js';
+import type { QueuePaging } from './outgoing-queue.js';
 import { FETCH_BATCH, fieldsOf, isFullSync, safeDate, stableUid, stripUid, withUid, type DeviceFields } from './item-helpers.js';
 
 export type { MaterialisedChange } from './server-changes.js';
@@ -21,6 +22,8 @@ export interface DatastoreSyncOptions {
   conflict: ConflictPolicy;
   /** Slow-sync matching rules; undefined = every fingerprint the translator gives. */
   match?: readonly MatchRule[];
+  /** Where a long outgoing queue's pages go (outgoing-queue.ts); without it the queue stays inline. */
+  queue?: QueuePaging;
 }
 
 export class DatastoreSync {
@@ -43,7 +46,7 @@ export class DatastoreSync {
     this.#log = log;
     this.#idMap = new IdMap(state, key);
     this.#matcher = new SlowSyncMatcher(store, translator, opts.match);
-    this.#serverChanges = new ServerChanges(store, this.#idMap, translator, log);
+    this.#serverChanges = new ServerChanges(store, this.#idMap, translator, log, state, opts.queue);
   }
 
   get translator(): ItemTranslator {

@@ -1,11 +1,13 @@
 // Server -> device: what the server sends in a session (via sync-collection or a full listing),
-// the queue of outgoing changes, and what the device confirmed of them.
+// the queue of outgoing changes (long ones paged out of the session: outgoing-queue.ts), and
+// what the device confirmed of them.
 import { needsFullListing, supportsSyncCollection, type DataStore, type StoredItem } from '../datastores/datastore.js';
-import type { MapEntry } from '../state/state-store.js';
+import type { MapEntry, StateStore } from '../state/state-store.js';
 import type { Logger } from '../logger.js';
 import type { ChangeConfirmation, DatastoreSessionState, ItemTranslator, OutgoingChange, SentChange } from './types.js';
 import type { IdMap } from './id-map.js';
 import { count, FETCH_BATCH, fieldsOf } from './item-helpers.js';
+import { OutgoingQueue, type QueuePaging } from './outgoing-queue.js';
 
 /** An outgoing change with its device-format content, ready for the protocol layer. */
 export interface MaterialisedChange {
@@ -23,12 +25,15 @@ export class ServerChanges {
   readonly #idMap: IdMap;
   readonly #tr: ItemTranslator;
   readonly #log: Logger;
+  readonly #queue: OutgoingQueue;
 
-  constructor(store: DataStore, idMap: IdMap, translator: ItemTranslator, log: Logger) {
+  /** `state` and `paging`: where a long queue's pages go (without `paging` it stays inline). */
+  constructor(store: DataStore, idMap: IdMap, translator: ItemTranslator, log: Logger, state: StateStore, paging?: QueuePaging) {
     this.#store = store;
     this.#idMap = idMap;
     this.#tr = translator;
     this.#log = log;
+    this.#queue = new OutgoingQueue(state, paging);
   }
 
   /** Decide what the server sends in this session; called once the device's changes are all in. */
@@ -37,7 +42,7 @@ export class ServerChanges {
     const out: OutgoingChange[] = [];
     if (s.mode === 'one-way-from-client' || s.mode === 'refresh-from-client') {
       if (await this.#hasDeferredEtags(s)) await this.#fillDeferredEtags(s, (await this.#store.list()).items);
-      s.outgoing = out;
+      await this.#queue.fill(s, out);
       s.outgoingComputed = true;
       return;
     }
@@ -60,7 +65,7 @@ export class ServerChanges {
           if (entry && !touched.has(href)) out.push({ op: 'Delete', href, luid: entry.luid });
         }
         s.newSyncToken = changes.syncToken;
-        s.outgoing = out;
+        await this.#queue.fill(s, out);
         s.outgoingComputed = true;
         this.#log.info({ ds: s.name, mode: s.mode, via: 'sync-collection', adds: count(out, 'Add'), replaces: count(out, 'Replace'), deletes: count(out, 'Delete') }, 'server changes found');
         return;
@@ -97,7 +102,7 @@ export class ServerChanges {
         if (!present.has(entry.guid) && !touched.has(entry.guid)) out.push({ op: 'Delete', href: entry.guid, luid: entry.luid });
       }
     }
-    s.outgoing = out;
+    await this.#queue.fill(s, out);
     s.outgoingComputed = true;
     this.#log.info({ ds: s.name, mode: s.mode, adds: count(out, 'Add'), replaces: count(out, 'Replace'), deletes: count(out, 'Delete'), serverItems: listing.items.length }, 'server changes found');
   }
@@ -130,7 +135,7 @@ export class ServerChanges {
    * content did not change for the device (the server only rewrote it) is dropped here.
    */
   async takeOutgoing(s: DatastoreSessionState, max: number): Promise<MaterialisedChange[]> {
-    const taken = s.outgoing.splice(0, max);
+    const taken = await this.#queue.take(s, max);
     const hrefs = taken.filter((c) => c.op !== 'Delete').map((c) => c.href);
     const fetched = new Map<string, StoredItem>();
     for (let i = 0; i < hrefs.length; i += FETCH_BATCH) {
@@ -165,7 +170,7 @@ export class ServerChanges {
 
   /** Put changes back at the head of the queue (they did not fit into the message). */
   requeue(s: DatastoreSessionState, changes: OutgoingChange[]): void {
-    s.outgoing.unshift(...changes);
+    this.#queue.requeue(s, changes);
   }
 
   /**

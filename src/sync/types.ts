@@ -90,6 +90,17 @@ export interface OutgoingChange {
   guid?: string;
 }
 
+/**
+ * Pages of a long outgoing queue, stored as session entries `${prefix}:${n}` (n = 1..last), each a
+ * JSON OutgoingChange[]; pages `next`..`last` (`count` changes) follow the inline `outgoing`.
+ */
+export interface OutgoingPages {
+  prefix: string;
+  next: number;
+  last: number;
+  count: number;
+}
+
 /** What the device must confirm for a sent change (see SentRecord for how session state keeps it). */
 export interface SentChange {
   op: 'Add' | 'Replace' | 'Delete';
@@ -131,7 +142,10 @@ export interface DatastoreSessionState {
   seenLuids: string[];
   /** Slow sync: server items by fingerprint, built once per session. */
   matchIndex?: Record<string, string[]>;
+  /** Head of the queue of server changes to send; a long queue continues in `outgoingPages`. */
   outgoing: OutgoingChange[];
+  /** The rest of a long queue, stored apart from the session (see outgoing-queue.ts). */
+  outgoingPages?: OutgoingPages;
   outgoingComputed: boolean;
   /** Server Adds waiting for the device's Map: sent guid -> change. */
   awaitingMap: Record<string, SentChange>;

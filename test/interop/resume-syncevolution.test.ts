@@ -11,6 +11,7 @@ import {
   generateContacts21, makeTempDir, sleep, startRadicale, SyncEvolutionClient, type DavServerHandle, type SyncReport,
 } from '../support/index.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { convertContact } from '../../src/convert/contacts.js';
 
 /** Resolves once the client's console output (the sync's out file) matches `re`. */
 async function outputMatches(p: SyncEvolutionClient, re: RegExp, timeoutMs = 120_000): Promise<void> {
@@ -104,5 +105,27 @@ for (const wbxml of [false, true]) describe(`interop: SyncEvolution client suspe
     ok(r3);
     const ds = r3.datastores['contacts']!;
     assert.deepEqual([ds.localNew, ds.localMod, ds.localDel, ds.remoteNew, ds.remoteMod, ds.remoteDel], [0, 0, 0, 0, 0, 0], 'every item was mapped');
+  });
+
+  const LONG = 450;
+  it(`server to phone, a queue long enough to be paged (${LONG} contacts, src/sync/outgoing-queue.ts): resumed after the first page, none twice, none lost`, async function () {
+    const extra = generateContacts21(LONG - N, 77).map((c, i) => convertContact(c.text, 'vcard30').replace('BEGIN:VCARD\r\n', `BEGIN:VCARD\r\nUID:paged-${i}\r\n`));
+    for (let i = 0; i < extra.length; i += 10) await Promise.all(extra.slice(i, i + 10).map((text, k) => dav.putItem('contacts', `paged-${i + k}.vcf`, text)));
+    assert.equal((await serverTexts()).length, LONG);
+    const c = phone('c');
+    // Past the 200 changes kept in the session: the suspended session has read a page.
+    const r1 = await c.sync('slow', { only: ['contacts'], interrupt: { when: () => outputMatches(c, new RegExp(`received 2[2-9]\\d/${LONG}`)) } });
+    suspended(r1);
+    const onPhone = (await c.readItems('contacts')).size;
+    assert.ok(onPhone > 200 && onPhone < LONG, `part of the contacts arrived before the suspend (${onPhone})`);
+
+    const r2 = await c.sync('two-way', { only: ['contacts'] });
+    ok(r2);
+    assert.equal(resumedLines('sr-c').length, 1, 'the gateway continued the interrupted session');
+    assert.equal(r2.datastores['contacts']!.localNew, LONG - onPhone, 'the resumed session added exactly the missing contacts');
+    const phoneTexts = [...(await c.readItems('contacts')).values()];
+    assert.deepEqual(duplicatesOf(countKeys(phoneTexts)), [], 'no duplicate on the phone');
+    assert.deepEqual(sortedKeys(phoneTexts), sortedKeys(await serverTexts()), 'the phone holds exactly the server\'s contacts');
+    assert.ok(!gw.logLines().some((l) => l['msg'] === 'datastore failed; the next session synchronises it again'), 'the pages were there');
   });
 });

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { AlertCmd } from '../../codec/model.js';
 import { unknownDatastoreHint } from '../../accounts/datastore-names.js';
 import { AccountRegistry } from '../../accounts/mappings.js';
+import { queuedCount } from '../../sync/outgoing-queue.js';
 import { emptyStats, type DatastoreSessionState, type OutgoingChange, type SyncMode } from '../../sync/types.js';
 import { applyFilter, chooseDeviceFormat, filterFor } from '../device-format.js';
 import { deviceRecord, syncFor, updateDevice, type MessageContext } from '../message-context.js';
@@ -163,7 +164,7 @@ function continueDatastore(ctx: MessageContext, prior: Resumable): DatastoreSess
     .map((s) => ({ op: s.op, href: s.href, ...(s.luid !== undefined ? { luid: s.luid } : {}), ...(s.guid !== undefined ? { guid: s.guid } : {}) }));
   if (prior.session.inChunk?.ds === old.name) ctx.session.inChunk = prior.session.inChunk;
   ctx.log.info({
-    ds: old.name, mode: old.mode, resumedSession: sessionLogId(prior.session.key), unconfirmed: unconfirmed.length, queued: old.outgoing.length,
+    ds: old.name, mode: old.mode, resumedSession: sessionLogId(prior.session.key), unconfirmed: unconfirmed.length, queued: queuedCount(old),
     outgoingComputed: old.outgoingComputed, applied: old.stats,
   }, 'interrupted session resumed');
   return { ...old, outgoing: [...unconfirmed, ...old.outgoing], clientDone: false, serverDone: false };

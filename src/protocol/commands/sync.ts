@@ -4,13 +4,15 @@
 // to the refresh guard (sync/refresh-guard.ts), whose refusal becomes 403 here.
 import type { Command, Item, ItemCmd, SyncCmd } from '../../codec/model.js';
 import { normaliseUri } from '../../accounts/mappings.js';
+import { describeError } from '../../errors.js';
 import type { DatastoreSync } from '../../sync/datastore-sync.js';
+import { dropQueued } from '../../sync/outgoing-queue.js';
 import { checkAnnouncedRefresh, runRefreshFromClient, type RefreshRefusal } from '../../sync/refresh-guard.js';
 import { clientSends, type DatastoreSessionState } from '../../sync/types.js';
 import { datastoreMapping, syncFor, type MessageContext } from '../message-context.js';
 import { notify } from '../observer.js';
 import { cmdName } from '../reply.js';
-import { Status } from '../status.js';
+import { Status, statusForError } from '../status.js';
 import { applyItem, itemFailed } from './sync-item.js';
 
 /** DAV writes in flight per Sync command (the server's own limit may be lower: datastores/limit.ts). */
@@ -132,14 +134,36 @@ export async function finishRefreshFromClient(ctx: MessageContext, ds: Datastore
   }));
   if (!refusal) return;
   refreshRefused(ctx, ds.name, refusal);
-  const st = ctx.syncStatuses.get(ds.name);
+  reportDatastoreFailure(ctx, ds.name, Status.FORBIDDEN, refusal.reason);
+}
+
+/**
+ * Tell the device that a datastore failed in this session: this message's Status for its Sync
+ * gets `code` and the reason, or, when that Sync was answered in an earlier message, an Alert 100
+ * (display) carries the reason instead.
+ */
+export function reportDatastoreFailure(ctx: MessageContext, datastore: string, code: number, reason: string): void {
+  const st = ctx.syncStatuses.get(datastore);
   if (st) {
-    st.data = String(Status.FORBIDDEN);
-    st.items = [{ data: refusal.reason }];
+    st.data = String(code);
+    st.items = [{ data: reason }];
   } else {
-    // The Sync was answered in an earlier message: refuse the server's Sync instead.
-    ctx.reply.add({ kind: 'Alert', cmdId: ctx.reply.nextCmdId(), data: '100', items: [{ data: refusal.reason }] });
+    ctx.reply.add({ kind: 'Alert', cmdId: ctx.reply.nextCmdId(), data: '100', items: [{ data: reason }] });
   }
+}
+
+/**
+ * A datastore that cannot go on (e.g. its queued server changes expired, STATE_EXPIRED): marked
+ * failed, so its anchors are not committed and the next session starts it over, and its server
+ * package ends here; the device is told with the error's status (status.ts).
+ */
+export function datastoreFailed(ctx: MessageContext, ds: DatastoreSessionState, err: unknown): void {
+  const code = statusForError(err);
+  ctx.log.error({ ds: ds.name, mode: ds.mode, status: code, err: describeError(err) }, 'datastore failed; the next session synchronises it again');
+  ds.failed = true;
+  ds.serverDone = true;
+  dropQueued(ds);
+  reportDatastoreFailure(ctx, ds.name, code, `${code} ${describeError(err)}`);
 }
 
 /** Tell the observer (metrics, history) that the refresh guard refused a refresh. */
