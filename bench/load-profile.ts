@@ -2,7 +2,9 @@
 // (node --cpu-prof: the whole life of each process, seed and load phase together): busy time
 // per layer (src/ directory, or the package under node_modules) and the functions with the most
 // self time. Node internals are counted to the nearest caller of ours or of a package.
-// Run: npx tsx bench/load-profile.ts DIR
+// `--window LAYER` counts only the samples between the first and the last one in LAYER (e.g.
+// src/sync: the syncs without the process's start-up, which is most of a short run's profile).
+// Run: npx tsx bench/load-profile.ts DIR [--window LAYER]
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -29,7 +31,7 @@ export interface ProfileSummary {
   functions: Array<[string, number]>;
 }
 
-export function summarise(file: string): ProfileSummary {
+export function summarise(file: string, windowLayer?: string): ProfileSummary {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
@@ -47,7 +49,11 @@ export function summarise(file: string): ProfileSummary {
   };
   const layers = new Map<string, number>();
   const fns = new Map<string, number>();
+  const inWindow = windowLayer ? p.samples.map((id) => layer(id) === windowLayer) : [];
+  const first = windowLayer ? inWindow.indexOf(true) : 0;
+  const last = windowLayer ? inWindow.lastIndexOf(true) : p.samples.length - 1;
   p.samples.forEach((id, i) => {
+    if (i < first || i > last) return;
     const dt = (p.timeDeltas[i] ?? 0) / 1000;
     const n = byId.get(id)!;
     if (n.callFrame.functionName === '(idle)') return;
@@ -63,10 +69,10 @@ export function summarise(file: string): ProfileSummary {
   return { busyMs, layers: pct(layers, 14), functions: pct(fns, 15) };
 }
 
-export function printProfiles(dir: string): void {
+export function printProfiles(dir: string, windowLayer?: string): void {
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.cpuprofile')).sort()) {
-    const s = summarise(path.join(dir, f));
-    console.log(`\n${f}: ${Math.round(s.busyMs)} ms busy`);
+    const s = summarise(path.join(dir, f), windowLayer);
+    console.log(`\n${f}: ${Math.round(s.busyMs)} ms busy${windowLayer ? ` from the first to the last sample in ${windowLayer}` : ''}`);
     console.log(`  by layer (% of busy): ${s.layers.map(([k, v]) => `${k} ${v}%`).join(', ')}`);
     console.log('  most self time:');
     for (const [k, v] of s.functions) console.log(`    ${String(v).padStart(5)}%  ${k}`);
@@ -74,5 +80,7 @@ export function printProfiles(dir: string): void {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  printProfiles(process.argv[2] ?? '.tmp/load-prof');
+  const w = process.argv.indexOf('--window');
+  const dir = process.argv.slice(2).find((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--window');
+  printProfiles(dir ?? '.tmp/load-prof', w > 0 ? process.argv[w + 1] : undefined);
 }
