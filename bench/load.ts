@@ -4,6 +4,7 @@
 // its DAV wait (bench/load-stats.ts), so latency is reported with and without it. The floor is
 // Radicale's own latency for the same DAV requests in the same run. After the run every phone's
 // contacts are compared with its address book on disk. Not a test: it prints, it never fails on a number.
+// BENCH_GATEWAY_NODE_FLAGS adds node options to both gateway processes.
 // Run: npm run bench:load -- [--devices 200] [--changes 20] [--mix 0.5] [--rounds 3] [--seed-contacts 30]
 //      [--seed-concurrency 25] [--max-upstream 8] [--phone-workers 0 (phones inside the bench; N forks N phone processes)]
 //      [--cpu-prof DIR]   (gateway logs of the last run: .tmp/load-last/)
@@ -278,7 +279,9 @@ export async function benchLoad(o: LoadOptions, log: (line: string) => void = ()
     if (cards.length < 10) throw new Error(`only ${cards.length} usable vCards in the corpus`);
     proxy = await startDavProxy(dav.port, o.maxUpstream);
     const mappings = writeTemplateMapping(dir, proxy.baseUrl);
-    const nodeArgs = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(o.cpuProfDir)}`] : [];
+    // BENCH_GATEWAY_NODE_FLAGS: node options of both gateway processes, as in e2e-phases.ts.
+    const flags = (process.env['BENCH_GATEWAY_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
+    const nodeArgs = [...flags, ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(o.cpuProfDir)}`] : [])];
     gws = await Promise.all([0, 1].map((i) => spawnGatewayChild({ dir, name: `gateway-${i}`, env: { MAPPINGS_DIR: mappings, REDIS_URL: redis!.url, LOG_LEVEL: 'debug' }, nodeArgs })));
     client = new Redis(redis.url, { lazyConnect: false });
     const rssStart = gws.map((g) => processRssMb(g.pid).rss);

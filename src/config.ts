@@ -40,6 +40,7 @@ const settingsSchema = z.object({
   maxQueuedMessages: z.coerce.number().int().min(0),
   davMaxConnections: z.coerce.number().int().min(1).max(1024),
   davMaxResponseBytes: z.coerce.number().int().min(1024).max(Number.MAX_SAFE_INTEGER),
+  heapGrowingPercent: z.coerce.number().int().min(0).max(300),
   deviceTimezone: z.string().refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } }, 'not an IANA time zone'),
 });
 
@@ -55,7 +56,7 @@ const ENV_NAMES: Record<keyof Settings, string> = {
   challengeTtlSeconds: 'CHALLENGE_TTL_SECONDS', preAuthMaxBodyBytes: 'PRE_AUTH_MAX_BODY_BYTES',
   authFailuresPerAddress: 'AUTH_FAILURES_PER_ADDRESS', authFailuresPerAccount: 'AUTH_FAILURES_PER_ACCOUNT', authFailureWindowSeconds: 'AUTH_FAILURE_WINDOW_SECONDS',
   maxConcurrentMessages: 'MAX_CONCURRENT_MESSAGES', maxQueuedMessages: 'MAX_QUEUED_MESSAGES', davMaxConnections: 'DAV_MAX_CONNECTIONS',
-  davMaxResponseBytes: 'DAV_MAX_RESPONSE_BYTES',
+  davMaxResponseBytes: 'DAV_MAX_RESPONSE_BYTES', heapGrowingPercent: 'HEAP_GROWING_PERCENT',
 };
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Settings> = {}): Settings {

@@ -14,6 +14,7 @@ import type { TokenStore } from './datastores/oauth2.js';
 import { createApp } from './http/app.js';
 import { Admission } from './http/admission.js';
 import { configureDavTransport } from './datastores/http-transport.js';
+import { applyHeapGrowingPercent } from './heap-tuning.js';
 import { createOpsApp } from './http/ops-routes.js';
 import { closeGracefully, createHttpServer, createHttpsServer, listenOn } from './http/listen.js';
 import { MappingProblems } from './accounts/mapping-problems.js';
@@ -65,12 +66,15 @@ export interface StartOptions {
   logDestination?: Parameters<typeof createLogger>[1];
   /** DAV client instrumentation for benchmarks: request accounting, or fetch instead of node:http. */
   dav?: Pick<NonNullable<AccountStoresOptions['dav']>, 'onRequest' | 'fetch' | 'deferEtag'>;
+  /** The gateway owns the process (`serve`): apply process-wide V8 settings (HEAP_GROWING_PERCENT). */
+  ownsProcess?: boolean;
 }
 
 export async function startGateway(overrides: Partial<Settings> = {}, opts: StartOptions = {}): Promise<RunningGateway> {
   const env = opts.env ?? process.env;
   const settings = loadSettings(env, overrides);
   const log = createLogger(settings.logLevel, opts.logDestination);
+  if (opts.ownsProcess) applyHeapGrowingPercent(settings.heapGrowingPercent);
   const mappingsDir = path.resolve(settings.mappingsDir);
   const accounts = AccountRegistry.loadDir(mappingsDir, env);
   const adminSettings = adminSettingsFrom(env);

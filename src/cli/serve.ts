@@ -8,7 +8,7 @@ export async function serve(): Promise<void> {
   const { startGateway } = await import('../main.js');
   let gw;
   try {
-    gw = await startGateway();
+    gw = await startGateway({}, { ownsProcess: true });
   } catch (err) {
     // Exit at once: a half-started gateway must not idle on (or look like it runs).
     process.stderr.write(`syncml-gateway serve: ${describeError(err)}\n`);

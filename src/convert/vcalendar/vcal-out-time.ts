@@ -142,7 +142,24 @@ export function countEnd(recur: InstanceType<typeof ICAL.Recur>, dtstartP: ICALP
     const f = timeFields(last);
     return outTime({ fields: f, isDate: false, utcMs: fieldsToMs(f) }, ctx);
   }
-  return outTime(resolveTime(last, typeof tz === 'string' ? tz : undefined, ctx), ctx);
+  const tzName = typeof tz === 'string' ? tz : undefined;
+  const zone = tzName ? (isKnownZone(tzName) ? tzName : undefined) : ctx.opts.defaultTimezone;
+  return outTime(laterReading(resolveTime(last, tzName, ctx), zone), ctx);
+}
+
+/**
+ * A last instance in the hour repeated at the end of DST: RFC 5545 reads that wall time as its
+ * first occurrence, ical.js (and so clients built on it) as the second. The end is written at the
+ * later instant so that the instance counts under either reading; vCalendar 1.0 has no rule finer
+ * than daily, so no further instance can fall in between.
+ */
+function laterReading(r: Resolved, zone: string | undefined): Resolved {
+  if (!zone || r.utcMs === undefined) return r;
+  const wall = fieldsToMs(r.fields);
+  for (const shift of [3_600_000, 1_800_000]) {
+    if (utcMsToLocalMs(zone, r.utcMs + shift) === wall) return { ...r, utcMs: r.utcMs + shift };
+  }
+  return r;
 }
 
 /** TZ + DAYLIGHT lines for the device zone over the given years (vCalendar 1.0 §2.1.4.x). */

@@ -131,7 +131,9 @@ describe('property: iCal -> vCal 1.0 -> iCal', () => {
         if (!e.allDay) assert.deepEqual(alarms(b), alarms(a), v1);
         else assert.equal(alarms(b).length, alarms(a).length);
       }),
-      { numRuns: 150 },
+      // The example: a COUNT rule whose last instance is 02:00 on the day Sydney leaves DST (the
+      // repeated hour); its end was written at the first reading, ical.js expands the second.
+      { numRuns: 150, examples: [[{ zone: 'Australia/Sydney', y: 2020, m: 11, d: 2, hh: 2, mi: 0, durMin: 15, allDay: false, rule: 'FREQ=MONTHLY;BYDAY=1SU', end: ';COUNT=5', alarmMin: undefined }]] },
     );
   });
 
