@@ -15,6 +15,7 @@ import type { DecodeOutcome, DecodeTask } from './decode-worker.js';
  * (SyncEvolution 150 KB, most phones 2-16 KB); decoding 115 KB of Status/Map XML takes ~15-20 ms.
  * With 32 KB every message of a refresh went to the worker, whose own V8 heap grew with the
  * number of items: peak RSS at 5,000 contacts 188.6 MB, inline 147.1 MB (docs/performance.md).
+ * The MaxMsgSize the gateway announces (SERVER_MAX_MSG_SIZE, 250,000) stays under it.
  */
 export const INLINE_DECODE_BYTES = 256 * 1024;
 
