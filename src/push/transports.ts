@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type Database from 'better-sqlite3';
 import { GatewayError } from '../errors.js';
+import { readCappedText } from '../datastores/response-cap.js';
 import type { SmsSegment } from '../codec/wap-push.js';
 import type { PushEnvSettings } from './settings.js';
 
@@ -30,6 +31,9 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex').toUpperCas
 /** Kannel wants binary fields URL-encoded byte by byte. */
 const pct = (b: Uint8Array): string => Array.from(b, (x) => `%${x.toString(16).padStart(2, '0').toUpperCase()}`).join('');
 
+/** Largest sendsms reply read. */
+const KANNEL_MAX_REPLY_BYTES = 4096;
+
 export class KannelTransport implements PushTransport {
   readonly name = 'kannel';
   constructor(private readonly opts: NonNullable<PushEnvSettings['kannel']>, private readonly timeoutMs = 10_000) {}
@@ -49,7 +53,8 @@ export class KannelTransport implements PushTransport {
       } catch (err) {
         throw new GatewayError('BACKEND_UNAVAILABLE', `kannel sendsms unreachable: ${(err as Error).message}`, { cause: err });
       }
-      const body = (await res.text()).trim().slice(0, 200);
+      // Kannel answers one short line ("0: Accepted for delivery"); anything longer is not read on.
+      const body = (await readCappedText(res, KANNEL_MAX_REPLY_BYTES, 'kannel sendsms reply')).trim().slice(0, 200);
       if (!res.ok) throw new GatewayError('BACKEND_UNAVAILABLE', `kannel sendsms answered ${res.status}: ${body}`);
     }
   }
