@@ -37,6 +37,8 @@ export interface DavRequestEvent {
   url: string;
   /** Absent when no response arrived (refused, reset, timeout). */
   status?: number;
+  /** Without a status: the error's code or name (ECONNRESET, TimeoutError...). */
+  failure?: string;
   durationMs: number;
 }
 
@@ -93,6 +95,12 @@ function transient(err: unknown): boolean {
     e = typeof e === 'object' && 'cause' in e ? e.cause : undefined;
   }
   return false;
+}
+
+function failureName(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const code = (err as NodeJS.ErrnoException).code;
+  return typeof code === 'string' ? code : err.name;
 }
 
 function urlOf(input: Parameters<typeof globalThis.fetch>[0]): string {
@@ -209,6 +217,7 @@ export class DavClient {
     headers['User-Agent'] = this.#userAgent;
     const t0 = performance.now();
     let status: number | undefined;
+    let failure: string | undefined;
     try {
       if (!this.#baseFetch) {
         const reply = await sharedTransport().request({ method, url, headers, body, timeoutMs: this.#timeoutMs, followRedirects: follow, maxResponseBytes: this.#maxResponseBytes });
@@ -225,8 +234,13 @@ export class DavClient {
       status = res.status;
       const cap = this.#maxResponseBytes ?? davTransportSettings().maxResponseBytes;
       return { status: res.status, statusText: res.statusText, headers: res.headers, body: await readCappedText(res, cap, `DAV ${method} ${url}`) };
+    } catch (err) {
+      failure = failureName(err);
+      throw err;
     } finally {
-      this.#onRequest?.({ method, url, status, durationMs: performance.now() - t0 });
+      const event: DavRequestEvent = { method, url, status, durationMs: performance.now() - t0 };
+      if (status === undefined && failure) event.failure = failure;
+      this.#onRequest?.(event);
     }
   }
 

@@ -7,6 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { LaneLimiter } from './limit.js';
+import { repeatable } from './retry.js';
 import { DEFAULT_DAV_MAX_RESPONSE_BYTES, assertResponseCap, declaredOverCap, responseTooLarge } from './response-cap.js';
 
 /** Connections per DAV server (origin) and process by default; Radicale serves 8 at once, most servers 16 or more. */
@@ -71,7 +72,27 @@ function timeoutError(ms: number): Error {
   return err;
 }
 
+interface Limits {
+  deadline: number;
+  timeoutMs: number;
+  cap: number;
+}
+
+/** A reset on a reused keep-alive socket before any answer; `cause` is the socket error. */
+class StaleSocketError extends Error {
+  constructor(override readonly cause: Error) {
+    super(cause.message);
+  }
+}
+
+function isReset(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ECONNRESET' || code === 'EPIPE';
+}
+
 export class HttpTransport {
+  /** Requests sent again because their kept-alive socket had been closed (tests, diagnostics). */
+  staleSocketRetries = 0;
   readonly #http: http.Agent;
   readonly #https: https.Agent;
   readonly #maxConnections: number;
@@ -109,7 +130,8 @@ export class HttpTransport {
     for (let hop = 0; ; hop++) {
       const lane = req.lane ?? (BULK_METHODS.has(method.toUpperCase()) ? 'bulk' : 'priority');
       const target = new URL(url);
-      const reply = await this.#limiter(target.origin).run(lane, () => this.#once(method, target, headers, body, { deadline, timeoutMs: req.timeoutMs, cap }));
+      const limits = { deadline, timeoutMs: req.timeoutMs, cap };
+      const reply = await this.#limiter(target.origin).run(lane, () => this.#onceOrAgainIfStale(method, target, headers, body, limits));
       const location = reply.headers.get('location');
       if (req.followRedirects === false || ![301, 302, 303, 307, 308].includes(reply.status) || !location || hop >= MAX_REDIRECTS) return reply;
       const next = new URL(location, target);
@@ -132,7 +154,26 @@ export class HttpTransport {
     return l;
   }
 
-  #once(method: string, u: URL, headers: Record<string, string>, body: string | undefined, limits: { deadline: number; timeoutMs: number; cap: number }): Promise<TransportReply> {
+  /**
+   * A kept-alive socket the server closed while it lay idle fails the next request on it with
+   * a reset before any answer (Radicale closes idle connections). Such a request has most
+   * likely not been handled, so a repeatable one goes out once more at once, on a new socket,
+   * and counts as one request; a back-off here would only add a pause (the CI run that failed a
+   * "one PROPFIND" check counted such a retry). A PUT is not repeated (retry.ts).
+   */
+  async #onceOrAgainIfStale(method: string, u: URL, headers: Record<string, string>, body: string | undefined, limits: Limits): Promise<TransportReply> {
+    try {
+      return await this.#once(method, u, headers, body, limits);
+    } catch (err) {
+      if (!(err instanceof StaleSocketError) || !repeatable(method) || Date.now() >= limits.deadline) throw err instanceof StaleSocketError ? err.cause : err;
+      this.staleSocketRetries++;
+      return await this.#once(method, u, headers, body, limits).catch((again: unknown) => {
+        throw again instanceof StaleSocketError ? again.cause : again;
+      });
+    }
+  }
+
+  #once(method: string, u: URL, headers: Record<string, string>, body: string | undefined, limits: Limits): Promise<TransportReply> {
     const { deadline, timeoutMs, cap } = limits;
     const secure = u.protocol === 'https:';
     const payload = body === undefined ? undefined : Buffer.from(body, 'utf8');
@@ -172,9 +213,13 @@ export class HttpTransport {
         },
       );
       const timer = setTimeout(() => r.destroy(timeoutError(timeoutMs)), left);
+      let answered = false;
+      r.on('response', () => {
+        answered = true;
+      });
       r.on('error', (err) => {
         clearTimeout(timer);
-        reject(err);
+        reject(r.reusedSocket && !answered && isReset(err) ? new StaleSocketError(err) : err);
       });
       r.end(payload);
     });

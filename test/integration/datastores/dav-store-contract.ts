@@ -171,8 +171,11 @@ export function davStoreContract(
         const t0 = performance.now();
         const before = await s.list();
         console.log(`      ${name}: list() of ${before.items.length} items ${(performance.now() - t0).toFixed(0)} ms`);
-        assert.equal(events.length, 1, 'one PROPFIND');
-        assert.equal(events[0].method, 'PROPFIND');
+        // An attempt that got no answer (a reset, retried by the DAV client) is not a second
+        // PROPFIND of the store's; one CI run saw two events here, so the message shows them.
+        const answered = events.filter((e) => e.status !== undefined);
+        assert.equal(answered.length, 1, `one PROPFIND answered; requests seen: ${JSON.stringify(events)}`);
+        assert.equal(answered[0]!.method, 'PROPFIND');
         assert.deepEqual(before.items.find((i) => i.href === ref.href), ref);
         const serverSide = await server.listItems('contacts');
         assert.deepEqual(

@@ -77,4 +77,70 @@ describe('DAV connections per server', function () {
       await new Promise((r) => server.close(r));
     }
   });
+
+  describe('a kept-alive socket the server has closed', function () {
+    // The server answers the first request on each connection and drops the connection when a
+    // second request arrives on it: what the client sees when a server closes an idle socket
+    // just as it is reused.
+    async function droppingServer(): Promise<{ base: string; seen: string[]; close: () => Promise<void> }> {
+      const seen: string[] = [];
+      const served = new WeakSet<object>();
+      const server = http.createServer((req, res) => {
+        if (served.has(req.socket)) {
+          seen.push(`${req.method} dropped`);
+          req.socket.destroy();
+          return;
+        }
+        served.add(req.socket);
+        seen.push(`${req.method} answered`);
+        req.resume();
+        req.on('end', () => res.end('ok'));
+      });
+      server.keepAliveTimeout = 60_000;
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      return {
+        base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        seen,
+        close: async () => {
+          server.closeAllConnections();
+          await new Promise((r) => server.close(r));
+        },
+      };
+    }
+
+    it('a PROPFIND on it goes out again at once on a new socket and succeeds (no back-off, one request to the caller)', async function () {
+      const srv = await droppingServer();
+      const transport = new HttpTransport(1);
+      try {
+        const first = await transport.request({ method: 'GET', url: `${srv.base}/a`, headers: {}, timeoutMs: 5000 });
+        assert.equal(first.status, 200);
+        const t0 = performance.now();
+        const second = await transport.request({ method: 'PROPFIND', url: `${srv.base}/a`, headers: { Depth: '1' }, timeoutMs: 5000 });
+        assert.equal(second.status, 200);
+        assert.ok(performance.now() - t0 < 200, 'no back-off pause');
+        assert.equal(transport.staleSocketRetries, 1);
+        assert.deepEqual(srv.seen, ['GET answered', 'PROPFIND dropped', 'PROPFIND answered']);
+      } finally {
+        transport.close();
+        await srv.close();
+      }
+    });
+
+    it('a PUT on it is not sent again: the caller gets the reset (the PUT may have been stored)', async function () {
+      const srv = await droppingServer();
+      const transport = new HttpTransport(1);
+      try {
+        await transport.request({ method: 'GET', url: `${srv.base}/a`, headers: {}, timeoutMs: 5000 });
+        await assert.rejects(
+          transport.request({ method: 'PUT', url: `${srv.base}/b.vcf`, headers: {}, body: 'BEGIN:VCARD', timeoutMs: 5000 }),
+          (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET' || err.code === 'EPIPE',
+        );
+        assert.equal(transport.staleSocketRetries, 0);
+        assert.deepEqual(srv.seen, ['GET answered', 'PUT dropped']);
+      } finally {
+        transport.close();
+        await srv.close();
+      }
+    });
+  });
 });
