@@ -15,7 +15,10 @@
 // BENCH_GATEWAY_NODE_FLAGS adds node options to that process.
 // `--current` runs only the current path (no floor, no old path): for before/after CPU of a change.
 // `--events` syncs N vCalendar 1.0 events (calendar datastore, `kind: events`) instead of contacts.
-// Not a test. Run: npx tsx bench/e2e-phases.ts [N] [--memory [--process]] [--current] [--events]
+// `--xandikos` (with --current/--events) syncs against Xandikos instead of Radicale: it keeps
+// connections alive (Radicale closes each one), so the CPU per item is the gateway's own work
+// without a TCP connect per PUT.
+// Not a test. Run: npx tsx bench/e2e-phases.ts [N] [--memory [--process]] [--current] [--events] [--xandikos]
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { writeHeapSnapshot } from 'node:v8';
@@ -23,7 +26,7 @@ import { loadavg } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { convertContact } from '../src/convert/contacts.js';
-import { generateContacts21, getFreePort, makeTempDir, mutateContact, repoRoot, sleep, startRadicale, SyncEvolutionClient, waitUntil } from '../test/support/index.js';
+import { generateContacts21, getFreePort, makeTempDir, mutateContact, repoRoot, sleep, startRadicale, startXandikos, SyncEvolutionClient, waitUntil } from '../test/support/index.js';
 import { writeAliceMapping } from '../test/support/gateway-process.js';
 import { accountYaml, DEFAULT_CONTACT_URIS } from '../test/support/mapping.js';
 import { spawnService } from '../test/support/processes.js';
@@ -181,9 +184,9 @@ function mutateEvent(text: string): string {
   return text.replace(/^SUMMARY:(.*)$/m, 'SUMMARY:$1 (moved)');
 }
 
-export async function e2ePhases(n: number, before: boolean, gatewayProcess = false, events = false): Promise<E2eRun> {
+export async function e2ePhases(n: number, before: boolean, gatewayProcess = false, events = false, store: 'radicale' | 'xandikos' = 'radicale'): Promise<E2eRun> {
   const dir = makeTempDir('bench-phases');
-  const dav = await startRadicale();
+  const dav = store === 'xandikos' ? await startXandikos() : await startRadicale();
   let requests = 0;
   if (events && gatewayProcess) throw new Error('--events runs the gateway in-process only');
   const gw = gatewayProcess ? await spawnMeasuredGateway(dav) : await startTestGateway({
@@ -245,11 +248,11 @@ export async function e2ePhases(n: number, before: boolean, gatewayProcess = fal
 }
 
 /** Only the current path, no floor: CPU per item of each phase, for before/after of a change. */
-export async function benchE2eCurrent(n: number, events: boolean): Promise<Record<string, number | string>> {
+export async function benchE2eCurrent(n: number, events: boolean, store: 'radicale' | 'xandikos' = 'radicale'): Promise<Record<string, number | string>> {
   const r2 = (x: number): number => Math.round(x * 100) / 100;
   const load0 = loadavg().map((x) => x.toFixed(2)).join(' ');
-  const r = await e2ePhases(n, false, false, events);
-  const rows: Record<string, number | string> = { items: `${n} ${events ? 'vCalendar 1.0 events' : 'vCard 2.1 contacts'}`, load_average_before: load0, load_average_after: loadavg().map((x) => x.toFixed(2)).join(' ') };
+  const r = await e2ePhases(n, false, false, events, store);
+  const rows: Record<string, number | string> = { items: `${n} ${events ? 'vCalendar 1.0 events' : 'vCard 2.1 contacts'}`, store, load_average_before: load0, load_average_after: loadavg().map((x) => x.toFixed(2)).join(' ') };
   for (const p of ['slow', 'changes20', 'noChange', 'refresh'] as const) rows[`${p}: wall s / CPU ms per item / DAV requests`] = `${r2(r[p].wallS)} / ${r2(r[p].cpuMsPerItem)} / ${r[p].requests}`;
   return rows;
 }
@@ -302,7 +305,7 @@ export async function benchE2eMemory(n: number, gatewayProcess: boolean): Promis
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const n = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a))) || 1000;
   const rows = process.argv.includes('--memory') ? await benchE2eMemory(n, process.argv.includes('--process'))
-    : process.argv.includes('--current') || process.argv.includes('--events') ? await benchE2eCurrent(n, process.argv.includes('--events'))
+    : process.argv.includes('--current') || process.argv.includes('--events') ? await benchE2eCurrent(n, process.argv.includes('--events'), process.argv.includes('--xandikos') ? 'xandikos' : 'radicale')
       : await benchE2ePhases(n);
   for (const [k, v] of Object.entries(rows)) console.log(`  ${k.padEnd(64)} ${v}`);
   process.exit(0);

@@ -2,13 +2,15 @@
 // embedded store) -> Radicale, N vCard 2.1 contacts, then a refresh-from-server into a second
 // phone. Prints the gateway's CPU per contact for both phases and, when run under
 // `node --cpu-prof` (npm run bench:profile), where that CPU went per layer of src/.
+// BENCH_STORE=xandikos profiles against Xandikos, which keeps connections alive (Radicale closes
+// each one, so there a TCP connect per PUT is part of the gateway's CPU).
 // Not a test: nothing passes or fails on a number.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { generateContacts21, makeTempDir, sleep, startRadicale, SyncEvolutionClient } from '../test/support/index.js';
+import { generateContacts21, makeTempDir, sleep, startRadicale, startXandikos, SyncEvolutionClient } from '../test/support/index.js';
 import { startTestGateway } from '../test/support/gateway.js';
 
 export interface PhaseFigures {
@@ -41,7 +43,7 @@ async function profiled<T>(file: string | undefined, fn: () => Promise<T>): Prom
 
 export async function profileSlowSync(n: number, profileDir?: string): Promise<{ slow: PhaseFigures; refresh: PhaseFigures }> {
   const dir = makeTempDir('bench-profile');
-  const dav = await startRadicale();
+  const dav = process.env['BENCH_STORE'] === 'xandikos' ? await startXandikos() : await startRadicale();
   const gw = await startTestGateway({ dav, settings: { logLevel: 'warn', authCacheSeconds: 60 } });
   try {
     const phone = (id: string): SyncEvolutionClient => new SyncEvolutionClient({
@@ -169,7 +171,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
   const n = Number(process.argv[2]) || 1000;
   const dir = process.argv[3];
   const r = await profileSlowSync(n, dir);
-  console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`store ${process.env['BENCH_STORE'] === 'xandikos' ? 'xandikos' : 'radicale'}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   console.log(`slow sync ${n} contacts: wall ${r.slow.wallS} s, gateway CPU ${r.slow.cpuMsPerItem.toFixed(2)} ms/contact`);
   console.log(`refresh-from-server: wall ${r.refresh.wallS} s, gateway CPU ${r.refresh.cpuMsPerItem.toFixed(2)} ms/contact`);
   if (dir) summariseLatest(dir);

@@ -88,7 +88,9 @@ export function commandSizer(wire: WireFormat): (cmd: Command) => number {
     // in the reply overhead, so the small constant part is subtracted.
     return (cmd) => encodeWbxml({ name: 'SyncML', ns: 'SYNCML:SYNCML1.2', children: [{ name: 'SyncBody', children: [writeCommand(cmd)] }] }).length - 8;
   }
-  return (cmd) => utf8.encode(encodeXml(writeCommand(cmd), { declaration: false })).length;
+  // The byte count without the bytes: TextEncoder and Buffer.byteLength both count a lone
+  // surrogate as the 3 bytes of U+FFFD, so this is the length encodeMessage produces.
+  return (cmd) => Buffer.byteLength(encodeXml(writeCommand(cmd), { declaration: false }), 'utf8');
 }
 
 export { decodeXml, encodeXml, formatXml } from './xml.js';
