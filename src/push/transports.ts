@@ -32,7 +32,7 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex').toUpperCas
 const pct = (b: Uint8Array): string => Array.from(b, (x) => `%${x.toString(16).padStart(2, '0').toUpperCase()}`).join('');
 
 /** Largest sendsms reply read. */
-const KANNEL_MAX_REPLY_BYTES = 4096;
+const KANNEL_MAX_REPLY_BYTES = 4096; // also the most of a webhook's error answer read
 
 export class KannelTransport implements PushTransport {
   readonly name = 'kannel';
@@ -84,7 +84,15 @@ export class WebhookTransport implements PushTransport {
     } catch (err) {
       throw new GatewayError('BACKEND_UNAVAILABLE', `push webhook unreachable: ${(err as Error).message}`, { cause: err });
     }
-    if (!res.ok) throw new GatewayError('BACKEND_UNAVAILABLE', `push webhook answered ${res.status}`);
+    if (res.ok) {
+      // The answer's body is not needed; cancelled, not left to the GC, so the connection is
+      // freed now (or closed, when the webhook streams on).
+      await res.body?.cancel().catch(() => undefined);
+      return;
+    }
+    // The reason the webhook gives helps the operator; read as far as Kannel's reply, no further.
+    const reason = await readCappedText(res, KANNEL_MAX_REPLY_BYTES, 'push webhook answer').then((t) => t.trim().slice(0, 200), () => '');
+    throw new GatewayError('BACKEND_UNAVAILABLE', `push webhook answered ${res.status}${reason ? `: ${reason}` : ''}`);
   }
 }
 

@@ -12,6 +12,8 @@ describe('push webhook transport', function () {
   let server: Server;
   let url: string;
   let status = 200;
+  let endless = false;
+  let endlessOpen = false;
   const got: Array<{ auth?: string; body: Record<string, unknown> }> = [];
 
   before(async function () {
@@ -20,13 +22,23 @@ describe('push webhook transport', function () {
       req.on('data', (c: Buffer) => (text += c.toString('utf8')));
       req.on('end', () => {
         got.push({ ...(req.headers.authorization ? { auth: req.headers.authorization } : {}), body: JSON.parse(text) as Record<string, unknown> });
-        res.writeHead(status).end();
+        if (!endless) return void res.writeHead(status).end(status === 200 ? '' : 'quota exceeded for +4917000001');
+        // A 200 whose body never ends: the transport must let go of it, not hold the connection.
+        res.writeHead(status, { 'content-type': 'text/plain' });
+        endlessOpen = true;
+        res.on('close', () => (endlessOpen = false));
+        const chunk = 'x'.repeat(16 * 1024);
+        const pump = (): void => {
+          while (!res.destroyed && res.write(chunk));
+          if (!res.destroyed) res.once('drain', pump);
+        };
+        pump();
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/sms`;
   });
-  after(() => new Promise<void>((r) => server.close(() => r())));
+  after(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
 
   const san = encodeSan({ version: 12, uiMode: 'background', initiator: 'server', sessionId: 77, serverId: 'srv', syncs: [] });
   const pdu = wspPushPdu(san);
@@ -42,10 +54,22 @@ describe('push webhook transport', function () {
     assert.deepEqual(body['sms'], [{ udh: '0605040B8423F0', data: Buffer.from(pdu).toString('hex').toUpperCase() }]);
   });
 
-  it('a non-2xx answer or no server is BACKEND_UNAVAILABLE', async function () {
+  it('a non-2xx answer or no server is BACKEND_UNAVAILABLE; the webhook\'s reason is in the message', async function () {
     status = 500;
-    await assert.rejects(new WebhookTransport({ url }).send(msg), (e: unknown) => e instanceof GatewayError && e.code === 'BACKEND_UNAVAILABLE');
+    await assert.rejects(new WebhookTransport({ url }).send(msg), (e: unknown) => e instanceof GatewayError && e.code === 'BACKEND_UNAVAILABLE' && e.message === 'push webhook answered 500: quota exceeded for +4917000001');
     status = 200;
     await assert.rejects(new WebhookTransport({ url: 'http://127.0.0.1:1/x' }).send(msg), (e: unknown) => e instanceof GatewayError && e.code === 'BACKEND_UNAVAILABLE');
+  });
+
+  it('a 2xx answer whose body never ends: send() returns and the connection is let go at once', async function () {
+    endless = true;
+    try {
+      await new WebhookTransport({ url }).send(msg);
+      const t0 = Date.now();
+      while (endlessOpen && Date.now() - t0 < 2000) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(endlessOpen, false, 'the webhook connection is still being read from');
+    } finally {
+      endless = false;
+    }
   });
 });
