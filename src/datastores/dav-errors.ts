@@ -162,3 +162,13 @@ export function davNetworkError(err: unknown, method: string, url: string): Gate
     cause: err,
   });
 }
+
+/**
+ * The status of a PUT/DELETE answer: a 207 carries the real one inside (Xandikos reports
+ * refusals that way), anything else is its own.
+ */
+export function writeStatus(reply: { status: number; body: string }): number {
+  if (reply.status !== 207) return reply.status;
+  const m = /<(?:[\w.-]+:)?status>\s*HTTP\/[\d.]+\s+(\d{3})/.exec(reply.body);
+  return m ? Number(m[1]) : reply.status;
+}

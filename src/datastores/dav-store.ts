@@ -1,6 +1,7 @@
 // The DataStore on a CardDAV addressbook or CalDAV calendar collection, built on tsdav:
 // PROPFIND listing, batched multiget reads, conditional PUT/DELETE, and the optional RFC 6578
-// sync-collection capability. Every failure leaves as a GatewayError (see dav-errors.ts).
+// sync-collection capability (sync-collection.ts). Every failure leaves as a GatewayError
+// (see dav-errors.ts).
 import { randomUUID } from 'node:crypto';
 import type { DAVResponse } from 'tsdav';
 import { GatewayError, isGatewayError } from '../errors.js';
@@ -9,11 +10,12 @@ import { DavClient, propText } from './dav-client.js';
 import type { DavAuth, DavClientOptions, DavReply } from './dav-client.js';
 import { NS, dialectFor, ensureUid, extractUid } from './dav-dialect.js';
 import type { DavDialect } from './dav-dialect.js';
-import { DavHttpError, davHttpError } from './dav-errors.js';
+import { davHttpError, writeStatus } from './dav-errors.js';
 import { canonicalHref, collectionBase, hrefUrl, safeName } from './href.js';
 import { chunk } from './limit.js';
 import { DEFAULT_QUIRKS, maxSequence, touchICalendar } from './quirks.js';
 import type { DavQuirks } from './quirks.js';
+import { SyncChanges, isCollectionType, readSyncCollection, syncCollectionBody, syncCollectionError } from './sync-collection.js';
 
 export const DEFAULT_BATCH_SIZE = 50;
 
@@ -47,20 +49,10 @@ import type { ChangeSet, SyncCollectionSupport } from './datastore.js';
 export type { ChangeSet, SyncCollectionSupport } from './datastore.js';
 export { supportsSyncCollection } from './datastore.js';
 
-/** The server refused the sync-token (RFC 6578 §3.2 DAV:valid-sync-token): list() again. */
-export class SyncTokenInvalidError extends GatewayError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('REFRESH_REQUIRED', message, options);
-    this.name = 'SyncTokenInvalidError';
-  }
-}
+export { SyncTokenInvalidError } from './sync-collection.js';
 
 export { needsFullListing } from './datastore.js';
 
-function isCollectionType(props: DAVResponse['props']): boolean {
-  const rt: unknown = props?.resourcetype;
-  return !!rt && typeof rt === 'object' && 'collection' in rt;
-}
 
 /**
  * The XML parser normalises line ends to LF (XML 1.0 §2.11) and trims text content: give the
@@ -71,16 +63,6 @@ function restoreLineEnds(data: string): string {
   return /\n$/.test(crlf) ? crlf : `${crlf}\r\n`;
 }
 
-/** The inner status of a 207 answer to PUT/DELETE (Xandikos reports refusals that way). */
-function innerStatus(reply: DavReply): number | undefined {
-  if (reply.status !== 207) return undefined;
-  const m = /<(?:[\w.-]+:)?status>\s*HTTP\/[\d.]+\s+(\d{3})/.exec(reply.body);
-  return m ? Number(m[1]) : undefined;
-}
-
-function effectiveStatus(reply: DavReply): number {
-  return innerStatus(reply) ?? reply.status;
-}
 
 export class DavStore implements DataStore, SyncCollectionSupport {
   readonly kind: ItemKind;
@@ -325,110 +307,30 @@ export class DavStore implements DataStore, SyncCollectionSupport {
   async delete(href: string, ifMatch?: string): Promise<void> {
     const url = hrefUrl(href, this.collectionUrl);
     const reply = await this.client.delete(url, ifMatch);
-    const status = effectiveStatus(reply);
+    const status = writeStatus(reply);
     if (status === 404 || status === 410) return; // already gone: fine (DataStore contract)
     this.#checkWrite(reply, 'DELETE', url);
   }
 
   /** RFC 6578 sync-collection, sync-level 1, following truncated results (507) to the end. */
   async changesSince(syncToken: string): Promise<ChangeSet> {
-    const changed = new Map<string, ItemRef>();
-    const deleted = new Set<string>();
+    const changes = new SyncChanges(this.collectionUrl, this.#collectionPath, (type) => this.#otherComponent(type));
     let token = syncToken;
     for (let round = 0; round < 100; round++) {
-      const { responses, nextToken, truncated } = await this.#syncReport(token);
-      for (const r of responses) {
-        if (!r.href) continue;
-        const href = canonicalHref(r.href, this.collectionUrl);
-        if (href === this.#collectionPath) continue;
-        if (r.status === 404 || r.status === 410) {
-          changed.delete(href);
-          deleted.add(href);
-          continue;
-        }
-        const etag = propText(r.props?.getetag);
-        if (!r.ok || etag === undefined || isCollectionType(r.props)) continue;
-        if (this.#otherComponent(propText(r.props?.getcontenttype))) continue;
-        deleted.delete(href);
-        changed.set(href, { href, etag });
+      let res: DAVResponse[];
+      try {
+        // Bypasses tsdav's syncCollection(): it omits an empty <sync-token/> (initial sync,
+        // RFC 6578 §3.4 requires the element) and would not show the token as text anyway.
+        res = await this.client.items({ url: this.collectionUrl, method: 'REPORT', depth: '0', scope: 'collection', body: syncCollectionBody(token) });
+      } catch (err) {
+        throw syncCollectionError(err, token, this.collectionUrl);
       }
-      token = nextToken;
-      if (!truncated) break;
+      const page = readSyncCollection(res, this.collectionUrl, this.#collectionPath);
+      changes.add(page.responses);
+      token = page.nextToken;
+      if (!page.truncated) break;
     }
-    return { changed: [...changed.values()], deleted: [...deleted], syncToken: token };
-  }
-
-  async #syncReport(
-    token: string,
-  ): Promise<{ responses: DAVResponse[]; nextToken: string; truncated: boolean }> {
-    let res: DAVResponse[];
-    try {
-      // Bypasses tsdav's syncCollection(): it omits an empty <sync-token/> (initial sync,
-      // RFC 6578 §3.4 requires the element) and would not show the token as text anyway.
-      res = await this.client.items({
-        url: this.collectionUrl,
-        method: 'REPORT',
-        depth: '0',
-        scope: 'collection',
-        body: {
-          'd:sync-collection': {
-            _attributes: NS,
-            'd:sync-token': token ? { _text: token } : {},
-            'd:sync-level': { _text: '1' },
-            'd:prop': { 'd:getetag': {}, 'd:getcontenttype': {} },
-          },
-        },
-      });
-    } catch (err) {
-      throw this.#syncError(err, token);
-    }
-    const raw: unknown = res[0]?.raw;
-    const ms =
-      raw && typeof raw === 'object' && 'multistatus' in raw
-        ? (raw.multistatus as Record<string, unknown>)
-        : undefined;
-    const nextToken = propText(ms?.syncToken);
-    if (nextToken === undefined) {
-      throw new GatewayError(
-        'NOT_SUPPORTED',
-        `DAV REPORT ${this.collectionUrl}: sync-collection answer has no sync-token`,
-      );
-    }
-    // RFC 6578 §3.6: a 507 response for the collection itself means "more to come".
-    const truncated = res.some(
-      (r) => r.href && canonicalHref(r.href, this.collectionUrl) === this.#collectionPath &&
-        r.status === 507,
-    );
-    return { responses: res.filter((r) => r.href), nextToken, truncated };
-  }
-
-  #syncError(err: unknown, token: string): unknown {
-    if (!isGatewayError(err) || !(err.cause instanceof DavHttpError)) return err;
-    const { status, preconditions } = err.cause;
-    // RFC 6578 §3.2: DAV:valid-sync-token; some servers just answer 400/409/412 instead.
-    if (
-      preconditions.includes('valid-sync-token') ||
-      (token !== '' && [400, 409, 412].includes(status))
-    ) {
-      return new SyncTokenInvalidError(`sync-token rejected by ${this.collectionUrl}`, {
-        cause: err,
-      });
-    }
-    // Xandikos 0.2.8 answers an unknown sync-token with a bare 500; if the server is really
-    // down, the caller's fallback list() reports that as BACKEND_UNAVAILABLE.
-    if (token !== '' && status === 500) {
-      return new SyncTokenInvalidError(`sync-token rejected by ${this.collectionUrl} (500)`, {
-        cause: err,
-      });
-    }
-    if (status === 405 || status === 501 || preconditions.includes('supported-report')) {
-      return new GatewayError(
-        'NOT_SUPPORTED',
-        `sync-collection not supported by ${this.collectionUrl}`,
-        { cause: err },
-      );
-    }
-    return err;
+    return changes.result(token);
   }
 
   /**
@@ -443,7 +345,7 @@ export class DavStore implements DataStore, SyncCollectionSupport {
 
   /** Throw the mapped GatewayError unless the write succeeded (2xx, no failing inner status). */
   #checkWrite(reply: DavReply, method: string, url: string, creating = false): void {
-    const status = effectiveStatus(reply);
+    const status = writeStatus(reply);
     if (status >= 200 && status < 300) return;
     throw davHttpError({
       method,
