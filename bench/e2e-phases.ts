@@ -18,7 +18,8 @@
 // `--xandikos` (with --current/--events) syncs against Xandikos instead of Radicale: it keeps
 // connections alive (Radicale closes each one), so the CPU per item is the gateway's own work
 // without a TCP connect per PUT.
-// Not a test. Run: npx tsx bench/e2e-phases.ts [N] [--memory [--process]] [--current] [--events] [--xandikos]
+// `--floor` prints only Radicale's floor (N sequential PUTs), e.g. to see how it grows with N.
+// Not a test. Run: npx tsx bench/e2e-phases.ts [N] [--memory [--process]] [--current] [--events] [--xandikos] [--floor]
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { writeHeapSnapshot } from 'node:v8';
@@ -263,16 +264,20 @@ export async function benchE2eCurrent(n: number, events: boolean, store: 'radica
   return rows;
 }
 
-/** Both DAV paths and the floor in one run, as rows for `npm run bench`. */
-export async function benchE2ePhases(n: number): Promise<Record<string, number | string>> {
-  const r2 = (x: number): number => Math.round(x * 100) / 100;
+/** Seconds for N sequential PUTs of the converted contacts into a fresh Radicale. */
+async function radicaleFloor(n: number): Promise<number> {
   const floorDav = await startRadicale();
-  let floorS: number;
   try {
-    floorS = await putFloor(floorDav, generateContacts21(n, 5).map((c, i) => convertContact(c.text, 'vcard30').replace('BEGIN:VCARD\r\n', `BEGIN:VCARD\r\nUID:floor-${i}\r\n`)));
+    return await putFloor(floorDav, generateContacts21(n, 5).map((c, i) => convertContact(c.text, 'vcard30').replace('BEGIN:VCARD\r\n', `BEGIN:VCARD\r\nUID:floor-${i}\r\n`)));
   } finally {
     await floorDav.dispose();
   }
+}
+
+/** Both DAV paths and the floor in one run, as rows for `npm run bench`. */
+export async function benchE2ePhases(n: number): Promise<Record<string, number | string>> {
+  const r2 = (x: number): number => Math.round(x * 100) / 100;
+  const floorS = await radicaleFloor(n);
   const now = await e2ePhases(n, false);
   const before = await e2ePhases(n, true);
   const rows: Record<string, number | string> = { load_average: loadavg().map((x) => x.toFixed(2)).join(' '), 'floor.sequential_puts_s': r2(floorS) };
@@ -310,7 +315,11 @@ export async function benchE2eMemory(n: number, gatewayProcess: boolean): Promis
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const n = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a))) || 1000;
-  const rows = process.argv.includes('--memory') ? await benchE2eMemory(n, process.argv.includes('--process'))
+  const floorOnly = async (): Promise<Record<string, string>> => {
+    const t = await radicaleFloor(n);
+    return { [`Radicale floor: ${n} sequential PUTs, s / ms each`]: `${t.toFixed(1)} / ${((t / n) * 1000).toFixed(1)}` };
+  };
+  const rows = process.argv.includes('--floor') ? await floorOnly() : process.argv.includes('--memory') ? await benchE2eMemory(n, process.argv.includes('--process'))
     : process.argv.includes('--current') || process.argv.includes('--events') ? await benchE2eCurrent(n, process.argv.includes('--events'), process.argv.includes('--xandikos') ? 'xandikos' : 'radicale')
       : await benchE2ePhases(n);
   for (const [k, v] of Object.entries(rows)) console.log(`  ${k.padEnd(64)} ${v}`);
