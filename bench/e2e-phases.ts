@@ -15,7 +15,7 @@
 // BENCH_GATEWAY_NODE_FLAGS adds node options to that process.
 // `--current` runs only the current path (no floor, no old path): for before/after CPU of a change.
 // `--events` syncs N vCalendar 1.0 events (calendar datastore, `kind: events`) instead of contacts.
-// `--xandikos` (with --current/--events) syncs against Xandikos instead of Radicale: it keeps
+// `--xandikos` (with --current/--events/--memory) syncs against Xandikos instead of Radicale: it keeps
 // connections alive (Radicale closes each one), so the CPU per item is the gateway's own work
 // without a TCP connect per PUT.
 // `--floor` prints only Radicale's floor (N sequential PUTs), e.g. to see how it grows with N.
@@ -294,9 +294,10 @@ export async function benchE2ePhases(n: number): Promise<Record<string, number |
 }
 
 /** Only the current path, per phase: peak RSS, heap before, peak heap and the gateway's growth. */
-export async function benchE2eMemory(n: number, gatewayProcess: boolean): Promise<Record<string, number | string>> {
-  const r = await e2ePhases(n, false, gatewayProcess);
+export async function benchE2eMemory(n: number, gatewayProcess: boolean, store: 'radicale' | 'xandikos' = 'radicale'): Promise<Record<string, number | string>> {
+  const r = await e2ePhases(n, false, gatewayProcess, false, store);
   const rows: Record<string, number | string> = {
+    store,
     load_average: loadavg().map((x) => x.toFixed(2)).join(' '),
     measured: gatewayProcess ? 'gateway process (dist/, VmHWM, probe after GC)' : `bench process (gateway in-process; GC baselines: ${typeof (globalThis as { gc?: unknown }).gc === 'function' ? 'yes' : 'no'})`,
   };
@@ -319,8 +320,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
     const t = await radicaleFloor(n);
     return { [`Radicale floor: ${n} sequential PUTs, s / ms each`]: `${t.toFixed(1)} / ${((t / n) * 1000).toFixed(1)}` };
   };
-  const rows = process.argv.includes('--floor') ? await floorOnly() : process.argv.includes('--memory') ? await benchE2eMemory(n, process.argv.includes('--process'))
-    : process.argv.includes('--current') || process.argv.includes('--events') ? await benchE2eCurrent(n, process.argv.includes('--events'), process.argv.includes('--xandikos') ? 'xandikos' : 'radicale')
+  const store = process.argv.includes('--xandikos') ? 'xandikos' : 'radicale';
+  const rows = process.argv.includes('--floor') ? await floorOnly() : process.argv.includes('--memory') ? await benchE2eMemory(n, process.argv.includes('--process'), store)
+    : process.argv.includes('--current') || process.argv.includes('--events') ? await benchE2eCurrent(n, process.argv.includes('--events'), store)
       : await benchE2ePhases(n);
   for (const [k, v] of Object.entries(rows)) console.log(`  ${k.padEnd(64)} ${v}`);
   process.exit(0);
