@@ -155,11 +155,12 @@ export class HttpTransport {
   }
 
   /**
-   * A kept-alive socket the server closed while it lay idle fails the next request on it with
-   * a reset before any answer (Radicale closes idle connections). Such a request has most
-   * likely not been handled, so a repeatable one goes out once more at once, on a new socket,
-   * and counts as one request; a back-off here would only add a pause (the CI run that failed a
-   * "one PROPFIND" check counted such a retry). A PUT is not repeated (retry.ts).
+   * A kept-alive socket the server closed while it lay idle (servers that keep connections
+   * alive, e.g. Xandikos or Apache in front of Nextcloud, close idle ones after a timeout) fails
+   * the next request on it with a reset before any answer. Such a request has most likely not
+   * been handled, so a repeatable one goes out once more at once, on a new socket, and counts as
+   * one request; the DAV client's back-off would only add a pause. A PUT is not repeated
+   * (retry.ts).
    */
   async #onceOrAgainIfStale(method: string, u: URL, headers: Record<string, string>, body: string | undefined, limits: Limits): Promise<TransportReply> {
     try {

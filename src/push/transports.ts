@@ -31,8 +31,8 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex').toUpperCas
 /** Kannel wants binary fields URL-encoded byte by byte. */
 const pct = (b: Uint8Array): string => Array.from(b, (x) => `%${x.toString(16).padStart(2, '0').toUpperCase()}`).join('');
 
-/** Largest sendsms reply read. */
-const KANNEL_MAX_REPLY_BYTES = 4096; // also the most of a webhook's error answer read
+/** Largest answer read from a push gateway: Kannel's sendsms reply, a webhook's error answer. */
+const PUSH_REPLY_MAX_BYTES = 4096;
 
 export class KannelTransport implements PushTransport {
   readonly name = 'kannel';
@@ -54,7 +54,7 @@ export class KannelTransport implements PushTransport {
         throw new GatewayError('BACKEND_UNAVAILABLE', `kannel sendsms unreachable: ${(err as Error).message}`, { cause: err });
       }
       // Kannel answers one short line ("0: Accepted for delivery"); anything longer is not read on.
-      const body = (await readCappedText(res, KANNEL_MAX_REPLY_BYTES, 'kannel sendsms reply')).trim().slice(0, 200);
+      const body = (await readCappedText(res, PUSH_REPLY_MAX_BYTES, 'kannel sendsms reply')).trim().slice(0, 200);
       if (!res.ok) throw new GatewayError('BACKEND_UNAVAILABLE', `kannel sendsms answered ${res.status}: ${body}`);
     }
   }
@@ -90,8 +90,8 @@ export class WebhookTransport implements PushTransport {
       await res.body?.cancel().catch(() => undefined);
       return;
     }
-    // The reason the webhook gives helps the operator; read as far as Kannel's reply, no further.
-    const reason = await readCappedText(res, KANNEL_MAX_REPLY_BYTES, 'push webhook answer').then((t) => t.trim().slice(0, 200), () => '');
+    // The reason the webhook gives helps the operator; read up to the same bound, no further.
+    const reason = await readCappedText(res, PUSH_REPLY_MAX_BYTES, 'push webhook answer').then((t) => t.trim().slice(0, 200), () => '');
     throw new GatewayError('BACKEND_UNAVAILABLE', `push webhook answered ${res.status}${reason ? `: ${reason}` : ''}`);
   }
 }

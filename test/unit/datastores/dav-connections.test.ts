@@ -108,16 +108,14 @@ describe('DAV connections per server', function () {
       };
     }
 
-    it('a PROPFIND on it goes out again at once on a new socket and succeeds (no back-off, one request to the caller)', async function () {
+    it('a PROPFIND on it goes out again at once on a new socket and succeeds (one request to the caller)', async function () {
       const srv = await droppingServer();
       const transport = new HttpTransport(1);
       try {
         const first = await transport.request({ method: 'GET', url: `${srv.base}/a`, headers: {}, timeoutMs: 5000 });
         assert.equal(first.status, 200);
-        const t0 = performance.now();
         const second = await transport.request({ method: 'PROPFIND', url: `${srv.base}/a`, headers: { Depth: '1' }, timeoutMs: 5000 });
         assert.equal(second.status, 200);
-        assert.ok(performance.now() - t0 < 200, 'no back-off pause');
         assert.equal(transport.staleSocketRetries, 1);
         assert.deepEqual(srv.seen, ['GET answered', 'PROPFIND dropped', 'PROPFIND answered']);
       } finally {
