@@ -91,7 +91,11 @@ export class WebhookTransport implements PushTransport {
       return;
     }
     // The reason the webhook gives helps the operator; read up to the same bound, no further.
-    const reason = await readCappedText(res, PUSH_REPLY_MAX_BYTES, 'push webhook answer').then((t) => t.trim().slice(0, 200), () => '');
+    // It goes to logs and the push status: a webhook that echoes our bearer token must not put
+    // the secret there.
+    const token = this.opts.token;
+    const reason = await readCappedText(res, PUSH_REPLY_MAX_BYTES, 'push webhook answer')
+      .then((t) => (token ? t.split(token).join('[token]') : t).trim().slice(0, 200), () => '');
     throw new GatewayError('BACKEND_UNAVAILABLE', `push webhook answered ${res.status}${reason ? `: ${reason}` : ''}`);
   }
 }

@@ -22,7 +22,7 @@ describe('push webhook transport', function () {
       req.on('data', (c: Buffer) => (text += c.toString('utf8')));
       req.on('end', () => {
         got.push({ ...(req.headers.authorization ? { auth: req.headers.authorization } : {}), body: JSON.parse(text) as Record<string, unknown> });
-        if (!endless) return void res.writeHead(status).end(status === 200 ? '' : 'quota exceeded for +4917000001');
+        if (!endless) return void res.writeHead(status).end(status === 200 ? '' : status === 401 ? `token ${req.headers.authorization ?? ''} not accepted` : 'quota exceeded for +4917000001');
         // A 200 whose body never ends: the transport must let go of it, not hold the connection.
         res.writeHead(status, { 'content-type': 'text/plain' });
         endlessOpen = true;
@@ -59,6 +59,16 @@ describe('push webhook transport', function () {
     await assert.rejects(new WebhookTransport({ url }).send(msg), (e: unknown) => e instanceof GatewayError && e.code === 'BACKEND_UNAVAILABLE' && e.message === 'push webhook answered 500: quota exceeded for +4917000001');
     status = 200;
     await assert.rejects(new WebhookTransport({ url: 'http://127.0.0.1:1/x' }).send(msg), (e: unknown) => e instanceof GatewayError && e.code === 'BACKEND_UNAVAILABLE');
+  });
+
+  it('a webhook error answer that echoes the bearer token does not carry it into the error', async function () {
+    status = 401;
+    try {
+      await assert.rejects(new WebhookTransport({ url, token: 's3cret-t0k' }).send(msg), (e: unknown) =>
+        e instanceof GatewayError && e.message === 'push webhook answered 401: token Bearer [token] not accepted');
+    } finally {
+      status = 200;
+    }
   });
 
   it('a 2xx answer whose body never ends: send() returns and the connection is let go at once', async function () {
