@@ -4,7 +4,11 @@
 import type { DatastoreKey, DeviceKey } from './state-store.js';
 
 export const KEY_PREFIX = 'sgw:v1:';
-/** Holds the key-schema version; checked at start-up so an old gateway never misreads new keys. */
+/**
+ * Holds the key-schema version; checked at start-up so an old gateway never misreads new keys.
+ * A bump is for a changed meaning or encoding of existing keys; a new kind of key that an older
+ * gateway never reads (such as `sessionFields`) needs none.
+ */
 export const SCHEMA_KEY = 'sgw:schema';
 export const SCHEMA_VERSION = 1;
 
@@ -50,6 +54,11 @@ export const keys = {
   guids: (k: DatastoreKey): string => `${KEY_PREFIX}${deviceTag(k)}:ds:${escapeSegment(k.datastore)}:guids`,
   /** STRING: JSON session state, with PX expiry. */
   session: (sessionKey: string): string => `${KEY_PREFIX}session:{${escapeTagPart(sessionKey)}}`,
+  /**
+   * HASH: session fields (field -> value; StateStore.putSessionFields & co.), with PX expiry of
+   * the whole hash. Same tag as a session of that key, so it shares that session's slot.
+   */
+  sessionFields: (hashKey: string): string => `${KEY_PREFIX}session:{${escapeTagPart(hashKey)}}:fields`,
   /** SET of msgIds with a cached reply (lets deleteSession find them without SCAN). */
   replies: (sessionKey: string): string => `${KEY_PREFIX}session:{${escapeTagPart(sessionKey)}}:replies`,
   /** STRING: integer counter with PX expiry (failed-authentication rate limits). */

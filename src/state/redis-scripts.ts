@@ -65,6 +65,31 @@ return fresh
 `);
 
 /**
+ * Map entries by LUID and by GUID, each entry once, from one snapshot (a GUID that moves to
+ * another LUID meanwhile cannot fall between two reads). KEYS: map, guids.  ARGV: nLuids,
+ * nLuids × luid, then the GUIDs.  Returns {luid, value, luid, value, …} (value as in the map).
+ */
+export const GET_MAP_ENTRIES = script(`
+local out, seen = {}, {}
+local function add(luid)
+  if seen[luid] then return end
+  local v = redis.call('HGET', KEYS[1], luid)
+  if v then
+    seen[luid] = true
+    out[#out + 1] = luid
+    out[#out + 1] = v
+  end
+end
+local nLuids = tonumber(ARGV[1])
+for i = 2, nLuids + 1 do add(ARGV[i]) end
+for i = nLuids + 2, #ARGV do
+  local luid = redis.call('HGET', KEYS[2], ARGV[i])
+  if luid then add(luid) end
+end
+return out
+`);
+
+/**
  * Take the lock KEYS[1] for owner ARGV[1] with TTL ARGV[2] ms when free or expired; the holder
  * itself may re-acquire (refreshes the TTL). Returns `busy` when another owner holds it.
  */

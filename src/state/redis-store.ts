@@ -9,8 +9,19 @@ import { describeRedisConfig } from './redis-config.js';
 import type { RedisStoreConfig } from './redis-config.js';
 import { keys, SCHEMA_VERSION } from './redis-keys.js';
 import { checkExec, createRedisClient, message, parseSession, registrationId, replyWrites, toReply, withTimeout } from './redis-support.js';
-import { ACQUIRE, COMMIT, COUNT, LOCK_AND_LOAD, PUT_DEVICE, RELEASE, type LuaScript } from './redis-scripts.js';
-import { checkAnchors, checkMapEntries, checkTtl, compareDevices, decodeMapValue, encodeMapValue } from './store-support.js';
+import { ACQUIRE, COMMIT, COUNT, GET_MAP_ENTRIES, LOCK_AND_LOAD, PUT_DEVICE, RELEASE, type LuaScript } from './redis-scripts.js';
+import {
+  checkAnchors,
+  checkMapEntries,
+  checkPageSize,
+  checkSessionFields,
+  checkStrings,
+  checkTtl,
+  compareDevices,
+  decodeMapValue,
+  DEFAULT_SCAN_PAGE,
+  encodeMapValue,
+} from './store-support.js';
 import type {
   CachedReply,
   DatastoreKey,
@@ -19,10 +30,14 @@ import type {
   LockedLoad,
   MapChanges,
   MapEntry,
+  MapLookup,
   MessageSave,
   SavedAnchors,
   StateStore,
 } from './state-store.js';
+
+/** Field/value pairs per HSET inside one putSessionFields transaction (keeps each command small). */
+const HSET_CHUNK = 1000;
 
 /** Devices this process has registered with their account (bounded: cleared when it grows past this). */
 const MAX_REMEMBERED_REGISTRATIONS = 100_000;
@@ -138,6 +153,21 @@ export class RedisStateStore implements StateStore {
     });
   }
 
+  getMapEntries(key: DatastoreKey, lookup: MapLookup): Promise<MapEntry[]> {
+    return this.#run('getMapEntries', async () => {
+      const luids = [...new Set(lookup.luids ?? [])];
+      const guids = [...new Set(lookup.guids ?? [])];
+      checkStrings(luids, 'LUIDs');
+      checkStrings(guids, 'GUIDs');
+      if (luids.length === 0 && guids.length === 0) return [];
+      // One script (map and reverse map share the device's slot): one round trip, one snapshot.
+      const r = (await this.#eval(GET_MAP_ENTRIES, [keys.map(key), keys.guids(key)], [String(luids.length), ...luids, ...guids])) as string[];
+      const entries: MapEntry[] = [];
+      for (let i = 0; i < r.length; i += 2) entries.push(decodeMapValue(r[i], r[i + 1]));
+      return entries;
+    });
+  }
+
   getDevice(key: DeviceKey): Promise<DeviceRecord | undefined> {
     return this.#run('getDevice', async () => {
       const v = await this.#client.get(keys.device(key));
@@ -209,6 +239,67 @@ export class RedisStateStore implements StateStore {
         keys.replies(sessionKey),
         ...msgIds.map((m) => keys.reply(sessionKey, m)),
       );
+    });
+  }
+
+  putSessionFields(hashKey: string, fields: ReadonlyArray<readonly [string, string]>, ttlSeconds: number): Promise<void> {
+    return this.#run('putSessionFields', async () => {
+      checkTtl(ttlSeconds);
+      checkSessionFields(fields);
+      const k = keys.sessionFields(hashKey);
+      const ms = Math.ceil(ttlSeconds * 1000);
+      // Nothing to write: only refresh the expiry of a hash that exists (PEXPIRE creates nothing).
+      if (fields.length === 0) {
+        await this.#client.pexpire(k, ms);
+        return;
+      }
+      const m = this.#client.multi();
+      for (let i = 0; i < fields.length; i += HSET_CHUNK) m.hset(k, ...fields.slice(i, i + HSET_CHUNK).flat());
+      await m.pexpire(k, ms).exec().then(checkExec);
+    });
+  }
+
+  getSessionFields(hashKey: string, fields: readonly string[]): Promise<Array<string | undefined>> {
+    return this.#run('getSessionFields', async () => {
+      checkStrings(fields, 'field names');
+      if (fields.length === 0) return [];
+      const values = await this.#client.hmget(keys.sessionFields(hashKey), ...fields);
+      return values.map((v) => v ?? undefined);
+    });
+  }
+
+  /**
+   * HSCAN with COUNT, re-cut into pages of exactly `pageSize` fields but the last (HSCAN's COUNT
+   * is a hint: a small hash comes whole). HSCAN may return a field twice (when the hash table
+   * shrinks between calls); the fields seen are remembered so that each comes once. Never an empty page.
+   */
+  async *scanSessionFields(hashKey: string, pageSize = DEFAULT_SCAN_PAGE): AsyncIterable<Array<[string, string]>> {
+    const k = keys.sessionFields(hashKey);
+    const seen = new Set<string>();
+    let pending: Array<[string, string]> = [];
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.#run('scanSessionFields', async () => {
+        checkPageSize(pageSize);
+        return this.#client.hscan(k, cursor, 'COUNT', pageSize);
+      });
+      cursor = next;
+      for (let i = 0; i < flat.length; i += 2) {
+        if (seen.has(flat[i])) continue;
+        seen.add(flat[i]);
+        pending.push([flat[i], flat[i + 1]]);
+      }
+      while (pending.length >= pageSize) {
+        yield pending.slice(0, pageSize);
+        pending = pending.slice(pageSize);
+      }
+    } while (cursor !== '0');
+    if (pending.length > 0) yield pending;
+  }
+
+  deleteSessionFields(hashKey: string): Promise<void> {
+    return this.#run('deleteSessionFields', async () => {
+      await this.#client.del(keys.sessionFields(hashKey));
     });
   }
 

@@ -7,7 +7,16 @@ import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
 import { GatewayError } from '../errors.js';
 import { migrate, prepare, SQLITE_SCHEMA_VERSION, toEntry, type MapRow } from './sqlite-schema.js';
-import { checkAnchors, checkMapEntry, checkTtl, compareDevices } from './store-support.js';
+import {
+  checkAnchors,
+  checkMapEntry,
+  checkPageSize,
+  checkSessionFields,
+  checkStrings,
+  checkTtl,
+  compareDevices,
+  DEFAULT_SCAN_PAGE,
+} from './store-support.js';
 import type {
   CachedReply,
   DatastoreKey,
@@ -16,6 +25,7 @@ import type {
   LockedLoad,
   MapChanges,
   MapEntry,
+  MapLookup,
   MessageSave,
   SavedAnchors,
   StateStore,
@@ -40,7 +50,7 @@ export interface SqliteStoreOptions {
 export { SQLITE_SCHEMA_VERSION };
 export const SQLITE_FILE_NAME = 'state.sqlite';
 
-/** Expired sessions, replies and locks are deleted at most this often (they are ignored on read). */
+/** Expired sessions, replies, locks and session fields are deleted at most this often (they are ignored on read). */
 const PURGE_INTERVAL_MS = 60_000;
 
 export class SqliteStateStore implements StateStore {
@@ -130,6 +140,27 @@ export class SqliteStateStore implements StateStore {
     });
   }
 
+  getMapEntries(key: DatastoreKey, lookup: MapLookup): Promise<MapEntry[]> {
+    return this.#run('getMapEntries', () => {
+      const luids = lookup.luids ?? [];
+      const guids = lookup.guids ?? [];
+      checkStrings(luids, 'LUIDs');
+      checkStrings(guids, 'GUIDs');
+      if (luids.length === 0 && guids.length === 0) return [];
+      // One read transaction: both lists are looked up in one snapshot of the map.
+      return this.#db.transaction(() => {
+        const row = this.#s.findDatastore.get(key.account, key.deviceId, key.datastore) as { id: number } | undefined;
+        if (!row) return [];
+        const found = new Map<string, MapEntry>();
+        for (const r of this.#s.mapByLuids([row.id], [...new Set(luids)]) as MapRow[]) found.set(r.luid, toEntry(r));
+        for (const r of this.#s.mapByGuids([row.id], [...new Set(guids)]) as MapRow[]) {
+          if (!found.has(r.luid)) found.set(r.luid, toEntry(r));
+        }
+        return [...found.values()];
+      })();
+    });
+  }
+
   getDevice(key: DeviceKey): Promise<DeviceRecord | undefined> {
     return this.#run('getDevice', () => {
       const row = this.#s.getDevice.get(key.account, key.deviceId) as { record: string } | undefined;
@@ -203,6 +234,64 @@ export class SqliteStateStore implements StateStore {
     });
   }
 
+  putSessionFields(hashKey: string, fields: ReadonlyArray<readonly [string, string]>, ttlSeconds: number): Promise<void> {
+    return this.#run('putSessionFields', () => {
+      checkTtl(ttlSeconds);
+      checkSessionFields(fields);
+      const now = Date.now();
+      this.#db
+        .transaction(() => {
+          if (!this.#openFields(hashKey, now, ttlSeconds, fields.length > 0)) return;
+          for (const [field, value] of fields) this.#s.upsertField.run(hashKey, field, value);
+        })
+        .immediate();
+      this.#maybePurge(now);
+    });
+  }
+
+  getSessionFields(hashKey: string, fields: readonly string[]): Promise<Array<string | undefined>> {
+    return this.#run('getSessionFields', () => {
+      checkStrings(fields, 'field names');
+      if (fields.length === 0) return [];
+      return this.#db.transaction(() => {
+        if (!this.#s.fieldsAlive.get(hashKey, Date.now())) return fields.map(() => undefined);
+        const found = new Map<string, string>();
+        const rows = this.#s.getFields([hashKey], [...new Set(fields)]) as Array<{ field: string; value: string }>;
+        for (const r of rows) found.set(r.field, r.value);
+        return fields.map((f) => found.get(f));
+      })();
+    });
+  }
+
+  /**
+   * Pages in field order, each read by its own statement after the last field of the page before
+   * (keyset paging): a field present during the whole scan comes exactly once, whatever is
+   * written in between. Pages hold exactly `pageSize` fields but the last; never an empty page.
+   */
+  async *scanSessionFields(hashKey: string, pageSize = DEFAULT_SCAN_PAGE): AsyncIterable<Array<[string, string]>> {
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.#run('scanSessionFields', () => {
+        checkPageSize(pageSize);
+        return this.#db.transaction(() => {
+          if (!this.#s.fieldsAlive.get(hashKey, Date.now())) return [];
+          const rows = after === undefined ? this.#s.scanFieldsFirst.all(hashKey, pageSize) : this.#s.scanFieldsAfter.all(hashKey, after, pageSize);
+          return rows as Array<[string, string]>;
+        })();
+      });
+      if (page.length === 0) return;
+      yield page;
+      if (page.length < pageSize) return;
+      after = page[page.length - 1][0];
+    }
+  }
+
+  deleteSessionFields(hashKey: string): Promise<void> {
+    return this.#run('deleteSessionFields', () => {
+      this.#db.transaction(() => this.#dropFields(hashKey))();
+    });
+  }
+
   getCachedReply(sessionKey: string, msgId: string): Promise<CachedReply | undefined> {
     return this.#run('getCachedReply', () => this.#readReply(sessionKey, msgId, Date.now()));
   }
@@ -272,6 +361,25 @@ export class SqliteStateStore implements StateStore {
     if (row && row.owner !== owner && row.expires_at > now) return false;
     this.#s.putLock.run(key.account, key.deviceId, owner, now + Math.ceil(ttlSeconds * 1000));
     return true;
+  }
+
+  /**
+   * Inside a transaction: make the hash live until `ttlSeconds` from now. The fields of an expired
+   * hash not purged yet are deleted first, so they never come back. An absent (or expired) hash
+   * is created only with `create`; returns whether the hash is live now.
+   */
+  #openFields(hashKey: string, now: number, ttlSeconds: number, create: boolean): boolean {
+    const row = this.#s.getFieldsExpiry.get(hashKey) as { expires_at: number } | undefined;
+    const live = row !== undefined && row.expires_at > now;
+    if (row && !live) this.#dropFields(hashKey);
+    if (!live && !create) return false;
+    this.#s.putFieldsExpiry.run(hashKey, now + Math.ceil(ttlSeconds * 1000));
+    return true;
+  }
+
+  #dropFields(hashKey: string): void {
+    this.#s.deleteFields.run(hashKey);
+    this.#s.deleteFieldsExpiry.run(hashKey);
   }
 
   #readReply(sessionKey: string, msgId: string, now: number): CachedReply | undefined {
@@ -349,6 +457,8 @@ export class SqliteStateStore implements StateStore {
       this.#s.purgeSessions.run(now);
       this.#s.purgeReplies.run(now);
       this.#s.purgeLocks.run(now);
+      this.#s.purgeFields.run(now);
+      this.#s.purgeFieldHashes.run(now);
     })();
   }
 

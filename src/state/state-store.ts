@@ -75,6 +75,12 @@ export interface StateStore {
   /** Upsert entries keyed by LUID (an entry with the same GUID but another LUID is replaced). */
   putMapEntries(key: DatastoreKey, entries: readonly MapEntry[]): Promise<void>;
   deleteMapEntries(key: DatastoreKey, luids: readonly string[]): Promise<void>;
+  /**
+   * The entries of the given LUIDs and of the given GUIDs (each entry once, in no set order; ones
+   * not mapped are left out), without reading the whole map: a message touches a few dozen items
+   * of a map that may hold 10,000.
+   */
+  getMapEntries(key: DatastoreKey, lookup: MapLookup): Promise<MapEntry[]>;
 
   getDevice(key: DeviceKey): Promise<DeviceRecord | undefined>;
   putDevice(key: DeviceKey, record: DeviceRecord): Promise<void>;
@@ -85,6 +91,26 @@ export interface StateStore {
   getSession<T>(sessionKey: string): Promise<T | undefined>;
   putSession<T>(sessionKey: string, state: T, ttlSeconds: number): Promise<void>;
   deleteSession(sessionKey: string): Promise<void>;
+
+  /**
+   * Session fields: a string -> string hash kept beside a session (sets and indexes of a slow
+   * sync that grow with the collection and would otherwise be rewritten with every message).
+   * The hash expires as a whole; once expired it reads as absent and its fields never come back.
+   * Hash keys are their own namespace (not session keys; `deleteSession` leaves them alone).
+   * `putSessionFields` upserts and sets the whole hash to expire `ttlSeconds` from now (with no
+   * fields it only refreshes the expiry of a hash that exists).
+   */
+  putSessionFields(hashKey: string, fields: ReadonlyArray<readonly [string, string]>, ttlSeconds: number): Promise<void>;
+  /** Values of `fields`, in their order (`undefined` where absent). */
+  getSessionFields(hashKey: string, fields: readonly string[]): Promise<Array<string | undefined>>;
+  /**
+   * Every field, in pages of at most `pageSize` (default 500; no set order); for one pass over
+   * the whole hash. A field present during the whole pass comes exactly once; one written or
+   * deleted during it may or may not come. Never an empty page: an empty or missing hash yields
+   * no page at all.
+   */
+  scanSessionFields(hashKey: string, pageSize?: number): AsyncIterable<Array<[string, string]>>;
+  deleteSessionFields(hashKey: string): Promise<void>;
 
   /** Replies already sent, for resends of the same client message. */
   getCachedReply(sessionKey: string, msgId: string): Promise<CachedReply | undefined>;
@@ -131,6 +157,12 @@ export interface MessageSave<T> {
   ttlSeconds: number;
   reply?: { msgId: string } & CachedReply;
   release?: { key: DeviceKey; owner: string };
+}
+
+/** What `getMapEntries` looks up: entries by LUID and entries by GUID (either may be empty). */
+export interface MapLookup {
+  luids?: readonly string[];
+  guids?: readonly string[];
 }
 
 export interface MapChanges {

@@ -22,6 +22,25 @@ export function checkTtl(ttlSeconds: number): void {
   if (!(ttlSeconds > 0) || !Number.isFinite(ttlSeconds)) throw new TypeError(`bad TTL ${ttlSeconds}`);
 }
 
+/** Page size of `scanSessionFields` when the caller gives none. */
+export const DEFAULT_SCAN_PAGE = 500;
+
+export function checkPageSize(pageSize: number): void {
+  if (!Number.isInteger(pageSize) || pageSize < 1) throw new TypeError(`bad page size ${pageSize}`);
+}
+
+export function checkSessionFields(fields: ReadonlyArray<readonly [string, string]>): void {
+  for (const f of fields) {
+    if (!Array.isArray(f) || typeof f[0] !== 'string' || typeof f[1] !== 'string') {
+      throw new TypeError('session fields must be [string, string] pairs');
+    }
+  }
+}
+
+export function checkStrings(values: readonly string[], what: string): void {
+  if (!values.every((v) => typeof v === 'string')) throw new TypeError(`${what} must be strings`);
+}
+
 /** `[guid, etag]`, `[guid, etag, hash]` or `[guid, etag, hash, fields]`: about half the bytes of an object with field names. */
 export function encodeMapValue(e: MapEntry): string {
   if (e.fields !== undefined) return JSON.stringify([e.guid, e.etag, e.hash ?? null, e.fields]);

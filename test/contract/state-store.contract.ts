@@ -21,6 +21,14 @@ async function rejectsWithStateFailed(p: Promise<unknown>): Promise<void> {
   await assert.rejects(p, (err: unknown) => isGatewayError(err, 'STATE_FAILED'));
 }
 
+async function pagesOf(it: AsyncIterable<Array<[string, string]>>): Promise<Array<Array<[string, string]>>> {
+  const pages: Array<Array<[string, string]>> = [];
+  for await (const page of it) pages.push(page);
+  return pages;
+}
+
+const byField = (a: readonly [string, string], b: readonly [string, string]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+
 export function stateStoreContract(name: string, make: () => Promise<StoreFixture>): void {
   describe(`StateStore contract: ${name}`, function () {
     let fx: StoreFixture;
@@ -51,6 +59,9 @@ export function stateStoreContract(name: string, make: () => Promise<StoreFixtur
         assert.deepEqual(await store.listDevices(account), []);
         assert.equal(await store.getSession(`s-${randomUUID()}`), undefined);
         assert.equal(await store.getCachedReply(`s-${randomUUID()}`, '1'), undefined);
+        assert.deepEqual(await store.getMapEntries(ds, { luids: ['1'], guids: ['/a'] }), []);
+        assert.deepEqual(await store.getSessionFields(`h-${randomUUID()}`, ['a', 'b']), [undefined, undefined]);
+        assert.deepEqual(await pagesOf(store.scanSessionFields(`h-${randomUUID()}`)), []);
       });
 
       it('deletes, resets, forgets and releases of unknown things are no-ops', async function () {
@@ -59,6 +70,7 @@ export function stateStoreContract(name: string, make: () => Promise<StoreFixtur
         await store.forgetDevice(dev);
         await store.deleteSession(`s-${randomUUID()}`);
         await store.releaseLock(dev, 'nobody');
+        await store.deleteSessionFields(`h-${randomUUID()}`);
         assert.deepEqual(await store.getMap(ds), []);
         assert.deepEqual(await store.listDevices(account), []);
       });
@@ -196,6 +208,74 @@ export function stateStoreContract(name: string, make: () => Promise<StoreFixtur
           }),
           { numRuns: 40 },
         );
+      });
+    });
+
+    describe('map lookups (getMapEntries)', function () {
+      const e1: MapEntry = { luid: '1', guid: '/c/a.vcf', etag: '"e1"', hash: 'h1', fields: 'TEL=x' };
+      const e2: MapEntry = { luid: '2', guid: '/c/b.vcf', etag: '"e2"' };
+      const e3: MapEntry = { luid: '3', guid: '/c/c.vcf', etag: '"e3"', hash: 'h3' };
+
+      it('finds entries by LUID, whole, leaving out LUIDs not mapped', async function () {
+        await store.putMapEntries(ds, [e1, e2, e3]);
+        const got = sorted(await store.getMapEntries(ds, { luids: ['3', 'nope', '1'] }));
+        assert.deepEqual(got, [e1, e3]);
+        assert.equal('fields' in got[1], false, 'an entry without field digests comes back without the property');
+        assert.deepEqual(await store.getMapEntries(ds, { luids: ['2'] }), [e2]);
+        assert.equal('hash' in (await store.getMapEntries(ds, { luids: ['2'] }))[0], false);
+      });
+
+      it('finds entries by GUID, leaving out GUIDs not mapped', async function () {
+        await store.putMapEntries(ds, [e1, e2, e3]);
+        assert.deepEqual(sorted(await store.getMapEntries(ds, { guids: ['/c/c.vcf', '/c/zz.vcf', '/c/a.vcf'] })), [e1, e3]);
+        assert.deepEqual(await store.getMapEntries(ds, { guids: ['/c/b.vcf'] }), [e2]);
+        // A GUID is not a LUID and the other way round.
+        assert.deepEqual(await store.getMapEntries(ds, { guids: ['1'], luids: ['/c/a.vcf'] }), []);
+      });
+
+      it('gives an entry found by both its LUID and its GUID (or twice in one list) once', async function () {
+        await store.putMapEntries(ds, [e1, e2, e3]);
+        const got = await store.getMapEntries(ds, { luids: ['1', '2', '1'], guids: ['/c/a.vcf', '/c/c.vcf', '/c/b.vcf', '/c/c.vcf'] });
+        assert.equal(got.length, 3, JSON.stringify(got));
+        assert.deepEqual(sorted(got), [e1, e2, e3]);
+      });
+
+      it('follows moves: a GUID re-mapped to another LUID, and a LUID given another GUID', async function () {
+        await store.putMapEntries(ds, [e1, e2]);
+        await store.putMapEntries(ds, [{ luid: '9', guid: '/c/a.vcf', etag: '"e9"' }]);
+        assert.deepEqual(await store.getMapEntries(ds, { guids: ['/c/a.vcf'] }), [{ luid: '9', guid: '/c/a.vcf', etag: '"e9"' }]);
+        assert.deepEqual(await store.getMapEntries(ds, { luids: ['1'] }), [], 'the replaced LUID is gone');
+        assert.deepEqual(await store.getMapEntries(ds, { luids: ['9'], guids: ['/c/a.vcf'] }), [{ luid: '9', guid: '/c/a.vcf', etag: '"e9"' }]);
+        await store.putMapEntries(ds, [{ luid: '2', guid: '/c/new.vcf', etag: '"e2b"' }]);
+        assert.deepEqual(await store.getMapEntries(ds, { guids: ['/c/b.vcf'] }), [], 'the old GUID of LUID 2 is free');
+        assert.deepEqual(await store.getMapEntries(ds, { guids: ['/c/new.vcf'] }), [{ luid: '2', guid: '/c/new.vcf', etag: '"e2b"' }]);
+        await store.deleteMapEntries(ds, ['9']);
+        assert.deepEqual(await store.getMapEntries(ds, { luids: ['9'], guids: ['/c/a.vcf'] }), []);
+      });
+
+      it('an empty lookup, an unknown datastore and other datastores give nothing', async function () {
+        await store.putMapEntries(ds, [e1]);
+        await store.putMapEntries({ ...ds, datastore: 'calendar' }, [{ luid: '7', guid: '/e/7.ics', etag: '7' }]);
+        assert.deepEqual(await store.getMapEntries(ds, {}), []);
+        assert.deepEqual(await store.getMapEntries(ds, { luids: [], guids: [] }), []);
+        assert.deepEqual(await store.getMapEntries({ ...ds, datastore: 'notes' }, { luids: ['1'], guids: ['/c/a.vcf'] }), []);
+        assert.deepEqual(await store.getMapEntries(ds, { luids: ['7'], guids: ['/e/7.ics'] }), []);
+        assert.deepEqual(await store.getMapEntries({ ...ds, deviceId: 'other' }, { luids: ['1'] }), []);
+      });
+
+      it('looks up thousands of LUIDs and GUIDs in one call', async function () {
+        const all = Array.from({ length: 2500 }, (_, i) => ({ luid: String(i), guid: `/c/${i}.vcf`, etag: `"${i}"` }));
+        await store.putMapEntries(ds, all);
+        // LUIDs 0..1499 and GUIDs of 1000..2299 (overlapping 1000..1499), plus unmapped ones.
+        const luids = [...all.slice(0, 1500).map((e) => e.luid), ...Array.from({ length: 50 }, (_, i) => `x${i}`)];
+        const guids = [...all.slice(1000, 2300).map((e) => e.guid), ...Array.from({ length: 50 }, (_, i) => `/none/${i}`)];
+        const got = await store.getMapEntries(ds, { luids, guids });
+        assert.equal(got.length, 2300);
+        assert.deepEqual(
+          got.map((e) => Number(e.luid)).sort((a, b) => a - b),
+          Array.from({ length: 2300 }, (_, i) => i),
+        );
+        for (const e of got) assert.deepEqual(e, all[Number(e.luid)]);
       });
     });
 
@@ -342,6 +422,144 @@ export function stateStoreContract(name: string, make: () => Promise<StoreFixtur
         await store.putSession(key, { a: 2 }, 1);
         await sleep(600);
         assert.deepEqual(await store.getSession(key), { a: 2 });
+      });
+    });
+
+    describe('session fields', function () {
+      let h: string;
+      beforeEach(function () {
+        h = `h-${randomUUID()}`;
+      });
+
+      it('round-trip: values come in the order asked for, undefined where absent', async function () {
+        await store.putSessionFields(h, [['a', '1'], ['b', 'Grüße'], ['/c/é 1.vcf', ''], ['d', '{"x":[1]}']], 60);
+        assert.deepEqual(await store.getSessionFields(h, ['/c/é 1.vcf', 'x', 'a', 'b', 'a', 'd']), ['', undefined, '1', 'Grüße', '1', '{"x":[1]}']);
+        assert.deepEqual(await store.getSessionFields(h, []), []);
+        assert.deepEqual(await store.getSessionFields(h, ['A']), [undefined], 'field names are case-sensitive');
+      });
+
+      it('put upserts: later values replace earlier ones, other fields stay', async function () {
+        await store.putSessionFields(h, [['a', '1'], ['b', '2']], 60);
+        await store.putSessionFields(h, [['b', '3'], ['c', '4'], ['d', 'x'], ['d', 'y']], 60);
+        assert.deepEqual(await store.getSessionFields(h, ['a', 'b', 'c', 'd']), ['1', '3', '4', 'y']);
+        await store.putSessionFields(h, [], 60);
+        assert.deepEqual(await store.getSessionFields(h, ['a', 'b', 'c', 'd']), ['1', '3', '4', 'y'], 'an empty put changes nothing');
+      });
+
+      it('scan gives every field exactly once, in pages of at most pageSize', async function () {
+        this.timeout(60_000);
+        const fields = Array.from({ length: 1234 }, (_, i): [string, string] => [`/c/${i}.vcf`, `v${i}`]);
+        await store.putSessionFields(h, fields, 60);
+        const pages = await pagesOf(store.scanSessionFields(h, 100));
+        assert.ok(pages.length >= 13, `${pages.length} pages`);
+        for (const p of pages) assert.ok(p.length >= 1 && p.length <= 100, `a page of ${p.length}`);
+        const got = pages.flat();
+        assert.equal(got.length, 1234);
+        assert.deepEqual([...got].sort(byField), [...fields].sort(byField));
+        // The default page size.
+        const byDefault = await pagesOf(store.scanSessionFields(h));
+        assert.ok(byDefault.length >= 3 && byDefault.every((p) => p.length >= 1 && p.length <= 500), byDefault.map((p) => p.length).join());
+        assert.equal(new Set(byDefault.flat().map(([f]) => f)).size, 1234);
+      });
+
+      it('scan gives each field once while fields are written between pages', async function () {
+        this.timeout(60_000);
+        const before = Array.from({ length: 300 }, (_, i): [string, string] => [`old-${i}`, 'x']);
+        await store.putSessionFields(h, before, 60);
+        const seen: string[] = [];
+        let round = 0;
+        for await (const page of store.scanSessionFields(h, 50)) {
+          seen.push(...page.map(([f]) => f));
+          // Overwrite the old fields and add as many new ones (the hash grows while being scanned).
+          const more = Array.from({ length: 100 }, (_, i): [string, string] => [`new-${round}-${i}`, 'y']);
+          await store.putSessionFields(h, [...before.map(([f]): [string, string] => [f, `r${round}`]), ...more], 60);
+          round++;
+        }
+        assert.equal(new Set(seen).size, seen.length, 'no field twice');
+        for (const [f] of before) assert.ok(seen.includes(f), `${f} missing`);
+      });
+
+      it('scan of an empty or missing hash yields no page', async function () {
+        assert.deepEqual(await pagesOf(store.scanSessionFields(h, 10)), []);
+        await store.putSessionFields(h, [], 60);
+        assert.deepEqual(await pagesOf(store.scanSessionFields(h, 10)), [], 'an empty put creates nothing');
+        await store.putSessionFields(h, [['a', '1']], 60);
+        assert.deepEqual(await pagesOf(store.scanSessionFields(h, 10)), [[['a', '1']]]);
+        await store.deleteSessionFields(h);
+        assert.deepEqual(await pagesOf(store.scanSessionFields(h, 10)), []);
+      });
+
+      it('the hash expires after its TTL as a whole, and its fields never come back', async function () {
+        const other = `${h}-b`;
+        await store.putSessionFields(h, [['a', '1'], ['b', '2']], 1);
+        await store.putSessionFields(other, [['a', '1'], ['b', '1']], 1);
+        assert.deepEqual(await store.getSessionFields(h, ['a', 'b']), ['1', '2']);
+        await sleep(1200);
+        assert.deepEqual(await store.getSessionFields(h, ['a', 'b']), [undefined, undefined]);
+        assert.deepEqual(await pagesOf(store.scanSessionFields(h)), []);
+        // Writing to the expired hash starts a new one: the old fields stay gone.
+        await store.putSessionFields(h, [['c', '3']], 60);
+        assert.deepEqual(await store.getSessionFields(h, ['a', 'b', 'c']), [undefined, undefined, '3']);
+        assert.deepEqual(await pagesOf(store.scanSessionFields(h)), [[['c', '3']]]);
+        // Rewriting a field of the expired hash brings back none of the others.
+        await store.putSessionFields(other, [['a', '2']], 60);
+        assert.deepEqual(await store.getSessionFields(other, ['a', 'b']), ['2', undefined]);
+        assert.deepEqual(await pagesOf(store.scanSessionFields(other)), [[['a', '2']]]);
+        await store.putSessionFields(`${h}-c`, [['a', '1']], 1);
+        await sleep(1200);
+        await store.putSessionFields(`${h}-c`, [], 60);
+        assert.deepEqual(await store.getSessionFields(`${h}-c`, ['a']), [undefined], 'an empty put does not revive an expired hash');
+      });
+
+      it('put and an empty put refresh the TTL of the whole hash', async function () {
+        this.timeout(10_000);
+        await store.putSessionFields(h, [['a', '1']], 1);
+        await sleep(600);
+        await store.putSessionFields(h, [['b', '2']], 1);
+        await sleep(600);
+        assert.deepEqual(await store.getSessionFields(h, ['a', 'b']), ['1', '2'], 'a put refreshed the fields put before it');
+        await store.putSessionFields(h, [['b', '3']], 1);
+        await sleep(600);
+        assert.deepEqual(await store.getSessionFields(h, ['a', 'b']), ['1', '3'], 'a put that only overwrites a field refreshed the hash');
+        await store.putSessionFields(h, [], 1);
+        await sleep(600);
+        assert.deepEqual(await store.getSessionFields(h, ['a']), ['1'], 'an empty put refreshed the hash');
+        await sleep(600);
+        assert.deepEqual(await store.getSessionFields(h, ['a', 'b']), [undefined, undefined]);
+      });
+
+      it('delete removes the hash, and that hash only', async function () {
+        await store.putSessionFields(h, [['a', '1'], ['b', '2']], 60);
+        await store.putSessionFields(`${h}-b`, [['a', 'other']], 60);
+        await store.deleteSessionFields(h);
+        assert.deepEqual(await store.getSessionFields(h, ['a', 'b']), [undefined, undefined]);
+        assert.deepEqual(await pagesOf(store.scanSessionFields(h)), []);
+        assert.deepEqual(await store.getSessionFields(`${h}-b`, ['a']), ['other']);
+        await store.putSessionFields(h, [['b', 'new']], 60);
+        assert.deepEqual(await store.getSessionFields(h, ['a', 'b']), [undefined, 'new'], 'a put after delete starts an empty hash');
+      });
+
+      it('fields of one hash never show in another, nor in sessions of the same key', async function () {
+        const hashes = [h, `${h}:fields`, `{${h}}`, `${h}|x`, `${h}x`, `${h}:reply:1`, `${h}%7B`];
+        for (const [i, k] of hashes.entries()) await store.putSessionFields(k, [['f', `v${i}`], [`own-${i}`, k]], 60);
+        for (const [i, k] of hashes.entries()) {
+          assert.deepEqual(await store.getSessionFields(k, ['f', `own-${i}`, `own-${(i + 1) % hashes.length}`]), [`v${i}`, k, undefined], k);
+          assert.deepEqual((await pagesOf(store.scanSessionFields(k))).flat().sort(byField), [['f', `v${i}`], [`own-${i}`, k]], k);
+        }
+        await store.putSession(h, { s: 1 }, 60);
+        await store.deleteSession(h);
+        assert.deepEqual(await store.getSessionFields(h, ['f']), ['v0'], 'deleteSession leaves the fields of that key alone');
+        await store.putSession(h, { s: 2 }, 60);
+        await store.deleteSessionFields(h);
+        assert.deepEqual(await store.getSession(h), { s: 2 }, 'and deleteSessionFields the session');
+      });
+
+      it('refuses bad input with STATE_FAILED', async function () {
+        await rejectsWithStateFailed(store.putSessionFields(h, [['a', '1']], 0));
+        await rejectsWithStateFailed(store.putSessionFields(h, [['a', 1 as unknown as string]], 60));
+        await rejectsWithStateFailed(store.putSessionFields(h, [['a', '1']], -1));
+        await rejectsWithStateFailed(pagesOf(store.scanSessionFields(h, 0)));
+        assert.deepEqual(await store.getSessionFields(h, ['a']), [undefined], 'nothing was written');
       });
     });
 
@@ -525,6 +743,11 @@ export function stateStoreContract(name: string, make: () => Promise<StoreFixtur
           await rejectsWithStateFailed(own.store.acquireLock(dev, 'a', 1));
           await rejectsWithStateFailed(own.store.lockAndLoad(dev, 'a', 1, { sessionKey: 'x' }));
           await rejectsWithStateFailed(own.store.saveMessage({ sessionKey: 'x', session: {}, aliasKey: 'y', ttlSeconds: 1 }));
+          await rejectsWithStateFailed(own.store.getMapEntries(ds, { luids: ['1'] }));
+          await rejectsWithStateFailed(own.store.putSessionFields('h', [['a', '1']], 1));
+          await rejectsWithStateFailed(own.store.getSessionFields('h', ['a']));
+          await rejectsWithStateFailed(pagesOf(own.store.scanSessionFields('h')));
+          await rejectsWithStateFailed(own.store.deleteSessionFields('h'));
           await rejectsWithStateFailed(own.store.ping());
         } finally {
           await own.cleanup();

@@ -92,6 +92,34 @@ describe('RedisStateStore', function () {
     }
   });
 
+  it('keeps session fields in one hash named after the hash key, in that key\'s session slot, with a PX expiry', async function () {
+    const h = await standalone.get();
+    const hashKey = `fields:{x}|${randomUUID()}`;
+    const store = await RedisStateStore.open({ url: h.url });
+    const raw = new Redis(h.port, '127.0.0.1');
+    try {
+      await store.putSessionFields(hashKey, [['a', '1'], ['b', '2']], 30);
+      const k = keys.sessionFields(hashKey);
+      assert.equal(k, `sgw:v1:session:{fields:%7Bx%7D%7C${hashKey.slice(11)}}:fields`);
+      assert.equal(await raw.type(k), 'hash');
+      assert.deepEqual(await raw.hgetall(k), { a: '1', b: '2' });
+      const pttl = await raw.pttl(k);
+      assert.ok(pttl > 25_000 && pttl <= 30_000, `PTTL ${pttl}`);
+      const c = await clustered.get();
+      const admin = new Redis(c.port, '127.0.0.1');
+      try {
+        assert.equal(await admin.call('CLUSTER', 'KEYSLOT', k), await admin.call('CLUSTER', 'KEYSLOT', keys.session(hashKey)));
+      } finally {
+        admin.disconnect();
+      }
+      await store.deleteSessionFields(hashKey);
+      assert.equal(await raw.exists(k), 0);
+    } finally {
+      raw.disconnect();
+      await store.close();
+    }
+  });
+
   it('two gateway instances on one Redis share locks and maps', async function () {
     const h = await standalone.get();
     const [a, b] = await Promise.all([RedisStateStore.open({ url: h.url }), RedisStateStore.open({ url: h.url })]);

@@ -1,9 +1,13 @@
 // Metrics from session events (MetricsObserver), combineObservers' isolation, the state-store
 // timer and DAV request metrics, on a private prom-client registry.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Registry } from 'prom-client';
 import { combineObservers, createMetrics, davRequestRecorder, labelValue, MetricsObserver, timedStateStore, type GatewayMetrics } from '../../../src/metrics/index.js';
 import type { DatastoreOutcome, SessionObserver } from '../../../src/protocol/observer.js';
+import { SqliteStateStore } from '../../../src/state/sqlite-store.js';
 import type { StateStore } from '../../../src/state/state-store.js';
 import { emptyStats } from '../../../src/sync/types.js';
 import { histogram, parsePrometheus, sampleSum } from '../../support/prometheus.js';
@@ -120,6 +124,28 @@ describe('metrics: timedStateStore and DAV requests', function () {
     assert.equal(sampleSum(f, 'syncml_state_store_duration_seconds', { operation: 'ping' }), 2);
     assert.equal(sampleSum(f, 'syncml_state_store_duration_seconds', { operation: 'getAnchors' }), 1);
     assert.equal(sampleSum(f, 'syncml_state_store_duration_seconds', { operation: 'getMap' }), 1);
+  });
+
+  it('passes an AsyncIterable-returning method (scanSessionFields) through, on a store with private fields', async function () {
+    const m = createMetrics(new Registry());
+    const dir = mkdtempSync(path.join(tmpdir(), 'sgw-timed-'));
+    const raw = new SqliteStateStore({ stateDir: dir });
+    try {
+      const timed = timedStateStore(raw, m.stateStoreDuration);
+      const fields = Array.from({ length: 250 }, (_, i): [string, string] => [`f${String(i).padStart(3, '0')}`, `v${i}`]);
+      await timed.putSessionFields('h', fields, 60);
+      const pages: Array<Array<[string, string]>> = [];
+      for await (const page of timed.scanSessionFields('h', 100)) pages.push(page);
+      assert.deepEqual(pages.map((p) => p.length), [100, 100, 50]);
+      assert.deepEqual(pages.flat(), fields);
+      // The timer sees the call (creating the iterator), not the pages read afterwards.
+      const f = await scrape(m);
+      assert.equal(sampleSum(f, 'syncml_state_store_duration_seconds', { operation: 'scanSessionFields' }), 1);
+      assert.equal(sampleSum(f, 'syncml_state_store_duration_seconds', { operation: 'putSessionFields' }), 1);
+    } finally {
+      await raw.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('counts DAV requests by provider, method and status (no response: "error")', async function () {

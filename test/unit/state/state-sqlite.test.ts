@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { isGatewayError } from '../../../src/errors.js';
 import { createStateStore } from '../../../src/state/index.js';
+import { IN_CHUNK, IN_LIST_SQL } from '../../../src/state/sqlite-schema.js';
 import { SQLITE_SCHEMA_VERSION, SqliteStateStore } from '../../../src/state/sqlite-store.js';
 import { stateStoreContract } from '../../contract/state-store.contract.js';
 
@@ -101,7 +102,7 @@ describe('SqliteStateStore', function () {
     await v1.commitAnchors(ds, { client: 'c1', server: 's1' }, { put: [{ luid: '1', guid: '/a', etag: '"1"', hash: 'h' }] });
     await v1.close();
     const db = new Database(path.join(dir, 'state.sqlite'));
-    db.exec('ALTER TABLE map_entries DROP COLUMN fields');
+    db.exec('ALTER TABLE map_entries DROP COLUMN fields; DROP TABLE session_fields; DROP TABLE session_hashes');
     db.pragma('user_version = 1');
     db.close();
     const v2 = new SqliteStateStore({ stateDir: dir });
@@ -109,8 +110,59 @@ describe('SqliteStateStore', function () {
       assert.deepEqual(await v2.getMap(ds), [{ luid: '1', guid: '/a', etag: '"1"', hash: 'h' }]);
       await v2.putMapEntries(ds, [{ luid: '2', guid: '/b', etag: '"2"', fields: 'TEL=x' }]);
       assert.deepEqual((await v2.getMap(ds)).find((e) => e.luid === '2'), { luid: '2', guid: '/b', etag: '"2"', fields: 'TEL=x' });
+      await v2.putSessionFields('h', [['a', '1']], 60);
+      assert.deepEqual(await v2.getSessionFields('h', ['a']), ['1']);
     } finally {
       await v2.close();
+    }
+  });
+
+  it('upgrades a schema-2 file (no session fields) to schema 3, keeping its sessions', async function () {
+    assert.equal(SQLITE_SCHEMA_VERSION, 3);
+    const dir = tempDir();
+    const v2 = new SqliteStateStore({ stateDir: dir });
+    await v2.putSession('sess', { step: 1 }, 60);
+    await v2.close();
+    const db = new Database(path.join(dir, 'state.sqlite'));
+    db.exec('DROP TABLE session_fields; DROP TABLE session_hashes');
+    db.pragma('user_version = 2');
+    db.close();
+    const v3 = new SqliteStateStore({ stateDir: dir });
+    try {
+      assert.deepEqual(await v3.getSession('sess'), { step: 1 });
+      await v3.putSessionFields('h', [['a', '1']], 60);
+      assert.deepEqual(await v3.getSessionFields('h', ['a']), ['1']);
+    } finally {
+      await v3.close();
+    }
+    const check = new Database(path.join(dir, 'state.sqlite'), { readonly: true });
+    try {
+      assert.equal(check.pragma('user_version', { simple: true }), 3);
+    } finally {
+      check.close();
+    }
+  });
+
+  it('looks up map entries and session fields by index probes, not by reading the whole map', async function () {
+    const dir = tempDir();
+    const store = new SqliteStateStore({ stateDir: dir });
+    const ds = { account: 'alice', deviceId: 'IMEI:1', datastore: 'contacts' };
+    await store.putMapEntries(ds, Array.from({ length: 2000 }, (_, i) => ({ luid: String(i), guid: `/c/${i}.vcf`, etag: 'e' })));
+    await store.close();
+    const db = new Database(path.join(dir, 'state.sqlite'), { readonly: true });
+    try {
+      const plan = (sql: string, n: number): string =>
+        (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...Array.from({ length: n + 1 }, (_, i) => String(i))) as Array<{ detail: string }>)
+          .map((r) => r.detail)
+          .join('; ');
+      for (const n of [1, 2, 64, IN_CHUNK]) {
+        const marks = Array.from({ length: n }, () => '?').join(', ');
+        assert.match(plan(IN_LIST_SQL.mapByLuids(marks), n), /^SEARCH map_entries USING PRIMARY KEY \(ds_id=\? AND luid=\?\)$/, `${n} LUIDs`);
+        assert.match(plan(IN_LIST_SQL.mapByGuids(marks), n), /^SEARCH map_entries USING INDEX map_entries_guid \(ds_id=\? AND guid=\?\)$/, `${n} GUIDs`);
+        assert.match(plan(IN_LIST_SQL.sessionFields(marks), n), /^SEARCH session_fields USING PRIMARY KEY \(hash_key=\? AND field=\?\)$/, `${n} fields`);
+      }
+    } finally {
+      db.close();
     }
   });
 
@@ -148,6 +200,41 @@ describe('SqliteStateStore', function () {
       }
     } finally {
       db.close();
+    }
+  });
+
+  it('purges expired session fields from the file when opened, and keeps live ones', async function () {
+    const dir = tempDir();
+    const a = new SqliteStateStore({ stateDir: dir });
+    await a.putSessionFields('gone', Array.from({ length: 50 }, (_, i): [string, string] => [`f${i}`, 'x']), 1);
+    await a.putSessionFields('kept', [['f', 'y']], 60);
+    await a.close();
+    await new Promise((r) => setTimeout(r, 1100));
+    await new SqliteStateStore({ stateDir: dir }).close();
+    const db = new Database(path.join(dir, 'state.sqlite'), { readonly: true });
+    try {
+      assert.deepEqual(db.prepare('SELECT hash_key, field, value FROM session_fields').all(), [{ hash_key: 'kept', field: 'f', value: 'y' }]);
+      assert.deepEqual(db.prepare('SELECT hash_key FROM session_hashes').all(), [{ hash_key: 'kept' }]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('two stores on one file write and read one hash (two gateway processes on one machine)', async function () {
+    const dir = tempDir();
+    const a = new SqliteStateStore({ stateDir: dir });
+    const b = new SqliteStateStore({ stateDir: dir });
+    try {
+      await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).putSessionFields('h', [[`f${i}`, `v${i}`]], 60)));
+      const names = Array.from({ length: 10 }, (_, i) => `f${i}`);
+      const values = Array.from({ length: 10 }, (_, i) => `v${i}`);
+      assert.deepEqual(await a.getSessionFields('h', names), values);
+      assert.deepEqual(await b.getSessionFields('h', names), values);
+      await b.deleteSessionFields('h');
+      assert.deepEqual(await a.getSessionFields('h', ['f0', 'f1']), [undefined, undefined], 'a delete by one store is seen by the other');
+    } finally {
+      await a.close();
+      await b.close();
     }
   });
 
