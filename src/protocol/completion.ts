@@ -4,6 +4,7 @@
 // hear that the session completed.
 import { describeError } from '../errors.js';
 import { discardOutgoingPages } from '../sync/outgoing-queue.js';
+import { SessionSets } from '../sync/session-sets.js';
 import { datastoreMapping, updateDevice, type MessageContext } from './message-context.js';
 import { notify } from './observer.js';
 
@@ -43,13 +44,17 @@ export async function completeSession(ctx: MessageContext): Promise<void> {
 }
 
 /**
- * The pages of the datastores' outgoing queues (sync/outgoing-queue.ts) are of no use once the
- * session is complete; a failed delete is logged only (the pages expire anyway).
+ * The pages of the datastores' outgoing queues (sync/outgoing-queue.ts) and their session sets
+ * (sync/session-sets.ts) are of no use once the session is complete; a failed delete is logged
+ * only (they expire anyway).
  */
 async function discardQueues(ctx: MessageContext): Promise<void> {
   for (const ds of ctx.session.datastores) {
     await discardOutgoingPages(ctx.deps.state, ds).catch((err: unknown) => {
       ctx.log.warn({ ds: ds.name, err: describeError(err) }, 'queue pages not deleted; they expire');
+    });
+    await SessionSets.discard(ctx.deps.state, ds).catch((err: unknown) => {
+      ctx.log.warn({ ds: ds.name, err: describeError(err) }, 'session sets not deleted; they expire');
     });
   }
 }

@@ -12,6 +12,7 @@ import type {
 import { unchangedFields } from './field-digests.js';
 import { guidFor, IdMap } from './id-map.js';
 import { SlowSyncMatcher } from './slow-sync-match.js';
+import { SessionSets } from './session-sets.js';
 import { ServerChanges, type MaterialisedChange } from './server-changes.js';
 import type { QueuePaging } from './outgoing-queue.js';
 import { FETCH_BATCH, fieldsOf, isFullSync, safeDate, stableUid, stripUid, withUid, type DeviceFields } from './item-helpers.js';
@@ -22,7 +23,10 @@ export interface DatastoreSyncOptions {
   conflict: ConflictPolicy;
   /** Slow-sync matching rules; undefined = every fingerprint the translator gives. */
   match?: readonly MatchRule[];
-  /** Where a long outgoing queue's pages go (outgoing-queue.ts); without it the queue stays inline. */
+  /**
+   * Where a long outgoing queue's pages (outgoing-queue.ts) and the session's sets (session-sets.ts)
+   * are kept beside the session; without it both stay inline.
+   */
   queue?: QueuePaging;
 }
 
@@ -35,6 +39,7 @@ export class DatastoreSync {
   readonly #idMap: IdMap;
   readonly #matcher: SlowSyncMatcher;
   readonly #serverChanges: ServerChanges;
+  readonly #sets: SessionSets;
   /** Server items read ahead for the device changes of one message (used once, then dropped). */
   readonly #prefetched = new Map<string, StoredItem>();
 
@@ -45,8 +50,9 @@ export class DatastoreSync {
     this.#tr = translator;
     this.#log = log;
     this.#idMap = new IdMap(state, key);
-    this.#matcher = new SlowSyncMatcher(store, translator, opts.match);
-    this.#serverChanges = new ServerChanges(store, this.#idMap, translator, log, state, opts.queue);
+    this.#sets = new SessionSets(state, opts.queue);
+    this.#matcher = new SlowSyncMatcher(store, translator, opts.match, this.#sets);
+    this.#serverChanges = new ServerChanges(store, this.#idMap, translator, log, state, this.#sets, opts.queue);
   }
 
   get translator(): ItemTranslator {
@@ -72,12 +78,14 @@ export class DatastoreSync {
    * Read the server copies of the mapped items a message is about to change, in multiget
    * batches: a slow sync of a known phone would otherwise cost one REPORT per item.
    */
-  async prefetch(luids: readonly string[]): Promise<void> {
-    const map = await this.#idMap.load();
-    const hrefs = [...new Set(luids.flatMap((l) => {
-      const e = map.byLuid.get(l);
-      return e && !this.#prefetched.has(e.guid) ? [e.guid] : [];
-    }))];
+  async prefetch(s: DatastoreSessionState, luids: readonly string[]): Promise<void> {
+    await this.#sets.settle(s); // the session's sets move out of it at the start of a message (session-sets.ts)
+    await this.#idMap.preload({ luids }); // the message's map entries, in one state read
+    const hrefs: string[] = [];
+    for (const l of new Set(luids)) {
+      const e = await this.#idMap.byLuid(l);
+      if (e && !this.#prefetched.has(e.guid)) hrefs.push(e.guid);
+    }
     for (let i = 0; i < hrefs.length; i += FETCH_BATCH) {
       for (const item of await this.#store.fetch(hrefs.slice(i, i + FETCH_BATCH))) this.#prefetched.set(item.href, item);
     }
@@ -107,9 +115,8 @@ export class DatastoreSync {
     try {
       const serverData = this.#tr.toServer(data, format, s.filter, (m) => this.#log.warn({ ds: s.name, luid }, `conversion: ${m}`));
       const fields = fieldsOf(this.#tr, data, format);
-      const map = await this.#idMap.load();
       if (isFullSync(s)) s.seenLuids.push(luid);
-      const existing = map.byLuid.get(luid);
+      const existing = await this.#idMap.byLuid(luid);
       if (existing) return await this.#replaceMapped(s, existing, serverData, fields);
       if (isFullSync(s)) {
         const match = await this.#matcher.findMatch(s, serverData);
@@ -131,8 +138,7 @@ export class DatastoreSync {
 
   async applyDelete(s: DatastoreSessionState, luid: string): Promise<ClientChangeOutcome> {
     try {
-      const map = await this.#idMap.load();
-      const existing = map.byLuid.get(luid);
+      const existing = await this.#idMap.byLuid(luid);
       if (!existing) return { result: 'not-found' };
       try {
         await this.#store.delete(existing.guid, existing.etag);
@@ -167,7 +173,7 @@ export class DatastoreSync {
       created = await this.#store.create(data, luid);
     } catch (err) {
       const href = isGatewayError(err, 'ALREADY_EXISTS') ? err.details?.['href'] : undefined;
-      if (!href || this.#idMap.hasLoadedGuid(href)) throw err;
+      if (!href || (await this.#idMap.byGuid(href))) throw err;
       this.#log.info({ luid, href }, 'item from an interrupted session found on the server; mapped instead of created again');
       const [existing] = await this.#store.fetch([href]);
       if (!existing) throw err;
@@ -270,12 +276,13 @@ export class DatastoreSync {
    * items would leave unpaired (to be deleted), using the same pairing as the writes will.
    */
   async planRefreshDeletions(s: DatastoreSessionState): Promise<{ deletions: number; total: number }> {
-    const map = await this.#idMap.load();
+    await this.#sets.settle(s); // before the speculative copy of s.claimed below
+    await this.#idMap.preload({ luids: (s.pendingWrites ?? []).map((w) => w.luid) });
     const saved = s.claimed;
     s.claimed = [...saved];
     try {
       for (const w of s.pendingWrites ?? []) {
-        const entry = map.byLuid.get(w.luid);
+        const entry = await this.#idMap.byLuid(w.luid);
         if (entry) {
           s.claimed.push(entry.guid);
           continue;
@@ -289,7 +296,7 @@ export class DatastoreSync {
         await this.#matcher.findMatch(s, serverData); // claims its match in s.claimed
       }
       const listing = await this.#store.list();
-      const keep = new Set([...s.claimed, ...s.touched]);
+      const keep = await this.#keep(s);
       return { deletions: listing.items.filter((i) => !keep.has(i.href)).length, total: listing.items.length };
     } finally {
       s.claimed = saved;
@@ -299,8 +306,15 @@ export class DatastoreSync {
   /** Refresh from client: server items the device did not send (to be deleted), and the total. */
   async refreshDeletions(s: DatastoreSessionState): Promise<{ items: ItemRefLike[]; total: number }> {
     const listing = await this.#store.list();
-    const keep = new Set([...s.claimed, ...s.touched]);
+    const keep = await this.#keep(s);
     return { items: listing.items.filter((i) => !keep.has(i.href)), total: listing.items.length };
+  }
+
+  /** Server items paired with or written by the device in this session. */
+  async #keep(s: DatastoreSessionState): Promise<Set<string>> {
+    const keep = await this.#sets.all(s, 'claimed');
+    for (const href of await this.#sets.all(s, 'touched')) keep.add(href);
+    return keep;
   }
 
   async serverCount(): Promise<number> {
@@ -316,10 +330,10 @@ export class DatastoreSync {
   }
 
   async deleteServerItems(s: DatastoreSessionState, items: readonly ItemRefLike[]): Promise<void> {
-    const map = await this.#idMap.load();
+    await this.#idMap.preload({ guids: items.map((i) => i.href) });
     for (const item of items) {
       await this.#store.delete(item.href, item.etag);
-      const entry = map.byGuid.get(item.href);
+      const entry = await this.#idMap.byGuid(item.href);
       if (entry) await this.#idMap.delete(entry.luid);
       s.stats.clientDeleted++;
     }

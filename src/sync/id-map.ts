@@ -1,10 +1,14 @@
 // The LUID <-> GUID map of one datastore of one device: the StateStore's entries, cached in
-// memory for the life of a DatastoreSync, every write going to the StateStore first. Inside
-// `batched` (one client command, e.g. a Sync of 100 Adds, or a run of Status commands confirming
-// server changes) upserts and deletes are collected and written at its end, one state write for
-// each kind: one SQLite transaction or Redis round trip per item was the largest cost of the
-// sync layer in a slow sync and a refresh.
-import type { DatastoreKey, MapEntry, StateStore } from '../state/state-store.js';
+// memory for the life of a DatastoreSync (one message), every write going to the StateStore
+// first. Inside `batched` (one client command, e.g. a Sync of 100 Adds, or a run of Status
+// commands confirming server changes) upserts and deletes are collected and written at its end,
+// one state write for each kind: one SQLite transaction or Redis round trip per item was the
+// largest cost of the sync layer in a slow sync and a refresh.
+// The cache starts empty and is filled by lookups (`preload`, `byLuid`, `byGuid`) of the items a
+// message is about; only what needs every entry (change detection by full listing, stale entries
+// after a slow sync, a reset) reads the whole map (`load`). Reading it whole with every message
+// made each message O(map size): at 10,000 entries ~20 ms of CPU and ~5 MB of garbage each.
+import type { DatastoreKey, MapEntry, MapLookup, StateStore } from '../state/state-store.js';
 import type { DatastoreSessionState } from './types.js';
 
 export interface IdMapIndex {
@@ -18,12 +22,20 @@ export const MAX_PENDING_ENTRIES = 64;
 export class IdMap {
   readonly #state: StateStore;
   readonly #key: DatastoreKey;
-  #map?: IdMapIndex;
+  /** Entries known in memory; with `#complete` the whole map, else the ones looked up or written. */
+  readonly #map: IdMapIndex = { byLuid: new Map(), byGuid: new Map() };
+  /** LUIDs and GUIDs known to be unmapped (only needed while the map is partial). */
+  readonly #absentLuids = new Set<string>();
+  readonly #absentGuids = new Set<string>();
+  #complete = false;
+  #loading: Promise<void> | undefined;
   /**
    * LUIDs changed but not yet written (only inside `batched`), in the order of their last change.
    * The in-memory map holds their final state: present means upsert, absent means delete.
    */
   readonly #dirty = new Set<string>();
+  /** GUIDs put inside the batch whose owner in the store memory did not know (see `flush`). */
+  readonly #blindGuids = new Set<string>();
   #batchDepth = 0;
 
   constructor(state: StateStore, key: DatastoreKey) {
@@ -31,17 +43,72 @@ export class IdMap {
     this.#key = key;
   }
 
+  /** The whole map (one read of every entry); for what needs all of them. */
   async load(): Promise<IdMapIndex> {
-    if (!this.#map) {
-      const entries = await this.#state.getMap(this.#key);
-      this.#map = { byLuid: new Map(entries.map((e) => [e.luid, e])), byGuid: new Map(entries.map((e) => [e.guid, e])) };
+    if (!this.#complete) {
+      // One read however many callers ask at once.
+      this.#loading ??= this.#state.getMap(this.#key).then((entries) => {
+        this.#merge(entries, []);
+        this.#complete = true;
+        this.#absentLuids.clear();
+        this.#absentGuids.clear();
+      }).finally(() => (this.#loading = undefined));
+      await this.#loading;
     }
     return this.#map;
   }
 
-  /** Whether the map, if already loaded, has an entry for `guid` (no state read). */
-  hasLoadedGuid(guid: string): boolean {
-    return this.#map?.byGuid.has(guid) ?? false;
+  /** Read the entries of these LUIDs and GUIDs that are not known yet, in one state read. */
+  async preload(lookup: MapLookup): Promise<void> {
+    if (this.#complete) return;
+    const luids = [...new Set(lookup.luids ?? [])].filter((l) => !this.#knowsLuid(l));
+    const guids = [...new Set(lookup.guids ?? [])].filter((g) => !this.#knowsGuid(g));
+    if (!luids.length && !guids.length) return;
+    const entries = await this.#state.getMapEntries(this.#key, { luids, guids });
+    // Asked for and not found: unmapped (unless something was written meanwhile).
+    if (!this.#complete) this.#merge(entries, [...luids.map((l) => ['luid', l] as const), ...guids.map((g) => ['guid', g] as const)]);
+  }
+
+  async byLuid(luid: string): Promise<MapEntry | undefined> {
+    if (!this.#knowsLuid(luid)) await this.preload({ luids: [luid] });
+    return this.#map.byLuid.get(luid);
+  }
+
+  async byGuid(guid: string): Promise<MapEntry | undefined> {
+    if (!this.#knowsGuid(guid)) await this.preload({ guids: [guid] });
+    return this.#map.byGuid.get(guid);
+  }
+
+  #knowsLuid(luid: string): boolean {
+    return this.#complete || this.#map.byLuid.has(luid) || this.#absentLuids.has(luid);
+  }
+
+  #knowsGuid(guid: string): boolean {
+    return this.#complete || this.#map.byGuid.has(guid) || this.#absentGuids.has(guid);
+  }
+
+  /**
+   * Add entries read from the store to what memory knows. Memory wins: it holds this message's
+   * changes, which may not be written yet (a batch). An entry whose LUID memory knows otherwise
+   * means its GUID is not mapped (it moved or went with the LUID's change), and the reverse.
+   */
+  #merge(entries: readonly MapEntry[], asked: ReadonlyArray<readonly ['luid' | 'guid', string]>): void {
+    for (const e of entries) {
+      const luidKnown = this.#map.byLuid.has(e.luid) || this.#absentLuids.has(e.luid) || this.#dirty.has(e.luid);
+      const guidKnown = this.#map.byGuid.has(e.guid) || this.#absentGuids.has(e.guid);
+      if (!luidKnown && !guidKnown) {
+        this.#map.byLuid.set(e.luid, e);
+        this.#map.byGuid.set(e.guid, e);
+      } else if (luidKnown && !guidKnown) {
+        this.#absentGuids.add(e.guid);
+      } else if (!luidKnown && guidKnown) {
+        this.#absentLuids.add(e.luid);
+      }
+    }
+    for (const [kind, k] of asked) {
+      if (kind === 'luid' && !this.#map.byLuid.has(k)) this.#absentLuids.add(k);
+      if (kind === 'guid' && !this.#map.byGuid.has(k)) this.#absentGuids.add(k);
+    }
   }
 
   /**
@@ -64,7 +131,7 @@ export class IdMap {
 
   /** Write the held-back changes (no-op when there are none). */
   async flush(): Promise<void> {
-    if (this.#dirty.size === 0 || !this.#map) return;
+    if (this.#dirty.size === 0) return;
     const { byLuid } = this.#map;
     const deleted: string[] = [];
     const upserted: MapEntry[] = [];
@@ -74,6 +141,15 @@ export class IdMap {
       else deleted.push(luid);
     }
     this.#dirty.clear();
+    // A GUID put blind (its owner in the store unknown) and unmapped again before this flush: the
+    // put that displaced its owner is not written, so the owner is deleted here instead.
+    const orphaned = [...this.#blindGuids].filter((g) => !this.#map.byGuid.has(g));
+    this.#blindGuids.clear();
+    if (orphaned.length) {
+      for (const e of await this.#state.getMapEntries(this.#key, { guids: orphaned })) {
+        if (byLuid.get(e.luid)?.guid !== e.guid && !deleted.includes(e.luid)) deleted.push(e.luid);
+      }
+    }
     // Same final map as one by one: the in-memory map is a bijection, so no upsert removes (same
     // GUID elsewhere) an entry that should stay, and none brings back a deleted one.
     if (deleted.length) await this.#state.deleteMapEntries(this.#key, deleted);
@@ -93,51 +169,66 @@ export class IdMap {
     if (this.#dirty.size >= MAX_PENDING_ENTRIES) await this.flush();
   }
 
-  /** Set `entry` in the in-memory map; the LUIDs whose entries it displaced (same GUID). */
-  #setInMemory(map: IdMapIndex, entry: MapEntry): string[] {
+  /**
+   * Set `entry` in the in-memory map; the LUIDs whose entries it displaced (same GUID). An entry
+   * the store holds and memory does not know is displaced by the store's own upsert rule, and
+   * `#merge` keeps it out of memory if it is read later.
+   */
+  #setInMemory(entry: MapEntry): string[] {
+    const map = this.#map;
     const displaced: string[] = [];
     const old = map.byGuid.get(entry.guid);
     if (old && old.luid !== entry.luid) {
       map.byLuid.delete(old.luid);
+      this.#absentLuids.add(old.luid);
       displaced.push(old.luid);
     }
     const prev = map.byLuid.get(entry.luid);
-    if (prev && prev.guid !== entry.guid) map.byGuid.delete(prev.guid);
+    if (prev && prev.guid !== entry.guid) {
+      map.byGuid.delete(prev.guid);
+      this.#absentGuids.add(prev.guid);
+    }
     map.byLuid.set(entry.luid, entry);
     map.byGuid.set(entry.guid, entry);
+    this.#absentLuids.delete(entry.luid);
+    this.#absentGuids.delete(entry.guid);
     return displaced;
   }
 
   async put(entry: MapEntry): Promise<void> {
-    const map = await this.load();
     if (this.#batchDepth === 0) {
       await this.#state.putMapEntries(this.#key, [entry]);
-      this.#setInMemory(map, entry);
+      this.#setInMemory(entry);
       return;
     }
     // A displaced LUID is written as a delete: the store removes it with the upsert anyway, but a
     // later upsert of the same LUID in this batch would otherwise leave the store's copy behind.
-    const displaced = this.#setInMemory(map, entry);
+    // An owner memory does not know (no read here: a slow sync's every new href would cost one)
+    // is displaced by the store's upsert, or, if this entry is gone again by the flush, there.
+    if (!this.#knowsGuid(entry.guid)) this.#blindGuids.add(entry.guid);
+    const displaced = this.#setInMemory(entry);
     await this.#holdBack([...displaced, entry.luid]);
   }
 
   /** Updates of entries already mapped under the same LUID and GUID, all in one state write. */
   async updateInPlace(entries: MapEntry[]): Promise<void> {
-    const map = await this.load();
     if (this.#batchDepth === 0) await this.#state.putMapEntries(this.#key, entries);
     for (const e of entries) {
-      map.byGuid.set(e.guid, e);
-      map.byLuid.set(e.luid, e);
+      this.#map.byGuid.set(e.guid, e);
+      this.#map.byLuid.set(e.luid, e);
     }
     await this.#holdBack(entries.map((e) => e.luid));
   }
 
   async delete(luid: string): Promise<void> {
-    const map = await this.load();
     if (this.#batchDepth === 0) await this.#state.deleteMapEntries(this.#key, [luid]);
-    const e = map.byLuid.get(luid);
-    if (e) map.byGuid.delete(e.guid);
-    map.byLuid.delete(luid);
+    const e = this.#map.byLuid.get(luid);
+    if (e) {
+      this.#map.byGuid.delete(e.guid);
+      this.#absentGuids.add(e.guid);
+    }
+    this.#map.byLuid.delete(luid);
+    this.#absentLuids.add(luid);
     await this.#holdBack([luid]);
   }
 
@@ -146,8 +237,10 @@ export class IdMap {
     const map = await this.load();
     const luids = new Set([...map.byLuid.keys(), ...this.#dirty]);
     this.#dirty.clear();
+    this.#blindGuids.clear();
     if (luids.size) await this.#state.deleteMapEntries(this.#key, [...luids]);
-    this.#map = { byLuid: new Map(), byGuid: new Map() };
+    map.byLuid.clear();
+    map.byGuid.clear();
   }
 
   /** A MapItem from the device: `guid` is what the server sent as Source/LocURI. */

@@ -8,6 +8,7 @@ import type { ChangeConfirmation, DatastoreSessionState, ItemTranslator, Outgoin
 import type { IdMap } from './id-map.js';
 import { count, FETCH_BATCH, fieldsOf } from './item-helpers.js';
 import { OutgoingQueue, type QueuePaging } from './outgoing-queue.js';
+import type { SessionSets } from './session-sets.js';
 
 /** An outgoing change with its device-format content, ready for the protocol layer. */
 export interface MaterialisedChange {
@@ -26,9 +27,11 @@ export class ServerChanges {
   readonly #tr: ItemTranslator;
   readonly #log: Logger;
   readonly #queue: OutgoingQueue;
+  readonly #sets: SessionSets;
 
   /** `state` and `paging`: where a long queue's pages go (without `paging` it stays inline). */
-  constructor(store: DataStore, idMap: IdMap, translator: ItemTranslator, log: Logger, state: StateStore, paging?: QueuePaging) {
+  constructor(store: DataStore, idMap: IdMap, translator: ItemTranslator, log: Logger, state: StateStore, sets: SessionSets, paging?: QueuePaging) {
+    this.#sets = sets;
     this.#store = store;
     this.#idMap = idMap;
     this.#tr = translator;
@@ -41,27 +44,28 @@ export class ServerChanges {
     if (s.outgoingComputed) return;
     const out: OutgoingChange[] = [];
     if (s.mode === 'one-way-from-client' || s.mode === 'refresh-from-client') {
-      if (await this.#hasDeferredEtags(s)) await this.#fillDeferredEtags(s, (await this.#store.list()).items);
+      const touched = await this.#sets.all(s, 'touched');
+      if (await this.#hasDeferredEtags(touched)) await this.#fillDeferredEtags(touched, (await this.#store.list()).items);
       await this.#queue.fill(s, out);
       s.outgoingComputed = true;
       return;
     }
-    const map = await this.#idMap.load();
-    const touched = new Set(s.touched);
+    const touched = await this.#sets.all(s, 'touched');
     if (s.mode !== 'slow' && s.mode !== 'refresh-from-server' && s.syncToken && supportsSyncCollection(this.#store)) {
       // RFC 6578: only what changed since this device's last session; a no-change sync costs
-      // one REPORT whatever the size of the collection.
+      // one REPORT whatever the size of the collection (and reads only the changed items' map entries).
       try {
         const changes = await this.#store.changesSince(s.syncToken);
-        await this.#fillDeferredEtags(s, changes.changed);
+        await this.#fillDeferredEtags(touched, changes.changed);
+        await this.#idMap.preload({ guids: [...changes.changed.map((i) => i.href), ...changes.deleted] });
         for (const item of changes.changed) {
           if (touched.has(item.href)) continue;
-          const entry = map.byGuid.get(item.href);
+          const entry = await this.#idMap.byGuid(item.href);
           if (!entry) out.push({ op: 'Add', href: item.href });
           else if (entry.etag !== item.etag) out.push({ op: 'Replace', href: item.href, luid: entry.luid });
         }
         for (const href of changes.deleted) {
-          const entry = map.byGuid.get(href);
+          const entry = await this.#idMap.byGuid(href);
           if (entry && !touched.has(href)) out.push({ op: 'Delete', href, luid: entry.luid });
         }
         s.newSyncToken = changes.syncToken;
@@ -76,13 +80,14 @@ export class ServerChanges {
       }
     }
     const listing = await this.#store.list();
-    await this.#fillDeferredEtags(s, listing.items);
+    await this.#fillDeferredEtags(touched, listing.items);
     if (listing.version !== undefined && supportsSyncCollection(this.#store)) s.newSyncToken = listing.version;
     if (s.mode === 'slow' || s.mode === 'refresh-from-server') {
-      const claimed = new Set(s.claimed);
+      const claimed = await this.#sets.all(s, 'claimed');
       if (s.mode === 'slow') {
         // Map entries the device did not send again are stale: it no longer has those items.
-        const seen = new Set(s.seenLuids);
+        const map = await this.#idMap.load();
+        const seen = await this.#sets.all(s, 'seenLuids');
         const stale = [...map.byLuid.values()].filter((e) => !seen.has(e.luid)).map((e) => e.luid);
         await this.#idMap.batched(async () => {
           for (const luid of stale) await this.#idMap.delete(luid);
@@ -90,6 +95,7 @@ export class ServerChanges {
       }
       for (const item of listing.items) if (!claimed.has(item.href) && !touched.has(item.href)) out.push({ op: 'Add', href: item.href });
     } else {
+      const map = await this.#idMap.load(); // a full listing is compared with the whole map
       const present = new Set<string>();
       for (const item of listing.items) {
         present.add(item.href);
@@ -107,9 +113,10 @@ export class ServerChanges {
     this.#log.info({ ds: s.name, mode: s.mode, adds: count(out, 'Add'), replaces: count(out, 'Replace'), deletes: count(out, 'Delete'), serverItems: listing.items.length }, 'server changes found');
   }
 
-  async #hasDeferredEtags(s: DatastoreSessionState): Promise<boolean> {
-    const map = await this.#idMap.load();
-    return s.touched.some((href) => map.byGuid.get(href)?.etag === '');
+  async #hasDeferredEtags(touched: ReadonlySet<string>): Promise<boolean> {
+    await this.#idMap.preload({ guids: [...touched] });
+    for (const href of touched) if ((await this.#idMap.byGuid(href))?.etag === '') return true;
+    return false;
   }
 
   /**
@@ -118,13 +125,13 @@ export class ServerChanges {
    * this session makes anyway, all in one state write, instead of one PROPFIND per item.
    * Entries with '' that this session did not write (a merged conflict) keep it on purpose.
    */
-  async #fillDeferredEtags(s: DatastoreSessionState, listed: Iterable<{ href: string; etag: string }>): Promise<void> {
-    const map = await this.#idMap.load();
-    const touched = new Set(s.touched);
+  async #fillDeferredEtags(touched: ReadonlySet<string>, listed: Iterable<{ href: string; etag: string }>): Promise<void> {
+    const candidates = [...listed].filter((item) => item.etag !== '' && touched.has(item.href));
+    await this.#idMap.preload({ guids: candidates.map((i) => i.href) });
     const filled: MapEntry[] = [];
-    for (const item of listed) {
-      const entry = map.byGuid.get(item.href);
-      if (entry && entry.etag === '' && item.etag !== '' && touched.has(item.href)) filled.push({ ...entry, etag: item.etag });
+    for (const item of candidates) {
+      const entry = await this.#idMap.byGuid(item.href);
+      if (entry && entry.etag === '') filled.push({ ...entry, etag: item.etag });
     }
     if (!filled.length) return;
     await this.#idMap.updateInPlace(filled);
@@ -141,7 +148,7 @@ export class ServerChanges {
     for (let i = 0; i < hrefs.length; i += FETCH_BATCH) {
       for (const item of await this.#store.fetch(hrefs.slice(i, i + FETCH_BATCH))) fetched.set(item.href, item);
     }
-    const map = await this.#idMap.load();
+    await this.#idMap.preload({ guids: taken.filter((c) => c.op === 'Replace').map((c) => c.href) });
     const result: MaterialisedChange[] = [];
     for (const change of taken) {
       if (change.op === 'Delete') {
@@ -152,7 +159,7 @@ export class ServerChanges {
       if (!item) continue; // deleted on the server meanwhile; the next session sees it
       const hash = this.#tr.hash(item.data);
       if (change.op === 'Replace') {
-        const entry = map.byGuid.get(change.href);
+        const entry = await this.#idMap.byGuid(change.href);
         if (entry?.hash === hash) {
           await this.#idMap.put({ ...entry, etag: item.etag });
           continue;

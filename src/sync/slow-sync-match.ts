@@ -4,18 +4,23 @@ import type { DataStore } from '../datastores/datastore.js';
 import type { DatastoreSessionState, ItemTranslator, MatchRule } from './types.js';
 import { fingerprintKind } from './types.js';
 import { FETCH_BATCH } from './item-helpers.js';
+import type { SessionSets } from './session-sets.js';
 
 export class SlowSyncMatcher {
   readonly #store: DataStore;
   readonly #tr: ItemTranslator;
+  readonly #sets: SessionSets;
   /** Slow-sync matching rules; undefined = every fingerprint the translator gives. */
   readonly #rules: readonly MatchRule[] | undefined;
   #matchIndexLoad: Promise<Record<string, string[]>> | undefined;
+  /** The index as built in this message (later messages read it from the stored sets). */
+  #built: Record<string, string[]> | undefined;
 
-  constructor(store: DataStore, translator: ItemTranslator, rules: readonly MatchRule[] | undefined) {
+  constructor(store: DataStore, translator: ItemTranslator, rules: readonly MatchRule[] | undefined, sets: SessionSets) {
     this.#store = store;
     this.#tr = translator;
     this.#rules = rules;
+    this.#sets = sets;
   }
 
   #fingerprints(data: string): string[] {
@@ -26,17 +31,16 @@ export class SlowSyncMatcher {
 
   /** Slow sync: find an unpaired server item that is "the same" as the device's. */
   async findMatch(s: DatastoreSessionState, serverData: string): Promise<string | undefined> {
-    if (!s.matchIndex) {
-      // One build however many items ask at once (items of a message may be applied concurrently).
-      this.#matchIndexLoad ??= this.#buildMatchIndex().finally(() => (this.#matchIndexLoad = undefined));
-      const index = await this.#matchIndexLoad;
-      s.matchIndex ??= index;
-    }
+    await this.#sets.settle(s);
+    const fingerprints = this.#fingerprints(serverData);
+    if (!fingerprints.length) return undefined;
+    const candidates = await this.#candidates(s, fingerprints);
+    const storedClaims = await this.#sets.storedMembers(s, 'claimed', [...new Set(candidates.flat())]);
     const claimed = claimedSet(s.claimed);
-    for (const fp of this.#fingerprints(serverData)) {
-      const hit = s.matchIndex[fp]?.find((href) => !claimed.has(href));
+    for (const hrefs of candidates) {
+      const hit = hrefs.find((href) => !claimed.has(href) && !storedClaims.has(href));
       if (hit) {
-        // Claimed here, with no await in between: an item applied concurrently must not pair with it too.
+        // Claimed here, with no await since the check: an item applied concurrently must not pair with it too.
         s.claimed.push(hit);
         return hit;
       }
@@ -44,13 +48,28 @@ export class SlowSyncMatcher {
     return undefined;
   }
 
-  async #buildMatchIndex(): Promise<Record<string, string[]>> {
+  /** For each fingerprint, the server items that had it when the slow sync began. */
+  async #candidates(s: DatastoreSessionState, fingerprints: readonly string[]): Promise<string[][]> {
+    const inline = s.matchIndex ?? this.#built;
+    if (inline) return fingerprints.map((fp) => inline[fp] ?? []);
+    if (s.sideSets?.matchIndexBuilt) return this.#sets.matchCandidates(s, fingerprints);
+    // One build however many items ask at once (items of a message may be applied concurrently).
+    this.#matchIndexLoad ??= this.#buildMatchIndex(s).finally(() => (this.#matchIndexLoad = undefined));
+    const index = await this.#matchIndexLoad;
+    return fingerprints.map((fp) => index[fp] ?? []);
+  }
+
+  async #buildMatchIndex(s: DatastoreSessionState): Promise<Record<string, string[]>> {
     const listing = await this.#store.list();
     const index: Record<string, string[]> = {};
     for (let i = 0; i < listing.items.length; i += FETCH_BATCH) {
       const batch = await this.#store.fetch(listing.items.slice(i, i + FETCH_BATCH).map((it) => it.href));
       for (const item of batch) for (const fp of this.#fingerprints(item.data)) (index[fp] ??= []).push(item.href);
     }
+    // Kept beside the session when it can be (it holds every server item's href), else inline.
+    if (this.#sets.stored) await this.#sets.putMatchIndex(s, index);
+    else s.matchIndex = index;
+    this.#built = index;
     return index;
   }
 }

@@ -134,14 +134,19 @@ export interface DatastoreSessionState {
   deviceFormat: DeviceFormat;
   /** What the device can store (its CTCap, corrected by a device profile); none = everything. */
   filter?: FieldFilter;
-  /** hrefs the device wrote in this session: not sent back (echo suppression). */
+  /** hrefs the device wrote in this session: not sent back (echo suppression). See `sideSets`. */
   touched: string[];
   /** Slow/refresh: hrefs already paired with a device item in this session. */
   claimed: string[];
   /** Slow sync: luids the device sent in this session. */
   seenLuids: string[];
-  /** Slow sync: server items by fingerprint, built once per session. */
+  /** Slow sync: server items by fingerprint, built once per session (inline only without `sideSets`). */
   matchIndex?: Record<string, string[]>;
+  /**
+   * Where the sets above and the match index are kept beside the session (session-sets.ts); the
+   * arrays then hold only what was added since the session was last saved.
+   */
+  sideSets?: { prefix: string; matchIndexBuilt?: boolean };
   /** Head of the queue of server changes to send; a long queue continues in `outgoingPages`. */
   outgoing: OutgoingChange[];
   /** The rest of a long queue, stored apart from the session (see outgoing-queue.ts). */

@@ -94,6 +94,9 @@ export function itemFailed(ctx: MessageContext, ds: DatastoreSessionState, luid:
   const code = statusForError(err);
   const level = isGatewayError(err, 'INVALID_ITEM') || isGatewayError(err, 'REJECTED_BY_SERVER') ? 'warn' : 'error';
   ctx.log[level]({ ds: ds.name, luid, status: code, err: describeError(err) }, 'item not stored');
+  // The session's stored sets are gone (sync/session-sets.ts): pairing and echo suppression
+  // cannot be trusted, so this datastore does not complete; its next session starts it again.
+  if (isGatewayError(err, 'STATE_EXPIRED')) ds.failed = true;
   // A down DAV server or state store fails the whole message: nothing more is attempted.
   if (isGatewayError(err, 'BACKEND_UNAVAILABLE') || isGatewayError(err, 'STATE_FAILED')) throw err;
   return code;

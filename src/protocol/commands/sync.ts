@@ -67,7 +67,7 @@ async function applyCommands(ctx: MessageContext, ds: DatastoreSessionState, syn
   const { msg, reply, session, log } = ctx;
   if (ds.mode !== 'refresh-from-client') {
     const luids = flat.flatMap((c) => (c.kind === 'Add' || c.kind === 'Replace' ? c.items.map((i) => i.source?.locURI ?? i.target?.locURI ?? '') : []));
-    await sync.prefetch(luids.filter(Boolean));
+    await sync.prefetch(ds, luids.filter(Boolean));
   }
   const itemStatus = (iref: ItemRef, inner: ItemCmd, luid: string, code: number): void => {
     if (!inner.noResp) reply.status({ ...iref, sourceRefs: luid ? [luid] : [], data: String(code) });

@@ -255,7 +255,7 @@ describe('sync engine (DatastoreSync) with an in-memory DataStore and the SQLite
     store.fetch = async (hrefs) => { fetches++; return realFetch(hrefs); };
     const again = new DatastoreSync(store, state, key, contactsTranslator, log);
     const s2 = session('slow');
-    await again.prefetch(Array.from({ length: 120 }, (_, i) => `P${i}`));
+    await again.prefetch(s2, Array.from({ length: 120 }, (_, i) => `P${i}`));
     for (let i = 0; i < 120; i++) await again.applyReplace(s2, `P${i}`, card21(`Person${i} Test`, `+49170${i}`), { type: 'text/x-vcard' });
     assert.equal(fetches, 3, '120 items in batches of 50');
     assert.equal(store.items.size, 120);
