@@ -105,6 +105,13 @@ async function state(): Promise<void> {
   section('State stores (5,000-item slow sync)', await benchState());
 }
 
+async function slowSyncMessages(): Promise<void> {
+  const { benchSlowSyncMessages } = await import('./slow-sync-messages.js');
+  for (const n of [1000, 10000]) {
+    section(`Slow sync message by message, gateway only (${n} contacts, no DAV server: does a message cost more as the session grows?)`, await benchSlowSyncMessages(n, 400));
+  }
+}
+
 async function dav(): Promise<void> {
   const { benchDav } = await import('./dav.js');
   const r = await benchDav();
@@ -153,6 +160,7 @@ const steps: Array<[string, () => Promise<void>, boolean]> = [
   ['chunks', chunks, true],
   ['translator path', translatorPath, true],
   ['state', state, true],
+  ['slow sync messages', slowSyncMessages, true],
   ['dav', dav, !has('--skip-dav')],
   ['dav write', davWrite, !has('--skip-dav')],
   ['e2e', endToEnd, !has('--skip-e2e')],

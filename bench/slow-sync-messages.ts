@@ -12,56 +12,22 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AccountMapping } from '../src/accounts/mappings.js';
 import type { ItemCmd, SyncCmd } from '../src/codec/model.js';
-import type { DataStore, ItemRef, Listing, StoredItem } from '../src/datastores/datastore.js';
 import { createLogger } from '../src/logger.js';
 import { onSync } from '../src/protocol/commands/sync.js';
 import type { EngineDeps } from '../src/protocol/message-context.js';
-import type { DatastoreKey, MapEntry } from '../src/state/state-store.js';
-import { SqliteStateStore } from '../src/state/sqlite-store.js';
 import { DatastoreSync } from '../src/sync/datastore-sync.js';
 import { contactsTranslator } from '../src/sync/translators.js';
-import { context, datastore, session } from '../test/unit/protocol/support.js';
+import { context, CountingStateStore, datastore, MemoryDataStore, session } from '../test/unit/protocol/support.js';
 
-class CountingState extends SqliteStateStore {
-  wholeMapReads = 0;
-  override getMap(key: DatastoreKey): Promise<MapEntry[]> {
-    this.wholeMapReads++;
-    return super.getMap(key);
-  }
-}
 
-class MemoryStore implements DataStore {
-  readonly kind = 'contacts' as const;
-  readonly collectionUrl = 'http://dav.test/alice/contacts/';
-  readonly items = new Map<string, string>();
-  #n = 0;
-  async list(): Promise<Listing> {
-    return { items: [...this.items.keys()].map((href) => ({ href, etag: '"1"' })) };
-  }
-  async fetch(hrefs: readonly string[]): Promise<StoredItem[]> {
-    return hrefs.flatMap((href) => (this.items.has(href) ? [{ href, etag: '"1"', data: this.items.get(href)! }] : []));
-  }
-  async create(data: string): Promise<ItemRef> {
-    const href = `/alice/contacts/${(++this.#n).toString(16).padStart(8, '0')}-0000-4000-8000-000000000000.vcf`;
-    this.items.set(href, data);
-    return { href, etag: '"1"' };
-  }
-  async update(href: string, data: string): Promise<ItemRef> {
-    this.items.set(href, data);
-    return { href, etag: '"2"' };
-  }
-  async delete(href: string): Promise<void> {
-    this.items.delete(href);
-  }
-}
 
 const card21 = (i: number): string => `BEGIN:VCARD\r\nVERSION:2.1\r\nN:Person${i};Test\r\nFN:Test Person${i}\r\nTEL;CELL:+49170${i}\r\nEMAIL;INTERNET:p${i}@example.org\r\nEND:VCARD\r\n`;
 const card30 = (i: number): string => `BEGIN:VCARD\r\nVERSION:3.0\r\nUID:srv-${i}\r\nN:Person${i};Test;;;\r\nFN:Test Person${i}\r\nTEL;TYPE=CELL:+49170${i}\r\nEMAIL:p${i}@example.org\r\nEND:VCARD\r\n`;
 const mb = (b: number): string => (b / 2 ** 20).toFixed(1);
 
 export async function benchSlowSyncMessages(n: number, perMessage: number): Promise<Record<string, string>> {
-  const state = new CountingState({ stateDir: mkdtempSync(path.join(tmpdir(), 'bench-slow-msgs-')) });
-  const store = new MemoryStore();
+  const state = new CountingStateStore({ stateDir: mkdtempSync(path.join(tmpdir(), 'bench-slow-msgs-')) });
+  const store = new MemoryDataStore((_hint, n) => `/alice/contacts/${n.toString(16).padStart(8, '0')}-0000-4000-8000-000000000000.vcf`);
   for (let i = 0; i < n / 2; i++) store.items.set(`/alice/contacts/srv-${String(i).padStart(6, '0')}.vcf`, card30(i));
   const key = { account: 'alice', deviceId: 'IMEI:1', datastore: 'contacts' };
   const mapping = { account: 'alice', datastores: [{ name: 'contacts', kind: 'contacts', refreshGuard: { maxShare: 0.5, allow: false } }] } as unknown as AccountMapping;
@@ -77,7 +43,6 @@ export async function benchSlowSyncMessages(n: number, perMessage: number): Prom
   for (let from = 0; from < n; from += perMessage) {
     const c0 = process.cpuUsage();
     const sess = (await state.getSession<ReturnType<typeof session>>('token'))!;
-    const ds = sess.datastores[0]!;
     const sync = new DatastoreSync(store, state, key, contactsTranslator, createLogger('silent'), {
       conflict: 'newer-wins', queue: { sessionKey: 'token', ttlSeconds: 3600 },
     });

@@ -7,65 +7,32 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AccountMapping } from '../../../src/accounts/mappings.js';
 import type { ItemCmd, MapCmd, SyncCmd } from '../../../src/codec/model.js';
-import type { DataStore, ItemRef, Listing, StoredItem } from '../../../src/datastores/datastore.js';
 import { createLogger } from '../../../src/logger.js';
 import { onMap } from '../../../src/protocol/commands/map.js';
 import { onSync } from '../../../src/protocol/commands/sync.js';
 import type { EngineDeps } from '../../../src/protocol/message-context.js';
-import type { DatastoreKey, MapEntry } from '../../../src/state/state-store.js';
-import { SqliteStateStore } from '../../../src/state/sqlite-store.js';
 import { DatastoreSync } from '../../../src/sync/datastore-sync.js';
 import { contactsTranslator } from '../../../src/sync/translators.js';
-import { context, datastore, session } from './support.js';
+import { context, CountingStateStore, datastore, MemoryDataStore, session } from './support.js';
 
-class CountingState extends SqliteStateStore {
-  puts: number[] = [];
-  override putMapEntries(key: DatastoreKey, entries: readonly MapEntry[]): Promise<void> {
-    this.puts.push(entries.length);
-    return super.putMapEntries(key, entries);
-  }
-}
 
-class MemoryStore implements DataStore {
-  readonly kind = 'contacts' as const;
-  readonly collectionUrl = 'http://dav.test/alice/contacts/';
-  readonly items = new Map<string, string>();
-  async list(): Promise<Listing> {
-    return { items: [...this.items.keys()].map((href) => ({ href, etag: '"1"' })) };
-  }
-  async fetch(hrefs: readonly string[]): Promise<StoredItem[]> {
-    return hrefs.flatMap((href) => (this.items.has(href) ? [{ href, etag: '"1"', data: this.items.get(href)! }] : []));
-  }
-  async create(data: string, nameHint: string): Promise<ItemRef> {
-    const href = `/alice/contacts/${nameHint}.vcf`;
-    this.items.set(href, data);
-    return { href, etag: '"1"' };
-  }
-  async update(href: string, data: string): Promise<ItemRef> {
-    this.items.set(href, data);
-    return { href, etag: '"2"' };
-  }
-  async delete(href: string): Promise<void> {
-    this.items.delete(href);
-  }
-}
 
 const card21 = (i: number): string => `BEGIN:VCARD\r\nVERSION:2.1\r\nN:Person${i};Test\r\nFN:Test Person${i}\r\nTEL;CELL:+49170${i}\r\nEND:VCARD\r\n`;
 
 describe('protocol: one map write per Sync and per Map command', function () {
-  let state: CountingState;
+  let state: CountingStateStore;
   const key = { account: 'alice', deviceId: 'IMEI:1', datastore: 'contacts' };
   const mapping = { account: 'alice', datastores: [{ name: 'contacts', kind: 'contacts', refreshGuard: { maxShare: 0.5, allow: false } }] } as unknown as AccountMapping;
 
   beforeEach(function () {
-    state = new CountingState({ stateDir: mkdtempSync(path.join(tmpdir(), 'map-writes-')) });
+    state = new CountingStateStore({ stateDir: mkdtempSync(path.join(tmpdir(), 'map-writes-')) });
   });
   afterEach(async function () {
     await state.close();
   });
 
   it('a slow-sync Sync of 30 Adds writes its 30 map entries in one state write', async function () {
-    const store = new MemoryStore();
+    const store = new MemoryDataStore();
     const ds = datastore({ mode: 'slow', clientDone: false });
     const sync = new DatastoreSync(store, state, key, contactsTranslator, createLogger('silent'));
     const ctx = { ...context(session([ds]), sync, 100_000), mapping, deps: { state } as unknown as EngineDeps };
@@ -83,7 +50,7 @@ describe('protocol: one map write per Sync and per Map command', function () {
   it('a Map of 30 MapItems is one state write', async function () {
     const awaitingMap = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`/c/${i}.vcf`, { op: 'Add' as const, href: `/c/${i}.vcf`, etag: '"1"' }]));
     const ds = datastore({ mode: 'refresh-from-server', awaitingMap });
-    const sync = new DatastoreSync(new MemoryStore(), state, key, contactsTranslator, createLogger('silent'));
+    const sync = new DatastoreSync(new MemoryDataStore(), state, key, contactsTranslator, createLogger('silent'));
     const ctx = { ...context(session([ds]), sync, 100_000), mapping, deps: { state } as unknown as EngineDeps };
     const cmd: MapCmd = {
       kind: 'Map', cmdId: '7', target: { locURI: 'contacts' }, source: { locURI: './contacts' },

@@ -11,50 +11,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AccountMapping } from '../../../src/accounts/mappings.js';
 import type { ItemCmd, SyncCmd } from '../../../src/codec/model.js';
-import type { DataStore, ItemRef, Listing, StoredItem } from '../../../src/datastores/datastore.js';
 import { createLogger } from '../../../src/logger.js';
 import { onSync } from '../../../src/protocol/commands/sync.js';
 import type { EngineDeps } from '../../../src/protocol/message-context.js';
-import type { DatastoreKey, MapEntry } from '../../../src/state/state-store.js';
-import { SqliteStateStore } from '../../../src/state/sqlite-store.js';
 import { DatastoreSync } from '../../../src/sync/datastore-sync.js';
 import { SessionSets } from '../../../src/sync/session-sets.js';
 import { contactsTranslator } from '../../../src/sync/translators.js';
 import type { DatastoreSessionState } from '../../../src/sync/types.js';
-import { context, datastore, session } from './support.js';
+import { context, CountingStateStore, datastore, MemoryDataStore, session } from './support.js';
 
-class CountingState extends SqliteStateStore {
-  wholeMapReads = 0;
-  override getMap(key: DatastoreKey): Promise<MapEntry[]> {
-    this.wholeMapReads++;
-    return super.getMap(key);
-  }
-}
 
-class MemoryStore implements DataStore {
-  readonly kind = 'contacts' as const;
-  readonly collectionUrl = 'http://dav.test/alice/contacts/';
-  readonly items = new Map<string, string>();
-  #n = 0;
-  async list(): Promise<Listing> {
-    return { items: [...this.items.keys()].map((href) => ({ href, etag: '"1"' })) };
-  }
-  async fetch(hrefs: readonly string[]): Promise<StoredItem[]> {
-    return hrefs.flatMap((href) => (this.items.has(href) ? [{ href, etag: '"1"', data: this.items.get(href)! }] : []));
-  }
-  async create(data: string): Promise<ItemRef> {
-    const href = `/alice/contacts/new-${++this.#n}.vcf`;
-    this.items.set(href, data);
-    return { href, etag: '"1"' };
-  }
-  async update(href: string, data: string): Promise<ItemRef> {
-    this.items.set(href, data);
-    return { href, etag: '"2"' };
-  }
-  async delete(href: string): Promise<void> {
-    this.items.delete(href);
-  }
-}
 
 const card21 = (i: number): string => `BEGIN:VCARD\r\nVERSION:2.1\r\nN:Person${i};Test\r\nFN:Test Person${i}\r\nTEL;CELL:+49170${i}\r\nEND:VCARD\r\n`;
 const card30 = (i: number): string => `BEGIN:VCARD\r\nVERSION:3.0\r\nUID:srv-${i}\r\nN:Person${i};Test;;;\r\nFN:Test Person${i}\r\nTEL;TYPE=CELL:+49170${i}\r\nEND:VCARD\r\n`;
@@ -68,7 +34,7 @@ interface Run {
   map: string[];
   outgoing: string[];
   stats: DatastoreSessionState['stats'];
-  state: CountingState;
+  state: CountingStateStore;
   ds: DatastoreSessionState;
 }
 
@@ -79,8 +45,8 @@ interface Run {
  * `failAt`, that message's session is not saved and the message comes again.
  */
 async function slowSync(opts: { paging: boolean; phoneN: number; serverN: number; perMessage: number; failAt?: number }): Promise<Run> {
-  const state = new CountingState({ stateDir: mkdtempSync(path.join(tmpdir(), 'slow-sync-session-')) });
-  const store = new MemoryStore();
+  const state = new CountingStateStore({ stateDir: mkdtempSync(path.join(tmpdir(), 'slow-sync-session-')) });
+  const store = new MemoryDataStore((_hint, n) => `/alice/contacts/new-${n}.vcf`);
   for (let i = 0; i < opts.serverN; i++) store.items.set(`/alice/contacts/srv-${i}.vcf`, card30(i));
   await state.putMapEntries(key, [{ luid: 'gone', guid: '/alice/contacts/srv-0.vcf', etag: '"1"' }]);
   let saved = JSON.stringify(session([datastore({ mode: 'slow', clientDone: false })]));

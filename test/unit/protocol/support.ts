@@ -1,6 +1,9 @@
 // A MessageContext for protocol room tests: a session with one datastore, a reply builder with a
 // simple, exact sizer (item bytes + a fixed frame), and a fake sync layer whose queue is a list.
 import type { Command, SyncMLMessage } from '../../../src/codec/model.js';
+import type { DataStore, ItemRef, Listing, StoredItem } from '../../../src/datastores/datastore.js';
+import type { DatastoreKey, MapEntry } from '../../../src/state/state-store.js';
+import { SqliteStateStore } from '../../../src/state/sqlite-store.js';
 import type { AccountMapping } from '../../../src/accounts/mappings.js';
 import { createLogger } from '../../../src/logger.js';
 import type { DatastoreSync, MaterialisedChange } from '../../../src/sync/datastore-sync.js';
@@ -79,4 +82,45 @@ export function context(sess: SessionState, sync: DatastoreSync, budget: number,
     syncStatuses: new Map(),
     deadline: Date.now() + 60_000,
   };
+}
+
+/** A contacts collection in memory; a created item's href comes from `hrefFor` (default: its name hint). */
+export class MemoryDataStore implements DataStore {
+  readonly kind = 'contacts' as const;
+  readonly collectionUrl = 'http://dav.test/alice/contacts/';
+  readonly items = new Map<string, string>();
+  #created = 0;
+  constructor(private readonly hrefFor: (nameHint: string, n: number) => string = (hint) => `/alice/contacts/${hint}.vcf`) {}
+  async list(): Promise<Listing> {
+    return { items: [...this.items.keys()].map((href) => ({ href, etag: '"1"' })) };
+  }
+  async fetch(hrefs: readonly string[]): Promise<StoredItem[]> {
+    return hrefs.flatMap((href) => (this.items.has(href) ? [{ href, etag: '"1"', data: this.items.get(href)! }] : []));
+  }
+  async create(data: string, nameHint: string): Promise<ItemRef> {
+    const href = this.hrefFor(nameHint, ++this.#created);
+    this.items.set(href, data);
+    return { href, etag: '"1"' };
+  }
+  async update(href: string, data: string): Promise<ItemRef> {
+    this.items.set(href, data);
+    return { href, etag: '"2"' };
+  }
+  async delete(href: string): Promise<void> {
+    this.items.delete(href);
+  }
+}
+
+/** The real SQLite store, counting map writes (entries per write) and whole-map reads. */
+export class CountingStateStore extends SqliteStateStore {
+  puts: number[] = [];
+  wholeMapReads = 0;
+  override putMapEntries(key: DatastoreKey, entries: readonly MapEntry[]): Promise<void> {
+    this.puts.push(entries.length);
+    return super.putMapEntries(key, entries);
+  }
+  override getMap(key: DatastoreKey): Promise<MapEntry[]> {
+    this.wholeMapReads++;
+    return super.getMap(key);
+  }
 }
