@@ -80,31 +80,32 @@ export class ServerChanges {
       }
     }
     const listing = await this.#store.list();
+    // A full listing is compared with the whole map (but a refresh from the server has none):
+    // read it once, before the ETag fill would look its entries up one by one.
+    const map = s.mode === 'refresh-from-server' ? undefined : await this.#idMap.load();
     await this.#fillDeferredEtags(touched, listing.items);
     if (listing.version !== undefined && supportsSyncCollection(this.#store)) s.newSyncToken = listing.version;
     if (s.mode === 'slow' || s.mode === 'refresh-from-server') {
       const claimed = await this.#sets.all(s, 'claimed');
       if (s.mode === 'slow') {
         // Map entries the device did not send again are stale: it no longer has those items.
-        const map = await this.#idMap.load();
         const seen = await this.#sets.all(s, 'seenLuids');
-        const stale = [...map.byLuid.values()].filter((e) => !seen.has(e.luid)).map((e) => e.luid);
+        const stale = [...map!.byLuid.values()].filter((e) => !seen.has(e.luid)).map((e) => e.luid);
         await this.#idMap.batched(async () => {
           for (const luid of stale) await this.#idMap.delete(luid);
         });
       }
       for (const item of listing.items) if (!claimed.has(item.href) && !touched.has(item.href)) out.push({ op: 'Add', href: item.href });
     } else {
-      const map = await this.#idMap.load(); // a full listing is compared with the whole map
       const present = new Set<string>();
       for (const item of listing.items) {
         present.add(item.href);
         if (touched.has(item.href)) continue;
-        const entry = map.byGuid.get(item.href);
+        const entry = map!.byGuid.get(item.href);
         if (!entry) out.push({ op: 'Add', href: item.href });
         else if (entry.etag !== item.etag) out.push({ op: 'Replace', href: item.href, luid: entry.luid });
       }
-      for (const entry of map.byGuid.values()) {
+      for (const entry of map!.byGuid.values()) {
         if (!present.has(entry.guid) && !touched.has(entry.guid)) out.push({ op: 'Delete', href: entry.guid, luid: entry.luid });
       }
     }

@@ -111,13 +111,16 @@ export class SessionSets {
     await this.settle(s);
     if (!s.sideSets) await this.#moveInline(s, true); // the index holds every server item: it goes out however small the sets are
     const side = s.sideSets!;
-    await this.#put(hashKey(side.prefix, 'match'), [[PRESENT, ''], ...Object.entries(index).map(([fp, hrefs]) => [fp, JSON.stringify(hrefs)] as const)]);
+    const entries = Object.entries(index);
+    await this.#put(hashKey(side.prefix, 'match'), [[PRESENT, ''], ...entries.map(([fp, hrefs]) => [fp, JSON.stringify(hrefs)] as const)]);
     side.matchIndexBuilt = true;
+    // An empty server (a new phone's first sync) has nothing to match: no read per device item.
+    if (entries.length === 0) side.matchIndexEmpty = true;
   }
 
   /** The stored index's hrefs for each fingerprint (empty where it has none). */
   async matchCandidates(s: DatastoreSessionState, fingerprints: readonly string[]): Promise<string[][]> {
-    if (!s.sideSets?.matchIndexBuilt || fingerprints.length === 0) return fingerprints.map(() => []);
+    if (!s.sideSets?.matchIndexBuilt || s.sideSets.matchIndexEmpty || fingerprints.length === 0) return fingerprints.map(() => []);
     const values = await this.#state.getSessionFields(hashKey(s.sideSets.prefix, 'match'), [PRESENT, ...fingerprints]);
     if (values[0] === undefined) throw this.#expired(s, 'match');
     return values.slice(1).map((v) => (v === undefined ? [] : (JSON.parse(v) as string[])));

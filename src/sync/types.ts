@@ -146,7 +146,7 @@ export interface DatastoreSessionState {
    * Where the sets above and the match index are kept beside the session (session-sets.ts); the
    * arrays then hold only what was added since the session was last saved.
    */
-  sideSets?: { prefix: string; matchIndexBuilt?: boolean };
+  sideSets?: { prefix: string; matchIndexBuilt?: boolean; matchIndexEmpty?: boolean };
   /** Head of the queue of server changes to send; a long queue continues in `outgoingPages`. */
   outgoing: OutgoingChange[];
   /** The rest of a long queue, stored apart from the session (see outgoing-queue.ts). */

@@ -20,6 +20,11 @@ function ds(over: Partial<DatastoreSessionState> = {}): DatastoreSessionState {
 
 class CountingStore extends SqliteStateStore {
   puts = 0;
+  gets = 0;
+  override getSessionFields(hashKey: string, fields: readonly string[]): Promise<Array<string | undefined>> {
+    this.gets++;
+    return super.getSessionFields(hashKey, fields);
+  }
   override putSessionFields(hashKey: string, fields: ReadonlyArray<readonly [string, string]>, ttlSeconds: number): Promise<void> {
     this.puts++;
     return super.putSessionFields(hashKey, fields, ttlSeconds);
@@ -91,6 +96,21 @@ describe('sync/session-sets: what grows with the collection, kept beside the ses
     await sets.putMatchIndex(s, { 'name:anna': ['/c/1.vcf', '/c/2.vcf'], 'tel:123': ['/c/2.vcf'] });
     assert.equal(s.sideSets?.matchIndexBuilt, true);
     assert.deepEqual(await new SessionSets(state, paging).matchCandidates(s, ['tel:123', 'name:bob', 'name:anna']), [['/c/2.vcf'], [], ['/c/1.vcf', '/c/2.vcf']]);
+  });
+
+  it('an empty index (an empty server at slow-sync start) costs no read per device item', async function () {
+    const s = ds();
+    const sets = new SessionSets(state, paging);
+    await sets.putMatchIndex(s, {});
+    assert.equal(s.sideSets?.matchIndexEmpty, true);
+    const before = state.gets;
+    assert.deepEqual(await sets.matchCandidates(s, ['name:anna', 'tel:1']), [[], []]);
+    assert.equal(state.gets, before);
+    const t = ds();
+    await sets.putMatchIndex(t, { 'name:anna': ['/c/1.vcf'] });
+    assert.equal(t.sideSets?.matchIndexEmpty, undefined);
+    assert.deepEqual(await sets.matchCandidates(t, ['name:anna']), [['/c/1.vcf']]);
+    assert.equal(state.gets, before + 1);
   });
 
   it('a stored hash that is gone is STATE_EXPIRED (508), not an empty set', async function () {
