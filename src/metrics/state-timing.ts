@@ -12,8 +12,9 @@ export function timedStateStore(store: StateStore, histogram: Histogram<'operati
       let wrapped = cache.get(prop);
       if (!wrapped) {
         const fn = value as (...args: unknown[]) => unknown;
+        const startTimer = (): (() => void) => histogram.startTimer({ operation: prop });
         wrapped = (...args: unknown[]): unknown => {
-          const end = histogram.startTimer({ operation: prop });
+          const end = startTimer();
           let result: unknown;
           try {
             result = fn.apply(target, args);
@@ -22,6 +23,8 @@ export function timedStateStore(store: StateStore, histogram: Histogram<'operati
             throw err;
           }
           if (result instanceof Promise) return result.finally(() => end());
+          // A scan (scanSessionFields) does its reads while it is iterated, not when it is called.
+          if (isAsyncIterable(result)) return timedPages(result, startTimer);
           end();
           return result;
         };
@@ -30,4 +33,24 @@ export function timedStateStore(store: StateStore, histogram: Histogram<'operati
       return wrapped;
     },
   });
+}
+
+function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as Record<symbol, unknown>)[Symbol.asyncIterator] === 'function';
+}
+
+/** Each step of the iteration (one page read) is one observation; breaking off still closes the source. */
+function timedPages<T>(source: AsyncIterable<T>, startTimer: () => () => void): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<T> {
+      const it = source[Symbol.asyncIterator]();
+      return {
+        next: () => {
+          const end = startTimer();
+          return it.next().finally(end);
+        },
+        return: (value?: unknown) => (it.return ? it.return(value) : Promise.resolve({ done: true as const, value: value as T })),
+      };
+    },
+  };
 }

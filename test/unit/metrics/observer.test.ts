@@ -138,14 +138,42 @@ describe('metrics: timedStateStore and DAV requests', function () {
       for await (const page of timed.scanSessionFields('h', 100)) pages.push(page);
       assert.deepEqual(pages.map((p) => p.length), [100, 100, 50]);
       assert.deepEqual(pages.flat(), fields);
-      // The timer sees the call (creating the iterator), not the pages read afterwards.
+      // One observation per step of the iteration: three pages, then the step that ends it.
       const f = await scrape(m);
-      assert.equal(sampleSum(f, 'syncml_state_store_duration_seconds', { operation: 'scanSessionFields' }), 1);
+      assert.equal(sampleSum(f, 'syncml_state_store_duration_seconds', { operation: 'scanSessionFields' }), 4);
       assert.equal(sampleSum(f, 'syncml_state_store_duration_seconds', { operation: 'putSessionFields' }), 1);
     } finally {
       await raw.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('times the page reads of a scan, not the call that creates it; breaking off closes the scan', async function () {
+    const m = createMetrics(new Registry());
+    let closed = false;
+    const slowScan = {
+      async *scanSessionFields(): AsyncIterable<Array<[string, string]>> {
+        try {
+          for (let i = 0; i < 3; i++) {
+            await new Promise((r) => setTimeout(r, 30));
+            yield [[`f${i}`, 'v']];
+          }
+        } finally {
+          closed = true;
+        }
+      },
+    } as unknown as StateStore;
+    const timed = timedStateStore(slowScan, m.stateStoreDuration);
+    const seen: string[] = [];
+    for await (const page of timed.scanSessionFields('h')) {
+      seen.push(page[0]![0]);
+      if (seen.length === 2) break;
+    }
+    assert.deepEqual(seen, ['f0', 'f1']);
+    assert.equal(closed, true);
+    const h = histogram(await scrape(m), 'syncml_state_store_duration_seconds', { operation: 'scanSessionFields' });
+    assert.equal(h.count, 2);
+    assert.ok(h.sum >= 0.05, `two page reads of >= 30 ms each, timed ${h.sum} s`);
   });
 
   it('counts DAV requests by provider, method and status (no response: "error")', async function () {
