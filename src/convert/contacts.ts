@@ -4,7 +4,7 @@ import { fingerprintOf, parseContact, serializeContact } from './vcard/index.js'
 import type { Contact, ContactFingerprint, ParseContactOptions, VcardVersion } from './vcard/index.js';
 
 export type { Contact, ContactFingerprint, ContactProperty, VcardVersion } from './vcard/index.js';
-export { parseContact, parseContacts, serializeContact } from './vcard/index.js';
+export { contactsFromComponents, parseContact, parseContacts, serializeContact } from './vcard/index.js';
 
 export type ContactFormat = 'vcard21' | 'vcard30' | 'vcard40';
 

@@ -1,7 +1,7 @@
 // Small pure helpers of the sync engine: item UIDs, device field digests, counts and dates.
 import { createHash } from 'node:crypto';
 import type { DatastoreKey } from '../state/state-store.js';
-import type { DatastoreSessionState, DeviceFormat, ItemTranslator, OutgoingChange } from './types.js';
+import type { DatastoreSessionState, DeviceFormat, ItemTranslator, OutgoingChange, PreparedOutgoing } from './types.js';
 
 /** Server items are read in multiget batches of this size. */
 export const FETCH_BATCH = 50;
@@ -17,6 +17,11 @@ export function fieldsOf(tr: ItemTranslator, deviceData: string, format: DeviceF
   } catch {
     return {};
   }
+}
+
+/** The translator's one-parse `prepareOutgoing`, or the same from its `hash` and `toDevice`. */
+export function prepareOutgoing(tr: ItemTranslator, serverData: string): PreparedOutgoing {
+  return tr.prepareOutgoing?.(serverData) ?? { hash: tr.hash(serverData), toDevice: (to, filter) => tr.toDevice(serverData, to, filter) };
 }
 
 export function isFullSync(s: DatastoreSessionState): boolean {

@@ -6,7 +6,7 @@ import type { MapEntry, StateStore } from '../state/state-store.js';
 import type { Logger } from '../logger.js';
 import type { ChangeConfirmation, DatastoreSessionState, ItemTranslator, OutgoingChange, SentChange } from './types.js';
 import type { IdMap } from './id-map.js';
-import { count, FETCH_BATCH, fieldsOf } from './item-helpers.js';
+import { count, FETCH_BATCH, fieldsOf, prepareOutgoing } from './item-helpers.js';
 import { OutgoingQueue, type QueuePaging } from './outgoing-queue.js';
 import type { SessionSets } from './session-sets.js';
 
@@ -158,7 +158,8 @@ export class ServerChanges {
       }
       const item = fetched.get(change.href);
       if (!item) continue; // deleted on the server meanwhile; the next session sees it
-      const hash = this.#tr.hash(item.data);
+      const prepared = prepareOutgoing(this.#tr, item.data);
+      const hash = prepared.hash;
       if (change.op === 'Replace') {
         const entry = await this.#idMap.byGuid(change.href);
         if (entry?.hash === hash) {
@@ -167,7 +168,7 @@ export class ServerChanges {
         }
       }
       try {
-        const data = this.#tr.toDevice(item.data, s.deviceFormat, s.filter);
+        const data = prepared.toDevice(s.deviceFormat, s.filter);
         result.push({ change, data, etag: item.etag, hash, ...fieldsOf(this.#tr, data, s.deviceFormat) });
       } catch (err) {
         this.#log.warn({ ds: s.name, href: change.href, err: String(err) }, 'server item cannot be converted for the device; skipped');

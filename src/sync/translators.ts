@@ -1,18 +1,22 @@
 // Item translators: the sync engine's view of the converters, one per item kind.
 // Contacts: device vCard 2.1/3.0 <-> server vCard 3.0, property-level merge, fingerprints, hashes.
 import { hash, randomUUID } from 'node:crypto';
-import { contactFingerprint, convertContact, parseContact, serializeContact, type Contact } from '../convert/contacts.js';
+import { contactFingerprint, contactsFromComponents, convertContact, parseContact, serializeContact, type Contact } from '../convert/contacts.js';
 import { filterForDevice, mergeFromDevice as mergeContacts, type FieldFilter } from '../convert/filters/index.js';
 import { parseVersit, serializeProperty, serializeVersit, type VersitComponent, type VersitProperty } from '../convert/versit/index.js';
 import { GatewayError } from '../errors.js';
 import { encodeDigests } from './field-digests.js';
-import type { DeviceFormat, ItemTranslator } from './types.js';
+import type { DeviceFormat, ItemTranslator, PreparedOutgoing } from './types.js';
 
 /** Properties that change on every write and say nothing about content. */
 const VOLATILE = new Set(['REV', 'PRODID', 'VERSION', 'X-IRMC-LUID']);
 
 function singleCard(data: string): VersitComponent {
-  const cards = parseVersit(data).filter((c) => c.name === 'VCARD');
+  return onlyCard(parseVersit(data));
+}
+
+function onlyCard(components: readonly VersitComponent[]): VersitComponent {
+  const cards = components.filter((c) => c.name === 'VCARD');
   if (cards.length !== 1) throw new GatewayError('INVALID_ITEM', `expected one vCard, found ${cards.length}`);
   return cards[0]!;
 }
@@ -28,18 +32,53 @@ const NOT_DIGESTED = new Set([...VOLATILE, 'UID']);
 /**
  * One digest per property name over all its values, in a form that survives a phone rewriting the
  * card (TYPE and parameter order, 2.1 vs 3.0 syntax): unchanged digest = the user did not edit it.
+ * The digests are stored in the ID map and compared with later ones, so this text must stay
+ * byte for byte what it has been: the JSON of [sorted types, sorted NAME=value params, values,
+ * binary, uri, mediaType] per property, sorted, joined by newlines, SHA-1, base64, 10 characters.
+ * Exported for the test that holds it to that.
  */
-function contactDigests(contact: Contact): Map<string, string> {
+export function contactDigests(contact: Contact): Map<string, string> {
   const byName = new Map<string, string[]>();
   for (const p of contact.properties) {
     if (NOT_DIGESTED.has(p.name)) continue;
-    const canonical = JSON.stringify([
-      [...p.types].sort(), p.params.map((q) => `${q.name}=${String(q.value)}`).sort(), p.values, p.binary ?? false, p.uri ?? false, p.mediaType ?? '',
-    ]);
-    byName.set(p.name, [...(byName.get(p.name) ?? []), canonical]);
+    const types = p.types.length < 2 ? p.types : [...p.types].sort();
+    const params = p.params.map((q) => `${q.name}=${String(q.value)}`).sort();
+    const canonical = `[${jsonStrings(types)},${jsonStrings(params)},${jsonStrings(p.values)},${JSON.stringify(p.binary ?? false)},${JSON.stringify(p.uri ?? false)},${jsonString(p.mediaType ?? '')}]`;
+    const values = byName.get(p.name);
+    if (values) values.push(canonical);
+    else byName.set(p.name, [canonical]);
   }
   // One-shot hash: a contact has a dozen fields, createHash() per field costs 3x as much.
-  return new Map([...byName].map(([name, values]) => [name, hash('sha1', values.sort().join('\n'), 'base64').slice(0, 10)]));
+  const out = new Map<string, string>();
+  for (const [name, values] of byName) {
+    out.set(name, hash('sha1', values.length === 1 ? values[0]! : values.sort().join('\n'), 'base64').slice(0, 10));
+  }
+  return out;
+}
+
+/** Whether JSON.stringify escapes something in `s`: quote, backslash, control character, surrogate. */
+function needsJsonEscape(s: string): boolean {
+  for (let k = 0; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return true;
+  }
+  return false;
+}
+
+/** `JSON.stringify(s)`, without its cost for the usual string that needs no escape. */
+function jsonString(s: string): string {
+  return typeof s === 'string' && !needsJsonEscape(s) ? `"${s}"` : JSON.stringify(s);
+}
+
+/** `JSON.stringify(list)` of a string array, the same way. */
+function jsonStrings(list: readonly string[]): string {
+  let out = '[';
+  for (let k = 0; k < list.length; k++) {
+    const s = list[k];
+    if (typeof s !== 'string') return JSON.stringify(list);
+    out += k === 0 ? jsonString(s) : `,${jsonString(s)}`;
+  }
+  return `${out}]`;
 }
 
 export const contactsTranslator: ItemTranslator = {
@@ -54,10 +93,25 @@ export const contactsTranslator: ItemTranslator = {
   },
 
   toDevice(serverData: string, to: DeviceFormat, filter?: FieldFilter): string {
-    const type = to.type.toLowerCase();
-    const version = type === 'text/x-vcard' ? '2.1' : type === 'text/vcard' && to.version === '4.0' ? '4.0' : '3.0';
+    const version = deviceVersion(to);
     if (!filter) return convertContact(serverData, version === '2.1' ? 'vcard21' : version === '4.0' ? 'vcard40' : 'vcard30');
     return serializeContact(filterForDevice(parseContact(serverData), filter), version);
+  },
+
+  prepareOutgoing(serverData: string): PreparedOutgoing {
+    // One versit parse for both; neither reading changes the tree. `toDevice` above is
+    // `convertContact`/`parseContact` + serialise, which is what this does from the same tree.
+    const components = parseVersit(serverData);
+    const hash = contentHash(onlyCard(components));
+    return {
+      hash,
+      toDevice(to: DeviceFormat, filter?: FieldFilter): string {
+        const contacts = contactsFromComponents(components);
+        if (contacts.length !== 1) throw new GatewayError('INVALID_ITEM', `expected one vCard, found ${contacts.length}`);
+        const contact = filter ? filterForDevice(contacts[0]!, filter) : contacts[0]!;
+        return serializeContact(contact, deviceVersion(to));
+      },
+    };
   },
 
   /**
@@ -126,8 +180,16 @@ export const contactsTranslator: ItemTranslator = {
   },
 
   hash(serverData: string): string {
-    const card = singleCard(serverData);
-    const lines = card.properties.filter((p) => !VOLATILE.has(p.name)).map(propKey).sort();
-    return hash('sha1', lines.join('\n'), 'base64');
+    return contentHash(singleCard(serverData));
   },
 };
+
+function deviceVersion(to: DeviceFormat): '2.1' | '3.0' | '4.0' {
+  const type = to.type.toLowerCase();
+  return type === 'text/x-vcard' ? '2.1' : type === 'text/vcard' && to.version === '4.0' ? '4.0' : '3.0';
+}
+
+function contentHash(card: VersitComponent): string {
+  const lines = card.properties.filter((p) => !VOLATILE.has(p.name)).map(propKey).sort();
+  return hash('sha1', lines.join('\n'), 'base64');
+}

@@ -53,6 +53,12 @@ export interface ItemTranslator {
   mergeFromDevice(serverData: string | undefined, deviceAsServer: string, filter?: FieldFilter): string;
   fingerprints(serverData: string): string[];
   hash(serverData: string): string;
+  /**
+   * `hash` and `toDevice` of one server item from a single parse, for the outgoing path that
+   * needs both (a refresh sends every item). Optional; when present it gives exactly what the two
+   * calls give, errors included (`hash`'s when called, `toDevice`'s from `toDevice`).
+   */
+  prepareOutgoing?(serverData: string): PreparedOutgoing;
   /** Last-modified time the item carries (REV, LAST-MODIFIED), for the newer-wins policy. */
   modifiedAt?(serverData: string): Date | undefined;
   /**
@@ -63,6 +69,12 @@ export interface ItemTranslator {
   fieldDigests?(deviceData: string, from: DeviceFormat): string;
   /** A server-format item without the named fields (the device did not edit them). */
   withoutFields?(serverData: string, names: readonly string[]): string;
+}
+
+/** A server item parsed once for sending: its content hash, and its form for the device. */
+export interface PreparedOutgoing {
+  readonly hash: string;
+  toDevice(to: DeviceFormat, filter?: FieldFilter): string;
 }
 
 /** What happens when an item changed on both sides since the last sync (per datastore). */

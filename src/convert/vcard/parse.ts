@@ -33,7 +33,11 @@ export function parseContact(input: string | Uint8Array, opts?: ParseContactOpti
 
 /** Parses every top-level vCard of a stream (address-book exports hold many). */
 export function parseContacts(input: string | Uint8Array, opts?: ParseContactOptions): Contact[] {
-  const comps = parseVersit(input, opts);
+  return contactsFromComponents(parseVersit(input, opts), opts);
+}
+
+/** `parseContacts` after the versit parse: for a caller that also needs the versit tree. */
+export function contactsFromComponents(comps: readonly VersitComponent[], opts?: ParseContactOptions): Contact[] {
   const out: Contact[] = [];
   for (const c of comps) {
     if (c.name !== 'VCARD') {

@@ -1,6 +1,7 @@
 // Unit tests for the versit line syntax: unfolding, QP, charsets, bare params, base64 blocks,
 // escaping helpers and serialisation (folding, QP output) for each version.
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import iconv from 'iconv-lite';
 import { isGatewayError } from '../../../src/errors.js';
 import {
@@ -13,6 +14,7 @@ import {
   escapeText,
 } from '../../../src/convert/versit/index.js';
 import type { VersitComponent, VersitProperty } from '../../../src/convert/versit/index.js';
+import { splitLines } from '../../../src/convert/versit/parse.js';
 
 const crlf = (...lines: string[]): string => lines.join('\r\n') + '\r\n';
 
@@ -156,6 +158,17 @@ describe('versit parse', () => {
       () => parseVersit('BEGIN:VCARD\r\nVERSION:2.1\r\nN:A\r\n'),
       (e: unknown) => isGatewayError(e, 'INVALID_ITEM') && /^line 1: BEGIN:VCARD is never ended/.test(e.message),
     );
+  });
+});
+
+describe('versit line split', () => {
+  it('is the split at /\\r*\\n|\\r/ it replaces, for any mix of CR, LF and text (fast-check)', () => {
+    const text = fc.string({ unit: fc.constantFrom('\r', '\n', 'a', ' ', '=', 'ü'), maxLength: 30 });
+    fc.assert(fc.property(text, (s) => assert.deepEqual(splitLines(s), s.split(/\r*\n|\r/))), { numRuns: 5000 });
+  });
+
+  it('CR CR LF (Symbian) is one line end, a lone CR is one, CR CR without LF is two', () => {
+    assert.deepEqual(splitLines('a\r\r\nb\rc\r\rd\n'), ['a', 'b', 'c', '', 'd', '']);
   });
 });
 
