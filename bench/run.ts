@@ -10,6 +10,7 @@ import path from 'node:path';
 import { decodeXml, encodeXml } from '../src/codec/xml.js';
 import { decodeWbxml, encodeWbxml } from '../src/codec/wbxml/index.js';
 import { add100Message, benchWbxml } from './wbxml.js';
+import { benchXmlDecode } from './xml-decode.js';
 import { benchVcard } from './convert-vcard.js';
 import { benchVcal } from './convert-vcal.js';
 import { benchState } from './state.js';
@@ -74,6 +75,7 @@ async function codecs(): Promise<void> {
     'xml.add100.encode_MBps': round(aEnc),
     'ratio add100 decode msgs/s WBXML : XML': `${round(wbxmlMsgs / xmlMsgs)} : 1`,
   });
+  section('XML decode: one-scan fast path vs the library path (CPU µs per message)', benchXmlDecode(400));
 }
 
 async function converters(): Promise<void> {

@@ -5,6 +5,7 @@ import { GatewayError } from '../errors.js';
 import { isElement, isOpaque, type SmlElement, type SmlNode } from './tree.js';
 import { decodeUtf8Lossless } from './lossless-utf8.js';
 import { prescanXml, type DecodeLimits } from './decode-limits.js';
+import { scanXml } from './xml-scan.js';
 
 export interface XmlDecodeOptions {
   /** Deepest element nesting accepted (SyncML with DevInf needs ~12). */
@@ -38,6 +39,13 @@ export function decodeXml(input: string | Uint8Array, opts: XmlDecodeOptions = {
   const text = typeof input === 'string' ? input : decodeUtf8Lossless(input);
   rejectDangerousDoctype(text);
   if (opts.limits) prescanXml(text, opts.limits);
+  const maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH;
+  // The plain shape in one scan; everything else (and every error) through the library.
+  return scanXml(text, maxDepth) ?? decodeWithLibrary(text, maxDepth);
+}
+
+/** The reference path: fast-xml-parser's validator and parser. Exported for the scan's tests. */
+export function decodeWithLibrary(text: string, maxDepth: number): SmlElement {
   const valid = XMLValidator.validate(text);
   if (valid !== true) {
     throw new GatewayError('BAD_MESSAGE', `malformed XML at line ${valid.err.line}, column ${valid.err.col}: ${valid.err.msg}`);
@@ -50,7 +58,7 @@ export function decodeXml(input: string | Uint8Array, opts: XmlDecodeOptions = {
   }
   const roots = parsed.filter((n) => elementName(n) !== undefined);
   if (roots.length !== 1) throw new GatewayError('BAD_MESSAGE', `expected one root element, found ${roots.length}`);
-  return toElement(roots[0]!, 1, opts.maxDepth ?? DEFAULT_MAX_DEPTH);
+  return toElement(roots[0]!, 1, maxDepth);
 }
 
 // Internal DTD subsets allow entity expansion ("billion laughs"); SyncML never needs one.
