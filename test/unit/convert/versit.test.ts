@@ -9,6 +9,7 @@ import {
   parseVersit,
   serializeVersit,
   splitList,
+  splitParamList,
   splitStructured,
   unescapeText,
   escapeText,
@@ -165,6 +166,11 @@ describe('versit line split', () => {
   it('is the split at /\\r*\\n|\\r/ it replaces, for any mix of CR, LF and text (fast-check)', () => {
     const text = fc.string({ unit: fc.constantFrom('\r', '\n', 'a', ' ', '=', 'ü'), maxLength: 30 });
     fc.assert(fc.property(text, (s) => assert.deepEqual(splitLines(s), s.split(/\r*\n|\r/))), { numRuns: 5000 });
+  });
+
+  it('a parameter list without quotes splits at every comma, as String#split does (fast-check)', () => {
+    const text = fc.string({ unit: fc.constantFrom(',', 'a', ' ', ';', 'ü'), maxLength: 20 });
+    fc.assert(fc.property(text, (s) => assert.deepEqual(splitParamList(s), s.split(','))), { numRuns: 3000 });
   });
 
   it('CR CR LF (Symbian) is one line end, a lone CR is one, CR CR without LF is two', () => {
