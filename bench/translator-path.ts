@@ -1,6 +1,7 @@
 // The translator work of one slow-sync create, per contact, the way DatastoreSync.#applyItem
 // and #createFromDevice call it: toServer, fieldDigests, fingerprints (matching), mergeFromDevice
-// (new item), hash. And of one refresh-from-server item: hash, toDevice, fieldDigests.
+// (new item), hash. And of one refresh-from-server item: hash + toDevice (prepareOutgoing, one
+// parse), fieldDigests of the item sent.
 // `--events`: the same for vCalendar 1.0 events (events translator). Names say "contact" either way.
 // CPU time, one core. Run: npx tsx bench/translator-path.ts [N] [--events]
 import path from 'node:path';
@@ -8,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { contactsTranslator } from '../src/sync/translators.js';
 import { eventsTranslator } from '../src/sync/calendar-translators.js';
 import type { DeviceFormat, ItemTranslator } from '../src/sync/types.js';
+import { prepareOutgoing } from '../src/sync/item-helpers.js';
 import { generateEvents10 } from './e2e-phases.js';
 import { generateContacts21 } from '../test/support/contacts.js';
 
@@ -41,8 +43,8 @@ export function benchTranslatorPath(n = 1000, events = false): Record<string, nu
   const slowMs = cpuMsPer(n, slow);
   const refresh = (): void => {
     for (const s of server) {
-      tr.hash(s);
-      const d = tr.toDevice(s, V21);
+      // As ServerChanges.takeOutgoing: one parse for the hash and the device form.
+      const d = prepareOutgoing(tr, s).toDevice(V21);
       tr.fieldDigests?.(d, V21);
     }
   };
@@ -58,6 +60,7 @@ export function benchTranslatorPath(n = 1000, events = false): Record<string, nu
     ['mergeFromDevice(new)', (i) => tr.mergeFromDevice(undefined, server[i]!)],
     ['hash', (i) => tr.hash(server[i]!)],
     ['toDevice', (i) => tr.toDevice(server[i]!, V21)],
+    ['prepareOutgoing + toDevice (one parse)', (i) => prepareOutgoing(tr, server[i]!).toDevice(V21)],
     ['fieldDigests(sent item)', (i) => tr.fieldDigests?.(devOut[i]!, V21)],
   ];
   for (const [name, f] of calls) {
