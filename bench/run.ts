@@ -11,6 +11,7 @@ import { decodeXml, encodeXml } from '../src/codec/xml.js';
 import { decodeWbxml, encodeWbxml } from '../src/codec/wbxml/index.js';
 import { add100Message, benchWbxml } from './wbxml.js';
 import { benchXmlDecode } from './xml-decode.js';
+import { cpuMicrosPerCall } from './cpu.js';
 import { benchVcard } from './convert-vcard.js';
 import { benchVcal } from './convert-vcal.js';
 import { benchState } from './state.js';
@@ -22,17 +23,9 @@ const phasesN = args.includes('--phases') ? Number(args[args.indexOf('--phases')
 const loadDevices = args.includes('--load-devices') ? Number(args[args.indexOf('--load-devices') + 1]) : 20;
 const round = (x: number): number => Math.round(x * 10) / 10;
 
+/** MB per CPU second: bytes per call over µs per call. */
 function rate(bytes: number, fn: () => void, ms = 400): number {
-  for (let i = 0; i < 10; i++) fn();
-  let calls = 0;
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
-  while (performance.now() - t0 < ms) {
-    fn();
-    calls++;
-  }
-  const c = process.cpuUsage(c0);
-  return (bytes * calls) / ((c.user + c.system) / 1e6) / 1e6;
+  return bytes / cpuMicrosPerCall(fn, ms);
 }
 
 function section(title: string, rows: Record<string, number | string>): void {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { el, type SmlElement } from '../src/codec/tree.js';
 import { decodeWithLibrary, decodeXml, encodeXml } from '../src/codec/xml.js';
+import { cpuMicrosPerCall } from './cpu.js';
 import { add100Message } from './wbxml.js';
 
 /** A client's message confirming N server Adds: N Status and one Map of N MapItems. */
@@ -33,25 +34,12 @@ export function statusMapMessage(n: number): SmlElement {
   ], 'SYNCML:SYNCML1.2');
 }
 
-function cpuMicros(fn: () => void, ms = 400): number {
-  for (let i = 0; i < 5; i++) fn();
-  let calls = 0;
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
-  while (performance.now() - t0 < ms) {
-    fn();
-    calls++;
-  }
-  const c = process.cpuUsage(c0);
-  return (c.user + c.system) / calls;
-}
-
 export function benchXmlDecode(n = 400): Record<string, number | string> {
   const out: Record<string, number | string> = {};
   for (const [name, tree] of [[`status+map ${n}`, statusMapMessage(n)], ['add100', add100Message()]] as const) {
     const text = encodeXml(tree);
-    const scan = cpuMicros(() => decodeXml(text));
-    const library = cpuMicros(() => decodeWithLibrary(text, 64));
+    const scan = cpuMicrosPerCall(() => decodeXml(text));
+    const library = cpuMicrosPerCall(() => decodeWithLibrary(text, 64));
     out[`xml.${name}.bytes`] = text.length;
     out[`xml.${name}.decode_us (one scan)`] = Math.round(scan);
     out[`xml.${name}.decode_us (library path)`] = Math.round(library);

@@ -16,6 +16,7 @@ export {
   isLegacy,
   joinList,
   joinStructured,
+  splitAt,
   splitList,
   splitStructured,
   splitUnescaped,

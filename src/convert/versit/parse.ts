@@ -2,6 +2,7 @@
 // iCalendar 2.0: unfolding, QP soft breaks, 2.1 base64 blocks, bare params, CHARSET decoding.
 import { GatewayError } from '../../errors.js';
 import { decodeBytes, encodeText, escapedTextToBytes, isLegacyCharset } from './charset.js';
+import { splitAt } from './text.js';
 import type {
   ParseVersitOptions,
   VersitComponent,
@@ -324,18 +325,9 @@ export function splitLines(text: string): string[] {
   return out;
 }
 
-/** `header.split(';')` outside quoted values. By hand: String#split costs 3x this per line. */
+/** `header.split(';')` outside quoted values. */
 function splitParams(header: string): string[] {
-  if (header.indexOf('"') < 0) {
-    const out: string[] = [];
-    let start = 0;
-    for (let k = header.indexOf(';'); k >= 0; k = header.indexOf(';', start)) {
-      out.push(header.slice(start, k));
-      start = k + 1;
-    }
-    out.push(start === 0 ? header : header.slice(start));
-    return out;
-  }
+  if (header.indexOf('"') < 0) return splitAt(header, ';');
   const out: string[] = [];
   let cur = '';
   let inQuotes = false;

@@ -19,9 +19,24 @@ export function unescapeText(value: string): string {
   return value.replace(UNESCAPE_RE, (_m, c: string) => (c === 'n' || c === 'N' ? '\n' : c));
 }
 
+/**
+ * `value.split(sep)` for a one-character separator. By hand: V8's String#split costs about three
+ * times this per call, and the parsers call it for every property of every item.
+ */
+export function splitAt(value: string, sep: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (let k = value.indexOf(sep); k >= 0; k = value.indexOf(sep, start)) {
+    out.push(value.slice(start, k));
+    start = k + 1;
+  }
+  out.push(start === 0 ? value : value.slice(start));
+  return out;
+}
+
 /** Splits at unescaped `sep` (`;` or `,`) without unescaping the parts. */
 export function splitUnescaped(value: string, sep: ';' | ','): string[] {
-  if (value.indexOf('\\') < 0) return value.split(sep);
+  if (value.indexOf('\\') < 0) return splitAt(value, sep);
   const out: string[] = [];
   let start = 0;
   for (let k = 0; k < value.length; k++) {

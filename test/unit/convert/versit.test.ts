@@ -8,6 +8,7 @@ import {
   joinStructured,
   parseVersit,
   serializeVersit,
+  splitAt,
   splitList,
   splitParamList,
   splitStructured,
@@ -168,9 +169,15 @@ describe('versit line split', () => {
     fc.assert(fc.property(text, (s) => assert.deepEqual(splitLines(s), s.split(/\r*\n|\r/))), { numRuns: 5000 });
   });
 
-  it('a parameter list without quotes splits at every comma, as String#split does (fast-check)', () => {
+  it('a parameter list without quotes splits at every comma, and splitAt anywhere, as String#split does (fast-check)', () => {
     const text = fc.string({ unit: fc.constantFrom(',', 'a', ' ', ';', 'ü'), maxLength: 20 });
-    fc.assert(fc.property(text, (s) => assert.deepEqual(splitParamList(s), s.split(','))), { numRuns: 3000 });
+    fc.assert(
+      fc.property(text, (s) => {
+        assert.deepEqual(splitParamList(s), s.split(','));
+        assert.deepEqual(splitAt(s, ';'), s.split(';'));
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('CR CR LF (Symbian) is one line end, a lone CR is one, CR CR without LF is two', () => {
