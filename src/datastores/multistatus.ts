@@ -162,34 +162,56 @@ export function parseResponseXml(span: string): RawResponse | undefined {
   return r && typeof r === 'object' && !Array.isArray(r) ? (r as RawResponse) : undefined;
 }
 
-/** A tag: its text, without `<` `>`. */
-const TAG = /<([^<>]*)>/g;
 /** A plain element name, optionally prefixed, nothing else in the tag (no attributes; `<x />` as Radicale writes it). */
 const PLAIN_NAME = /^\/?(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)\s*\/?$/;
 
 type Built = { name: string; children: Record<string, unknown> | undefined; text: string };
 
+/** What a tag's text says: its camelCase local name, and whether it closes or is empty. */
+type TagInfo = { local: string; closing: boolean; empty: boolean };
+
+/**
+ * Tag texts repeat by the thousand in a listing (`d:href`, `/d:propstat`): each is read once. The
+ * memo is bounded, because a hostile server may send any number of distinct names.
+ */
+const tagMemo = new Map<string, TagInfo | null>();
+const TAG_MEMO_MAX = 512;
+
+function tagInfo(inner: string): TagInfo | null {
+  const known = tagMemo.get(inner);
+  if (known !== undefined) return known;
+  const name = inner.startsWith('/') && inner.endsWith('/') ? undefined : PLAIN_NAME.exec(inner)?.[1];
+  const info = name === undefined ? null : { local: camel(name), closing: inner.startsWith('/'), empty: !inner.startsWith('/') && inner.endsWith('/') };
+  if (tagMemo.size >= TAG_MEMO_MAX) tagMemo.clear();
+  tagMemo.set(inner, info);
+  return info;
+}
+
 /**
  * The common shape of a response (elements without attributes, text-only leaves, as listings and
  * multigets are) read with one scan, in the form fast-xml-parser gives it with this module's
  * options: ~5x cheaper than the parser, which was the largest cost of a refresh's DAV reads.
- * Undefined for anything else (attributes, mixed content, processing instructions): the caller
- * parses that response with fast-xml-parser. The span has no CDATA or comments (responseSpans).
+ * Undefined for anything else (attributes, mixed content, processing instructions, a stray `<`):
+ * the caller parses that response with fast-xml-parser. The span has no CDATA or comments
+ * (responseSpans).
  */
 export function scanResponse(span: string): RawResponse | undefined {
   const stack: Built[] = [];
   let root: RawResponse | undefined;
   let at = 0;
-  TAG.lastIndex = 0;
-  for (let m = TAG.exec(span); m; m = TAG.exec(span)) {
-    const between = span.slice(at, m.index);
-    at = m.index + m[0].length;
-    const inner = m[1]!;
+  for (let lt = span.indexOf('<'); lt >= 0; lt = span.indexOf('<', at)) {
+    const gt = span.indexOf('>', lt + 1);
+    if (gt < 0) return undefined;
+    // A `<` inside the tag: not XML this scan reads.
+    if (span.lastIndexOf('<', gt) !== lt) return undefined;
+    const between = span.slice(at, lt);
+    at = gt + 1;
+    const inner = span.slice(lt + 1, gt);
     const top = stack[stack.length - 1];
     if (top) top.text += between;
     else if (between.trim() !== '') return undefined;
-    const name = inner.startsWith('/') && inner.endsWith('/') ? undefined : PLAIN_NAME.exec(inner)?.[1];
-    if (name === undefined) {
+    const tag = tagInfo(inner);
+    if (tag === null) {
       // The response element itself may declare namespaces; nothing else may carry attributes.
       if (stack.length === 0 && root === undefined && /^(?:[A-Za-z_][\w.-]*:)?response\s+xmlns(?::[\w.-]+)?\s*=/.test(inner) && !inner.endsWith('/')) {
         stack.push({ name: 'response', children: undefined, text: '' });
@@ -197,8 +219,8 @@ export function scanResponse(span: string): RawResponse | undefined {
       }
       return undefined;
     }
-    const local = camel(name);
-    if (inner.startsWith('/')) {
+    const local = tag.local;
+    if (tag.closing) {
       const done = stack.pop();
       if (!done || done.name !== local) return undefined;
       const value = valueOf(done);
@@ -210,7 +232,7 @@ export function scanResponse(span: string): RawResponse | undefined {
         continue;
       }
       addChild(parent, local, value);
-    } else if (inner.endsWith('/')) {
+    } else if (tag.empty) {
       const parent = stack[stack.length - 1];
       if (!parent) return undefined;
       addChild(parent, local, '');

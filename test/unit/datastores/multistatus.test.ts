@@ -83,6 +83,14 @@ describe('multistatus parsing (fast-xml-parser) for the item path', function () 
     }
   });
 
+  it('more distinct element names than the scan remembers: every response still scanned as the parser reads it', function () {
+    for (let i = 0; i < 1500; i++) {
+      const name = `x${i}`;
+      const span = `<response><href>/c/${i}.vcf</href><propstat><prop><${name}>v${i}</${name}><getetag>"${i}"</getetag><e${i} /></prop><status>HTTP/1.1 200 OK</status></propstat></response>`;
+      assert.deepEqual(scanResponse(span), parseResponseXml(span), name);
+    }
+  });
+
   it('a response the scan does not read (attributes, mixed content, unbalanced, a processing instruction) goes to the parser, same result', function () {
     const spans = [
       '<response><href>/c/1.vcf</href><propstat><prop><getetag xml:lang="en">"e1"</getetag></prop><status>HTTP/1.1 200 OK</status></propstat></response>',
@@ -90,6 +98,9 @@ describe('multistatus parsing (fast-xml-parser) for the item path', function () 
       '<response><href>/c/1.vcf</href><propstat></response>',
       '<response><?pi x?><href>/c/1.vcf</href></response>',
       '<response><href>/c/1.vcf</href /></response>',
+      '<response><href>/c/<1.vcf</href></response>',
+      '<response><href>/c/1.vcf</href><propstat><prop><a<b>x</a<b></prop></propstat></response>',
+      '<response><href>/c/1.vcf</href',
     ];
     for (const span of spans) assert.equal(scanResponse(span), undefined, span);
     const body = `<multistatus xmlns="DAV:">${spans[0]}${spans[1]}</multistatus>`;
