@@ -243,7 +243,8 @@ function qpIndentFolds(text: string, lines: string[]): Set<number> {
       depth = Math.max(0, depth - 1);
       continue;
     }
-    if (!QP_HEADER_RE.test(line)) continue;
+    // QP_HEADER_RE needs a ';' before any ':'; the indexOf spares the regexp the lines of a photo.
+    if (line.indexOf(';') < 0 || !QP_HEADER_RE.test(line)) continue;
     while (lines[k].endsWith('=') && k + 1 < lines.length && !/^(END|BEGIN):/i.test(lines[k + 1])) {
       k++;
       if (isFoldLine(lines[k])) cont.push(k);

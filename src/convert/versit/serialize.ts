@@ -135,7 +135,12 @@ function quoteParam(v: string, version: VersitVersion): string {
 
 /** RFC 2425 §5.8.1 / RFC 5545 §3.1 folding: at most 75 octets per line, CRLF + one space. */
 export function fold(line: string): string {
-  if (line.length * 3 <= MAX_OCTETS || Buffer.byteLength(line, 'utf8') <= MAX_OCTETS) return line + CRLF;
+  if (line.length * 3 <= MAX_OCTETS) return line + CRLF;
+  const total = Buffer.byteLength(line, 'utf8');
+  if (total <= MAX_OCTETS) return line + CRLF;
+  // All ASCII (a photo's base64, most text): one octet per character, so fixed-width slices. The
+  // loop below costs ~30x as much per character, and a 30 KB photo is hashed and sent every refresh.
+  if (total === line.length) return foldAscii(line);
   let out = '';
   let cur = '';
   let octets = 0;
@@ -153,6 +158,13 @@ export function fold(line: string): string {
     octets += n;
   }
   return out + cur + CRLF;
+}
+
+/** `fold` of a line of ASCII only: 75 characters, then a space and 74 per continuation line. */
+function foldAscii(line: string): string {
+  const parts = [line.slice(0, MAX_OCTETS)];
+  for (let pos = MAX_OCTETS; pos < line.length; pos += MAX_OCTETS - 1) parts.push(line.slice(pos, pos + MAX_OCTETS - 1));
+  return parts.join(`${CRLF} `) + CRLF;
 }
 
 /** 2.1 base64: continuation lines indented, the block ends with a blank line (vCard 2.1 §2.1.3). */

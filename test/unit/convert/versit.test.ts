@@ -17,6 +17,7 @@ import {
 } from '../../../src/convert/versit/index.js';
 import type { VersitComponent, VersitProperty } from '../../../src/convert/versit/index.js';
 import { splitLines } from '../../../src/convert/versit/parse.js';
+import { fold } from '../../../src/convert/versit/serialize.js';
 
 const crlf = (...lines: string[]): string => lines.join('\r\n') + '\r\n';
 
@@ -178,6 +179,35 @@ describe('versit line split', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it('fold: the ASCII slices give exactly what counting octets per character gives', () => {
+    // The octet-counting fold as it was before the ASCII fast path: the reference.
+    const reference = (line: string): string => {
+      if (Buffer.byteLength(line, 'utf8') <= 75) return `${line}\r\n`;
+      let out = '';
+      let cur = '';
+      let octets = 0;
+      for (const ch of line) {
+        const cp = ch.codePointAt(0) ?? 0;
+        const n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+        if (octets + n > 75) {
+          out += `${cur}\r\n`;
+          cur = ' ';
+          octets = 1;
+        }
+        cur += ch;
+        octets += n;
+      }
+      return `${out}${cur}\r\n`;
+    };
+    for (const n of [0, 25, 26, 74, 75, 76, 148, 149, 150, 223, 224, 30000]) {
+      const line = 'PHOTO;ENCODING=b:'.concat('A'.repeat(n)).slice(0, Math.max(n, 1));
+      assert.equal(fold(line), reference(line), `length ${line.length}`);
+    }
+    const ascii = fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 400 });
+    const mixed = fc.string({ unit: fc.constantFrom('a', ' ', 'ü', '€', '😀', '\ud800'), maxLength: 200 });
+    fc.assert(fc.property(fc.oneof(ascii, mixed), (line) => assert.equal(fold(line), reference(line))), { numRuns: 3000 });
   });
 
   it('CR CR LF (Symbian) is one line end, a lone CR is one, CR CR without LF is two', () => {
