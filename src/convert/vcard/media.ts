@@ -65,6 +65,9 @@ export function sniffMediaType(base64: string): string | undefined {
  * says what changed. Undefined: not base64 at all (KDE wrote raw binary in 2.1).
  */
 export function repairBase64(value: string): { value: string; repair?: string } | undefined {
+  // Canonical base64 (as servers and this gateway write it) comes back unchanged from a decode
+  // and encode: two native passes, ~8x cheaper on a photo than the character-class regexp below.
+  if (Buffer.from(value, 'base64').toString('base64') === value) return { value };
   const v = value.replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v)) return undefined;
   let data = v.replace(/=+$/, '');

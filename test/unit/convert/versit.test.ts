@@ -212,6 +212,8 @@ describe('versit line split', () => {
 
   it('CR CR LF (Symbian) is one line end, a lone CR is one, CR CR without LF is two', () => {
     assert.deepEqual(splitLines('a\r\r\nb\rc\r\rd\n'), ['a', 'b', 'c', '', 'd', '']);
+    const text = fc.string({ unit: fc.constantFrom('\r', '\n', 'a', ' ', 'ü'), maxLength: 40 });
+    fc.assert(fc.property(text, (t) => assert.deepEqual(splitLines(t), t.split(/\r*\n|\r/))), { numRuns: 5000 });
   });
 });
 
