@@ -19,7 +19,8 @@
 // connections alive (Radicale closes each one), so the CPU per item is the gateway's own work
 // without a TCP connect per PUT.
 // `--floor` prints only Radicale's floor (N sequential PUTs), e.g. to see how it grows with N.
-// Not a test. Run: npx tsx bench/e2e-phases.ts [N] [--memory [--process]] [--current] [--events] [--xandikos] [--floor]
+// `--photos` (with --memory) gives every contact a 24 KB JPEG photo (withLargePhotos).
+// Not a test. Run: npx tsx bench/e2e-phases.ts [N] [--memory [--process]] [--current] [--events] [--xandikos] [--floor] [--photos]
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { writeHeapSnapshot } from 'node:v8';
@@ -27,7 +28,7 @@ import { loadavg } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { convertContact } from '../src/convert/contacts.js';
-import { generateContacts21, getFreePort, makeTempDir, mutateContact, repoRoot, sleep, startRadicale, startXandikos, SyncEvolutionClient, waitUntil } from '../test/support/index.js';
+import { generateContacts21, getFreePort, makeTempDir, mutateContact, repoRoot, sleep, startRadicale, startXandikos, SyncEvolutionClient, waitUntil, withLargePhotos } from '../test/support/index.js';
 import { writeAliceMapping } from '../test/support/gateway-process.js';
 import { accountYaml, DEFAULT_CONTACT_URIS } from '../test/support/mapping.js';
 import { spawnService } from '../test/support/processes.js';
@@ -191,7 +192,7 @@ function mutateEvent(text: string): string {
   return text.replace(/^SUMMARY:(.*)$/m, 'SUMMARY:$1 (moved)');
 }
 
-export async function e2ePhases(n: number, before: boolean, gatewayProcess = false, events = false, store: 'radicale' | 'xandikos' = 'radicale'): Promise<E2eRun> {
+export async function e2ePhases(n: number, before: boolean, gatewayProcess = false, events = false, store: 'radicale' | 'xandikos' = 'radicale', photos = false): Promise<E2eRun> {
   const dir = makeTempDir('bench-phases');
   const dav = store === 'xandikos' ? await startXandikos() : await startRadicale();
   let requests = 0;
@@ -233,7 +234,7 @@ export async function e2ePhases(n: number, before: boolean, gatewayProcess = fal
       };
     };
     const a = phone('a');
-    const items = events ? generateEvents10(n) : generateContacts21(n, 5);
+    const items = events ? generateEvents10(n) : photos ? withLargePhotos(generateContacts21(n, 5), 24_000) : generateContacts21(n, 5);
     const mutate = events ? mutateEvent : (t: string): string => mutateContact(t).text;
     for (const c of items) a.writeItem(ds, c.name, c.text);
     const slow = await phase('slow', n, () => a.sync('slow', { only: [ds] }));
@@ -294,8 +295,8 @@ export async function benchE2ePhases(n: number): Promise<Record<string, number |
 }
 
 /** Only the current path, per phase: peak RSS, heap before, peak heap and the gateway's growth. */
-export async function benchE2eMemory(n: number, gatewayProcess: boolean, store: 'radicale' | 'xandikos' = 'radicale'): Promise<Record<string, number | string>> {
-  const r = await e2ePhases(n, false, gatewayProcess, false, store);
+export async function benchE2eMemory(n: number, gatewayProcess: boolean, store: 'radicale' | 'xandikos' = 'radicale', photos = false): Promise<Record<string, number | string>> {
+  const r = await e2ePhases(n, false, gatewayProcess, false, store, photos);
   const rows: Record<string, number | string> = {
     store,
     load_average: loadavg().map((x) => x.toFixed(2)).join(' '),
@@ -321,7 +322,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
     return { [`Radicale floor: ${n} sequential PUTs, s / ms each`]: `${t.toFixed(1)} / ${((t / n) * 1000).toFixed(1)}` };
   };
   const store = process.argv.includes('--xandikos') ? 'xandikos' : 'radicale';
-  const rows = process.argv.includes('--floor') ? await floorOnly() : process.argv.includes('--memory') ? await benchE2eMemory(n, process.argv.includes('--process'), store)
+  const rows = process.argv.includes('--floor') ? await floorOnly() : process.argv.includes('--memory') ? await benchE2eMemory(n, process.argv.includes('--process'), store, process.argv.includes('--photos'))
     : process.argv.includes('--current') || process.argv.includes('--events') ? await benchE2eCurrent(n, process.argv.includes('--events'), store)
       : await benchE2ePhases(n);
   for (const [k, v] of Object.entries(rows)) console.log(`  ${k.padEnd(64)} ${v}`);

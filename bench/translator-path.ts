@@ -12,7 +12,7 @@ import { eventsTranslator } from '../src/sync/calendar-translators.js';
 import type { DeviceFormat, ItemTranslator } from '../src/sync/types.js';
 import { prepareOutgoing } from '../src/sync/item-helpers.js';
 import { generateEvents10 } from './e2e-phases.js';
-import { generateContacts21 } from '../test/support/contacts.js';
+import { generateContacts21, withLargePhotos } from '../test/support/contacts.js';
 
 const VCARD21 = { type: 'text/x-vcard', version: '2.1' };
 const VCAL10 = { type: 'text/x-vcalendar', version: '1.0' };
@@ -24,33 +24,10 @@ function cpuMsPer(n: number, fn: () => void): number {
   return Math.round(((c.user + c.system) / 1000 / n) * 1000) / 1000;
 }
 
-/** A vCard 2.1 PHOTO of `bytes` JPEG-looking bytes (deterministic), base64 folded as phones write it. */
-export function photo21(bytes: number, seed: number): string {
-  const data = Buffer.alloc(bytes);
-  let x = seed + 1;
-  for (let k = 0; k < bytes; k++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    data[k] = x >>> 24;
-  }
-  data.set([0xff, 0xd8, 0xff, 0xe0]);
-  const b64 = data.toString('base64');
-  const lines = ['PHOTO;ENCODING=BASE64;TYPE=JPEG:'];
-  for (let k = 0; k < b64.length; k += 72) lines.push(` ${b64.slice(k, k + 72)}`);
-  return `${lines.join('\r\n')}\r\n\r\n`;
-}
-
-/** Contacts of `generateContacts21`, each with a `bytes` photo instead of the tiny ones some have. */
-export function contactsWithPhotos(n: number, bytes: number): string[] {
-  return generateContacts21(n, 5).map((c, i) => {
-    const withoutPhoto = c.text.replace(/PHOTO;[^]*?\r\n\r\n/, '');
-    return withoutPhoto.replace('END:VCARD', `${photo21(bytes, i)}END:VCARD`);
-  });
-}
-
 export function benchTranslatorPath(n = 1000, events = false, photos = false): Record<string, number> {
   const tr: ItemTranslator = events ? eventsTranslator : contactsTranslator;
   const V21: DeviceFormat = events ? VCAL10 : VCARD21;
-  const device = events ? generateEvents10(n).map((e) => e.text) : photos ? contactsWithPhotos(n, 24_000) : generateContacts21(n, 5).map((c) => c.text);
+  const device = events ? generateEvents10(n).map((e) => e.text) : photos ? withLargePhotos(generateContacts21(n, 5), 24_000).map((c) => c.text) : generateContacts21(n, 5).map((c) => c.text);
   const server: string[] = [];
   const slow = (): void => {
     server.length = 0;

@@ -164,6 +164,11 @@ export interface DatastoreSessionState {
   /** The rest of a long queue, stored apart from the session (see outgoing-queue.ts). */
   outgoingPages?: OutgoingPages;
   outgoingComputed: boolean;
+  /**
+   * Bytes a change of this session has taken in a message so far (a running mean): how many
+   * changes to fetch and convert for the room a message has left (protocol/package-builder.ts).
+   */
+  outgoingItemBytes?: number;
   /** Server Adds waiting for the device's Map: sent guid -> change. */
   awaitingMap: Record<string, SentChange>;
   tempGuidCounter: number;

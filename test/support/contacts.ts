@@ -155,6 +155,24 @@ export interface GeneratedContact {
 }
 
 /**
+ * The contacts with a `bytes` JPEG photo each instead of the tiny ones some have: address books
+ * synced from smartphones hold photos of 5-60 KB (benchmarks of the photo path).
+ */
+export function withLargePhotos(contacts: GeneratedContact[], bytes: number): GeneratedContact[] {
+  return contacts.map((c, i) => {
+    const data = Buffer.alloc(bytes);
+    let x = i + 1;
+    for (let k = 0; k < bytes; k++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      data[k] = x >>> 24;
+    }
+    data.set([0xff, 0xd8, 0xff, 0xe0]);
+    const withoutPhoto = c.text.replace(/PHOTO;[^]*?\r\n\r\n/, '');
+    return { ...c, text: withoutPhoto.replace('END:VCARD', `${photo21('JPEG', data, false)}END:VCARD`) };
+  });
+}
+
+/**
  * n deterministic vCard 2.1 contacts (same n + seed => byte-identical).  Every contact has a
  * `TEL;CELL;VOICE`; every 5th has a PHOTO (alternately JPEG and PNG); every 4th has a UID
  * (most phones send none); about a third have a long multi-line QP NOTE.

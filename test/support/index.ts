@@ -8,6 +8,6 @@ export type { CollectionKey, DavItem, DavServerHandle, DavServerOptions } from '
 export { SyncEvolutionClient, buildCurlPreload, parseSyncReport, ALL_DATASTORES } from './syncevolution.js';
 export type { DatastoreKey, DatastoreReport, SyncEvolutionOptions, SyncInterrupt, SyncMode, SyncReport } from './syncevolution.js';
 export {
-  generateContacts21, mutateContact, cellPhoneOf, encodeQuotedPrintable, prng, tinyJpeg, tinyPng,
+  generateContacts21, withLargePhotos, mutateContact, cellPhoneOf, encodeQuotedPrintable, prng, tinyJpeg, tinyPng,
 } from './contacts.js';
 export type { GeneratedContact } from './contacts.js';

@@ -133,6 +133,52 @@ describe('protocol/package-builder: server changes by MaxMsgSize', function () {
     assert.equal(ds.serverDone, true);
   });
 
+  it('large items: after the first batch only about what fits is fetched and converted, each item sent once in order', async function () {
+    // ~3 items of 250 bytes fit into a 1000-byte message. A batch of 25 per message materialised
+    // each item ~8 times before (photo contacts: 3 of 25 fitted).
+    const items = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`h${String(i).padStart(2, '0')}`, 'p'.repeat(250)]));
+    const ds = datastore();
+    const sess = session([ds]);
+    const sync = fakeSync(items);
+    const take = sync.takeOutgoing.bind(sync);
+    let materialised = 0;
+    sync.takeOutgoing = async (s, max) => {
+      const got = await take(s, max);
+      materialised += got.length;
+      return got;
+    };
+    const sent: string[] = [];
+    let messages = 0;
+    while (!ds.serverDone && messages < 100) {
+      const ctx = context(sess, sync, budget);
+      await sendServerChanges(ctx);
+      messages++;
+      const got = serverSync(ctx).map((c) => c.items[0]!.source!.locURI!);
+      assert.ok(got.length > 0, `message ${messages} carries changes`);
+      sent.push(...got);
+    }
+    assert.deepEqual(sent, Object.keys(items));
+    // The first batch (25, nothing known yet) plus at most one change per message that did not fit.
+    assert.ok(materialised <= 60 + 25 + messages, `materialised ${materialised} for 60 items in ${messages} messages`);
+    assert.ok(ds.outgoingItemBytes! > 250 && ds.outgoingItemBytes! < 400, String(ds.outgoingItemBytes));
+  });
+
+  it('small items still go 25 at a time once their size is known', async function () {
+    const items = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`h${i}`, 'z']));
+    const ds = datastore();
+    const sess = session([ds]);
+    const sync = fakeSync(items);
+    const take = sync.takeOutgoing.bind(sync);
+    const maxes: number[] = [];
+    sync.takeOutgoing = async (s, max) => {
+      maxes.push(max);
+      return take(s, max);
+    };
+    await sendServerChanges(context(sess, sync, 100_000));
+    assert.equal(ds.serverDone, true);
+    assert.deepEqual(maxes, [25, 25, 25]);
+  });
+
   it('Final only in the last message of the server package; then the session waits for the Map', async function () {
     const items = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`h${i}`, 'q'.repeat(300)]));
     const ds = datastore({ clientDone: false });
