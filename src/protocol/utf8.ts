@@ -1,8 +1,9 @@
 // UTF-8 byte arithmetic for MaxMsgSize/MaxObjSize and chunking: sizes on the wire are bytes.
 const utf8 = new TextEncoder();
 
+/** UTF-8 bytes of `s` (a lone surrogate counts as U+FFFD, 3 bytes), without encoding it. */
 export function byteLength(s: string): number {
-  return utf8.encode(s).length;
+  return Buffer.byteLength(s, 'utf8');
 }
 
 /** Up to `maxBytes` UTF-8 bytes of `s` starting at byte `offset`, never splitting a character. */

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import type { ItemCmd, SyncCmd } from '../../../src/codec/model.js';
 import { sendServerChanges } from '../../../src/protocol/package-builder.js';
 import { advancePackages } from '../../../src/protocol/packages.js';
-import { utf8Slice } from '../../../src/protocol/utf8.js';
+import { byteLength, utf8Slice } from '../../../src/protocol/utf8.js';
+import fc from 'fast-check';
 import type { MessageContext } from '../../../src/protocol/message-context.js';
 import { context, datastore, fakeSync, FRAME, session } from './support.js';
 
@@ -115,6 +116,11 @@ describe('protocol/package-builder: server changes by MaxMsgSize', function () {
     assert.deepEqual(utf8Slice('a😀b', 1, 4), { text: '😀', bytes: 4 });
     assert.deepEqual(utf8Slice('a😀b', 1, 5), { text: '😀b', bytes: 5 });
     assert.deepEqual(utf8Slice('éé', 0, 3), { text: 'é', bytes: 2 });
+  });
+
+  it('byteLength counts what TextEncoder writes, lone surrogates included (fast-check)', function () {
+    const unit = fc.constantFrom('a', 'é', '€', '😀', '\ud800', '\udfff', '\u0000');
+    fc.assert(fc.property(fc.string({ unit, maxLength: 30 }), (s) => assert.equal(byteLength(s), new TextEncoder().encode(s).length)), { numRuns: 3000 });
   });
 
   it('keep-alive: past the reply deadline the message goes out after the current batch', async function () {
