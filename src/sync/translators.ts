@@ -61,7 +61,7 @@ const JSON_ESCAPED_RE = /[\x00-\x1f"\\\ud800-\udfff]/;
 
 /** Whether JSON.stringify escapes something in `s`: quote, backslash, control character, surrogate. */
 function needsJsonEscape(s: string): boolean {
-  // A photo's 30 KB of base64: the regexp scans ~4x as fast as the loop, the loop wins on short text.
+  // A photo's 30 KB of base64: the regexp scans ~2x as fast as the loop, the loop wins on short text.
   if (s.length > 256) return JSON_ESCAPED_RE.test(s);
   for (let k = 0; k < s.length; k++) {
     const c = s.charCodeAt(k);

@@ -139,7 +139,8 @@ export function fold(line: string): string {
   const total = Buffer.byteLength(line, 'utf8');
   if (total <= MAX_OCTETS) return line + CRLF;
   // All ASCII (a photo's base64, most text): one octet per character, so fixed-width slices. The
-  // loop below costs ~30x as much per character, and a 30 KB photo is hashed and sent every refresh.
+  // loop below appends per character: on a corpus photo card it was most of the content hash
+  // (853 -> 366 µs per card with the slices).
   if (total === line.length) return foldAscii(line);
   let out = '';
   let cur = '';
