@@ -43,7 +43,7 @@ export function parseVersit(source: string | Uint8Array, opts: ParseVersitOption
   while (i < n) {
     const lineNo = i + 1;
     let line = lines[i++];
-    if (line.trim() === '') continue;
+    if (isBlank(line)) continue;
     // A header folded before its colon or inside a quoted param value: unfold until it is whole.
     let colon = findColon(line);
     while (colon < 0 && i < n && isFoldLine(lines[i])) {
@@ -80,7 +80,7 @@ export function parseVersit(source: string | Uint8Array, opts: ParseVersitOption
       for (;;) {
         if (i >= n) break;
         const next = lines[i];
-        if (raw.endsWith('=') && !/^(END|BEGIN):/i.test(next)) {
+        if (raw.endsWith('=') && !isBeginOrEnd(next)) {
           raw = raw.slice(0, -1) + (qpFolds.has(i) ? next.slice(1) : next);
           i++;
         } else if (isFoldLine(next)) {
@@ -93,11 +93,11 @@ export function parseVersit(source: string | Uint8Array, opts: ParseVersitOption
       // with a blank line; some writers omit the blank line (AOSP v21_base64_no_2_crlf).
       while (i < n) {
         const next = lines[i];
-        if (next.trim() === '') {
+        if (isBlank(next)) {
           i++;
           // Whitespace-only lines inside the block (Symbian Encoded/) are skipped; a blank line
           // ends the block only if what follows is not more base64.
-          if (i < n && lines[i].trim() !== '' && BASE64_LINE_RE.test(lines[i]) && isFoldLine(lines[i])) continue;
+          if (i < n && !isBlank(lines[i]) && BASE64_LINE_RE.test(lines[i]) && isFoldLine(lines[i])) continue;
           break;
         }
         if (isFoldLine(next) || BASE64_LINE_RE.test(next)) {
@@ -108,7 +108,7 @@ export function parseVersit(source: string | Uint8Array, opts: ParseVersitOption
     } else {
       for (;;) {
         if (i < n && isFoldLine(lines[i])) raw += lines[i++].slice(1);
-        else if (i < n && raw.endsWith('\\') && lines[i].trim() !== '' && lines[i].indexOf(':') < 0) {
+        else if (i < n && raw.endsWith('\\') && !isBlank(lines[i]) && lines[i].indexOf(':') < 0) {
           // A 2.1 value continued by a trailing backslash (AOSP v21_adr_multiple_line): a line break.
           raw = `${raw.slice(0, -1)}\n${lines[i++]}`;
         } else break;
@@ -195,10 +195,10 @@ function legacyCharsetPerObject(lines: string[]): Array<string | undefined> {
   };
   for (let k = 0; k < lines.length; k++) {
     const line = lines[k]!;
-    if (/^BEGIN:/i.test(line)) {
+    if (startsWithWord(line, 'BEGIN:')) {
       if (depth === 0) close(k);
       depth++;
-    } else if (/^END:/i.test(line)) depth = Math.max(0, depth - 1);
+    } else if (startsWithWord(line, 'END:')) depth = Math.max(0, depth - 1);
     if (found === undefined) {
       const colon = line.indexOf(':');
       const m = /;\s*CHARSET\s*=\s*"?([^;:"]+)/i.exec(colon < 0 ? line : line.slice(0, colon));
@@ -234,18 +234,18 @@ function qpIndentFolds(text: string, lines: string[]): Set<number> {
   };
   for (let k = 0; k < lines.length; k++) {
     const line = lines[k];
-    if (/^BEGIN:/i.test(line)) {
+    if (startsWithWord(line, 'BEGIN:')) {
       if (depth === 0) flush();
       depth++;
       continue;
     }
-    if (/^END:/i.test(line)) {
+    if (startsWithWord(line, 'END:')) {
       depth = Math.max(0, depth - 1);
       continue;
     }
     // QP_HEADER_RE needs a ';' before any ':'; the indexOf spares the regexp the lines of a photo.
     if (line.indexOf(';') < 0 || !QP_HEADER_RE.test(line)) continue;
-    while (lines[k].endsWith('=') && k + 1 < lines.length && !/^(END|BEGIN):/i.test(lines[k + 1])) {
+    while (lines[k].endsWith('=') && k + 1 < lines.length && !isBeginOrEnd(lines[k + 1])) {
       k++;
       if (isFoldLine(lines[k])) cont.push(k);
       else plain++;
@@ -257,6 +257,37 @@ function qpIndentFolds(text: string, lines: string[]): Set<number> {
 
 function lineWarn(warn: (m: string) => void, lineNo: number): (m: string) => void {
   return (m) => warn(`line ${lineNo}: ${m}`);
+}
+
+// Per-line tests by character code: a regexp test or a trim() on each of the ~450 lines of a
+// photo allocated (qpIndentFolds alone ~50 KB per parse of a photo card), paid for in GC.
+
+/** `/^WORD/i.test(line)` for an upper-case ASCII `word` (non-ASCII letters never match, as in /i). */
+export function startsWithWord(line: string, word: string): boolean {
+  if (line.length < word.length) return false;
+  for (let k = 0; k < word.length; k++) {
+    let c = line.charCodeAt(k);
+    if (c >= 0x61 && c <= 0x7a) c -= 0x20;
+    if (c !== word.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+/** `/^(END|BEGIN):/i.test(line)`. */
+function isBeginOrEnd(line: string): boolean {
+  return startsWithWord(line, 'END:') || startsWithWord(line, 'BEGIN:');
+}
+
+/** `s.trim() === ''`: only white space and line terminators, as String#trim counts them. */
+export function isBlank(s: string): boolean {
+  for (let k = 0; k < s.length; k++) if (!isTrimSpace(s.charCodeAt(k))) return false;
+  return true;
+}
+
+function isTrimSpace(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  if (c < 0xa0) return false;
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
 
 function isFoldLine(line: string): boolean {

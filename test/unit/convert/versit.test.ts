@@ -16,7 +16,7 @@ import {
   escapeText,
 } from '../../../src/convert/versit/index.js';
 import type { VersitComponent, VersitProperty } from '../../../src/convert/versit/index.js';
-import { splitLines } from '../../../src/convert/versit/parse.js';
+import { isBlank, splitLines, startsWithWord } from '../../../src/convert/versit/parse.js';
 import { fold } from '../../../src/convert/versit/serialize.js';
 
 const crlf = (...lines: string[]): string => lines.join('\r\n') + '\r\n';
@@ -208,6 +208,23 @@ describe('versit line split', () => {
     const ascii = fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 400 });
     const mixed = fc.string({ unit: fc.constantFrom('a', ' ', 'ü', '€', '😀', '\ud800'), maxLength: 200 });
     fc.assert(fc.property(fc.oneof(ascii, mixed), (line) => assert.equal(fold(line), reference(line))), { numRuns: 3000 });
+  });
+
+  it('per-line tests by character code say what the regexps and trim() they replace say', () => {
+    for (let c = 0; c <= 0xffff; c++) {
+      const ch = String.fromCharCode(c);
+      assert.equal(isBlank(ch), ch.trim() === '', `U+${c.toString(16)}`);
+      assert.equal(startsWithWord(`${ch}EGIN:`, 'BEGIN:'), /^BEGIN:/i.test(`${ch}EGIN:`), `U+${c.toString(16)}`);
+    }
+    const unit = fc.constantFrom('b', 'B', 'e', 'E', 'g', 'i', 'I', 'n', 'N', 'd', 'D', ':', ' ', '\t', '\u00a0', '\u3000', 'ı', 'İ', 'ſ', 'K', 'x');
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 8 }), (s) => {
+        assert.equal(isBlank(s), s.trim() === '');
+        assert.equal(startsWithWord(s, 'BEGIN:'), /^BEGIN:/i.test(s));
+        assert.equal(startsWithWord(s, 'END:'), /^END:/i.test(s));
+      }),
+      { numRuns: 5000 },
+    );
   });
 
   it('CR CR LF (Symbian) is one line end, a lone CR is one, CR CR without LF is two', () => {
