@@ -2,19 +2,10 @@
 // iCalendar 2.0: unfolding, QP soft breaks, 2.1 base64 blocks, bare params, CHARSET decoding.
 import { GatewayError } from '../../errors.js';
 import { decodeBytes, encodeText, escapedTextToBytes, isLegacyCharset } from './charset.js';
-import { splitAt } from './text.js';
-import type {
-  ParseVersitOptions,
-  VersitComponent,
-  VersitEncoding,
-  VersitParam,
-  VersitProperty,
-} from './types.js';
+import { findColon, parseHeader, UNBALANCED } from './header.js';
+import { isBeginOrEnd, isBlank, isFoldLine, splitLines, startsWithWord } from './lines.js';
+import type { ParseVersitOptions, VersitComponent, VersitProperty } from './types.js';
 
-const ENCODING_WORDS = new Set(['QUOTED-PRINTABLE', 'QUOTEDPRINTABLE', 'QP', 'BASE64', 'B', '7BIT', '8BIT']);
-const VALUE_WORDS = new Set(['INLINE', 'URL', 'URI', 'CID', 'CONTENT-ID']);
-// Letters, digits, "-" and "_" per RFC 2425; KDE also writes "/" (X-messaging/aim-All).
-const NAME_RE = /^[A-Za-z0-9_/+-]+$/;
 const BASE64_LINE_RE = /^[\sA-Za-z0-9+/=]*$/;
 const HIGH_CHAR_RE = /[\x80-\xff]/;
 
@@ -259,176 +250,8 @@ function lineWarn(warn: (m: string) => void, lineNo: number): (m: string) => voi
   return (m) => warn(`line ${lineNo}: ${m}`);
 }
 
-// Per-line tests by character code: a regexp test or a trim() on each of the ~450 lines of a
-// photo allocated (qpIndentFolds alone ~50 KB per parse of a photo card), paid for in GC.
-
-/** `/^WORD/i.test(line)` for an upper-case ASCII `word` (non-ASCII letters never match, as in /i). */
-export function startsWithWord(line: string, word: string): boolean {
-  if (line.length < word.length) return false;
-  for (let k = 0; k < word.length; k++) {
-    let c = line.charCodeAt(k);
-    if (c >= 0x61 && c <= 0x7a) c -= 0x20;
-    if (c !== word.charCodeAt(k)) return false;
-  }
-  return true;
-}
-
-/** `/^(END|BEGIN):/i.test(line)`. */
-function isBeginOrEnd(line: string): boolean {
-  return startsWithWord(line, 'END:') || startsWithWord(line, 'BEGIN:');
-}
-
-/** `s.trim() === ''`: only white space and line terminators, as String#trim counts them. */
-export function isBlank(s: string): boolean {
-  for (let k = 0; k < s.length; k++) if (!isTrimSpace(s.charCodeAt(k))) return false;
-  return true;
-}
-
-function isTrimSpace(c: number): boolean {
-  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
-  if (c < 0xa0) return false;
-  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
-}
-
-function isFoldLine(line: string): boolean {
-  const c = line.charCodeAt(0);
-  return c === 0x20 || c === 0x09;
-}
-
 function clip(s: string): string {
   return s.length > 40 ? `${s.slice(0, 40)}…` : s;
-}
-
-const UNBALANCED = -2;
-
-/**
- * Index of the colon ending the property header: the first one outside a quoted param value;
- * -1 without any colon, UNBALANCED when a quote opened before the first colon never closes.
- */
-function findColon(line: string): number {
-  const first = line.indexOf(':');
-  if (first < 0) return -1;
-  const quote = line.indexOf('"');
-  if (quote < 0 || quote > first) return first;
-  let inQuotes = false;
-  for (let k = 0; k < line.length; k++) {
-    const c = line.charCodeAt(k);
-    if (c === 0x22) inQuotes = !inQuotes;
-    else if (c === 0x3a && !inQuotes) return k;
-  }
-  return UNBALANCED;
-}
-
-interface Header {
-  group?: string;
-  name: string;
-  params: VersitParam[];
-  encoding?: VersitEncoding;
-  charset?: string;
-}
-
-/**
- * `text.split(/\r*\n|\r/)`: CR* LF is one line end, so is a CR not followed by CRs and LF.
- * By hand, because V8's regexp split costs several times this on the per-item path.
- */
-export function splitLines(text: string): string[] {
-  const out: string[] = [];
-  const n = text.length;
-  let start = 0;
-  // indexOf jumps from line end to line end: a photo's 30 KB are not read a character at a time.
-  let lf = text.indexOf('\n');
-  let cr = text.indexOf('\r');
-  while (lf >= 0 || cr >= 0) {
-    if (cr < 0 || (lf >= 0 && lf < cr)) {
-      out.push(text.slice(start, lf));
-      start = lf + 1;
-      lf = text.indexOf('\n', start);
-      continue;
-    }
-    let end = cr + 1;
-    while (end < n && text.charCodeAt(end) === 0x0d) end++;
-    out.push(text.slice(start, cr));
-    if (end < n && text.charCodeAt(end) === 0x0a) {
-      start = end + 1;
-      lf = text.indexOf('\n', start);
-    } else {
-      start = cr + 1;
-    }
-    cr = text.indexOf('\r', start);
-  }
-  out.push(text.slice(start));
-  return out;
-}
-
-/** `header.split(';')` outside quoted values. */
-function splitParams(header: string): string[] {
-  if (header.indexOf('"') < 0) return splitAt(header, ';');
-  const out: string[] = [];
-  let cur = '';
-  let inQuotes = false;
-  for (const ch of header) {
-    if (ch === '"') inQuotes = !inQuotes;
-    if (ch === ';' && !inQuotes) {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  out.push(cur);
-  return out;
-}
-
-function parseHeader(header: string): Header | undefined {
-  const parts = splitParams(header);
-  let full = parts[0].trim();
-  let group: string | undefined;
-  const dot = full.lastIndexOf('.');
-  if (dot >= 0) {
-    group = full.slice(0, dot);
-    full = full.slice(dot + 1);
-  }
-  if (!NAME_RE.test(full)) return undefined;
-  const h: Header = { name: full.toUpperCase(), params: [] };
-  if (group !== undefined) h.group = group;
-  for (let k = 1; k < parts.length; k++) {
-    const p = parts[k].trim();
-    if (p === '') continue;
-    const eq = p.indexOf('=');
-    let param: VersitParam;
-    if (eq < 0) {
-      const word = p.toUpperCase();
-      const pname = ENCODING_WORDS.has(word) ? 'ENCODING' : VALUE_WORDS.has(word) ? 'VALUE' : 'TYPE';
-      param = { name: pname, value: p, bare: true };
-    } else {
-      let v = p.slice(eq + 1).trim();
-      if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
-      param = { name: p.slice(0, eq).trim().toUpperCase(), value: v };
-    }
-    h.params.push(param);
-    if (param.name === 'ENCODING') {
-      const enc = normaliseEncoding(param.value);
-      if (enc !== undefined || h.encoding === undefined) h.encoding = enc;
-    } else if (param.name === 'CHARSET') {
-      h.charset = param.value;
-    }
-  }
-  return h;
-}
-
-function normaliseEncoding(v: string): VersitEncoding | undefined {
-  switch (v.toUpperCase()) {
-    case 'QUOTED-PRINTABLE':
-    case 'QUOTEDPRINTABLE': // Funambol test data
-    case 'QP':
-      return 'QUOTED-PRINTABLE';
-    case 'BASE64':
-      return 'BASE64';
-    case 'B':
-      return 'B';
-    case '8BIT':
-      return '8BIT';
-    default:
-      return undefined;
-  }
 }
 
 /**

@@ -16,7 +16,7 @@ import {
   escapeText,
 } from '../../../src/convert/versit/index.js';
 import type { VersitComponent, VersitProperty } from '../../../src/convert/versit/index.js';
-import { isBlank, splitLines, startsWithWord } from '../../../src/convert/versit/parse.js';
+import { isBlank, splitLines, startsWithWord } from '../../../src/convert/versit/lines.js';
 import { fold } from '../../../src/convert/versit/serialize.js';
 
 const crlf = (...lines: string[]): string => lines.join('\r\n') + '\r\n';
