@@ -20,8 +20,14 @@
 // without a TCP connect per PUT.
 // `--floor` prints only Radicale's floor (N sequential PUTs), e.g. to see how it grows with N.
 // `--photos` (with --memory) gives every contact a 24 KB JPEG photo (withLargePhotos).
-// Not a test. Run: npx tsx bench/e2e-phases.ts [N] [--memory [--process]] [--current] [--events] [--xandikos] [--floor] [--photos]
-import { readFileSync, writeFileSync } from 'node:fs';
+// `--memory --instructions` runs the built gateway under valgrind's callgrind and prints the
+// instructions it executed per item in each phase: a CPU measure that neither the machine's load
+// nor the idle gaps while waiting on the DAV server change (see bench/idle-wake.ts).
+// `--memory --warm`: before the measured phases, a slow sync and a refresh of N other contacts by
+// two other phones (not measured), then the collection emptied: a gateway past its JIT warm-up.
+// Not a test. Run: npx tsx bench/e2e-phases.ts [N] [--memory [--process]] [--current] [--events] [--xandikos] [--floor] [--photos] [--memory --instructions] [--memory --warm]
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { writeHeapSnapshot } from 'node:v8';
 import { loadavg } from 'node:os';
@@ -35,7 +41,7 @@ import { spawnService } from '../test/support/processes.js';
 import type { DavServerHandle } from '../test/support/index.js';
 import { startTestGateway } from '../test/support/gateway.js';
 
-export interface Phase { wallS: number; cpuMsPerItem: number; mainThreadCpuMsPerItem?: number; requests: number; peakRssMb: number; baseHeapMb: number; peakHeapMb: number; peakHeapTotalMb?: number; atRssPeak?: RssPeakDetail }
+export interface Phase { wallS: number; cpuMsPerItem: number; mainThreadCpuMsPerItem?: number; threadCpuMsPerItem?: Map<string, number>; instructionsPerItem?: number; requests: number; peakRssMb: number; baseHeapMb: number; peakHeapMb: number; peakHeapTotalMb?: number; atRssPeak?: RssPeakDetail }
 /** Gateway process at its RSS peak (bytes): where the resident memory is (--process only). */
 export interface RssPeakDetail { threads: number; rssAnon: number; rssFile: number; v8Physical: number; heapUsed: number; external: number; arrayBuffers: number; brkHeap: number }
 export interface E2eRun { slow: Phase; changes20: Phase; noChange: Phase; refresh: Phase; peakRssMb: number }
@@ -130,15 +136,47 @@ if (isMainThread) process.on('SIGUSR2', reset);
 if (isMainThread) setInterval(() => { const m = process.memoryUsage(); if (heap(m) > p.heap || m.rss > p.rss || m.heapTotal > p.total) { if (m.rss > p.rss && Date.now() - lastDetail > 2000) { lastDetail = Date.now(); p.atPeak = detail(m); } p.heap = Math.max(p.heap, heap(m)); p.total = Math.max(p.total, m.heapTotal); p.rss = Math.max(p.rss, m.rss); dirty = true; } }, 100).unref();
 if (isMainThread) setInterval(() => { if (dirty) { dirty = false; write(); } }, ${PROBE_WRITE_MS}).unref();`;
 
+const GATEWAY_HOST = '127.0.0.1';
+
+/**
+ * `callgrind_control -z` zeroes the gateway's counters, `-d` dumps them (all threads) to a new file
+ * `<out>.<n>`; returns that dump's instruction total. Instructions, unlike CPU seconds, do not depend
+ * on what else the machine does, nor on how long the process slept between requests (a core that
+ * idles ~15 ms per Radicale PUT runs the same code 3-5x slower: bench/idle-wake.ts).
+ */
+function callgrindControl(op: '-z' | '-d', pid: number, out?: string): number | undefined {
+  const t0 = Date.now();
+  // vgdb finds the process by a FIFO named after $USER and $HOST as valgrind saw them: the gateway's
+  // env has HOST (its listen address), so callgrind_control needs the same.
+  const r = spawnSync('callgrind_control', [op, String(pid)], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, HOST: GATEWAY_HOST } });
+  if (r.status !== 0) throw new Error(`callgrind_control ${op} ${pid}: ${r.stderr || r.stdout}`);
+  if (!out) return undefined;
+  // The dump is `<out>` or `<out>.<n>`: take the one written by this command.
+  const dir = path.dirname(out);
+  const dumps = readdirSync(dir).filter((f) => f.startsWith(path.basename(out)))
+    .map((f) => ({ f, mtime: statSync(path.join(dir, f)).mtimeMs })).filter((d) => d.mtime >= t0 - 1000).sort((a, b) => b.mtime - a.mtime);
+  if (dumps.length === 0) throw new Error(`callgrind_control -d ${pid}: no dump written (${r.stdout}${r.stderr})`);
+  const text = readFileSync(path.join(dir, dumps[0]!.f), 'utf8');
+  const total = /^(?:totals|summary): (\d+)/m.exec(text);
+  if (!total) throw new Error(`callgrind dump ${dumps[0]!.f}: no totals line`);
+  return Number(total[1]);
+}
+
 /** The built gateway as its own process, with the memory probe; per-phase figures from outside. */
-export async function spawnMeasuredGateway(dav: DavServerHandle): Promise<{ url: string; startPhase(): Promise<void>; endPhase(): Promise<{ rss: number; base: number; heap: number; heapTotal: number; cpuMs: number; mainThreadCpuMs: number; atPeak: RssPeakDetail }>; close(): Promise<void> }> {
+export async function spawnMeasuredGateway(dav: DavServerHandle, instructionCounting = false): Promise<{ url: string; startPhase(): Promise<void>; endPhase(): Promise<{ rss: number; base: number; heap: number; heapTotal: number; cpuMs: number; mainThreadCpuMs: number; threads: Map<string, number>; instructions?: number; atPeak: RssPeakDetail }>; close(): Promise<void> }> {
   const dir = makeTempDir('bench-gw');
   const port = await getFreePort();
   const memFile = path.join(dir, 'mem.json');
-  const env = { ...process.env, MAPPINGS_DIR: writeAliceMapping(dir, dav), STATE_DIR: path.join(dir, 'state'), REDIS_URL: '', LOG_LEVEL: 'warn', AUTH_CACHE_SECONDS: '600', PORT: String(port), HOST: '127.0.0.1', BENCH_MEM_FILE: memFile };
+  const env = { ...process.env, MAPPINGS_DIR: writeAliceMapping(dir, dav), STATE_DIR: path.join(dir, 'state'), REDIS_URL: '', LOG_LEVEL: 'warn', AUTH_CACHE_SECONDS: '600', PORT: String(port), HOST: GATEWAY_HOST, BENCH_MEM_FILE: memFile };
   const flags = (process.env['BENCH_GATEWAY_NODE_FLAGS'] ?? '').split(' ').filter(Boolean); // e.g. --max-semi-space-size=2
-  const proc = spawnService(process.execPath, [...flags, '--expose-gc', '--import', `data:text/javascript,${encodeURIComponent(PROBE)}`, path.join(repoRoot, 'dist', 'cli', 'run.js'), 'serve'], path.join(dir, 'gateway.log'), { cwd: repoRoot, env });
-  await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status).catch(() => 0)) === 200, 'gateway process', 20_000);
+  const nodeArgs = [...flags, '--expose-gc', '--import', `data:text/javascript,${encodeURIComponent(PROBE)}`, path.join(repoRoot, 'dist', 'cli', 'run.js'), 'serve'];
+  // Instruction counts instead of seconds: the gateway under callgrind (~50-100x slower). Counters
+  // are zeroed at each phase's start and dumped at its end (callgrind_control), see callgrindControl.
+  const callgrind = instructionCounting ? path.join(dir, 'callgrind.out') : undefined;
+  const proc = callgrind
+    ? spawnService('valgrind', ['--tool=callgrind', `--callgrind-out-file=${callgrind}`, '--dump-instr=no', process.execPath, ...nodeArgs], path.join(dir, 'gateway.log'), { cwd: repoRoot, env })
+    : spawnService(process.execPath, nodeArgs, path.join(dir, 'gateway.log'), { cwd: repoRoot, env });
+  await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status).catch(() => 0)) === 200, 'gateway process', callgrind ? 600_000 : 20_000);
   type Probe = { base: number; heap: number; total: number; rss: number; at: number; atPeak: RssPeakDetail };
   const readProbe = (): Probe => JSON.parse(readFileSync(memFile, 'utf8')) as Probe;
   // utime + stime of /proc/<pid>/stat, in clock ticks (USER_HZ = 100 on Linux).
@@ -146,6 +184,18 @@ export async function spawnMeasuredGateway(dav: DavServerHandle): Promise<{ url:
   const ticksMs = (stat: string): number => readFileSync(stat, 'utf8').replace(/^.*\) /, '').split(' ').slice(11, 13).reduce((a, t) => a + Number(t) * 10, 0);
   const cpuMs = (): number => ticksMs(`/proc/${proc.pid}/stat`);
   const mainCpuMs = (): number => ticksMs(`/proc/${proc.pid}/task/${proc.pid}/stat`);
+  // CPU ms per thread name (V8's "V8 DefaultWorke", libuv's "libuv-worker", ...), main thread apart.
+  const threadCpuMs = (): Map<string, number> => {
+    const byName = new Map<string, number>();
+    for (const tid of readdirSync(`/proc/${proc.pid}/task`)) {
+      try {
+        const name = tid === String(proc.pid) ? 'main' : readFileSync(`/proc/${proc.pid}/task/${tid}/comm`, 'utf8').trim();
+        byName.set(name, (byName.get(name) ?? 0) + ticksMs(`/proc/${proc.pid}/task/${tid}/stat`));
+      } catch { /* the thread ended */ }
+    }
+    return byName;
+  };
+  let threads0 = new Map<string, number>();
   let cpu0 = 0;
   let main0 = 0;
   const hwm = (): number => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))![1]) * 1024;
@@ -158,13 +208,17 @@ export async function spawnMeasuredGateway(dav: DavServerHandle): Promise<{ url:
       writeFileSync(`/proc/${proc.pid}/clear_refs`, '5'); // VmHWM := current RSS
       cpu0 = cpuMs();
       main0 = mainCpuMs();
+      threads0 = threadCpuMs();
+      if (callgrind) callgrindControl('-z', proc.pid);
     },
     async endPhase() {
       const cpuMsNow = cpuMs() - cpu0; // before the wait below: the probe's last write is not the phase's work
       const mainThreadCpuMs = mainCpuMs() - main0;
+      const threads = new Map([...threadCpuMs()].map(([name, ms]) => [name, ms - (threads0.get(name) ?? 0)]));
+      const instructions = callgrind ? callgrindControl('-d', proc.pid, callgrind) : undefined;
       await new Promise((resolve) => setTimeout(resolve, PROBE_WRITE_MS + 200));
       const p = readProbe();
-      return { rss: hwm(), base: p.base, heap: p.heap, heapTotal: p.total, cpuMs: cpuMsNow, mainThreadCpuMs, atPeak: p.atPeak };
+      return { rss: hwm(), base: p.base, heap: p.heap, heapTotal: p.total, cpuMs: cpuMsNow, mainThreadCpuMs, threads, instructions, atPeak: p.atPeak };
     },
     close: () => proc.stop(),
   };
@@ -192,12 +246,12 @@ function mutateEvent(text: string): string {
   return text.replace(/^SUMMARY:(.*)$/m, 'SUMMARY:$1 (moved)');
 }
 
-export async function e2ePhases(n: number, before: boolean, gatewayProcess = false, events = false, store: 'radicale' | 'xandikos' = 'radicale', photos = false): Promise<E2eRun> {
+export async function e2ePhases(n: number, before: boolean, gatewayProcess = false, events = false, store: 'radicale' | 'xandikos' = 'radicale', photos = false, instructions = false, warm = false): Promise<E2eRun> {
   const dir = makeTempDir('bench-phases');
   const dav = store === 'xandikos' ? await startXandikos() : await startRadicale();
   let requests = 0;
   if (events && gatewayProcess) throw new Error('--events runs the gateway in-process only');
-  const gw = gatewayProcess ? await spawnMeasuredGateway(dav) : await startTestGateway({
+  const gw = gatewayProcess ? await spawnMeasuredGateway(dav, instructions) : await startTestGateway({
     dav, settings: { logLevel: 'warn', authCacheSeconds: 600 },
     ...(events ? { mappingYaml: accountYaml(dav, { datastores: {
       contacts: { uris: DEFAULT_CONTACT_URIS, collection: dav.collections.contacts },
@@ -226,13 +280,25 @@ export async function e2ePhases(n: number, before: boolean, gatewayProcess = fal
       mem.sample();
       if ('endPhase' in gw) {
         const g = await gw.endPhase();
-        return { wallS: r.wallSeconds, cpuMsPerItem: g.cpuMs / items, mainThreadCpuMsPerItem: g.mainThreadCpuMs / items, requests: NaN, peakRssMb: mb(g.rss), baseHeapMb: mb(g.base), peakHeapMb: mb(g.heap), peakHeapTotalMb: mb(g.heapTotal), atRssPeak: g.atPeak };
+        return { wallS: r.wallSeconds, cpuMsPerItem: g.cpuMs / items, mainThreadCpuMsPerItem: g.mainThreadCpuMs / items, threadCpuMsPerItem: new Map([...g.threads].filter(([, ms]) => ms > 0).map(([name, ms]) => [name, ms / items])), ...(g.instructions !== undefined ? { instructionsPerItem: g.instructions / items } : {}), requests: NaN, peakRssMb: mb(g.rss), baseHeapMb: mb(g.base), peakHeapMb: mb(g.heap), peakHeapTotalMb: mb(g.heapTotal), atRssPeak: g.atPeak };
       }
       return {
         wallS: r.wallSeconds, cpuMsPerItem: (c.user + c.system) / 1000 / items, requests: requests - r0,
         peakRssMb: mb(mem.phaseRss), baseHeapMb: mb(mem.baseHeap), peakHeapMb: mb(mem.phaseHeap),
       };
     };
+    if (warm) {
+      // A gateway that has served syncs before: the same slow sync and refresh by two other
+      // phones, not measured, then the server's collection emptied again, so that the measured
+      // phases do the same work as in a fresh process, minus JIT warm-up.
+      const w = phone('warm');
+      for (const c of generateContacts21(n, 11)) w.writeItem(ds, c.name, c.text);
+      for (const [p, mode] of [[w, 'slow'], [phone('warm-refresh'), 'refresh-from-server']] as const) {
+        const r = await p.sync(mode, { only: [ds] });
+        if (r.exitCode !== 0) throw new Error(`warm-up ${mode} failed: ${r.output.slice(-400)}`);
+      }
+      for (const item of await dav.listItems(ds)) await dav.deleteItem(item.href);
+    }
     const a = phone('a');
     const items = events ? generateEvents10(n) : photos ? withLargePhotos(generateContacts21(n, 5), 24_000) : generateContacts21(n, 5);
     const mutate = events ? mutateEvent : (t: string): string => mutateContact(t).text;
@@ -295,16 +361,25 @@ export async function benchE2ePhases(n: number): Promise<Record<string, number |
 }
 
 /** Only the current path, per phase: peak RSS, heap before, peak heap and the gateway's growth. */
-export async function benchE2eMemory(n: number, gatewayProcess: boolean, store: 'radicale' | 'xandikos' = 'radicale', photos = false): Promise<Record<string, number | string>> {
-  const r = await e2ePhases(n, false, gatewayProcess, false, store, photos);
+export async function benchE2eMemory(n: number, gatewayProcess: boolean, store: 'radicale' | 'xandikos' = 'radicale', photos = false, instructions = false, warm = false): Promise<Record<string, number | string>> {
+  const r = await e2ePhases(n, false, gatewayProcess, false, store, photos, instructions, warm);
   const rows: Record<string, number | string> = {
     store,
     load_average: loadavg().map((x) => x.toFixed(2)).join(' '),
+    ...(warm ? { 'warm-up': `a slow sync and a refresh of ${n} other items before the measured phases` } : {}),
     measured: gatewayProcess ? 'gateway process (dist/, VmHWM, probe after GC)' : `bench process (gateway in-process; GC baselines: ${typeof (globalThis as { gc?: unknown }).gc === 'function' ? 'yes' : 'no'})`,
   };
   for (const p of ['slow', 'changes20', 'noChange', 'refresh'] as const) {
     const f = r[p];
     rows[`${p}: wall s / CPU ms per item${gatewayProcess ? ' (main thread)' : ''} / peak RSS MB / heap before MB / peak heap MB / growth MB / peak heapTotal MB`] = `${f.wallS.toFixed(1)} / ${f.cpuMsPerItem.toFixed(2)}${f.mainThreadCpuMsPerItem !== undefined ? ` (${f.mainThreadCpuMsPerItem.toFixed(2)})` : ''} / ${f.peakRssMb} / ${f.baseHeapMb} / ${f.peakHeapMb} / ${mb((f.peakHeapMb - f.baseHeapMb) * 2 ** 20)} / ${f.peakHeapTotalMb ?? '-'}`;
+  }
+  for (const p of ['slow', 'changes20', 'noChange', 'refresh'] as const) {
+    const t = r[p].threadCpuMsPerItem;
+    if (t) rows[`${p}: CPU ms per item by thread`] = [...t].sort((a, b) => b[1] - a[1]).map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(', ');
+  }
+  for (const p of ['slow', 'changes20', 'noChange', 'refresh'] as const) {
+    const i = r[p].instructionsPerItem;
+    if (i !== undefined) rows[`${p}: gateway instructions per item (callgrind, all threads; wall and CPU above are under valgrind)`] = `${(i / 1e6).toFixed(2)} M`;
   }
   for (const p of ['slow', 'changes20', 'noChange', 'refresh'] as const) {
     const d = r[p].atRssPeak;
@@ -322,7 +397,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
     return { [`Radicale floor: ${n} sequential PUTs, s / ms each`]: `${t.toFixed(1)} / ${((t / n) * 1000).toFixed(1)}` };
   };
   const store = process.argv.includes('--xandikos') ? 'xandikos' : 'radicale';
-  const rows = process.argv.includes('--floor') ? await floorOnly() : process.argv.includes('--memory') ? await benchE2eMemory(n, process.argv.includes('--process'), store, process.argv.includes('--photos'))
+  const rows = process.argv.includes('--floor') ? await floorOnly() : process.argv.includes('--memory') ? await benchE2eMemory(n, process.argv.includes('--process') || process.argv.includes('--instructions'), store, process.argv.includes('--photos'), process.argv.includes('--instructions'), process.argv.includes('--warm'))
     : process.argv.includes('--current') || process.argv.includes('--events') ? await benchE2eCurrent(n, process.argv.includes('--events'), store)
       : await benchE2ePhases(n);
   for (const [k, v] of Object.entries(rows)) console.log(`  ${k.padEnd(64)} ${v}`);

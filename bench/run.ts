@@ -86,6 +86,11 @@ async function davWrite(): Promise<void> {
   section('DAV write path (Radicale, 300 creates; CPU of this process, wall against the bare-PUT floor)', await benchDavWrite(300));
 }
 
+async function idleWake(): Promise<void> {
+  const { benchIdleWake } = await import('./idle-wake.js');
+  section('The same HTTP work after idle gaps (node:http PUTs answered at once vs after 15 ms: CPU per PUT)', await benchIdleWake(1000, 15, false));
+}
+
 async function phases(): Promise<void> {
   const { benchE2ePhases } = await import('./e2e-phases.js');
   section(`End-to-end phases, ${phasesN} contacts (SyncEvolution -> gateway -> Radicale; now vs before; floor = sequential PUTs)`, await benchE2ePhases(phasesN));
@@ -158,6 +163,7 @@ const steps: Array<[string, () => Promise<void>, boolean]> = [
   ['slow sync messages', slowSyncMessages, true],
   ['dav', dav, !has('--skip-dav')],
   ['dav write', davWrite, !has('--skip-dav')],
+  ['idle wake', idleWake, true],
   ['e2e', endToEnd, !has('--skip-e2e')],
   ['e2e phases', phases, !has('--skip-e2e') && phasesN > 0],
   ['hostile', hostile, !has('--skip-hostile')],
