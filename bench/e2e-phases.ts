@@ -28,6 +28,7 @@
 // Not a test. Run: npx tsx bench/e2e-phases.ts [N] [--memory [--process]] [--current] [--events] [--xandikos] [--floor] [--photos] [--memory --instructions] [--memory --warm]
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { callgrindTotal } from './callgrind.js';
 import http from 'node:http';
 import { writeHeapSnapshot } from 'node:v8';
 import { loadavg } from 'node:os';
@@ -156,10 +157,7 @@ function callgrindControl(op: '-z' | '-d', pid: number, out?: string): number | 
   const dumps = readdirSync(dir).filter((f) => f.startsWith(path.basename(out)))
     .map((f) => ({ f, mtime: statSync(path.join(dir, f)).mtimeMs })).filter((d) => d.mtime >= t0 - 1000).sort((a, b) => b.mtime - a.mtime);
   if (dumps.length === 0) throw new Error(`callgrind_control -d ${pid}: no dump written (${r.stdout}${r.stderr})`);
-  const text = readFileSync(path.join(dir, dumps[0]!.f), 'utf8');
-  const total = /^(?:totals|summary): (\d+)/m.exec(text);
-  if (!total) throw new Error(`callgrind dump ${dumps[0]!.f}: no totals line`);
-  return Number(total[1]);
+  return callgrindTotal(path.join(dir, dumps[0]!.f));
 }
 
 /** The built gateway as its own process, with the memory probe; per-phase figures from outside. */
@@ -183,7 +181,6 @@ export async function spawnMeasuredGateway(dav: DavServerHandle, instructionCoun
   // The main thread alone (task <pid>): the rest is V8's helpers (GC, compiler) and libuv's pool.
   const ticksMs = (stat: string): number => readFileSync(stat, 'utf8').replace(/^.*\) /, '').split(' ').slice(11, 13).reduce((a, t) => a + Number(t) * 10, 0);
   const cpuMs = (): number => ticksMs(`/proc/${proc.pid}/stat`);
-  const mainCpuMs = (): number => ticksMs(`/proc/${proc.pid}/task/${proc.pid}/stat`);
   // CPU ms per thread name (V8's "V8 DefaultWorke", libuv's "libuv-worker", ...), main thread apart.
   const threadCpuMs = (): Map<string, number> => {
     const byName = new Map<string, number>();
@@ -197,7 +194,6 @@ export async function spawnMeasuredGateway(dav: DavServerHandle, instructionCoun
   };
   let threads0 = new Map<string, number>();
   let cpu0 = 0;
-  let main0 = 0;
   const hwm = (): number => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))![1]) * 1024;
   return {
     url: `http://127.0.0.1:${port}/sync`,
@@ -207,14 +203,13 @@ export async function spawnMeasuredGateway(dav: DavServerHandle, instructionCoun
       await waitUntil(async () => readProbe().at >= t, 'memory probe reset', 5000);
       writeFileSync(`/proc/${proc.pid}/clear_refs`, '5'); // VmHWM := current RSS
       cpu0 = cpuMs();
-      main0 = mainCpuMs();
       threads0 = threadCpuMs();
       if (callgrind) callgrindControl('-z', proc.pid);
     },
     async endPhase() {
       const cpuMsNow = cpuMs() - cpu0; // before the wait below: the probe's last write is not the phase's work
-      const mainThreadCpuMs = mainCpuMs() - main0;
       const threads = new Map([...threadCpuMs()].map(([name, ms]) => [name, ms - (threads0.get(name) ?? 0)]));
+      const mainThreadCpuMs = threads.get('main') ?? 0;
       const instructions = callgrind ? callgrindControl('-d', proc.pid, callgrind) : undefined;
       await new Promise((resolve) => setTimeout(resolve, PROBE_WRITE_MS + 200));
       const p = readProbe();

@@ -12,7 +12,8 @@ import http from 'node:http';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import { callgrindTotal } from './callgrind.js';
 import { makeTempDir } from '../test/support/index.js';
 
 const SERVER = `const http = require('node:http');
@@ -57,9 +58,7 @@ function instructionsOf(n: number, delayMs: number): number {
     const self = fileURLToPath(import.meta.url);
     const r = spawnSync('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, process.execPath, '--import', 'tsx', self, '--child', String(n), String(delayMs)], { encoding: 'utf8', timeout: 1_800_000 });
     if (r.status !== 0) throw new Error(`valgrind: exit ${r.status}: ${r.stderr.slice(-800)}`);
-    const total = /^(?:totals|summary): (\d+)/m.exec(readFileSync(out, 'utf8'));
-    if (!total) throw new Error('callgrind: no totals line');
-    return Number(total[1]);
+    return callgrindTotal(out);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
