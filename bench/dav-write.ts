@@ -2,10 +2,13 @@
 // (a) the store's floor: sequential PUTs on a bare node:http keep-alive agent, no gateway code,
 // (b) DavStore.create through fetch (undici, as before http-transport.ts),
 // (c) DavStore.create through the node:http transport (the default),
-// (d) the same with 4 creates in flight (bounded parallel writes).
+// (d) the same with 4 creates in flight (bounded parallel writes),
+// (e) the same PUT as raw bytes on a net.Socket, no HTTP library (Connection: close, as Radicale
+//     closes every connection anyway): what any HTTP client written for node could save at most.
 // Prints CPU per create (this process) and wall ratios against the floor. Not a test.
 // Run: npx tsx bench/dav-write.ts [N]
 import http from 'node:http';
+import net from 'node:net';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -41,7 +44,7 @@ export async function benchDavWrite(n: number): Promise<Record<string, number | 
   const collection = (name: string): string => dav.collections.contacts.replace(/contacts\/$/, `${name}/`);
   try {
     // Separate address books so every variant creates into an empty collection of its own.
-    for (const name of ['floor', 'fetch', 'node', 'par']) {
+    for (const name of ['floor', 'fetch', 'node', 'par', 'raw']) {
       const res = await dav.request('MKCOL', collection(name), {
         headers: { 'Content-Type': 'application/xml' },
         body: '<?xml version="1.0"?><d:mkcol xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:carddav"><d:set><d:prop><d:resourcetype><d:collection/><c:addressbook/></d:resourcetype></d:prop></d:set></d:mkcol>',
@@ -81,6 +84,30 @@ export async function benchDavWrite(n: number): Promise<Record<string, number | 
       await pool(ids, 4, (i) => par.create(vcard('c', i), `c-${i}`));
       return par.client.requestCount;
     });
+    const raw = new URL(collection('raw'));
+    const rawRun = await timed(async () => {
+      for (const i of ids) {
+        const body = Buffer.from(vcard('r', i));
+        const head = `PUT ${raw.pathname}r-${i}.vcf HTTP/1.1\r\nHost: ${raw.host}\r\nAuthorization: ${auth}\r\nContent-Type: text/vcard; charset=utf-8\r\n` +
+          `Content-Length: ${body.length}\r\nIf-None-Match: *\r\nConnection: close\r\n\r\n`;
+        await new Promise<void>((resolve, reject) => {
+          const socket = net.connect(Number(raw.port), raw.hostname);
+          const chunks: Buffer[] = [];
+          socket.on('connect', () => {
+            socket.write(head);
+            socket.end(body);
+          });
+          socket.on('data', (c: Buffer) => chunks.push(c));
+          socket.on('error', reject);
+          socket.on('close', () => {
+            const status = Buffer.concat(chunks).toString('latin1').slice(9, 12);
+            if (status === '201') resolve();
+            else reject(new Error(`raw PUT ${status}`));
+          });
+        });
+      }
+      return n;
+    });
     const r2 = (x: number): number => Math.round(x * 100) / 100;
     return {
       load_average: loadavg().map((x) => x.toFixed(2)).join(' '),
@@ -88,6 +115,8 @@ export async function benchDavWrite(n: number): Promise<Record<string, number | 
       'fetch.cpu_ms_per_create': r2(fetchRun.cpuMs / n),
       'node_http.cpu_ms_per_create': r2(nodeRun.cpuMs / n),
       'floor.cpu_ms_per_put (bare node:http)': r2(floor.cpuMs / n),
+      'raw_socket.cpu_ms_per_put (no HTTP library)': r2(rawRun.cpuMs / n),
+      'ratio CPU raw socket : bare node:http': `${r2(rawRun.cpuMs / floor.cpuMs)} : 1`,
       'fetch.requests': fetchRun.requests,
       'node_http.requests': nodeRun.requests,
       'ratio CPU fetch : node_http': `${r2(fetchRun.cpuMs / nodeRun.cpuMs)} : 1`,

@@ -181,12 +181,14 @@ export async function spawnMeasuredGateway(dav: DavServerHandle, instructionCoun
   // The main thread alone (task <pid>): the rest is V8's helpers (GC, compiler) and libuv's pool.
   const ticksMs = (stat: string): number => readFileSync(stat, 'utf8').replace(/^.*\) /, '').split(' ').slice(11, 13).reduce((a, t) => a + Number(t) * 10, 0);
   const cpuMs = (): number => ticksMs(`/proc/${proc.pid}/stat`);
-  // CPU ms per thread name (V8's "V8 DefaultWorke", libuv's "libuv-worker", ...), main thread apart.
+  // CPU ms per thread: its name and its tid's offset from the pid (node 20 names neither V8's
+  // helpers nor libuv's pool, all are "node"; V8's start with the process, libuv's pool only at
+  // its first use, so the offset tells them apart), main thread apart.
   const threadCpuMs = (): Map<string, number> => {
     const byName = new Map<string, number>();
     for (const tid of readdirSync(`/proc/${proc.pid}/task`)) {
       try {
-        const name = tid === String(proc.pid) ? 'main' : readFileSync(`/proc/${proc.pid}/task/${tid}/comm`, 'utf8').trim();
+        const name = tid === String(proc.pid) ? 'main' : `${readFileSync(`/proc/${proc.pid}/task/${tid}/comm`, 'utf8').trim()}+${Number(tid) - proc.pid!}`;
         byName.set(name, (byName.get(name) ?? 0) + ticksMs(`/proc/${proc.pid}/task/${tid}/stat`));
       } catch { /* the thread ended */ }
     }

@@ -1,6 +1,8 @@
 // The real slow sync under a CPU profile: SyncEvolution client -> gateway (in this process,
 // embedded store) -> Radicale, N vCard 2.1 contacts, then a refresh-from-server into a second
-// phone. Prints the gateway's CPU per contact for both phases and, when run under
+// phone, then NOCHANGE_SESSIONS (default 10) two-way syncs of the first phone with nothing changed
+// (the fixed cost of a session: what the load benchmark's phones mostly do). Prints the gateway's
+// CPU per contact (per session for the last phase) and, when run under
 // `node --cpu-prof` (npm run bench:profile), where that CPU went per layer of src/.
 // BENCH_STORE=xandikos profiles against Xandikos, which keeps connections alive (Radicale closes
 // each one, so there a TCP connect per PUT is part of the gateway's CPU).
@@ -41,7 +43,7 @@ async function profiled<T>(file: string | undefined, fn: () => Promise<T>): Prom
   }
 }
 
-export async function profileSlowSync(n: number, profileDir?: string): Promise<{ slow: PhaseFigures; refresh: PhaseFigures }> {
+export async function profileSlowSync(n: number, profileDir?: string): Promise<{ slow: PhaseFigures; refresh: PhaseFigures; noChange: PhaseFigures & { sessions: number } }> {
   const dir = makeTempDir('bench-profile');
   const dav = process.env['BENCH_STORE'] === 'xandikos' ? await startXandikos() : await startRadicale();
   const gw = await startTestGateway({ dav, settings: { logLevel: 'warn', authCacheSeconds: 60 } });
@@ -62,9 +64,23 @@ export async function profileSlowSync(n: number, profileDir?: string): Promise<{
     const refresh = await profiled(profileDir && path.join(profileDir, 'refresh.0.2.cpuprofile'), () => b.sync('refresh-from-server', { only: ['contacts'] }));
     const refreshCpu = cpuMs(c0);
     if ((refresh.datastores['contacts']?.localNew ?? 0) !== n) throw new Error(`refresh brought ${JSON.stringify(refresh.datastores['contacts'])}`);
+    const sessions = Number(process.env['NOCHANGE_SESSIONS'] ?? 10);
+    let noChangeCpu = 0;
+    let noChangeWall = 0;
+    await profiled(profileDir && path.join(profileDir, 'nochange.0.3.cpuprofile'), async () => {
+      for (let k = 0; k < sessions; k++) {
+        c0 = process.cpuUsage();
+        const r = await a.sync('two-way', { only: ['contacts'] });
+        noChangeCpu += cpuMs(c0); // this process: the gateway, and the harness spawning the client
+        noChangeWall += r.wallSeconds;
+        const ds = r.datastores['contacts'];
+        if (r.exitCode !== 0 || (ds?.localNew ?? 0) + (ds?.localMod ?? 0) + (ds?.remoteNew ?? 0) + (ds?.remoteMod ?? 0) !== 0) throw new Error(`no-change sync ${k}: ${JSON.stringify(ds)}`);
+      }
+    });
     return {
       slow: { wallS: slow.wallSeconds, cpuMsPerItem: slowCpu / n },
       refresh: { wallS: refresh.wallSeconds, cpuMsPerItem: refreshCpu / n },
+      noChange: { wallS: noChangeWall, cpuMsPerItem: sessions ? noChangeCpu / sessions : 0, sessions },
     };
   } finally {
     await gw.close();
@@ -174,6 +190,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
   console.log(`store ${process.env['BENCH_STORE'] === 'xandikos' ? 'xandikos' : 'radicale'}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   console.log(`slow sync ${n} contacts: wall ${r.slow.wallS} s, gateway CPU ${r.slow.cpuMsPerItem.toFixed(2)} ms/contact`);
   console.log(`refresh-from-server: wall ${r.refresh.wallS} s, gateway CPU ${r.refresh.cpuMsPerItem.toFixed(2)} ms/contact`);
+  console.log(`${r.noChange.sessions} no-change two-way syncs: wall ${r.noChange.wallS.toFixed(2)} s in all, gateway CPU ${r.noChange.cpuMsPerItem.toFixed(1)} ms per session (this process: the gateway and the harness that spawns the client)`);
   if (dir) summariseLatest(dir);
   process.exit(0);
 }
