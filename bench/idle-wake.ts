@@ -4,14 +4,16 @@
 // its instruction count are the same in both runs; the CPU time is not: a core that idled between
 // requests runs it slower (cold caches and branch predictors, a core woken from a sleep state), so
 // CPU ms per item measured end to end against a slow DAV server is inflated by the waiting itself.
-// `--instructions` also runs the client under valgrind's callgrind at N and 2N requests for both
-// delays and prints the instructions per request (the difference of the two runs over N).
+// `--instructions` also runs the same client loop, as plain JavaScript in its own node (`-e`, no
+// tsx: its on-disk transpile cache made the first run count millions more instructions), under
+// valgrind's callgrind at M and 3M requests for both delays and prints the instructions per request
+// (the difference of the two runs over 2M).
 // Not a test. Run: npx tsx bench/idle-wake.ts [N] [--delay MS] [--instructions]
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { loadavg } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { rmSync } from 'node:fs';
 import { callgrindTotal } from './callgrind.js';
 import { makeTempDir } from '../test/support/index.js';
@@ -50,13 +52,31 @@ async function putLoop(n: number, delayMs: number): Promise<{ cpuMsPerPut: numbe
   }
 }
 
-/** Instructions of a whole child run (`--child N DELAY`) under callgrind. */
+/** The same loop as `putLoop`, as a plain script for `node -e CLIENT N DELAY` (run under callgrind). */
+const CLIENT = `const http = require('node:http');
+const { spawn } = require('node:child_process');
+const [n, delay] = process.argv.slice(1).map(Number);
+const body = Buffer.from(${JSON.stringify(body.toString('latin1'))}, 'latin1');
+const server = spawn(process.execPath, ['-e', ${JSON.stringify(SERVER)}, String(delay)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+server.once('message', async (port) => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const put = (i) => new Promise((resolve, reject) => {
+    const req = http.request({ method: 'PUT', host: '127.0.0.1', port, path: '/c/' + i + '.vcf', agent, headers: { 'Content-Type': 'text/vcard', 'Content-Length': body.length } }, (res) => { res.resume(); res.on('end', resolve); });
+    req.on('error', reject);
+    req.end(body);
+  });
+  for (let i = 0; i < 50 + n; i++) await put(i);
+  agent.destroy();
+  server.kill();
+  process.exit(0);
+});`;
+
+/** Instructions of a whole client run of N PUTs (its server is another process, not counted). */
 function instructionsOf(n: number, delayMs: number): number {
   const dir = makeTempDir('idle-wake-cg');
   const out = path.join(dir, 'callgrind.out');
   try {
-    const self = fileURLToPath(import.meta.url);
-    const r = spawnSync('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, process.execPath, '--import', 'tsx', self, '--child', String(n), String(delayMs)], { encoding: 'utf8', timeout: 1_800_000 });
+    const r = spawnSync('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, process.execPath, '-e', CLIENT, String(n), String(delayMs)], { encoding: 'utf8', timeout: 1_800_000 });
     if (r.status !== 0) throw new Error(`valgrind: exit ${r.status}: ${r.stderr.slice(-800)}`);
     return callgrindTotal(out);
   } finally {
@@ -81,10 +101,10 @@ export async function benchIdleWake(n: number, delayMs: number, instructions: bo
   rows[`ratio CPU per PUT, after ${delayMs} ms : at once`] = `${(mean(idle) / mean(hot)).toFixed(2)} : 1`;
   if (instructions) {
     const m = Math.max(50, Math.round(n / 10));
-    const per = (d: number): number => (instructionsOf(2 * m, d) - instructionsOf(m, d)) / m;
+    const per = (d: number): number => (instructionsOf(3 * m, d) - instructionsOf(m, d)) / (2 * m);
     const i0 = per(0);
     const i1 = per(delayMs);
-    rows[`instructions per PUT (callgrind, ${m} vs ${2 * m} PUTs), at once / after ${delayMs} ms`] = `${Math.round(i0)} / ${Math.round(i1)}`;
+    rows[`instructions per PUT (callgrind, ${m} vs ${3 * m} PUTs), at once / after ${delayMs} ms`] = `${Math.round(i0)} / ${Math.round(i1)}`;
     rows[`ratio instructions per PUT, after ${delayMs} ms : at once`] = `${(i1 / i0).toFixed(2)} : 1`;
   }
   return rows;
@@ -92,10 +112,6 @@ export async function benchIdleWake(n: number, delayMs: number, instructions: bo
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const args = process.argv.slice(2);
-  if (args[0] === '--child') {
-    await putLoop(Number(args[1]), Number(args[2]));
-    process.exit(0);
-  }
   const n = Number(args.find((a) => /^\d+$/.test(a))) || 2000;
   const d = args.indexOf('--delay');
   const delayMs = d >= 0 ? Number(args[d + 1]) : 15;
