@@ -15,6 +15,7 @@ import { SlowSyncMatcher } from './slow-sync-match.js';
 import { SessionSets } from './session-sets.js';
 import { ServerChanges, type MaterialisedChange } from './server-changes.js';
 import type { QueuePaging } from './outgoing-queue.js';
+import { RepeatedWarnings } from './repeated-warnings.js';
 import { FETCH_BATCH, fieldsOf, isFullSync, safeDate, stableUid, stripUid, withUid, type DeviceFields } from './item-helpers.js';
 
 export type { MaterialisedChange } from './server-changes.js';
@@ -42,6 +43,8 @@ export class DatastoreSync {
   readonly #sets: SessionSets;
   /** Server items read ahead for the device changes of one message (used once, then dropped). */
   readonly #prefetched = new Map<string, StoredItem>();
+  /** Conversion warnings of the current batch of items, each text logged once (repeated-warnings.ts). */
+  readonly #warnings = new RepeatedWarnings();
 
   constructor(store: DataStore, state: StateStore, key: DatastoreKey, translator: ItemTranslator, log: Logger, opts: DatastoreSyncOptions = { conflict: 'newer-wins' }) {
     this.#opts = opts;
@@ -63,8 +66,15 @@ export class DatastoreSync {
    * Run the changes of one client command with the map's upserts written once, at its end
    * (IdMap.batched): a Sync of 100 Adds is one state write instead of 100.
    */
-  batchMapWrites<T>(fn: () => Promise<T>): Promise<T> {
-    return this.#idMap.batched(fn);
+  async batchMapWrites<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await this.#idMap.batched(fn);
+    } finally {
+      // The batch is the items of one Sync command: what repeated in it is told once, with a count.
+      for (const w of this.#warnings.drain()) {
+        this.#log.warn({ ds: this.#key.datastore, repeats: w.repeats, luids: w.luids }, `conversion: ${w.message} (the same for ${w.repeats} more item(s) of this Sync)`);
+      }
+    }
   }
 
   /** Refresh-from-server: the device discards its items, so the old map means nothing. */
@@ -113,7 +123,9 @@ export class DatastoreSync {
 
   async #applyItem(s: DatastoreSessionState, luid: string, data: string, format: DeviceFormat, whenNew: 'added' | 'replaced-as-add'): Promise<ClientChangeOutcome> {
     try {
-      const serverData = this.#tr.toServer(data, format, s.filter, (m) => this.#log.warn({ ds: s.name, luid }, `conversion: ${m}`));
+      const serverData = this.#tr.toServer(data, format, s.filter, (m) => {
+        if (this.#warnings.first(m, luid)) this.#log.warn({ ds: s.name, luid }, `conversion: ${m}`);
+      });
       const fields = fieldsOf(this.#tr, data, format);
       if (isFullSync(s)) s.seenLuids.push(luid);
       const existing = await this.#idMap.byLuid(luid);

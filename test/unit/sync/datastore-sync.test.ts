@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { GatewayError } from '../../../src/errors.js';
 import type { DataStore, ItemRef, Listing, StoredItem } from '../../../src/datastores/datastore.js';
 import { createLogger } from '../../../src/logger.js';
@@ -133,6 +134,38 @@ describe('sync engine (DatastoreSync) with an in-memory DataStore and the SQLite
     const data = store.items.get(href)!.data;
     assert.match(data, /\+491709/);
     assert.match(data, /X-CONCURRENT:yes/, 'the concurrent edit survives');
+  });
+
+  it('a conversion warning repeated across the items of a Sync is logged once, then once more with the count', async function () {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done): void {
+        for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    const sync = new DatastoreSync(store, state, key, contactsTranslator, createLogger('warn', sink));
+    const s = session('slow');
+    // vCard 3.0 has no room for a "/" in a property name: each card is stored with a stand-in name and a warning.
+    const odd = (i: number): string => `BEGIN:VCARD\r\nVERSION:2.1\r\nN:P${i};Ada\r\nFN:Ada P${i}\r\nX-MESSAGING/AIM-ALL:ada${i}\r\nEND:VCARD\r\n`;
+    await sync.batchMapWrites(async () => {
+      for (let i = 0; i < 30; i++) assert.equal((await sync.applyAdd(s, `L${i}`, odd(i), { type: 'text/x-vcard' })).result, 'added');
+    });
+    const conversion = (): Array<Record<string, unknown>> => lines.filter((l) => String(l['msg']).startsWith('conversion: '));
+    assert.equal(conversion().length, 2, JSON.stringify(conversion()));
+    assert.equal(conversion()[0]!['luid'], 'L0');
+    assert.match(String(conversion()[0]!['msg']), /X-MESSAGING\/AIM-ALL/);
+    assert.match(String(conversion()[1]!['msg']), /X-MESSAGING\/AIM-ALL.*\(the same for 29 more item\(s\) of this Sync\)$/);
+    assert.equal(conversion()[1]!['repeats'], 29);
+    assert.deepEqual(conversion()[1]!['luids'], ['L1', 'L2', 'L3', 'L4', 'L5']);
+    // Nothing of the items is lost by logging less: each is stored with the property under its stand-in name.
+    assert.equal([...store.items.values()].filter((v) => /X-MESSAGING-AIM-ALL.*:ada\d+/.test(v.data)).length, 30);
+    // The next Sync starts over; a warning that comes once gets no summary line.
+    await sync.batchMapWrites(async () => {
+      await sync.applyAdd(s, 'L30', odd(30), { type: 'text/x-vcard' });
+    });
+    assert.equal(conversion().length, 3);
+    assert.equal(conversion()[2]!['luid'], 'L30');
   });
 
   it('slow sync pairs a device item with the server item of the same person instead of adding it again', async function () {
