@@ -8,6 +8,8 @@
 // Run: npm run bench:load -- [--devices 200] [--changes 20] [--mix 0.5] [--rounds 3] [--seed-contacts 30]
 //      [--seed-concurrency 25] [--max-upstream 8] [--phone-workers 0 (phones inside the bench; N forks N phone processes)]
 //      [--cpu-prof DIR]   (gateway logs of the last run: .tmp/load-last/)
+//      [--log-level debug] (the DAV wait is read from the gateways' debug lines; with info it is not
+//      known, but the gateways do not pay for a log line per DAV request: see docs/performance.md)
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -42,6 +44,8 @@ export interface LoadOptions {
   phoneWorkers?: number;
   /** Write V8 CPU profiles of both gateway processes into this directory. */
   cpuProfDir?: string;
+  /** The gateways' LOG_LEVEL; the DAV-wait figures need debug (the default). */
+  logLevel?: string;
 }
 
 type Rows = Record<string, number | string>;
@@ -282,7 +286,7 @@ export async function benchLoad(o: LoadOptions, log: (line: string) => void = ()
     // BENCH_GATEWAY_NODE_FLAGS: node options of both gateway processes, as in e2e-phases.ts.
     const flags = (process.env['BENCH_GATEWAY_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
     const nodeArgs = [...flags, ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(o.cpuProfDir)}`] : [])];
-    gws = await Promise.all([0, 1].map((i) => spawnGatewayChild({ dir, name: `gateway-${i}`, env: { MAPPINGS_DIR: mappings, REDIS_URL: redis!.url, LOG_LEVEL: 'debug' }, nodeArgs })));
+    gws = await Promise.all([0, 1].map((i) => spawnGatewayChild({ dir, name: `gateway-${i}`, env: { MAPPINGS_DIR: mappings, REDIS_URL: redis!.url, LOG_LEVEL: o.logLevel ?? 'debug' }, nodeArgs })));
     client = new Redis(redis.url, { lazyConnect: false });
     const rssStart = gws.map((g) => processRssMb(g.pid).rss);
     const setupS = (performance.now() - setup0) / 1000;
@@ -353,11 +357,13 @@ function parseArgs(argv: string[]): LoadOptions {
     return i >= 0 ? Number(argv[i + 1]) : fallback;
   };
   const prof = argv.indexOf('--cpu-prof');
+  const level = argv.indexOf('--log-level');
   const devices = value('--devices', 200);
   return {
     devices, changes: value('--changes', 20), mix: value('--mix', 0.5), rounds: value('--rounds', 3),
     phoneWorkers: value('--phone-workers', 0),
     seedContacts: value('--seed-contacts', 30), seedConcurrency: value('--seed-concurrency', 25), maxUpstream: value('--max-upstream', 8), ...(prof >= 0 ? { cpuProfDir: argv[prof + 1] ?? '.tmp/load-prof' } : {}),
+    ...(level >= 0 ? { logLevel: argv[level + 1] ?? 'debug' } : {}),
   };
 }
 
