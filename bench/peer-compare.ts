@@ -25,8 +25,8 @@ const option = (name: string): string | undefined => (args.includes(name) ? args
 const wbxml = args.includes('--wbxml');
 const rounds = Number(option('--rounds') ?? 1);
 const out = path.resolve(option('--out') ?? path.join(repo, '.tmp', 'peer-compare'));
-const optionValues = new Set([option('--rounds'), option('--out')]);
-const ns = args.filter((a) => /^\d+$/.test(a) && !optionValues.has(a));
+// Sizes are the numbers that are not the value of an option.
+const ns = args.filter((a, i) => /^\d+$/.test(a) && args[i - 1] !== '--rounds' && args[i - 1] !== '--out');
 const sizes = ns.length ? ns : ['1000'];
 
 interface Row {

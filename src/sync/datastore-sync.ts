@@ -70,9 +70,10 @@ export class DatastoreSync {
     try {
       return await this.#idMap.batched(fn);
     } finally {
-      // The batch is the items of one Sync command: what repeated in it is told once, with a count.
+      // The batch is the items of one Sync command (or of a refresh from the client, written at its
+      // end): what repeated in it is told once more, with a count.
       for (const w of this.#warnings.drain()) {
-        this.#log.warn({ ds: this.#key.datastore, repeats: w.repeats, luids: w.luids }, `conversion: ${w.message} (the same for ${w.repeats} more item(s) of this Sync)`);
+        this.#log.warn({ ds: this.#key.datastore, repeats: w.repeats, luids: w.luids }, `conversion: ${w.message} (the same for ${w.repeats} more item(s) in this message)`);
       }
     }
   }

@@ -155,7 +155,7 @@ describe('sync engine (DatastoreSync) with an in-memory DataStore and the SQLite
     assert.equal(conversion().length, 2, JSON.stringify(conversion()));
     assert.equal(conversion()[0]!['luid'], 'L0');
     assert.match(String(conversion()[0]!['msg']), /X-MESSAGING\/AIM-ALL/);
-    assert.match(String(conversion()[1]!['msg']), /X-MESSAGING\/AIM-ALL.*\(the same for 29 more item\(s\) of this Sync\)$/);
+    assert.match(String(conversion()[1]!['msg']), /X-MESSAGING\/AIM-ALL.*\(the same for 29 more item\(s\) in this message\)$/);
     assert.equal(conversion()[1]!['repeats'], 29);
     assert.deepEqual(conversion()[1]!['luids'], ['L1', 'L2', 'L3', 'L4', 'L5']);
     // Nothing of the items is lost by logging less: each is stored with the property under its stand-in name.
