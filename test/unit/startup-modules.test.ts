@@ -9,7 +9,12 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { makeTempDir, repoRoot } from '../support/processes.js';
 
-/** Every module URL the gateway process loaded while starting and closing (stderr of a load hook). */
+/**
+ * Every module URL the gateway process loaded while starting and closing, as a load hook wrote
+ * them. The hook appends to a file synchronously: `module.register` hooks run on their own thread,
+ * whose `process.stderr` is forwarded asynchronously, and the lines of the modules loaded last
+ * (the embedded store, imported on first use) could be lost when the process exits right after.
+ */
 function modulesLoadedByIdleGateway(env: Record<string, string> = {}): string[] {
   const dir = makeTempDir('startup-modules');
   const mappings = path.join(dir, 'mappings');
@@ -17,7 +22,9 @@ function modulesLoadedByIdleGateway(env: Record<string, string> = {}): string[] 
   // The DAV server is never contacted while the gateway is idle.
   writeFileSync(path.join(mappings, 'alice.yaml'), 'account: alice\nauth: passthrough\ndav:\n  url: http://127.0.0.1:9/dav/\ndatastores:\n  contacts:\n    uris: [contacts]\n    collection: http://127.0.0.1:9/dav/alice/contacts/\n');
   const hooks = path.join(dir, 'hooks.mjs');
-  writeFileSync(hooks, 'export async function load(url, context, next) { process.stderr.write(`LOADED ${url}\\n`); return next(url, context); }\n');
+  const loadedFile = path.join(dir, 'loaded.txt');
+  writeFileSync(loadedFile, '');
+  writeFileSync(hooks, `import { appendFileSync } from 'node:fs';\nexport async function load(url, context, next) { appendFileSync(${JSON.stringify(loadedFile)}, url + '\\n'); return next(url, context); }\n`);
   const register = `import { register } from 'node:module'; register(${JSON.stringify(pathToFileURL(hooks).href)});`;
   const script = `const { startGateway } = await import(${JSON.stringify(pathToFileURL(path.join(repoRoot, 'src', 'main.ts')).href)});
 const gw = await startGateway({ port: 0, host: '127.0.0.1', mappingsDir: ${JSON.stringify(mappings)}, stateDir: ${JSON.stringify(path.join(dir, 'state'))}, redisUrl: '', logLevel: 'silent', mappingsWatch: false });
@@ -25,8 +32,8 @@ await gw.close(0);`;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', `data:text/javascript,${encodeURIComponent(register)}`, '--input-type=module', '-e', script], {
     cwd: repoRoot, encoding: 'utf8', timeout: 60_000, env: { ...withoutAdminOrPush(process.env), ...env },
   });
-  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr.split('\n').filter((l) => !l.startsWith('LOADED ')).join('\n')}`);
-  return r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice('LOADED '.length));
+  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+  return readFileSync(loadedFile, 'utf8').split('\n').filter(Boolean);
 }
 
 /** The environment without an admin password or push settings that a developer may have set. */
