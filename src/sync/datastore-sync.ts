@@ -1,7 +1,8 @@
 // The sync engine for one datastore of one device: applies device changes to the DataStore,
 // keeps the LUID<->GUID map, finds the server's changes and tracks what the device confirmed.
 // The map (id-map.ts), slow-sync matching (slow-sync-match.ts) and the server's changes going
-// out (server-changes.ts) live in their own files; this one keeps device -> server and the wiring.
+// out (server-changes.ts) and the server side of a refresh from the client (refresh-from-client.ts)
+// live in their own files; this one keeps device -> server and the wiring.
 import { GatewayError, isGatewayError } from '../errors.js';
 import type { DataStore, StoredItem } from '../datastores/datastore.js';
 import type { DatastoreKey, MapEntry, StateStore } from '../state/state-store.js';
@@ -16,6 +17,7 @@ import { SessionSets } from './session-sets.js';
 import { ServerChanges, type MaterialisedChange } from './server-changes.js';
 import type { QueuePaging } from './outgoing-queue.js';
 import { RepeatedWarnings } from './repeated-warnings.js';
+import { RefreshFromClient, type ItemRefLike } from './refresh-from-client.js';
 import { FETCH_BATCH, fieldsOf, isFullSync, safeDate, stableUid, stripUid, withUid, type DeviceFields } from './item-helpers.js';
 
 export type { MaterialisedChange } from './server-changes.js';
@@ -41,6 +43,7 @@ export class DatastoreSync {
   readonly #matcher: SlowSyncMatcher;
   readonly #serverChanges: ServerChanges;
   readonly #sets: SessionSets;
+  readonly #refresh: RefreshFromClient;
   /** Server items read ahead for the device changes of one message (used once, then dropped). */
   readonly #prefetched = new Map<string, StoredItem>();
   /** Conversion warnings of the current batch of items, each text logged once (repeated-warnings.ts). */
@@ -55,6 +58,7 @@ export class DatastoreSync {
     this.#idMap = new IdMap(state, key);
     this.#sets = new SessionSets(state, opts.queue);
     this.#matcher = new SlowSyncMatcher(store, translator, opts.match, this.#sets);
+    this.#refresh = new RefreshFromClient(store, translator, this.#idMap, this.#sets, this.#matcher);
     this.#serverChanges = new ServerChanges(store, this.#idMap, translator, log, state, this.#sets, opts.queue);
   }
 
@@ -284,74 +288,6 @@ export class DatastoreSync {
     return server && device && server.getTime() > device.getTime() ? 'server-wins' : 'merge';
   }
 
-  /**
-   * Refresh from client, before anything is written: how many server items the held-back device
-   * items would leave unpaired (to be deleted), using the same pairing as the writes will.
-   */
-  async planRefreshDeletions(s: DatastoreSessionState): Promise<{ deletions: number; total: number }> {
-    await this.#sets.settle(s); // before the speculative copy of s.claimed below
-    await this.#idMap.preload({ luids: (s.pendingWrites ?? []).map((w) => w.luid) });
-    const saved = s.claimed;
-    s.claimed = [...saved];
-    try {
-      for (const w of s.pendingWrites ?? []) {
-        const entry = await this.#idMap.byLuid(w.luid);
-        if (entry) {
-          s.claimed.push(entry.guid);
-          continue;
-        }
-        let serverData: string;
-        try {
-          serverData = this.#tr.toServer(w.data, w.format, s.filter);
-        } catch {
-          continue; // will fail as an item later; pairs with nothing
-        }
-        await this.#matcher.findMatch(s, serverData); // claims its match in s.claimed
-      }
-      const listing = await this.#store.list();
-      const keep = await this.#keep(s);
-      return { deletions: listing.items.filter((i) => !keep.has(i.href)).length, total: listing.items.length };
-    } finally {
-      s.claimed = saved;
-    }
-  }
-
-  /** Refresh from client: server items the device did not send (to be deleted), and the total. */
-  async refreshDeletions(s: DatastoreSessionState): Promise<{ items: ItemRefLike[]; total: number }> {
-    const listing = await this.#store.list();
-    const keep = await this.#keep(s);
-    return { items: listing.items.filter((i) => !keep.has(i.href)), total: listing.items.length };
-  }
-
-  /** Server items paired with or written by the device in this session. */
-  async #keep(s: DatastoreSessionState): Promise<Set<string>> {
-    const keep = await this.#sets.all(s, 'claimed');
-    for (const href of await this.#sets.all(s, 'touched')) keep.add(href);
-    return keep;
-  }
-
-  async serverCount(): Promise<number> {
-    return (await this.#store.list()).items.length;
-  }
-
-  /** Everything in the collection, for a backup before a destructive refresh. */
-  async snapshot(): Promise<StoredItem[]> {
-    const listing = await this.#store.list();
-    const out: StoredItem[] = [];
-    for (let i = 0; i < listing.items.length; i += FETCH_BATCH) out.push(...(await this.#store.fetch(listing.items.slice(i, i + FETCH_BATCH).map((it) => it.href))));
-    return out;
-  }
-
-  async deleteServerItems(s: DatastoreSessionState, items: readonly ItemRefLike[]): Promise<void> {
-    await this.#idMap.preload({ guids: items.map((i) => i.href) });
-    for (const item of items) {
-      await this.#store.delete(item.href, item.etag);
-      const entry = await this.#idMap.byGuid(item.href);
-      if (entry) await this.#idMap.delete(entry.luid);
-      s.stats.clientDeleted++;
-    }
-  }
-
   async #pairWithServerItem(s: DatastoreSessionState, luid: string, href: string, serverData: string, fields: DeviceFields): Promise<ClientChangeOutcome> {
     const [current] = await this.#store.fetch([href]);
     if (!current) {
@@ -366,6 +302,27 @@ export class DatastoreSync {
     );
   }
 
+  // ------------------------------------------------------------------ refresh from client (refresh-from-client.ts)
+
+  planRefreshDeletions(s: DatastoreSessionState): Promise<{ deletions: number; total: number }> {
+    return this.#refresh.plan(s);
+  }
+
+  refreshDeletions(s: DatastoreSessionState): Promise<{ items: ItemRefLike[]; total: number }> {
+    return this.#refresh.deletions(s);
+  }
+
+  serverCount(): Promise<number> {
+    return this.#refresh.serverCount();
+  }
+
+  snapshot(): Promise<StoredItem[]> {
+    return this.#refresh.snapshot();
+  }
+
+  deleteServerItems(s: DatastoreSessionState, items: readonly ItemRefLike[]): Promise<void> {
+    return this.#refresh.deleteServerItems(s, items);
+  }
 
   // ------------------------------------------------------------------ server -> device
 
@@ -403,7 +360,6 @@ export class DatastoreSync {
   }
 }
 
-type ItemRefLike = { href: string; etag: string };
 
 export function assertNever(x: never): never {
   throw new GatewayError('NOT_SUPPORTED', `unexpected value ${String(x)}`);
