@@ -4,13 +4,10 @@
 // its instruction count are the same in both runs; the CPU time is not: a core that idled between
 // requests runs it slower (cold caches and branch predictors, a core woken from a sleep state), so
 // CPU ms per item measured end to end against a slow DAV server is inflated by the waiting itself.
-// `--instructions` also runs the same client loop, as plain JavaScript in its own node (`-e`, no
-// tsx: its on-disk transpile cache made the first run count millions more instructions), under
-// valgrind's callgrind at M and 3M requests for both delays and prints the instructions per request
-// (the difference of the two runs over 2M).
+// `--instructions` also runs the same client under valgrind's callgrind at M and 3M requests for
+// both delays and prints the instructions per request (the difference of the two runs over 2M).
 // Not a test. Run: npx tsx bench/idle-wake.ts [N] [--delay MS] [--instructions]
-import { spawn, spawnSync } from 'node:child_process';
-import http from 'node:http';
+import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -25,34 +22,12 @@ s.listen(0, '127.0.0.1', () => process.send(s.address().port));`;
 
 const body = Buffer.from('BEGIN:VCARD\r\nVERSION:3.0\r\nUID:x\r\nFN:x\r\nEND:VCARD\r\n');
 
-/** N sequential PUTs on one keep-alive socket to a server answering after delayMs; CPU ms of this process per PUT. */
-async function putLoop(n: number, delayMs: number): Promise<{ cpuMsPerPut: number; wallMsPerPut: number }> {
-  const server = spawn(process.execPath, ['-e', SERVER, String(delayMs)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  try {
-    const port = await new Promise<number>((resolve) => server.once('message', (p) => resolve(p as number)));
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const put = (i: number): Promise<void> => new Promise((resolve, reject) => {
-      const req = http.request({ method: 'PUT', host: '127.0.0.1', port, path: `/c/${i}.vcf`, agent, headers: { 'Content-Type': 'text/vcard', 'Content-Length': body.length } }, (res) => {
-        res.resume();
-        res.on('end', resolve);
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
-    for (let i = 0; i < 50; i++) await put(i); // warm-up, not measured
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) await put(i);
-    const c = process.cpuUsage(c0);
-    const wall = performance.now() - t0;
-    agent.destroy();
-    return { cpuMsPerPut: (c.user + c.system) / 1000 / n, wallMsPerPut: wall / n };
-  } finally {
-    server.kill();
-  }
-}
-
-/** The same loop as `putLoop`, as a plain script for `node -e CLIENT N DELAY` (run under callgrind). */
+/**
+ * The client, a plain script run as `node -e CLIENT N DELAY`: it starts the server, makes 50
+ * warm-up PUTs, then N measured ones on one keep-alive socket, and prints its own CPU and wall ms
+ * per measured PUT as JSON. The same script is counted under callgrind (no tsx: its on-disk
+ * transpile cache made the first counted run millions of instructions longer).
+ */
 const CLIENT = `const http = require('node:http');
 const { spawn } = require('node:child_process');
 const [n, delay] = process.argv.slice(1).map(Number);
@@ -65,11 +40,24 @@ server.once('message', async (port) => {
     req.on('error', reject);
     req.end(body);
   });
-  for (let i = 0; i < 50 + n; i++) await put(i);
+  for (let i = 0; i < 50; i++) await put(i);
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await put(i);
+  const c = process.cpuUsage(c0);
+  const wall = performance.now() - t0;
   agent.destroy();
   server.kill();
+  process.stdout.write(JSON.stringify({ cpuMsPerPut: (c.user + c.system) / 1000 / n, wallMsPerPut: wall / n }));
   process.exit(0);
 });`;
+
+/** N sequential PUTs to a server answering after delayMs: the client's CPU and wall ms per PUT. */
+function putLoop(n: number, delayMs: number): { cpuMsPerPut: number; wallMsPerPut: number } {
+  const r = spawnSync(process.execPath, ['-e', CLIENT, String(n), String(delayMs)], { encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) throw new Error(`client: exit ${r.status}: ${r.stderr.slice(-800)}`);
+  return JSON.parse(r.stdout) as { cpuMsPerPut: number; wallMsPerPut: number };
+}
 
 /** Instructions of a whole client run of N PUTs (its server is another process, not counted). */
 function instructionsOf(n: number, delayMs: number): number {
@@ -91,8 +79,8 @@ export async function benchIdleWake(n: number, delayMs: number, instructions: bo
   const hot: number[] = [];
   const idle: number[] = [];
   for (let round = 0; round < 2; round++) {
-    const a = await putLoop(n, 0);
-    const b = await putLoop(Math.max(50, Math.round(n / 4)), delayMs);
+    const a = putLoop(n, 0);
+    const b = putLoop(Math.max(50, Math.round(n / 4)), delayMs);
     hot.push(a.cpuMsPerPut);
     idle.push(b.cpuMsPerPut);
     rows[`round ${round + 1}: CPU ms per PUT, answer at once / after ${delayMs} ms (wall ms)`] = `${f(a.cpuMsPerPut)} (${f(a.wallMsPerPut)}) / ${f(b.cpuMsPerPut)} (${f(b.wallMsPerPut)})`;
