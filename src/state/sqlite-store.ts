@@ -45,7 +45,21 @@ export interface SqliteStoreOptions {
   synchronous?: 'NORMAL' | 'FULL';
   /** How long a write waits for another process holding the write lock (ms); default 5000. */
   busyTimeoutMs?: number;
+  /**
+   * SQLite's page cache for this connection, in KiB; default DEFAULT_PAGE_CACHE_KIB. A page
+   * missing from it is read again from the file, which the OS keeps in its own page cache.
+   */
+  pageCacheKiB?: number;
 }
+
+/**
+ * better-sqlite3 is built with a 16 MB page cache per connection (SQLite's own default is 2 MB).
+ * The gateway's working set is a message's map rows and one session, yet the cache filled with
+ * every map row ever read: a 10,000-contact refresh left ~10 MB more malloc'd memory than one of
+ * 1,000, kept for the life of the process (issue #15, docs/performance.md). 2 MB is SQLite's own
+ * default.
+ */
+export const DEFAULT_PAGE_CACHE_KIB = 2048;
 
 export { SQLITE_SCHEMA_VERSION };
 export const SQLITE_FILE_NAME = 'state.sqlite';
@@ -72,6 +86,7 @@ export class SqliteStateStore implements StateStore {
       this.#db.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
       this.#db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
       this.#db.pragma('foreign_keys = ON');
+      this.#db.pragma(`cache_size = -${opts.pageCacheKiB ?? DEFAULT_PAGE_CACHE_KIB}`);
       migrate(this.#db);
       this.#s = prepare(this.#db);
       this.#purge(Date.now());
@@ -83,6 +98,11 @@ export class SqliteStateStore implements StateStore {
 
   get file(): string {
     return this.#file;
+  }
+
+  /** The page cache bound this connection runs with, in KiB (as set from `pageCacheKiB`). */
+  get pageCacheKiB(): number {
+    return -(this.#db.pragma('cache_size', { simple: true }) as number);
   }
 
   getAnchors(key: DatastoreKey): Promise<SavedAnchors | undefined> {

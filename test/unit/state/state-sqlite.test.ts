@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { isGatewayError } from '../../../src/errors.js';
 import { createStateStore } from '../../../src/state/index.js';
 import { IN_CHUNK, IN_LIST_SQL } from '../../../src/state/sqlite-schema.js';
-import { SQLITE_SCHEMA_VERSION, SqliteStateStore } from '../../../src/state/sqlite-store.js';
+import { DEFAULT_PAGE_CACHE_KIB, SQLITE_SCHEMA_VERSION, SqliteStateStore } from '../../../src/state/sqlite-store.js';
 import { stateStoreContract } from '../../contract/state-store.contract.js';
 
 const dirs: string[] = [];
@@ -163,6 +163,19 @@ describe('SqliteStateStore', function () {
       }
     } finally {
       db.close();
+    }
+  });
+
+  it("bounds SQLite's page cache to 2 MB, not better-sqlite3's 16 MB, and takes another bound", async function () {
+    const store = new SqliteStateStore({ stateDir: tempDir() });
+    const larger = new SqliteStateStore({ stateDir: tempDir(), pageCacheKiB: 8192 });
+    try {
+      assert.equal(DEFAULT_PAGE_CACHE_KIB, 2048);
+      assert.equal(store.pageCacheKiB, 2048);
+      assert.equal(larger.pageCacheKiB, 8192);
+    } finally {
+      await store.close();
+      await larger.close();
     }
   });
 
