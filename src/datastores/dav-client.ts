@@ -6,9 +6,9 @@ import type { DavCredentials } from './datastore.js';
 import { davHttpError, davNetworkError } from './dav-errors.js';
 import type { DavScope } from './dav-errors.js';
 import { davTransportSettings, headerEntries, sharedTransport } from './http-transport.js';
-import { compactToXml, parseMultistatus } from './multistatus.js';
+import { compactToXml, MultistatusReader } from './multistatus.js';
 import type { CompactXml } from './multistatus.js';
-import type { ReplyHeaders } from './http-transport.js';
+import type { BodyReaderFactory, ReplyHeaders } from './http-transport.js';
 import { Semaphore } from './limit.js';
 import { readCappedText } from './response-cap.js';
 import { backoffDelay, parseRetryAfter, repeatable, retryPolicy, retryableStatus, sleep } from './retry.js';
@@ -65,7 +65,16 @@ export function authorizationHeader(auth: DavCredentials | { bearer: string }): 
   return `Basic ${Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64')}`;
 }
 
-/** A buffered HTTP response: status, headers and the whole body as text. */
+/** A PROPFIND or REPORT of the item path. */
+export interface ItemsRequest {
+  url: string;
+  method: 'PROPFIND' | 'REPORT';
+  depth: '0' | '1';
+  body: CompactXml;
+  scope: DavScope;
+}
+
+/** An HTTP response: status, headers and the whole body as text ('' when a body reader took it). */
 export interface DavReply {
   status: number;
   statusText: string;
@@ -162,14 +171,14 @@ export class DavClient {
    * timeout applied to headers *and* body, and retries of what is worth retrying (see retry.ts)
    * within the time budget. Network failures become GatewayError BACKEND_UNAVAILABLE here.
    */
-  async exchange(method: string, url: string, headers: Record<string, string>, body?: string, followRedirects = true): Promise<DavReply> {
+  async exchange(method: string, url: string, headers: Record<string, string>, body?: string, followRedirects = true, bodyReader?: BodyReaderFactory): Promise<DavReply> {
     return this.#limit.run(async () => {
       const started = performance.now();
       let tokenRefreshed = false;
       for (let attempt = 0; ; attempt++) {
         let res: DavReply;
         try {
-          res = await this.#attempt(method, url, headers, body, followRedirects);
+          res = await this.#attempt(method, url, headers, body, followRedirects, bodyReader);
         } catch (err) {
           const delay = backoffDelay(this.#retry, attempt);
           if (transient(err) && repeatable(method) && this.#mayRetry(attempt, started, delay)) {
@@ -209,7 +218,7 @@ export class DavClient {
   }
 
   /** One HTTP exchange with the body read (so the timeout covers it), or a thrown failure. */
-  async #attempt(method: string, url: string, extra: Record<string, string>, body: string | undefined, follow: boolean): Promise<DavReply> {
+  async #attempt(method: string, url: string, extra: Record<string, string>, body: string | undefined, follow: boolean, bodyReader: BodyReaderFactory | undefined): Promise<DavReply> {
     this.requestCount++;
     const headers: Record<string, string> = { ...extra };
     if (this.#tokenSource) headers['Authorization'] = `Bearer ${await this.#tokenSource.getToken()}`;
@@ -220,7 +229,7 @@ export class DavClient {
     let failure: string | undefined;
     try {
       if (!this.#baseFetch) {
-        const reply = await sharedTransport().request({ method, url, headers, body, timeoutMs: this.#timeoutMs, followRedirects: follow, maxResponseBytes: this.#maxResponseBytes });
+        const reply = await sharedTransport().request({ method, url, headers, body, timeoutMs: this.#timeoutMs, followRedirects: follow, maxResponseBytes: this.#maxResponseBytes, bodyReader });
         status = reply.status;
         return reply;
       }
@@ -233,7 +242,10 @@ export class DavClient {
       });
       status = res.status;
       const cap = this.#maxResponseBytes ?? davTransportSettings().maxResponseBytes;
-      return { status: res.status, statusText: res.statusText, headers: res.headers, body: await readCappedText(res, cap, `DAV ${method} ${url}`) };
+      const text = await readCappedText(res, cap, `DAV ${method} ${url}`);
+      const read = NULL_BODY.has(res.status) ? undefined : bodyReader?.(res.status, res.statusText, res.headers);
+      read?.(text);
+      return { status: res.status, statusText: res.statusText, headers: res.headers, body: read ? '' : text };
     } catch (err) {
       failure = failureName(err);
       throw err;
@@ -288,28 +300,47 @@ export class DavClient {
    * PROPFIND or REPORT for the item path (listing, multiget, sync-collection, ETag reads): the
    * same contract as multistatus(), parsed with fast-xml-parser instead of tsdav (multistatus.ts).
    */
-  async items(params: {
-    url: string;
-    method: 'PROPFIND' | 'REPORT';
-    depth: '0' | '1';
-    body: CompactXml;
-    scope: DavScope;
-  }): Promise<DAVResponse[]> {
-    const reply = await this.exchange(params.method, params.url, { Depth: params.depth, 'Content-Type': 'application/xml; charset=utf-8' }, compactToXml(params.body));
-    const parsed = reply.status >= 200 && reply.status < 300 && /xml/i.test(reply.headers.get('Content-Type') ?? '')
-      ? parseMultistatus(reply.body, reply)
-      : undefined;
-    if (!parsed) {
+  async items(params: ItemsRequest): Promise<DAVResponse[]> {
+    let all: DAVResponse[] = [];
+    const answer = await this.eachItem(params, () => {
+      const mine: DAVResponse[] = [];
+      all = mine;
+      return (r) => mine.push(r);
+    });
+    if (all.length) return all;
+    // Nothing matched: one entry without href, as tsdav gives it.
+    return [{ raw: answer.raw, status: answer.status, statusText: answer.statusText, ok: true }];
+  }
+
+  /**
+   * The same request as items(), each response handed over as soon as it is read: the body is
+   * never held whole (a 10,000-member listing is 3.3 MB on Radicale). `begin` is called when a
+   * multistatus body starts, again if the request is retried after a failure mid-body; the
+   * function it returns gets that body's responses. Resolves once the whole body is read, with
+   * the multistatus element without its responses (`raw`, what sync-collection reads).
+   */
+  async eachItem(params: ItemsRequest, begin: () => (r: DAVResponse) => void): Promise<{ raw: { multistatus: Record<string, unknown> }; status: number; statusText: string }> {
+    let reader: MultistatusReader | undefined;
+    const bodyReader: BodyReaderFactory = (status, statusText, headers) => {
+      reader = undefined;
+      if (status < 200 || status >= 300 || !/xml/i.test(headers.get('Content-Type') ?? '')) return undefined;
+      const r = new MultistatusReader({ status, statusText }, begin());
+      reader = r;
+      return (text) => r.write(text);
+    };
+    const reply = await this.exchange(params.method, params.url, { Depth: params.depth, 'Content-Type': 'application/xml; charset=utf-8' }, compactToXml(params.body), true, bodyReader);
+    const raw = reply.status >= 200 && reply.status < 300 ? reader?.end() : undefined;
+    if (!raw) {
       throw davHttpError({
         method: params.method,
         url: params.url,
         status: reply.status >= 300 ? reply.status : 502,
         statusText: reply.status >= 300 ? reply.statusText : 'not a DAV multistatus response',
-        body: reply.body.slice(0, 4096),
+        body: reader ? reader.head : reply.body.slice(0, 4096),
         scope: params.scope,
       });
     }
-    return parsed;
+    return { raw, status: reply.status, statusText: reply.statusText };
   }
 
   /** PUT an item; resolves with whatever status the server gave (callers decide). */

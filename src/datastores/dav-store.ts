@@ -101,8 +101,11 @@ export class DavStore implements DataStore, SyncCollectionSupport {
    */
   async list(): Promise<Listing> {
     const component = this.#dialect.component;
-    const [members, query] = await Promise.all([
-      this.client.items({
+    // Read response by response (eachItem): only the ItemRefs stay, never the whole answer.
+    let members = new ListingPart(this.collectionUrl, this.#collectionPath);
+    let query: ListingPart | undefined;
+    await Promise.all([
+      this.client.eachItem({
         url: this.collectionUrl,
         method: 'PROPFIND',
         depth: component ? '0' : '1',
@@ -113,14 +116,12 @@ export class DavStore implements DataStore, SyncCollectionSupport {
             'd:prop': { 'd:getetag': {}, 'd:resourcetype': {}, 'cs:getctag': {}, 'd:sync-token': {} },
           },
         },
-      }),
-      component ? this.#calendarQuery(component) : Promise.resolve(undefined),
+      }, () => (members = new ListingPart(this.collectionUrl, this.#collectionPath)).take),
+      component ? this.#calendarQuery(component, () => (query = new ListingPart(this.collectionUrl, this.#collectionPath)).take) : undefined,
     ]);
     // Xandikos answers a PROPFIND on a missing collection with 207 + a 404 response inside:
     // that must not read as an empty collection (the engine would delete everything).
-    const self = members.find(
-      (r) => r.href && canonicalHref(r.href, this.collectionUrl) === this.#collectionPath,
-    );
+    const self = members.self;
     if (!self?.ok) {
       throw davHttpError({
         method: 'PROPFIND',
@@ -130,26 +131,15 @@ export class DavStore implements DataStore, SyncCollectionSupport {
         scope: 'collection',
       });
     }
-    const items: ItemRef[] = [];
-    let version: string | undefined;
-    for (const r of [...members, ...(query ?? [])]) {
-      if (!r.href) continue;
-      const href = canonicalHref(r.href, this.collectionUrl);
-      if (href === this.#collectionPath) {
-        // Prefer the sync-token: it is what changesSince() accepts.
-        version ??= propText(r.props?.syncToken) ?? propText(r.props?.getctag);
-        continue;
-      }
-      if (!r.ok || isCollectionType(r.props)) continue;
-      const etag = propText(r.props?.getetag);
-      if (etag) items.push({ href, etag });
-    }
+    // Prefer the sync-token: it is what changesSince() accepts.
+    const version = propText(self.props?.syncToken) ?? propText(self.props?.getctag);
+    const items = query ? [...members.items, ...query.items] : members.items;
     return version === undefined ? { items } : { items, version };
   }
 
-  /** RFC 4791 §7.8 calendar-query: the ETags of the members holding `component`. */
-  #calendarQuery(component: string): Promise<DAVResponse[]> {
-    return this.client.items({
+  /** RFC 4791 §7.8 calendar-query: the ETags of the members holding `component`, each to `begin()`'s function. */
+  async #calendarQuery(component: string, begin: () => (r: DAVResponse) => void): Promise<void> {
+    await this.client.eachItem({
       url: this.collectionUrl,
       method: 'REPORT',
       depth: '1',
@@ -163,7 +153,7 @@ export class DavStore implements DataStore, SyncCollectionSupport {
           },
         },
       },
-    });
+    }, begin);
   }
 
   /** Multiget REPORTs of at most `batchSize` hrefs, run in parallel under the client's limit. */
@@ -393,4 +383,35 @@ export class DavStore implements DataStore, SyncCollectionSupport {
 /** A DataStore for one CardDAV (contacts) or CalDAV (events, tasks, notes) collection. */
 export function createDavStore(opts: DavStoreOptions): DavStore {
   return new DavStore(opts);
+}
+
+/** What one listing answer says, read response by response: the collection's own entry and its members' ETags. */
+class ListingPart {
+  self: DAVResponse | undefined;
+  readonly items: ItemRef[] = [];
+  readonly #collectionUrl: string;
+  readonly #collectionPath: string;
+
+  constructor(collectionUrl: string, collectionPath: string) {
+    this.#collectionUrl = collectionUrl;
+    this.#collectionPath = collectionPath;
+  }
+
+  readonly take = (r: DAVResponse): void => {
+    if (!r.href) return;
+    const href = canonicalHref(r.href, this.#collectionUrl);
+    if (href === this.#collectionPath) {
+      this.self ??= r;
+      return;
+    }
+    if (!r.ok || isCollectionType(r.props)) return;
+    const etag = propText(r.props?.getetag);
+    // A copy: the parsed text is a slice of the chunk it came in, which it would keep alive.
+    if (etag) this.items.push({ href, etag: ownCopy(etag) });
+  };
+}
+
+/** A string that shares no memory with the (much larger) text it was cut from. */
+function ownCopy(s: string): string {
+  return Buffer.from(s, 'utf8').toString('utf8');
 }

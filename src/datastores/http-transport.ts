@@ -6,6 +6,7 @@
 // Bodies are capped (DAV_MAX_RESPONSE_BYTES, response-cap.ts): a larger one is dropped unread.
 import http from 'node:http';
 import https from 'node:https';
+import { StringDecoder } from 'node:string_decoder';
 import { LaneLimiter } from './limit.js';
 import { repeatable } from './retry.js';
 import { DEFAULT_DAV_MAX_RESPONSE_BYTES, assertResponseCap, declaredOverCap, responseTooLarge } from './response-cap.js';
@@ -40,7 +41,15 @@ export interface TransportRequest {
   lane?: 'priority' | 'bulk';
   /** Largest body read (default: the transport's); a larger one fails BACKEND_RESPONSE_TOO_LARGE. */
   maxResponseBytes?: number | undefined;
+  /**
+   * Reads a body as it arrives instead of buffering it: called with each answer's status and
+   * headers; a function it returns gets the body's text piece by piece (UTF-8 decoded across
+   * chunk boundaries), and the reply's `body` is then ''. Undefined: the body is buffered.
+   */
+  bodyReader?: BodyReaderFactory | undefined;
 }
+
+export type BodyReaderFactory = (status: number, statusText: string, headers: ReplyHeaders) => ((text: string) => void) | undefined;
 
 export interface DavTransportSettings {
   /** DAV_MAX_CONNECTIONS: requests in flight per origin and process. */
@@ -50,6 +59,9 @@ export interface DavTransportSettings {
 }
 
 const MAX_REDIRECTS = 5;
+
+/** A body read by a `bodyReader` is buffered up to this size and handed over whole, streamed beyond it. */
+const STREAM_PAST_BYTES = 256 * 1024;
 
 class NodeHeaders implements ReplyHeaders {
   constructor(readonly raw: http.IncomingHttpHeaders) {}
@@ -76,6 +88,7 @@ interface Limits {
   deadline: number;
   timeoutMs: number;
   cap: number;
+  bodyReader: BodyReaderFactory | undefined;
 }
 
 /** A reset on a reused keep-alive socket before any answer; `cause` is the socket error. */
@@ -130,7 +143,7 @@ export class HttpTransport {
     for (let hop = 0; ; hop++) {
       const lane = req.lane ?? (BULK_METHODS.has(method.toUpperCase()) ? 'bulk' : 'priority');
       const target = new URL(url);
-      const limits = { deadline, timeoutMs: req.timeoutMs, cap };
+      const limits = { deadline, timeoutMs: req.timeoutMs, cap, bodyReader: req.bodyReader };
       const reply = await this.#limiter(target.origin).run(lane, () => this.#onceOrAgainIfStale(method, target, headers, body, limits));
       const location = reply.headers.get('location');
       if (req.followRedirects === false || ![301, 302, 303, 307, 308].includes(reply.status) || !location || hop >= MAX_REDIRECTS) return reply;
@@ -195,21 +208,40 @@ export class HttpTransport {
           const hasBody = method.toUpperCase() !== 'HEAD' && res.statusCode !== 204 && res.statusCode !== 304;
           const declared = hasBody ? declaredOverCap(res.headers['content-length'], cap) : null;
           if (declared !== null) return refuse('declared', declared);
+          const replyHeaders = new NodeHeaders(res.headers);
+          const read = hasBody ? limits.bodyReader?.(res.statusCode ?? 0, res.statusMessage ?? '', replyHeaders) : undefined;
+          // A small body goes to the reader whole, as it would be buffered; past STREAM_PAST_BYTES it streams.
+          let decoder: StringDecoder | undefined;
+          // The reader's own failure fails the request (and drops the socket).
+          const feed = (text: string): boolean => {
+            try {
+              if (text) read!(text);
+              return true;
+            } catch (err) {
+              clearTimeout(timer);
+              reject(err);
+              res.destroy();
+              return false;
+            }
+          };
           let seen = 0;
+          const whole = (): string => (chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
           res.on('data', (c: Buffer) => {
             seen += c.length;
-            if (seen > cap) refuse('streamed');
+            if (seen > cap) return refuse('streamed');
+            if (read && !decoder && seen > STREAM_PAST_BYTES) {
+              decoder = new StringDecoder('utf8');
+              for (const held of chunks) if (!feed(decoder.write(held))) return;
+              chunks.length = 0;
+            }
+            if (decoder) feed(decoder.write(c));
             else chunks.push(c);
           });
           res.on('error', reject);
           res.on('end', () => {
             clearTimeout(timer);
-            resolve({
-              status: res.statusCode ?? 0,
-              statusText: res.statusMessage ?? '',
-              headers: new NodeHeaders(res.headers),
-              body: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'),
-            });
+            if (read && !feed(decoder ? decoder.end() : whole())) return;
+            resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: replyHeaders, body: read ? '' : whole() });
           });
         },
       );
