@@ -35,7 +35,7 @@ async function refreshRun(n: number): Promise<Record<string, string>> {
       const g = await gw.endPhase();
       const d = g.atPeak;
       rows[`N=${n} ${name}: wall s / CPU ms per item (main thread) / peak RSS / heap before / peak heap / peak heapTotal MB`] = `${r.wallSeconds.toFixed(1)} / ${(g.cpuMs / (name === 'refresh' ? n : 1)).toFixed(2)} (${(g.mainThreadCpuMs / (name === 'refresh' ? n : 1)).toFixed(2)}) / ${mb(g.rss)} / ${mb(g.base)} / ${mb(g.heap)} / ${mb(g.heapTotal)}`;
-      rows[`N=${n} ${name} at the RSS peak: RssAnon / V8 physical / non-V8 anon / brk heap / heapUsed MB; threads`] = `${[d.rssAnon, d.v8Physical, d.rssAnon - d.v8Physical, d.brkHeap, d.heapUsed].map(mb).join(' / ')}; ${d.threads}`;
+      rows[`N=${n} ${name} at the RSS peak: RssFile / RssAnon / V8 physical / non-V8 anon / brk heap / heapUsed MB; threads`] = `${[d.rssFile, d.rssAnon, d.v8Physical, d.rssAnon - d.v8Physical, d.brkHeap, d.heapUsed].map(mb).join(' / ')}; ${d.threads}`;
     }
     rows[`N=${n} load average`] = loadavg().map((x) => x.toFixed(2)).join(' ');
     return rows;
