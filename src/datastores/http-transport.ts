@@ -4,6 +4,7 @@
 // that. Redirects are followed like fetch does (same method and body, 303 as GET, Authorization
 // dropped when the origin changes). Timeouts cover headers and body and fail as TimeoutError.
 // Bodies are capped (DAV_MAX_RESPONSE_BYTES, response-cap.ts): a larger one is dropped unread.
+// A request with a `bodyReader` gets a large body piece by piece as it arrives instead of buffered.
 import http from 'node:http';
 import https from 'node:https';
 import { StringDecoder } from 'node:string_decoder';

@@ -154,7 +154,7 @@ export class MultistatusReader {
     if (this.#failed) return;
     // Drop what is consumed: scanned outside text is kept apart, an open response stays whole.
     const cut = this.#open ? this.#from : this.#at;
-    if (!this.#open) this.#outside.push(this.#tail.slice(this.#from, cut));
+    if (!this.#open && cut > this.#from) this.#outside.push(this.#tail.slice(this.#from, cut));
     this.#tail = this.#tail.slice(cut);
     this.#from = 0;
     this.#at -= cut;
@@ -190,10 +190,11 @@ export class MultistatusReader {
     return this.#opaqueAt;
   }
 
-  /** The end of the CDATA section or comment at #opaqueAt, past its terminator, or -1 while it is not complete. */
-  #opaqueEnd(): number {
+  /** Moves #at past the CDATA section or comment at #opaqueAt; false while its end has not arrived (the scan waits at its start). */
+  #stepOverOpaque(): boolean {
     const end = this.#tail.indexOf(this.#opaqueIsComment ? '-->' : ']]>', this.#opaqueAt + 4);
-    return end < 0 ? -1 : end + 3;
+    this.#at = end < 0 ? this.#opaqueAt : end + 3;
+    return end >= 0;
   }
 
   #scan(): void {
@@ -205,12 +206,7 @@ export class MultistatusReader {
         const opaque = this.#nextOpaque(this.#at);
         if (opaque >= 0 && (!close || opaque < close.index)) {
           this.#open.opaque = true;
-          const end = this.#opaqueEnd();
-          if (end < 0) {
-            this.#at = opaque; // wait for the section's end
-            return;
-          }
-          this.#at = end;
+          if (!this.#stepOverOpaque()) return;
           continue;
         }
         if (!close) {
@@ -231,12 +227,7 @@ export class MultistatusReader {
       const start = findFrom(RESPONSE_START, tail, this.#at);
       const opaque = this.#nextOpaque(this.#at);
       if (opaque >= 0 && (!start || opaque < start.index)) {
-        const end = this.#opaqueEnd();
-        if (end < 0) {
-          this.#at = opaque;
-          return;
-        }
-        this.#at = end;
+        if (!this.#stepOverOpaque()) return;
         continue;
       }
       if (!start) {
@@ -249,7 +240,7 @@ export class MultistatusReader {
         this.#at = start.index;
         return;
       }
-      this.#outside.push(tail.slice(this.#from, start.index));
+      if (start.index > this.#from) this.#outside.push(tail.slice(this.#from, start.index));
       if (tail[gt - 1] === '/') {
         // `<response/>`: a response with nothing in it.
         this.#from = this.#at = gt + 1;
