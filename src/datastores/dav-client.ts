@@ -320,15 +320,17 @@ export class DavClient {
    * the multistatus element without its responses (`raw`, what sync-collection reads).
    */
   async eachItem(params: ItemsRequest, begin: () => (r: DAVResponse) => void): Promise<{ raw: { multistatus: Record<string, unknown> }; status: number; statusText: string }> {
-    let reader: MultistatusReader | undefined;
+    // The reader of the answer that is returned: an earlier attempt's (cut off mid-body) has other headers.
+    let current: { reader: MultistatusReader; headers: ReplyHeaders } | undefined;
     const bodyReader: BodyReaderFactory = (status, statusText, headers) => {
-      reader = undefined;
+      current = undefined;
       if (status < 200 || status >= 300 || !/xml/i.test(headers.get('Content-Type') ?? '')) return undefined;
       const r = new MultistatusReader({ status, statusText }, begin());
-      reader = r;
+      current = { reader: r, headers };
       return (text) => r.write(text);
     };
     const reply = await this.exchange(params.method, params.url, { Depth: params.depth, 'Content-Type': 'application/xml; charset=utf-8' }, compactToXml(params.body), true, bodyReader);
+    const reader = current?.headers === reply.headers ? current.reader : undefined;
     const raw = reply.status >= 200 && reply.status < 300 ? reader?.end() : undefined;
     if (!raw) {
       throw davHttpError({

@@ -101,6 +101,22 @@ describe('DAV listing read as it arrives', function () {
     }
   });
 
+  it('a body cut off between two responses, then an empty answer: an error, not the members read so far', async function () {
+    const cut = body.indexOf('</response>', 700_000) + '</response>'.length;
+    const server = await serve((res, attempt) => {
+      if (attempt === 1) return writeInPieces(res, body, 64 * 1024, { stopAfter: cut, cuts: [cut] });
+      res.writeHead(204);
+      res.end();
+    });
+    try {
+      const store = createDavStore({ kind: 'contacts', collectionUrl: server.url, credentials: { bearer: 't' }, retry: { retries: 2, baseDelayMs: 10 } });
+      await assert.rejects(store.list(), (err: unknown) => isGatewayError(err, 'BACKEND_UNAVAILABLE') && /not a DAV multistatus/.test((err as Error).message));
+      assert.equal(server.attempts(), 2);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('eachItem hands over responses while the body is still arriving', async function () {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
