@@ -15,7 +15,8 @@ import { canonicalHref, collectionBase, hrefUrl, safeName } from './href.js';
 import { chunk } from './limit.js';
 import { DEFAULT_QUIRKS, maxSequence, touchICalendar } from './quirks.js';
 import type { DavQuirks } from './quirks.js';
-import { SyncChanges, isCollectionType, readSyncCollection, syncCollectionBody, syncCollectionError } from './sync-collection.js';
+import { ListingPart } from './listing.js';
+import { SyncChanges, readSyncCollection, syncCollectionBody, syncCollectionError } from './sync-collection.js';
 
 export const DEFAULT_BATCH_SIZE = 50;
 
@@ -383,35 +384,4 @@ export class DavStore implements DataStore, SyncCollectionSupport {
 /** A DataStore for one CardDAV (contacts) or CalDAV (events, tasks, notes) collection. */
 export function createDavStore(opts: DavStoreOptions): DavStore {
   return new DavStore(opts);
-}
-
-/** What one listing answer says, read response by response: the collection's own entry and its members' ETags. */
-class ListingPart {
-  self: DAVResponse | undefined;
-  readonly items: ItemRef[] = [];
-  readonly #collectionUrl: string;
-  readonly #collectionPath: string;
-
-  constructor(collectionUrl: string, collectionPath: string) {
-    this.#collectionUrl = collectionUrl;
-    this.#collectionPath = collectionPath;
-  }
-
-  readonly take = (r: DAVResponse): void => {
-    if (!r.href) return;
-    const href = canonicalHref(r.href, this.#collectionUrl);
-    if (href === this.#collectionPath) {
-      this.self ??= r;
-      return;
-    }
-    if (!r.ok || isCollectionType(r.props)) return;
-    const etag = propText(r.props?.getetag);
-    // A copy: the parsed text is a slice of the chunk it came in, which it would keep alive.
-    if (etag) this.items.push({ href, etag: ownCopy(etag) });
-  };
-}
-
-/** A string that shares no memory with the (much larger) text it was cut from. */
-function ownCopy(s: string): string {
-  return Buffer.from(s, 'utf8').toString('utf8');
 }

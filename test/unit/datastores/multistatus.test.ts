@@ -1,9 +1,10 @@
-// The item-path multistatus parser and body writer (src/datastores/multistatus.ts): the shape
+// The item-path multistatus parser and body writer (src/datastores/multistatus.ts, multistatus-reader.ts): the shape
 // dav-store.ts reads (as tsdav gave it), entities, empty answers and failed propstats.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { DAVResponse } from 'tsdav';
-import { compactToXml, decodeEntities, MultistatusReader, parseMultistatus, parseResponseXml, scanResponse } from '../../../src/datastores/multistatus.js';
+import { compactToXml, decodeEntities, parseResponseXml, scanResponse } from '../../../src/datastores/multistatus.js';
+import { MultistatusReader, parseMultistatus } from '../../../src/datastores/multistatus-reader.js';
 
 const outer = { status: 207, statusText: 'Multi-Status' };
 
